@@ -1,0 +1,17 @@
+/** One jest run for the whole repository: Postgres and RabbitMQ start once (global set-up). */
+const tsJest = ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }];
+
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/packages', '<rootDir>/services', '<rootDir>/web', '<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/.svelte-kit/', '/build/'],
+  transform: { '^.+\\.ts$': tsJest },
+  globalSetup: '<rootDir>/test/global-setup.ts',
+  globalTeardown: '<rootDir>/test/global-teardown.ts',
+  testTimeout: 30_000,
+  maxWorkers: 2,
+  forceExit: false,
+  reporters: ['default', '<rootDir>/test/totals-reporter.js'],
+};

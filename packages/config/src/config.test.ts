@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { ConfigError, baseEnv, env, loadConfig } from './index';
+
+const schema = baseEnv.extend({ PORT: env.port(3000), AMQP_URL: env.amqpUrl(), DATABASE_URL: env.databaseUrl() });
+
+describe('loadConfig', () => {
+  it('applies defaults', () => {
+    const c = loadConfig(schema, {});
+    expect(c.PORT).toBe(3000);
+    expect(c.AMQP_URL).toBe('amqp://guest:guest@127.0.0.1:5672');
+    expect(c.LOG_LEVEL).toBe('info');
+  });
+
+  it('names every bad variable in one error', () => {
+    let err: unknown;
+    try {
+      loadConfig(schema, { AMQP_URL: 'nonsense', PORT: 'abc', DATABASE_URL: 'mysql://x' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems.join('\n');
+    expect(problems).toMatch(/^AMQP_URL: must be a URL starting with amqp:\/\//m);
+    expect(problems).toMatch(/^PORT: /m);
+    expect(problems).toMatch(/^DATABASE_URL: /m);
+    expect((err as Error).message.split('\n')).toHaveLength(1);
+  });
+
+  it('parses booleans strictly', () => {
+    const s = z.object({ FLAG: env.bool(false) });
+    expect(loadConfig(s, { FLAG: '1' }).FLAG).toBe(true);
+    expect(() => loadConfig(s, { FLAG: 'yes' })).toThrow(ConfigError);
+  });
+});

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses the environment once into a typed object. Every problem is listed, each naming its variable,
+ * so a misconfigured service says in one line what to fix.
+ */
+export function loadConfig<S extends z.ZodType>(schema: S, env: Record<string, string | undefined> = process.env): z.infer<S> {
+  const res = schema.safeParse(env);
+  if (res.success) return res.data;
+  throw new ConfigError(res.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`));
+}
+
+/** Runs `main`, turning a ConfigError into one clear line on stderr and exit code 78 (EX_CONFIG). */
+export function exitOnConfigError(err: unknown): never {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(78);
+  }
+  throw err;
+}
+
+const urlWith = (protocols: string[]) =>
+  z.string().refine(
+    (s) => {
+      try {
+        return protocols.includes(new URL(s).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
+  );
+
+/** Reusable variable schemas. */
+export const env = {
+  port: (def: number) => z.coerce.number().int().min(0).max(65535).default(def),
+  host: (def = '127.0.0.1') => z.string().min(1).default(def),
+  amqpUrl: () => urlWith(['amqp:', 'amqps:']).default('amqp://guest:guest@127.0.0.1:5672'),
+  databaseUrl: () => urlWith(['postgres:', 'postgresql:']).default('postgres://chat:chat@127.0.0.1:5432/chat'),
+  httpUrl: (def: string) => urlWith(['http:', 'https:']).default(def),
+  logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  int: (def: number, min = 0) => z.coerce.number().int().min(min).default(def),
+  bool: (def: boolean) =>
+    z
+      .enum(['true', 'false', '1', '0'])
+      .default(def ? 'true' : 'false')
+      .transform((v) => v === 'true' || v === '1'),
+};
+
+/** The variables every service shares. */
+export const baseEnv = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: env.logLevel(),
+  HOST: env.host(),
+  SHUTDOWN_TIMEOUT_MS: env.int(10_000, 100),
+});

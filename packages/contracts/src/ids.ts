@@ -1,0 +1,17 @@
+import { z } from 'zod';
+
+/** Users, conversations, requests: UUIDs (opaque to clients). */
+export const Uuid = z.uuid();
+
+/**
+ * Message ids: 26-character ULIDs assigned by the gateway that accepted the message. They sort as
+ * strings in acceptance order (millisecond time first, then a per-process monotonic counter).
+ */
+export const MessageId = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a message id');
+
+/** Characters counted as Unicode code points, not UTF-16 units or bytes. */
+export function charLength(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { limits } from './limits';
+import { MessageId, Uuid, charLength } from './ids';
+
+const isoTime = z.string();
+
+export const User = z.object({
+  id: Uuid,
+  username: z.string(),
+  displayName: z.string(),
+  createdAt: isoTime,
+});
+export type User = z.infer<typeof User>;
+
+export const TextBody = z
+  .string()
+  .refine((s) => charLength(s) >= limits.textMin && charLength(s) <= limits.textMax, {
+    message: `must be ${limits.textMin}-${limits.textMax} characters`,
+  })
+  .refine((s) => s.trim().length > 0, { message: 'must not be blank' });
+
+/** Opaque to the server: it stores and forwards it, never reads it. */
+export const EncryptedPayload = z.strictObject({
+  ciphertext: z.string().min(1).max(limits.encryptedMaxChars),
+  nonce: z.string().min(1).max(256),
+  keyId: z.string().min(1).max(256),
+  senderDeviceId: z.string().min(1).max(128),
+  recipients: z
+    .array(z.strictObject({ deviceId: z.string().min(1).max(128), wrappedKey: z.string().min(1).max(1024) }))
+    .max(2000)
+    .optional(),
+});
+export type EncryptedPayload = z.infer<typeof EncryptedPayload>;
+
+export const Message = z.object({
+  id: MessageId,
+  conversationId: Uuid,
+  senderId: Uuid,
+  clientMsgId: Uuid,
+  createdAt: isoTime,
+  kind: z.enum(['text', 'encrypted']),
+  body: z.string().optional(),
+  encrypted: EncryptedPayload.optional(),
+});
+export type Message = z.infer<typeof Message>;
+
+export const MemberRole = z.enum(['owner', 'admin', 'member']);
+export type MemberRole = z.infer<typeof MemberRole>;
+
+export const Member = z.object({
+  userId: Uuid,
+  role: MemberRole,
+  lastReadMessageId: MessageId.nullable(),
+});
+export type Member = z.infer<typeof Member>;
+
+export const Conversation = z.object({
+  id: Uuid,
+  kind: z.enum(['direct', 'room']),
+  title: z.string().nullable(),
+  members: z.array(Member),
+  createdAt: isoTime,
+  lastMessage: Message.nullable(),
+  unreadCount: z.number().int().nonnegative(),
+});
+export type Conversation = z.infer<typeof Conversation>;
+
+export const Presence = z.object({
+  userId: Uuid,
+  online: z.boolean(),
+  lastSeenAt: isoTime.nullable(),
+});
+export type Presence = z.infer<typeof Presence>;

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { ErrorBody } from './errors';
+import { MessageId, Uuid } from './ids';
+import { Conversation, EncryptedPayload, Message, Presence, TextBody } from './objects';
+
+/* Client to server: parsed at the gateway before any handler sees them. */
+export const MessageSendPayload = z.union([
+  z.strictObject({ conversationId: Uuid, clientMsgId: Uuid, body: TextBody }),
+  z.strictObject({ conversationId: Uuid, clientMsgId: Uuid, encrypted: EncryptedPayload }),
+]);
+export type MessageSendPayload = z.infer<typeof MessageSendPayload>;
+export const TypingPayload = z.strictObject({ conversationId: Uuid, typing: z.boolean() });
+export type TypingPayload = z.infer<typeof TypingPayload>;
+export const ReadPayload = z.strictObject({ conversationId: Uuid, messageId: MessageId });
+export type ReadPayload = z.infer<typeof ReadPayload>;
+
+export const clientEventSchemas = {
+  'message:send': MessageSendPayload,
+  typing: TypingPayload,
+  read: ReadPayload,
+} as const;
+export type ClientEventName = keyof typeof clientEventSchemas;
+
+/* Server to client. */
+export const TypingEvent = z.object({ conversationId: Uuid, userId: Uuid, typing: z.boolean() });
+export type TypingEvent = z.infer<typeof TypingEvent>;
+export const ReadEvent = z.object({ conversationId: Uuid, userId: Uuid, messageId: MessageId, at: z.string() });
+export type ReadEvent = z.infer<typeof ReadEvent>;
+export const FriendsEvent = z.object({ type: z.enum(['request', 'accepted', 'removed']) }).passthrough();
+export type FriendsEvent = z.infer<typeof FriendsEvent>;
+export const ConversationEvent = z.object({
+  type: z.enum(['created', 'updated', 'member_added', 'member_removed']),
+  conversation: Conversation.partial({ lastMessage: true, unreadCount: true }),
+  userId: Uuid.optional(),
+});
+export type ConversationEvent = z.infer<typeof ConversationEvent>;
+
+export const serverEventSchemas = {
+  'message:new': Message,
+  typing: TypingEvent,
+  read: ReadEvent,
+  presence: Presence,
+  friends: FriendsEvent,
+  conversation: ConversationEvent,
+} as const;
+export type ServerEventName = keyof typeof serverEventSchemas;
+
+export type Ack<T extends object = object> = ({ ok: true } & T) | ({ ok: false } & ErrorBody);
+
+/** Socket.IO event maps, shared by the gateway and every TypeScript client. */
+export interface ClientToServerEvents {
+  'message:send': (payload: MessageSendPayload, ack: (res: Ack<{ message: Message }>) => void) => void;
+  typing: (payload: TypingPayload, ack?: (res: Ack) => void) => void;
+  read: (payload: ReadPayload, ack?: (res: Ack) => void) => void;
+}
+export interface ServerToClientEvents {
+  'message:new': (m: Message) => void;
+  typing: (e: TypingEvent) => void;
+  read: (e: ReadEvent) => void;
+  presence: (e: Presence) => void;
+  friends: (e: FriendsEvent) => void;
+  conversation: (e: ConversationEvent) => void;
+}

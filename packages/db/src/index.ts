@@ -1,0 +1,57 @@
+import { Pool, type PoolConfig } from 'pg';
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { migrate } from 'drizzle-orm/node-postgres/migrator';
+import type { Logger } from '@chat/logger';
+
+export type { NodePgDatabase };
+
+export interface Database<S extends Record<string, unknown>> {
+  pool: Pool;
+  db: NodePgDatabase<S>;
+  /** True when a trivial query answers within a second. */
+  ping: () => Promise<boolean>;
+  close: () => Promise<void>;
+}
+
+export function createDatabase<S extends Record<string, unknown>>(url: string, schema: S, logger: Logger, opts: PoolConfig = {}): Database<S> {
+  const pool = new Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 2_000, ...opts });
+  // An idle client losing its server is reported here; without a listener it would crash the process.
+  pool.on('error', (err) => logger.warn({ err: err.message }, 'database connection lost'));
+  const db = drizzle(pool, { schema });
+  return {
+    pool,
+    db,
+    ping: async () => {
+      const c = await pool.connect();
+      try {
+        await c.query({ text: 'select 1', query_timeout: 1_000 } as never);
+        return true;
+      } finally {
+        c.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** Applies a service's drizzle migrations, recording them in its own schema. */
+export async function runMigrations(url: string, migrationsFolder: string, schemaName: string): Promise<void> {
+  const pool = new Pool({ connectionString: url, max: 1 });
+  try {
+    await pool.query(`create schema if not exists "${schemaName}"`);
+    await migrate(drizzle(pool), { migrationsFolder, migrationsSchema: schemaName, migrationsTable: '__migrations' });
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Errors that mean "the database is not reachable right now": worth retrying, not dead-lettering. */
+export function isTransientDbError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | null;
+  if (!e) return false;
+  const code = e.code ?? '';
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004', '40001', '40P01'].includes(code) ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed/i.test(e.message ?? '')
+  );
+}

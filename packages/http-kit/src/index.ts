@@ -1,0 +1,4 @@
+export * from './service';
+export * from './errors';
+export * from './shutdown';
+export type { ZodTypeProvider } from 'fastify-type-provider-zod';

@@ -1,0 +1,101 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { z } from 'zod';
+import { ErrorBody, limits } from '@chat/contracts';
+import type { Logger } from '@chat/logger';
+import { installErrorHandler } from './errors';
+
+export type ReadinessCheck = () => boolean | Promise<boolean>;
+
+export interface ServiceOptions {
+  name: string;
+  version?: string;
+  description?: string;
+  logger: Logger;
+  /** Named dependencies that must be up for /readyz to answer 200. */
+  readiness?: Record<string, ReadinessCheck>;
+  registry?: Registry;
+  /** Process-wide default metrics (off in tests, where many apps share one process). */
+  defaultMetrics?: boolean;
+  fastify?: Omit<FastifyServerOptions, 'loggerInstance' | 'logger'>;
+}
+
+export type App = FastifyInstance<any, any, any, any, ZodTypeProvider> & { registry: Registry };
+
+/**
+ * A Fastify app with what every service has: zod validation and serialization, the contract's error
+ * bodies, /healthz, /readyz, /metrics, and OpenAPI docs generated from route schemas at /docs.
+ */
+export async function createService(opts: ServiceOptions): Promise<App> {
+  const registry = opts.registry ?? new Registry();
+  registry.setDefaultLabels({ service: opts.name });
+  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
+  const app = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    bodyLimit: limits.bodyLimitBytes,
+    disableRequestLogging: true,
+    ...(opts.fastify as FastifyServerOptions),
+  }).withTypeProvider<ZodTypeProvider>() as unknown as App;
+  app.decorate('registry', registry);
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app);
+
+  const httpSeconds = new Histogram({
+    name: 'http_request_seconds',
+    help: 'HTTP request latency',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [registry],
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    httpSeconds.observe({ method: req.method, route: req.routeOptions.url ?? 'unknown', status: reply.statusCode }, reply.elapsedTime / 1000);
+    if (reply.statusCode >= 500) req.log.warn({ method: req.method, url: req.url, status: reply.statusCode }, 'request failed');
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: opts.name, version: opts.version ?? '1.0.0', description: opts.description },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const ops = { tags: ['operations'] };
+  app.get('/healthz', { schema: { ...ops, summary: 'The process is alive', response: { 200: z.object({ status: z.literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        ...ops,
+        summary: 'Every dependency (broker, database) is connected',
+        response: { 200: z.object({ status: z.string(), checks: z.record(z.string(), z.boolean()) }), 503: z.object({ status: z.string(), checks: z.record(z.string(), z.boolean()) }) },
+      },
+    },
+    async (_req, reply) => {
+      const checks: Record<string, boolean> = {};
+      for (const [name, check] of Object.entries(opts.readiness ?? {})) {
+        try {
+          checks[name] = await check();
+        } catch {
+          checks[name] = false;
+        }
+      }
+      const down = Object.entries(checks).filter(([, ok]) => !ok).map(([n]) => n);
+      const body = { status: down.length ? `unavailable: ${down.join(', ')} down` : 'ready', checks };
+      return reply.status(down.length ? 503 : 200).send(body);
+    },
+  );
+  app.get('/metrics', { schema: { ...ops, summary: 'Prometheus metrics', hide: false } }, async (_req, reply) => {
+    reply.header('content-type', registry.contentType);
+    return registry.metrics();
+  });
+  return app;
+}
+
+/** The error body schema, for route `response` maps. */
+export const errorResponses = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, ErrorBody]));

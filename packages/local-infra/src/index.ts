@@ -1,0 +1,3 @@
+export * from './proc';
+export * from './postgres';
+export * from './rabbitmq';

@@ -1,0 +1,124 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { start, stopProcess, until, which } from './proc';
+
+export interface RabbitOptions {
+  baseDir: string;
+  port: number;
+  managementPort: number;
+  /** Erlang distribution port; must be free too. */
+  distPort: number;
+  nodeName: string;
+  onOutput?: (line: string) => void;
+}
+
+export interface LocalRabbit {
+  url: (vhost?: string) => string;
+  managementUrl: string;
+  port: number;
+  /** Graceful stop (SIGTERM). */
+  stop: () => Promise<void>;
+  /** A crash: SIGKILL, no goodbye to clients. */
+  kill: () => Promise<void>;
+  /** Starts it again on the same ports with the same data. */
+  restart: () => Promise<void>;
+}
+
+export function findRabbitServer(): string | null {
+  return which('rabbitmq-server', ['/usr/lib/rabbitmq/bin', '/usr/sbin']);
+}
+
+export async function startRabbit(opts: RabbitOptions): Promise<LocalRabbit> {
+  const server = findRabbitServer();
+  if (!server) throw new Error('RabbitMQ not found: apt-get install -y rabbitmq-server');
+  mkdirSync(opts.baseDir, { recursive: true });
+  const conf = join(opts.baseDir, 'rabbitmq.conf');
+  writeFileSync(
+    conf,
+    [
+      `listeners.tcp.default = 127.0.0.1:${opts.port}`,
+      `management.tcp.port = ${opts.managementPort}`,
+      'management.tcp.ip = 127.0.0.1',
+      'loopback_users = none',
+      'log.console = true',
+      'log.console.level = warning',
+      'log.file = false',
+      '',
+    ].join('\n'),
+  );
+  const plugins = join(opts.baseDir, 'enabled_plugins');
+  writeFileSync(plugins, '[rabbitmq_management].\n');
+  const env = {
+    ...process.env,
+    HOME: opts.baseDir,
+    RABBITMQ_MNESIA_BASE: join(opts.baseDir, 'mnesia'),
+    RABBITMQ_LOG_BASE: join(opts.baseDir, 'log'),
+    RABBITMQ_NODENAME: opts.nodeName,
+    RABBITMQ_NODE_PORT: String(opts.port),
+    RABBITMQ_DIST_PORT: String(opts.distPort),
+    RABBITMQ_CONFIG_FILE: conf,
+    RABBITMQ_ENABLED_PLUGINS_FILE: plugins,
+    RABBITMQ_PID_FILE: join(opts.baseDir, 'rabbit.pid'),
+  };
+  const managementUrl = `http://guest:guest@127.0.0.1:${opts.managementPort}`;
+  let child: ChildProcess;
+
+  const launch = async () => {
+    child = start(server, [], { env, detached: true });
+    let exited = false;
+    let output = '';
+    const onData = (d: Buffer) => {
+      const text = d.toString();
+      output = (output + text).slice(-4000);
+      for (const line of text.split('\n')) if (line.trim()) opts.onOutput?.(line);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('exit', () => (exited = true));
+    await until(
+      `rabbitmq on port ${opts.port}`,
+      async () => {
+        if (exited) throw new Error(`rabbitmq exited: ${output}`);
+        const res = await fetch(`http://127.0.0.1:${opts.managementPort}/api/overview`, { headers: authHeader });
+        return res.ok;
+      },
+      60_000,
+      200,
+    );
+  };
+  await launch();
+  return {
+    url: (vhost = '/') => `amqp://guest:guest@127.0.0.1:${opts.port}/${encodeURIComponent(vhost)}`,
+    managementUrl,
+    port: opts.port,
+    stop: () => stopProcess(child, 20_000, 'SIGTERM'),
+    kill: () => stopProcess(child, 1_000, 'SIGKILL'),
+    restart: async () => {
+      await stopProcess(child, 20_000, 'SIGTERM');
+      await launch();
+    },
+  };
+}
+
+export const authHeader = { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` };
+
+/** Creates a vhost and grants guest every permission on it, through the management API. */
+export async function createVhost(managementPort: number, vhost: string): Promise<void> {
+  const base = `http://127.0.0.1:${managementPort}/api`;
+  const v = encodeURIComponent(vhost);
+  const put = async (path: string, body?: unknown) => {
+    const res = await fetch(`${base}${path}`, {
+      method: 'PUT',
+      headers: { ...authHeader, 'content-type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    if (!res.ok) throw new Error(`PUT ${path}: ${res.status} ${await res.text()}`);
+  };
+  await put(`/vhosts/${v}`);
+  await put(`/permissions/${v}/guest`, { configure: '.*', write: '.*', read: '.*' });
+}
+
+export async function deleteVhost(managementPort: number, vhost: string): Promise<void> {
+  await fetch(`http://127.0.0.1:${managementPort}/api/vhosts/${encodeURIComponent(vhost)}`, { method: 'DELETE', headers: authHeader }).catch(() => undefined);
+}

@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import amqp from 'amqplib';
+import { silentLogger } from '@chat/logger';
+import { createTestVhost, queueDepth, waitFor, type TestVhost } from '@chat/testkit';
+import type { Envelope } from '@chat/contracts';
+import { Broker } from './broker';
+import { EXCHANGES, QUEUES, deadLetterQueue } from './topology';
+
+const message = () => ({
+  id: '01JD0000000000000000000000',
+  conversationId: randomUUID(),
+  senderId: randomUUID(),
+  clientMsgId: randomUUID(),
+  createdAt: new Date().toISOString(),
+  kind: 'text' as const,
+  body: 'hello',
+});
+
+describe('Broker against a real RabbitMQ', () => {
+  let vhost: TestVhost;
+  const brokers: Broker[] = [];
+  const broker = async () => {
+    const b = new Broker({ url: vhost.url, logger: silentLogger() });
+    brokers.push(b);
+    await b.connect();
+    return b;
+  };
+
+  beforeEach(async () => {
+    vhost = await createTestVhost();
+  });
+  afterEach(async () => {
+    await Promise.all(brokers.splice(0).map((b) => b.close()));
+    await vhost.drop();
+  });
+
+  it('publishes with a confirm and consumes the envelope back', async () => {
+    const b = await broker();
+    const got: Envelope[] = [];
+    await b.consume({ queue: QUEUES.persistence.name, handle: async (items) => void got.push(...(items as Envelope[])) });
+    const m = message();
+    const env = await b.publish('message.created', m, { traceId: 'trace-1' });
+    await waitFor(() => got.length === 1, 5_000, 'the consumed event');
+    expect(got[0]).toMatchObject({ v: 1, type: 'message.created', id: env.id, traceId: 'trace-1', payload: m });
+  });
+
+  it('keeps what was published while the consumer was down and delivers it when it comes back', async () => {
+    const publisher = await broker();
+    for (let i = 0; i < 20; i++) await publisher.publish('message.created', { ...message(), body: `m${i}` });
+    expect((await queueDepth(vhost, QUEUES.persistence.name)).ready).toBe(20);
+    const consumer = await broker();
+    const bodies: string[] = [];
+    await consumer.consume({ queue: QUEUES.persistence.name, handle: async (items) => void bodies.push(...(items as Envelope<'message.created'>[]).map((e) => e.payload.body!)) });
+    await waitFor(() => bodies.length === 20, 5_000, 'the backlog');
+    expect(bodies).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
+  });
+
+  it('dead-letters a malformed message instead of handing it to the handler', async () => {
+    const b = await broker();
+    const handled: unknown[] = [];
+    await b.consume({ queue: QUEUES.persistence.name, handle: async (items) => void handled.push(...items) });
+    const conn = await amqp.connect(vhost.url);
+    const ch = await conn.createConfirmChannel();
+    ch.publish(EXCHANGES.events, 'message.created', Buffer.from('{"not":"an envelope"}'));
+    ch.publish(EXCHANGES.events, 'message.created', Buffer.from('not json'));
+    await ch.waitForConfirms();
+    await conn.close();
+    await b.publish('message.created', message());
+    await waitFor(() => handled.length === 1, 5_000, 'the valid message');
+    await waitFor(async () => (await queueDepth(vhost, deadLetterQueue(QUEUES.persistence.name))).ready === 2, 5_000, 'two dead letters');
+  });
+
+  it('retries a failing message a bounded number of times, then dead-letters it', async () => {
+    const b = await broker();
+    let attempts = 0;
+    await b.consume({
+      queue: QUEUES.persistence.name,
+      maxAttempts: 3,
+      handle: async () => {
+        attempts++;
+        throw new Error('handler bug');
+      },
+    });
+    await b.publish('message.created', message());
+    await waitFor(async () => (await queueDepth(vhost, deadLetterQueue(QUEUES.persistence.name))).ready === 1, 5_000, 'the dead letter');
+    expect(attempts).toBe(3);
+  });
+
+  it('refuses to publish with UNAVAILABLE once closed', async () => {
+    const b = await broker();
+    await b.close();
+    await expect(b.publish('message.created', message())).rejects.toMatchObject({ code: 'UNAVAILABLE', retryable: true });
+  });
+});

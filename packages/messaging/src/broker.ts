@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Options } from 'amqplib';
+import { Registry } from 'prom-client';
+import { AppError, ENVELOPE_VERSION, type Envelope, type EventPayload, type EventType } from '@chat/contracts';
+import type { Logger } from '@chat/logger';
+import { EXCHANGES, applyTopology } from './topology';
+import { createBrokerMetrics, type BrokerMetrics } from './metrics';
+import { startConsumer, type ConsumerSpec } from './consumer';
+
+export interface BrokerOptions {
+  url: string;
+  logger: Logger;
+  registry?: Registry;
+  /** How long a publish may wait for the broker's confirm before it is refused as UNAVAILABLE. */
+  confirmTimeoutMs?: number;
+  /** Extra set-up run on every (re)connect after the shared topology, e.g. a gateway's own queue. */
+  onConnect?: (ch: Channel) => Promise<void>;
+  /** Give up at start-up after this many failed attempts (default: keep trying). */
+  initialMaxRetries?: number;
+}
+
+export interface PublishOptions {
+  traceId?: string;
+  /** Ephemeral events expire in the broker after this many ms and are not written to disk. */
+  expirationMs?: number;
+  id?: string;
+}
+
+type Pending = { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
+
+/**
+ * One AMQP connection with automatic recovery. On every (re)connect the topology is re-applied, the
+ * confirm channel re-opened and every registered consumer re-started. While disconnected, publishes
+ * are refused at once with UNAVAILABLE (retryable) rather than queued in memory.
+ */
+export class Broker extends EventEmitter {
+  readonly metrics: BrokerMetrics;
+  private model: amqp.RecoveringChannelModel | null = null;
+  private confirm: ConfirmChannel | null = null;
+  private readonly consumers: ConsumerSpec[] = [];
+  private readonly activeConsumers = new Set<{ stop: () => Promise<void> }>();
+  private readonly pending = new Set<Pending>();
+  private connected = false;
+  private closing = false;
+
+  constructor(private readonly opts: BrokerOptions) {
+    super();
+    this.metrics = createBrokerMetrics(opts.registry ?? new Registry());
+  }
+
+  get isConnected(): boolean {
+    return this.connected && this.confirm !== null;
+  }
+
+  /** Resolves once connected the first time. */
+  async connect(): Promise<void> {
+    const log = this.opts.logger;
+    const model = await amqp.connect(this.opts.url, {
+      recovery: {
+        initialDelay: 200,
+        maxDelay: 5_000,
+        waitForConnect: false,
+        initialMaxRetries: this.opts.initialMaxRetries ?? Infinity,
+        setup: async (m: ChannelModel) => this.setup(m),
+      },
+    });
+    this.model = model;
+    model.on('connect', () => {
+      this.connected = true;
+      log.info('broker connected');
+      this.emit('connect');
+    });
+    model.on('disconnect', (err: Error) => {
+      this.connected = false;
+      this.confirm = null;
+      this.failPending(new AppError('UNAVAILABLE', 'message broker connection lost'));
+      this.activeConsumers.clear();
+      log.warn({ err: err.message }, 'broker disconnected');
+      this.emit('disconnect');
+    });
+    model.on('connect-failed', (err: Error) => log.warn({ err: err.message }, 'broker connect failed'));
+    model.on('error', (err: Error) => log.warn({ err: err.message }, 'broker connection error'));
+    model.on('handler-error', (err: Error) => log.error({ err }, 'broker event handler failed'));
+    await model.waitForConnect();
+  }
+
+  private async setup(m: ChannelModel): Promise<void> {
+    const admin = await m.createChannel();
+    await applyTopology(admin);
+    if (this.opts.onConnect) await this.opts.onConnect(admin);
+    const confirm = await m.createConfirmChannel();
+    // A channel closed by the server (a protocol error) leaves the connection up; close the connection
+    // too so recovery rebuilds everything from one known state.
+    const closeAll = (why: string) => () => {
+      if (!this.closing) {
+        this.opts.logger.warn({ why }, 'channel closed; reconnecting');
+        m.close().catch(() => undefined);
+      }
+    };
+    confirm.on('close', closeAll('confirm channel closed'));
+    confirm.on('error', () => undefined);
+    admin.on('error', () => undefined);
+    this.confirm = confirm;
+    this.adminChannel = admin;
+    this.current = m;
+    for (const spec of this.consumers) {
+      this.activeConsumers.add(await startConsumer(m, spec, this.ctx(), closeAll(`consumer channel ${spec.queue} closed`)));
+    }
+  }
+
+  private adminChannel: Channel | null = null;
+  private current: ChannelModel | null = null;
+
+  private ctx() {
+    return { logger: this.opts.logger, metrics: this.metrics, broker: this };
+  }
+
+  /** A channel for bindings and other light administration on the current connection. */
+  channel(): Channel | null {
+    return this.isConnected ? this.adminChannel : null;
+  }
+
+  /** Registers a consumer now and on every reconnect. */
+  async consume<M>(spec: ConsumerSpec<M>): Promise<void> {
+    this.consumers.push(spec as unknown as ConsumerSpec);
+    const m = this.current;
+    if (this.isConnected && m) {
+      this.activeConsumers.add(await startConsumer(m, spec as unknown as ConsumerSpec, this.ctx(), () => m.close().catch(() => undefined)));
+    }
+  }
+
+  envelope<T extends EventType>(type: T, payload: EventPayload<T>, opts: PublishOptions = {}): Envelope<T> {
+    return {
+      v: ENVELOPE_VERSION,
+      type,
+      id: opts.id ?? randomUUID(),
+      occurredAt: new Date().toISOString(),
+      traceId: opts.traceId ?? randomUUID(),
+      payload,
+    };
+  }
+
+  /** Publishes a domain event and resolves once the broker confirmed it (routed and, if durable, on disk). */
+  publish<T extends EventType>(type: T, payload: EventPayload<T>, opts: PublishOptions = {}): Promise<Envelope<T>> {
+    const env = this.envelope(type, payload, opts);
+    return this.publishRaw(EXCHANGES.events, type, Buffer.from(JSON.stringify(env)), {
+      messageId: env.id,
+      type,
+      headers: { traceId: env.traceId },
+      ...(opts.expirationMs ? { expiration: String(opts.expirationMs), persistent: false } : { persistent: true }),
+    }).then(
+      () => env,
+      (err) => {
+        this.metrics.publishFailed.inc({ type });
+        throw err;
+      },
+    );
+  }
+
+  /** Publishes bytes to an exchange with a confirm; rejects with UNAVAILABLE when it cannot be confirmed. */
+  publishRaw(exchange: string, routingKey: string, content: Buffer, options: Options.Publish): Promise<void> {
+    const ch = this.confirm;
+    if (!ch || !this.connected) return Promise.reject(new AppError('UNAVAILABLE', 'message broker unavailable, try again'));
+    const started = process.hrtime.bigint();
+    return new Promise<void>((resolve, reject) => {
+      const entry: Pending = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.pending.delete(entry);
+          reject(new AppError('UNAVAILABLE', 'message broker did not confirm in time, try again'));
+        }, this.opts.confirmTimeoutMs ?? 5_000),
+      };
+      this.pending.add(entry);
+      try {
+        ch.publish(exchange, routingKey, content, options, (err) => {
+          if (!this.pending.delete(entry)) return;
+          clearTimeout(entry.timer);
+          if (err) return reject(new AppError('UNAVAILABLE', 'message broker refused the message, try again', { cause: err }));
+          this.metrics.published.inc({ type: String(options.type ?? routingKey) });
+          this.metrics.publishSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+          resolve();
+        });
+      } catch (err) {
+        this.pending.delete(entry);
+        clearTimeout(entry.timer);
+        reject(new AppError('UNAVAILABLE', 'message broker unavailable, try again', { cause: err }));
+      }
+    });
+  }
+
+  private failPending(err: Error): void {
+    for (const p of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+    this.pending.clear();
+  }
+
+  /** Stops consuming (in-flight handlers finish and ack), then closes the connection. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.allSettled([...this.activeConsumers].map((c) => c.stop()));
+    this.activeConsumers.clear();
+    await this.model?.close().catch(() => undefined);
+    this.connected = false;
+    this.confirm = null;
+    this.failPending(new AppError('UNAVAILABLE', 'shutting down'));
+  }
+}

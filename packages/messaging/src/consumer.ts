@@ -1,0 +1,153 @@
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { describeZodError, parseEnvelope, type Envelope } from '@chat/contracts';
+import type { Logger } from '@chat/logger';
+import { ZodError } from 'zod';
+import type { BrokerMetrics } from './metrics';
+import { EXCHANGES } from './topology';
+
+export interface ConsumerSpec<M = Envelope> {
+  queue: string;
+  /** Unacked messages the broker may hand this consumer at once. */
+  prefetch?: number;
+  /** Turns the JSON of one message into what `handle` takes; throws to dead-letter it. Default: an envelope. */
+  parse?: (raw: unknown) => M;
+  /**
+   * Handles what arrived while the previous call ran (natural batching: one item when idle, up to
+   * `batchSize` under load). Every item is acked after it resolves; it must be idempotent, since a
+   * crash before the ack redelivers.
+   */
+  handle: (items: M[], ctx: { logger: Logger }) => Promise<void>;
+  batchSize?: number;
+  /** Attempts for a failure that is not transient before the message is dead-lettered. */
+  maxAttempts?: number;
+  /** A transient failure (database down...) is retried without limit, after `retryDelayMs`. */
+  isTransient?: (err: unknown) => boolean;
+  retryDelayMs?: number;
+}
+
+interface Ctx {
+  logger: Logger;
+  metrics: BrokerMetrics;
+}
+
+const ATTEMPTS_HEADER = 'x-attempts';
+
+export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M>, ctx: Ctx, onUnexpectedClose: () => void): Promise<{ stop: () => Promise<void> }> {
+  const batchSize = spec.batchSize ?? 1;
+  const ch = await model.createChannel();
+  let stopping = false;
+  ch.on('error', () => undefined);
+  ch.on('close', () => {
+    if (!stopping) onUnexpectedClose();
+  });
+  await ch.prefetch(spec.prefetch ?? Math.max(16, batchSize * 2));
+  const parse = spec.parse ?? (parseEnvelope as unknown as (raw: unknown) => M);
+  const log = ctx.logger.child({ queue: spec.queue });
+  let buffer: ConsumeMessage[] = [];
+  let running: Promise<void> | null = null;
+
+  const deadLetter = (msg: ConsumeMessage, reason: string) => {
+    ctx.metrics.deadLettered.inc({ queue: spec.queue, reason });
+    safe(() => ch.nack(msg, false, false));
+  };
+
+  const parseOne = (msg: ConsumeMessage): M | null => {
+    try {
+      return parse(JSON.parse(msg.content.toString('utf8')));
+    } catch (err) {
+      const why = err instanceof ZodError ? describeZodError(err) : (err as Error).message;
+      log.warn({ messageId: msg.properties.messageId, why }, 'malformed message dead-lettered');
+      deadLetter(msg, 'malformed');
+      return null;
+    }
+  };
+
+  const run = async (msgs: ConsumeMessage[]): Promise<void> => {
+    const items: { msg: ConsumeMessage; item: M }[] = [];
+    for (const msg of msgs) {
+      const item = parseOne(msg);
+      if (item !== null) items.push({ msg, item });
+    }
+    if (items.length === 0) return;
+    const end = ctx.metrics.handleSeconds.startTimer({ queue: spec.queue });
+    try {
+      await spec.handle(items.map((i) => i.item), { logger: log });
+      for (const { msg } of items) safe(() => ch.ack(msg));
+      ctx.metrics.consumed.inc({ queue: spec.queue }, items.length);
+    } catch (err) {
+      if (spec.isTransient?.(err)) {
+        log.warn({ err: (err as Error).message, count: items.length }, 'transient failure; will retry');
+        await delay(spec.retryDelayMs ?? 1_000);
+        ctx.metrics.retried.inc({ queue: spec.queue }, items.length);
+        for (const { msg } of items) safe(() => ch.nack(msg, false, true));
+      } else if (items.length > 1) {
+        // Isolate the poison message: the others must not share its fate.
+        for (const one of items) await run([one.msg]);
+      } else {
+        await retryOrDeadLetter(items[0]!.msg, err);
+      }
+    } finally {
+      end();
+    }
+  };
+
+  const retryOrDeadLetter = async (msg: ConsumeMessage, err: unknown) => {
+    const attempts = Number(msg.properties.headers?.[ATTEMPTS_HEADER] ?? 0) + 1;
+    if (attempts >= (spec.maxAttempts ?? 5)) {
+      log.error({ err, messageId: msg.properties.messageId, attempts }, 'message keeps failing; dead-lettered');
+      deadLetter(msg, 'failed');
+      return;
+    }
+    log.warn({ err, messageId: msg.properties.messageId, attempts }, 'message failed; retrying');
+    ctx.metrics.retried.inc({ queue: spec.queue });
+    // Re-publish a copy with the attempt count, then ack the original: the count survives redelivery.
+    safe(() => {
+      ch.sendToQueue(spec.queue, msg.content, { ...msg.properties, headers: { ...msg.properties.headers, [ATTEMPTS_HEADER]: attempts }, persistent: true });
+      ch.ack(msg);
+    });
+  };
+
+  const pump = () => {
+    if (running || buffer.length === 0) return;
+    const take = buffer.slice(0, batchSize);
+    buffer = buffer.slice(batchSize);
+    running = run(take)
+      .catch((err) => log.error({ err }, 'consumer batch failed'))
+      .finally(() => {
+        running = null;
+        pump();
+      });
+  };
+
+  const { consumerTag } = await ch.consume(spec.queue, (msg) => {
+    if (!msg) return; // cancelled by the broker (queue deleted): the connection-level recovery handles it
+    buffer.push(msg);
+    pump();
+  });
+  log.debug({ consumerTag }, 'consuming');
+
+  return {
+    async stop() {
+      stopping = true;
+      await ch.cancel(consumerTag).catch(() => undefined);
+      while (running || buffer.length) {
+        pump();
+        await running;
+      }
+      await ch.close().catch(() => undefined);
+    },
+  };
+}
+
+function safe(fn: () => void) {
+  try {
+    fn();
+  } catch {
+    // The channel is gone: the broker redelivers whatever was not acked.
+  }
+}
+
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export { EXCHANGES };
+export type { Channel };

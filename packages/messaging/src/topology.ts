@@ -1,0 +1,53 @@
+import type { Channel } from 'amqplib';
+import type { EventType } from '@chat/contracts';
+
+/**
+ * The broker topology, declared once. `applyTopology` runs on every (re)connect, before anything is
+ * published or consumed, so a queue exists (and keeps what is published) while its consumer is down.
+ */
+export const EXCHANGES = {
+  /** Domain events; routing key = event type. */
+  events: 'chat.events',
+  /** One delivery per recipient user; routing key = `user.<id>`; each gateway binds its users. */
+  deliveries: 'chat.deliveries',
+  /** Where rejected messages go; routing key = the queue they came from. */
+  deadLetter: 'chat.dead-letter',
+} as const;
+
+export interface QueueSpec {
+  name: string;
+  bindings: EventType[];
+  /** Messages older than this are dropped by the broker: for ephemeral events only. */
+  messageTtlMs?: number;
+}
+
+export const QUEUES = {
+  delivery: {
+    name: 'delivery.events',
+    bindings: ['message.created', 'message.read', 'presence.changed', 'friendship.changed', 'conversation.changed', 'gateway.heartbeat'],
+  },
+  /** Typing is ephemeral: never persisted, never queued for later than a few seconds. */
+  deliveryEphemeral: { name: 'delivery.ephemeral', bindings: ['typing.changed'], messageTtlMs: 5_000 },
+  persistence: { name: 'persistence.events', bindings: ['message.created', 'message.read', 'conversation.changed'] },
+} as const satisfies Record<string, QueueSpec>;
+
+export const deadLetterQueue = (queue: string) => `${queue}.dead`;
+export const userRoutingKey = (userId: string) => `user.${userId}`;
+
+export async function applyTopology(ch: Channel): Promise<void> {
+  await ch.assertExchange(EXCHANGES.events, 'topic', { durable: true });
+  await ch.assertExchange(EXCHANGES.deliveries, 'direct', { durable: true });
+  await ch.assertExchange(EXCHANGES.deadLetter, 'direct', { durable: true });
+  for (const q of Object.values(QUEUES) as QueueSpec[]) {
+    const dead = deadLetterQueue(q.name);
+    await ch.assertQueue(dead, { durable: true });
+    await ch.bindQueue(dead, EXCHANGES.deadLetter, q.name);
+    const args: Record<string, unknown> = {
+      'x-dead-letter-exchange': EXCHANGES.deadLetter,
+      'x-dead-letter-routing-key': q.name,
+    };
+    if (q.messageTtlMs) args['x-message-ttl'] = q.messageTtlMs;
+    await ch.assertQueue(q.name, { durable: q.messageTtlMs === undefined, arguments: args });
+    for (const key of q.bindings) await ch.bindQueue(q.name, EXCHANGES.events, key);
+  }
+}

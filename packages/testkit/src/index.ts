@@ -1,0 +1,3 @@
+export * from './infra';
+export * from './per-file';
+export * from './wait';
