@@ -1,0 +1,30 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { baseEnv, env, loadConfig } from '@chat/config';
+import { limits } from '@chat/contracts';
+
+/** `<repo>/.data/keys`: git-ignored, shared by every accounts process started from this checkout. */
+const defaultKeysDir = join(__dirname, '..', '..', '..', '.data', 'keys');
+
+export const Config = baseEnv.extend({
+  PORT: env.port(8081),
+  DATABASE_URL: env.databaseUrl(),
+  AMQP_URL: env.amqpUrl(),
+  /** Where the token signing key pair is generated on first start and read on every later one. */
+  KEYS_DIR: z.string().min(1).default(defaultKeysDir),
+  /** Internal persistence URL, for last messages and unread counts (never the public origin). */
+  PERSISTENCE_URL: env.httpUrl('http://127.0.0.1:8082'),
+  PERSISTENCE_TIMEOUT_MS: env.int(1_500, 50),
+  ACCESS_TOKEN_TTL_SECONDS: env.int(900, 10),
+  REFRESH_TOKEN_TTL_DAYS: env.int(30, 1),
+  ROOM_MAX_MEMBERS: env.int(limits.defaultRoomSize, 2),
+  /** Sliding window for login attempts, per username and per client address. */
+  LOGIN_RATE_WINDOW_MS: env.int(60_000, 1),
+  LOGIN_RATE_MAX_PER_USERNAME: env.int(10, 1),
+  LOGIN_RATE_MAX_PER_ADDRESS: env.int(100, 1),
+  OUTBOX_POLL_MS: env.int(200, 10),
+  OUTBOX_BATCH: env.int(100, 1),
+});
+export type Config = z.infer<typeof Config>;
+
+export const readConfig = (e: Record<string, string | undefined> = process.env): Config => loadConfig(Config, e);
