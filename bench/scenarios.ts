@@ -1,0 +1,207 @@
+import { performance } from 'node:perf_hooks';
+import { Api, inBatches, newClientMsgId, type BenchUser, type ChatSocket } from './lib/api';
+import { percentiles } from './lib/stats';
+import { gatewayRss, sample, usage } from './lib/procs';
+
+export interface Options {
+  origin: string;
+  users: number;
+  messages: number;
+  /** Messages per second; 0 = as fast as acks allow within `window`. */
+  rate: number;
+  window: number;
+  roomSize: number;
+  sockets: number;
+}
+
+interface Track {
+  sentAt: number;
+  ackAt?: number;
+  deliveredAt?: number;
+  ok?: boolean;
+  error?: string;
+}
+
+const prefix = () => `b${Date.now().toString(36)}`;
+
+async function registerAll(api: Api, n: number): Promise<BenchUser[]> {
+  const p = prefix();
+  return inBatches(Array.from({ length: n }, (_, i) => i), 8, (i) => api.register(p, i));
+}
+
+/** U users in pairs, N messages 1:1 at a fixed rate or as fast as a bounded window of acks allows. */
+export async function pairs(o: Options) {
+  const api = new Api(o.origin);
+  const users = await registerAll(api, o.users - (o.users % 2));
+  const pairsList: Array<{ a: BenchUser; b: BenchUser; conv: string }> = [];
+  for (let i = 0; i < users.length; i += 2) pairsList.push({ a: users[i]!, b: users[i + 1]!, conv: await api.befriend(users[i]!, users[i + 1]!) });
+  const sockets = new Map<string, ChatSocket>();
+  await inBatches(users, 50, async (u) => sockets.set(u.id, await api.connect(u.token)));
+  const tracks = new Map<string, Track>();
+  for (const u of users) {
+    sockets.get(u.id)!.on('message:new', (m) => {
+      if (m.senderId === u.id) return;
+      const t = tracks.get(m.clientMsgId);
+      if (t && t.deliveredAt === undefined) t.deliveredAt = performance.now();
+    });
+  }
+  let inFlight = 0;
+  const send = (i: number) => {
+    const p = pairsList[i % pairsList.length]!;
+    const from = Math.floor(i / pairsList.length) % 2 === 0 ? p.a : p.b;
+    const clientMsgId = newClientMsgId();
+    const t: Track = { sentAt: performance.now() };
+    tracks.set(clientMsgId, t);
+    inFlight++;
+    sockets.get(from.id)!.timeout(30_000).emit('message:send', { conversationId: p.conv, clientMsgId, body: `bench message ${i}` }, (err: Error | null, res?: { ok: boolean; error?: { code: string } }) => {
+      inFlight--;
+      t.ackAt = performance.now();
+      t.ok = !err && res?.ok === true;
+      if (!t.ok) t.error = err ? 'timeout' : res?.error?.code;
+    });
+  };
+  const before = sample();
+  const start = performance.now();
+  if (o.rate > 0) {
+    await new Promise<void>((resolve) => {
+      let sent = 0;
+      const timer = setInterval(() => {
+        const due = Math.min(o.messages, Math.floor(((performance.now() - start) / 1000) * o.rate));
+        while (sent < due && inFlight < 20_000) send(sent++);
+        if (sent >= o.messages) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 2);
+    });
+  } else {
+    let sent = 0;
+    await new Promise<void>((resolve) => {
+      const pump = () => {
+        while (sent < o.messages && inFlight < o.window) send(sent++);
+        if (sent >= o.messages) return resolve();
+        setImmediate(pump);
+      };
+      pump();
+    });
+  }
+  const all = [...tracks.values()];
+  await waitUntil(() => all.every((t) => t.ackAt !== undefined), 60_000);
+  const acked = all.filter((t) => t.ok).length;
+  await waitUntil(() => all.filter((t) => t.ok && t.deliveredAt !== undefined).length >= acked, 60_000);
+  const end = performance.now();
+  const after = sample();
+  const seconds = (end - start) / 1000;
+  const lastAck = Math.max(...all.map((t) => t.ackAt ?? 0));
+  // Persistence must keep up: wait until every acked message is in history, and how long after the last ack.
+  const ids = new Set(tracks.keys());
+  let persisted = 0;
+  let duplicates = 0;
+  const persistDeadline = performance.now() + 120_000;
+  for (;;) {
+    persisted = 0;
+    duplicates = 0;
+    const seen = new Set<string>();
+    for (const p of pairsList) {
+      for (const m of await api.history(p.conv, p.a.token)) {
+        if (!ids.has(m.clientMsgId)) continue;
+        if (seen.has(m.clientMsgId)) duplicates++;
+        else seen.add(m.clientMsgId);
+      }
+    }
+    persisted = seen.size;
+    if (persisted >= acked || performance.now() > persistDeadline) break;
+  }
+  const persistLagMs = performance.now() - lastAck;
+  for (const s of sockets.values()) s.close();
+  const delivered = all.filter((t) => t.deliveredAt !== undefined);
+  return {
+    scenario: 'pairs',
+    users: users.length,
+    sent: all.length,
+    acked,
+    refused: all.length - acked,
+    errors: countBy(all.filter((t) => !t.ok).map((t) => t.error ?? 'unknown')),
+    delivered: delivered.length,
+    persisted,
+    duplicatesInHistory: duplicates,
+    seconds: round(seconds),
+    deliveredPerSecond: Math.round(delivered.length / ((Math.max(...delivered.map((t) => t.deliveredAt!)) - start) / 1000)),
+    ackLatencyMs: percentiles(all.filter((t) => t.ok).map((t) => t.ackAt! - t.sentAt)),
+    sendToDeliveryMs: percentiles(delivered.map((t) => t.deliveredAt! - t.sentAt)),
+    historyCheckAfterLastAckMs: Math.round(persistLagMs),
+    processes: usage(before, after, seconds),
+  };
+}
+
+/** One room of `roomSize` members, all connected; each message must reach every member's socket. */
+export async function room(o: Options) {
+  const api = new Api(o.origin);
+  const users = await registerAll(api, o.roomSize);
+  const owner = users[0]!;
+  const conv = await api.room(owner, users.slice(1).map((u) => u.id));
+  const sockets = await inBatches(users, 50, (u) => api.connect(u.token));
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  let received = 0;
+  sockets.forEach((s) =>
+    s.on('message:new', (m) => {
+      const t = sentAt.get(m.clientMsgId);
+      if (t !== undefined) {
+        latencies.push(performance.now() - t);
+        received++;
+      }
+    }),
+  );
+  const before = sample();
+  const start = performance.now();
+  for (let i = 0; i < o.messages; i++) {
+    const clientMsgId = newClientMsgId();
+    sentAt.set(clientMsgId, performance.now());
+    const expected = (i + 1) * users.length;
+    await new Promise<void>((resolve) => sockets[0]!.emit('message:send', { conversationId: conv, clientMsgId, body: `room message ${i}` }, () => resolve()));
+    await waitUntil(() => received >= expected, 30_000);
+  }
+  const seconds = (performance.now() - start) / 1000;
+  const after = sample();
+  sockets.forEach((s) => s.close());
+  return {
+    scenario: 'room',
+    members: users.length,
+    messages: o.messages,
+    deliveries: received,
+    expected: o.messages * users.length,
+    fanoutLatencyMs: percentiles(latencies),
+    processes: usage(before, after, seconds),
+  };
+}
+
+/** Gateway memory per idle connected socket: RSS before and after connecting `sockets` sockets. */
+export async function idle(o: Options) {
+  const api = new Api(o.origin);
+  const users = await registerAll(api, Math.min(o.users, 100));
+  const rss0 = gatewayRss();
+  const sockets = await inBatches(Array.from({ length: o.sockets }, (_, i) => users[i % users.length]!), 200, (u) => api.connect(u.token));
+  await new Promise((r) => setTimeout(r, 3_000)); // let the gateway settle before reading its RSS
+  const rss1 = gatewayRss();
+  sockets.forEach((s) => s.close());
+  return {
+    scenario: 'idle',
+    sockets: sockets.length,
+    gatewayRssBeforeMiB: Math.round(rss0 / 1048576),
+    gatewayRssAfterMiB: Math.round(rss1 / 1048576),
+    bytesPerSocket: Math.round((rss1 - rss0) / sockets.length),
+  };
+}
+
+async function waitUntil(pred: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (!pred()) {
+    if (performance.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return true;
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+const countBy = (xs: string[]) => xs.reduce<Record<string, number>>((acc, x) => ((acc[x] = (acc[x] ?? 0) + 1), acc), {});
