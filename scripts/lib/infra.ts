@@ -1,0 +1,91 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureDatabase, startPostgres, startRabbit, type LocalPostgres, type LocalRabbit } from '@chat/local-infra';
+import { runMigrations } from '@chat/db';
+import { info, say } from './output';
+
+export interface InfraPorts {
+  postgres: number;
+  amqp: number;
+  management: number;
+  dist: number;
+}
+
+export interface DevInfra {
+  databaseUrl: string;
+  amqpUrl: string;
+  managementUrl: string;
+  stop: () => Promise<void>;
+}
+
+export const DATABASE = 'chat';
+
+/** The services that own a schema, with their migrations folder (the same list the tests migrate). */
+const OWNED_SCHEMAS = ['accounts', 'persistence'];
+
+/** Starts Postgres and RabbitMQ with their data under `dataDir`, so it survives restarts. */
+export async function startInfra(root: string, dataDir: string, ports: InfraPorts): Promise<DevInfra> {
+  mkdirSync(dataDir, { recursive: true });
+  const epmdWasRunning = epmdRunning();
+  let pg: LocalPostgres | undefined;
+  let rabbit: LocalRabbit | undefined;
+  try {
+    info(`starting postgres on 127.0.0.1:${ports.postgres} and rabbitmq on 127.0.0.1:${ports.amqp} (data in ${dataDir})`);
+    const [pgResult, rabbitResult] = await Promise.allSettled([
+      startPostgres({ dataDir: join(dataDir, 'postgres'), port: ports.postgres, onOutput: (l) => quiet('postgres', l, /\b(WARNING|ERROR|FATAL|PANIC):/) }),
+      startRabbit({
+        baseDir: join(dataDir, 'rabbitmq'),
+        port: ports.amqp,
+        managementPort: ports.management,
+        distPort: ports.dist,
+        nodeName: `chat-dev-${ports.amqp}@localhost`,
+        onOutput: (l) => quiet('rabbitmq', l, /\[(error|critical|alert|emergency)\]/),
+      }),
+    ]);
+    if (pgResult.status === 'fulfilled') pg = pgResult.value;
+    if (rabbitResult.status === 'fulfilled') rabbit = rabbitResult.value;
+    if (pgResult.status === 'rejected') throw pgResult.reason;
+    if (rabbitResult.status === 'rejected') throw rabbitResult.reason;
+  } catch (err) {
+    await Promise.allSettled([pg?.stop(), rabbit?.stop()]);
+    throw err;
+  }
+  const p = pg as LocalPostgres;
+  const r = rabbit as LocalRabbit;
+  const stop = async () => {
+    info('stopping rabbitmq and postgres');
+    await Promise.allSettled([r.stop(), p.stop()]);
+    // RabbitMQ starts Erlang's port mapper daemon when none runs; it outlives the broker. Ours goes
+    // too (epmd refuses to stop while another Erlang node is registered with it, which is what we want).
+    if (!epmdWasRunning) spawnSync('epmd', ['-kill'], { stdio: 'ignore' });
+  };
+  try {
+    await ensureDatabase(p.url('postgres'), DATABASE);
+    const databaseUrl = p.url(DATABASE);
+    for (const schema of OWNED_SCHEMAS) {
+      const folder = join(root, 'services', schema, 'drizzle');
+      if (!existsSync(join(folder, 'meta', '_journal.json'))) {
+        info(`no migrations for ${schema} yet (${folder}): skipped`);
+        continue;
+      }
+      await runMigrations(databaseUrl, folder, schema);
+      info(`migrations applied: ${schema}`);
+    }
+    return { databaseUrl, amqpUrl: r.url(), managementUrl: `http://127.0.0.1:${ports.management}`, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** The servers' routine chatter hides the services' output; only their problems are shown. */
+function quiet(name: string, line: string, worth: RegExp): void {
+  const plain = line.replace(/\x1b\[[0-9;]*m/g, '');
+  // The readiness probe connecting while postgres starts is expected, not a problem.
+  if (worth.test(plain) && !/database system is starting up/.test(plain)) say(name, plain);
+}
+
+function epmdRunning(): boolean {
+  return spawnSync('epmd', ['-names'], { stdio: 'ignore' }).status === 0;
+}
