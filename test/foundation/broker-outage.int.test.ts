@@ -1,0 +1,81 @@
+/**
+ * A service that loses its broker keeps running, says so on /readyz, and recovers by itself when the
+ * broker is back. The delivery worker runs as a real process against a PRIVATE RabbitMQ that this
+ * file stops and starts (the shared one must stay up for the other files).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, startRabbit, type LocalRabbit } from '@chat/local-infra';
+import { waitFor } from '@chat/testkit';
+import { startServiceProcess, type ServiceProcess } from './service-process';
+
+jest.setTimeout(180_000);
+
+let dir: string;
+let rabbit: LocalRabbit;
+let service: ServiceProcess;
+let port: number;
+
+async function ports(n: number): Promise<number[]> {
+  const set = new Set<number>();
+  while (set.size < n) set.add(await freePort());
+  return [...set];
+}
+
+async function readyz(): Promise<{ status: number; body: { status: string; checks: Record<string, boolean> } }> {
+  const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+  return { status: res.status, body: (await res.json()) as { status: string; checks: Record<string, boolean> } };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'chat-outage-'));
+  const [amqp, mgmt, dist, http] = (await ports(4)) as [number, number, number, number];
+  port = http;
+  rabbit = await startRabbit({ baseDir: join(dir, 'rabbit'), port: amqp, managementPort: mgmt, distPort: dist, nodeName: `chat-outage-${amqp}@localhost` });
+  service = startServiceProcess('delivery', {
+    AMQP_URL: rabbit.url(),
+    PORT: String(port),
+    // Nothing answers here; this test never needs a members lookup.
+    ACCOUNTS_URL: `http://127.0.0.1:${await freePort()}`,
+  });
+});
+
+afterAll(async () => {
+  if (service?.child.exitCode === null && service.child.signalCode === null) {
+    service.child.kill('SIGKILL');
+    await service.exited;
+  }
+  await rabbit?.kill();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('delivery worker and a broker outage', () => {
+  it('is ready with its broker, reports 503 while the broker is down, and recovers by itself', async () => {
+    await waitFor(async () => (await readyz()).status === 200, 30_000, 'first /readyz 200');
+
+    await rabbit.stop();
+    const down = await waitFor(async () => {
+      const r = await readyz();
+      return r.status === 503 ? r : null;
+    }, 30_000, '/readyz 503 after the broker stopped');
+    expect(down.body.checks.broker).toBe(false);
+    expect(down.body.status).toMatch(/broker/);
+    // Still alive and still answering: an outage is not a crash.
+    expect(service.child.exitCode).toBeNull();
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+
+    await rabbit.restart();
+    const up = await waitFor(async () => {
+      const r = await readyz();
+      return r.status === 200 ? r : null;
+    }, 60_000, '/readyz 200 after the broker came back');
+    expect(up.body.checks.broker).toBe(true);
+    expect(service.child.exitCode).toBeNull();
+  });
+
+  it('exits 0 on SIGTERM', async () => {
+    service.child.kill('SIGTERM');
+    expect(await service.exited).toBe(0);
+  });
+});
