@@ -1,0 +1,90 @@
+import { goto } from '$app/navigation';
+import type { Message } from '@chat/contracts';
+import { accessToken, refreshAccessToken } from '../auth/tokens';
+import { conversationTitle } from '../chat/conversations';
+import { preview } from '../chat/format';
+import { createSocket, isAuthRefusal, type ChatSocket } from '../socket';
+import { conversations } from './conversations.svelte';
+import { directory } from './directory.svelte';
+import { friends } from './friends.svelte';
+import { session } from './session.svelte';
+
+export type ConnectionState = 'connecting' | 'connected' | 'disconnected';
+
+/** The socket's lifecycle: connect, route server events to the stores, catch up after every reconnect. */
+class Realtime {
+  state = $state<ConnectionState>('connecting');
+  /** True once the first connection succeeded: the banner only shows for a lost connection. */
+  everConnected = $state(false);
+  private socket: ChatSocket | null = null;
+  private ticker: ReturnType<typeof setInterval> | null = null;
+
+  start(): void {
+    if (this.socket || !session.user) return;
+    const me = session.user.id;
+    const socket = createSocket(accessToken);
+    this.socket = socket;
+    conversations.attach(socket, me);
+
+    socket.on('connect', () => {
+      this.state = 'connected';
+      this.everConnected = true;
+      // Covers the first connect too: anything sent between the list load and the subscription.
+      void conversations.syncAll().catch(() => undefined);
+      void friends.load().catch(() => undefined);
+    });
+    socket.on('disconnect', (reason) => {
+      this.state = 'disconnected';
+      // A server-side disconnect is not retried by socket.io by itself.
+      if (reason === 'io server disconnect') socket.connect();
+    });
+    socket.on('connect_error', (err) => {
+      this.state = 'disconnected';
+      if (isAuthRefusal(err)) {
+        void refreshAccessToken()
+          .then((t) => (t ? socket.connect() : session.lost()))
+          .catch(() => setTimeout(() => socket.connect(), 2000));
+      }
+    });
+    socket.io.on('reconnect_attempt', () => (this.state = 'connecting'));
+
+    socket.on('message:new', (m) => {
+      if (conversations.onMessage(m)) this.notify(m);
+    });
+    socket.on('typing', (e) => conversations.onTyping(e));
+    socket.on('read', (e) => conversations.onRead(e));
+    socket.on('presence', (p) => directory.setPresence(p));
+    socket.on('friends', () => void friends.load().catch(() => undefined));
+    socket.on('conversation', (e) => conversations.onConversation(e));
+
+    this.ticker = setInterval(() => (conversations.now = Date.now()), 1000);
+    socket.connect();
+  }
+
+  stop(): void {
+    this.socket?.removeAllListeners();
+    this.socket?.disconnect();
+    this.socket = null;
+    conversations.attach(null, '');
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
+    this.state = 'connecting';
+    this.everConnected = false;
+  }
+
+  /** A system notification for someone else's message while the tab is hidden (if allowed). */
+  private notify(m: Message): void {
+    if (m.senderId === session.user?.id || typeof Notification === 'undefined') return;
+    if (Notification.permission !== 'granted' || !document.hidden) return;
+    const c = conversations.get(m.conversationId);
+    const title = c ? conversationTitle(c, session.user?.id ?? '', directory.users) : 'New message';
+    const who = directory.name(m.senderId);
+    const n = new Notification(c?.kind === 'room' ? `${who} in ${title}` : title, { body: preview(m), tag: m.conversationId });
+    n.onclick = () => {
+      window.focus();
+      void goto(`/chat/${m.conversationId}`);
+    };
+  }
+}
+
+export const realtime = new Realtime();

@@ -1,0 +1,66 @@
+import type { User } from '@chat/contracts';
+import { api } from '../api/endpoints';
+import { clearTokens, hasStoredSession, refreshAccessToken, storeTokens, takeRefreshToken } from '../auth/tokens';
+import { directory } from './directory.svelte';
+
+export type SessionStatus = 'unknown' | 'anonymous' | 'authenticated';
+
+class Session {
+  user = $state<User | null>(null);
+  status = $state<SessionStatus>('unknown');
+  private restoring: Promise<SessionStatus> | null = null;
+
+  /** Silent log-in after a reload: the stored refresh token buys a new access token. */
+  restore(): Promise<SessionStatus> {
+    if (this.status !== 'unknown') return Promise.resolve(this.status);
+    this.restoring ??= this.doRestore().finally(() => (this.restoring = null));
+    return this.restoring;
+  }
+
+  private async doRestore(): Promise<SessionStatus> {
+    if (!hasStoredSession()) return (this.status = 'anonymous');
+    try {
+      const token = await refreshAccessToken();
+      if (!token) return (this.status = 'anonymous');
+      this.setUser(await api.me());
+      return (this.status = 'authenticated');
+    } catch {
+      // Unreachable or failing server: the stored session may still be good; let the user retry.
+      return (this.status = 'anonymous');
+    }
+  }
+
+  async login(username: string, password: string): Promise<void> {
+    const r = await api.login(username.trim().toLowerCase(), password);
+    storeTokens(r);
+    this.setUser(r.user);
+  }
+
+  async register(username: string, password: string, displayName?: string): Promise<void> {
+    const r = await api.register(username.trim().toLowerCase(), password, displayName?.trim() || undefined);
+    storeTokens(r);
+    this.setUser(r.user);
+  }
+
+  async logout(): Promise<void> {
+    const token = takeRefreshToken();
+    this.user = null;
+    this.status = 'anonymous';
+    if (token) await api.logout(token).catch(() => undefined);
+  }
+
+  /** The server refused the session (refresh rejected, or another tab logged out). */
+  lost(): void {
+    clearTokens();
+    this.user = null;
+    this.status = 'anonymous';
+  }
+
+  private setUser(u: User): void {
+    this.user = u;
+    this.status = 'authenticated';
+    directory.remember(u);
+  }
+}
+
+export const session = new Session();

@@ -1,0 +1,91 @@
+import type { Message } from '@chat/contracts';
+import { api } from '../api/endpoints';
+import { catchUp } from '../chat/cursor';
+import { addPending, markFailed, mergeMessages, type ChatMessage } from '../chat/messages';
+
+export const PAGE_SIZE = 50;
+/** Catch-up after a disconnect reads as much as the API allows per page. */
+const SYNC_PAGE_SIZE = 100;
+
+/** The loaded history of one conversation and its sync cursor. */
+export class Timeline {
+  messages = $state.raw<ChatMessage[]>([]);
+  hasOlder = $state(true);
+  loaded = $state(false);
+  loadingOlder = $state(false);
+  error = $state<string | null>(null);
+  /** Last message of the last history page fetched (see chat/cursor.ts); live events never move it. */
+  private cursor: string | null = null;
+  private syncing: Promise<void> | null = null;
+  private again = false;
+
+  constructor(readonly conversationId: string) {}
+
+  /** Merges messages and returns those that were new. */
+  merge(incoming: readonly Message[]): Message[] {
+    if (incoming.length === 0) return [];
+    const r = mergeMessages(this.messages, incoming);
+    this.messages = r.messages;
+    return r.added;
+  }
+
+  /** First load (newest page) or catch-up after the cursor; concurrent calls coalesce into one more run. */
+  sync(onNew: (added: Message[]) => void = () => undefined): Promise<void> {
+    if (this.syncing) {
+      this.again = true;
+      return this.syncing;
+    }
+    this.syncing = (async () => {
+      do {
+        this.again = false;
+        const first = this.cursor === null;
+        const r = await catchUp(
+          this.cursor,
+          (q) => api.history(this.conversationId, { ...q, limit: first ? PAGE_SIZE : SYNC_PAGE_SIZE }),
+          (page) => onNew(this.merge(page)),
+          { limit: first ? PAGE_SIZE : SYNC_PAGE_SIZE },
+        );
+        this.cursor = r.cursor;
+        if (first) this.hasOlder = r.hasOlder ?? false;
+        this.loaded = true;
+        this.error = null;
+      } while (this.again);
+    })().finally(() => (this.syncing = null));
+    return this.syncing;
+  }
+
+  /** One page back from the oldest message held. */
+  async loadOlder(): Promise<void> {
+    if (this.loadingOlder || !this.hasOlder) return;
+    const oldest = this.messages.find((m) => m.id)?.id;
+    if (!oldest) {
+      this.hasOlder = false;
+      return;
+    }
+    this.loadingOlder = true;
+    try {
+      const page = await api.history(this.conversationId, { before: oldest, limit: PAGE_SIZE });
+      this.merge(page.messages);
+      this.hasOlder = page.hasMore;
+    } finally {
+      this.loadingOlder = false;
+    }
+  }
+
+  addPending(m: Omit<ChatMessage, 'status' | 'id'>): void {
+    this.messages = addPending(this.messages, m);
+  }
+
+  fail(senderId: string, clientMsgId: string, error: string): void {
+    this.messages = markFailed(this.messages, senderId, clientMsgId, error);
+  }
+
+  /** The newest message the server holds: what "read up to here" points at. */
+  lastServerId(): string | null {
+    for (let i = this.messages.length - 1; i >= 0; i--) {
+      const id = this.messages[i]!.id;
+      if (id) return id;
+    }
+    return null;
+  }
+}
