@@ -64,7 +64,8 @@ async function main(): Promise<void> {
   ]);
   infra = await startInfra(root, dataDir, ports);
   if (stopping) return;
-  await buildWebIfStale(root);
+  if (process.env.DEV_SKIP_WEB_BUILD === '1') info('DEV_SKIP_WEB_BUILD=1: web client build skipped');
+  else await buildWebIfStale(root);
   if (stopping) return;
 
   const accountsUrl = `http://127.0.0.1:${ports.accounts}`;
