@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { Api, inBatches, newClientMsgId, type BenchUser, type ChatSocket } from './lib/api';
+import { Api, inBatches, newClientMsgId, type BenchUser, type ChatSocket } from '@chat/client';
 import { percentiles } from './lib/stats';
 import { gatewayRss, sample, usage } from './lib/procs';
 

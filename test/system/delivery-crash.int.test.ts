@@ -1,0 +1,45 @@
+import { waitFor } from '@chat/testkit';
+import type { ChatSocket } from '@chat/client';
+import { Stack, type Proc } from './stack';
+import { collect, friendsPair, sendMany } from './fixtures';
+
+/** Guarantee 1: kill -9 of a delivery worker in the middle of 1,000 messages loses and duplicates nothing. */
+describe('a delivery worker killed mid-stream', () => {
+  const stack = new Stack({ deliveries: 1 });
+  const sockets: ChatSocket[] = [];
+  beforeAll(() => stack.start(), 60_000);
+  afterAll(async () => {
+    sockets.forEach((s) => s.close());
+    await stack.stop();
+  }, 60_000);
+
+  it('every acknowledged message is delivered and in history exactly once after a restart', async () => {
+    const { api, a, b, conversationId } = await friendsPair(stack.origin());
+    const sa = await api.connect(a.token);
+    const sb = await api.connect(b.token);
+    sockets.push(sa, sb);
+    const received = collect(sb);
+    const worker = stack.all('delivery')[0] as Proc;
+    let killed: Promise<void> | null = null;
+    const results = await sendMany(sa, conversationId, 1_000, 50, (n) => {
+      if (n === 300 && !killed) killed = stack.kill(worker);
+    });
+    await killed;
+    const acked = results.filter((r) => r.ok);
+    expect(acked).toHaveLength(1_000);
+    expect(worker.process.child.signalCode).toBe('SIGKILL');
+
+    await stack.spawn('delivery');
+    await waitFor(() => received.size === 1_000, 30_000, 'all 1,000 messages delivered live after the restart');
+    const ackedIds = new Set(acked.map((r) => (r.ok ? r.message.id : '')));
+    expect([...received.keys()].every((id) => ackedIds.has(id))).toBe(true);
+
+    const history = await waitFor(async () => {
+      const h = await api.history(conversationId, b.token);
+      return h.length >= 1_000 ? h : null;
+    }, 30_000, 'history to hold every message');
+    expect(history).toHaveLength(1_000);
+    expect(new Set(history.map((m) => m.id)).size).toBe(1_000);
+    expect(new Set(history.map((m) => m.clientMsgId)).size).toBe(1_000);
+  }, 120_000);
+});

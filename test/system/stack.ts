@@ -1,0 +1,141 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, stopProcess } from '@chat/local-infra';
+import { createTestDatabase, createTestVhost, waitFor, type TestDatabase, type TestVhost } from '@chat/testkit';
+import { spawn } from 'node:child_process';
+import type { ServiceProcess } from '../foundation/service-process';
+
+const root = join(__dirname, '..', '..');
+
+/** One node process per service (tsx as a loader, not a wrapper), so SIGKILL hits the service itself. */
+function startServiceProcess(name: ServiceName, env: Record<string, string>): ServiceProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'services', name, 'src', 'main.ts')], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-20_000)));
+  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+export type ServiceName = 'accounts' | 'persistence' | 'delivery' | 'gateway';
+
+export interface Proc {
+  name: ServiceName;
+  port: number;
+  env: Record<string, string>;
+  process: ServiceProcess;
+}
+
+export interface StackOptions {
+  gateways?: number;
+  deliveries?: number;
+  /** Use this broker instead of the run's shared one (a private RabbitMQ a test may restart). */
+  amqpUrl?: string;
+  env?: Partial<Record<ServiceName, Record<string, string>>>;
+}
+
+/**
+ * The whole backend as real processes (each service's own main.ts), on free ports, with this test's own
+ * database and vhost: what system tests kill, restart and talk to through the public origin only.
+ */
+export class Stack {
+  readonly procs: Proc[] = [];
+  private db!: TestDatabase;
+  private vhost?: TestVhost;
+  private keysDir = mkdtempSync(join(tmpdir(), 'chat-keys-'));
+  amqpUrl = '';
+  private ports = new Map<ServiceName, number>();
+
+  constructor(private readonly opts: StackOptions = {}) {}
+
+  async start(): Promise<this> {
+    this.db = await createTestDatabase();
+    if (this.opts.amqpUrl) this.amqpUrl = this.opts.amqpUrl;
+    else {
+      this.vhost = await createTestVhost();
+      this.amqpUrl = this.vhost.url;
+    }
+    for (const name of ['accounts', 'persistence'] as const) this.ports.set(name, await freePort());
+    await Promise.all([this.spawn('accounts'), this.spawn('persistence')]);
+    const more: Promise<Proc>[] = [];
+    for (let i = 0; i < (this.opts.deliveries ?? 1); i++) more.push(this.spawn('delivery'));
+    for (let i = 0; i < (this.opts.gateways ?? 1); i++) more.push(this.spawn('gateway'));
+    await Promise.all(more);
+    return this;
+  }
+
+  private baseUrl(name: ServiceName) {
+    return `http://127.0.0.1:${this.ports.get(name)}`;
+  }
+
+  envFor(name: ServiceName): Record<string, string> {
+    const common = { AMQP_URL: this.amqpUrl, LOG_LEVEL: 'warn', SHUTDOWN_TIMEOUT_MS: '10000' };
+    const accounts = this.baseUrl('accounts');
+    const byName: Record<ServiceName, Record<string, string>> = {
+      accounts: { DATABASE_URL: this.db.url, KEYS_DIR: this.keysDir, PERSISTENCE_URL: this.baseUrl('persistence') },
+      persistence: { DATABASE_URL: this.db.url, ACCOUNTS_URL: accounts, JWKS_URL: `${accounts}/.well-known/jwks.json` },
+      delivery: { ACCOUNTS_URL: accounts },
+      gateway: { ACCOUNTS_URL: accounts, PERSISTENCE_URL: this.baseUrl('persistence'), JWKS_URL: `${accounts}/.well-known/jwks.json`, SEND_RATE_PER_SEC: '1000', SEND_RATE_BURST: '2000' },
+    };
+    return { ...common, ...byName[name], ...(this.opts.env?.[name] ?? {}) };
+  }
+
+  /** Starts one more process of a service and waits for its /readyz. */
+  async spawn(name: ServiceName, port?: number): Promise<Proc> {
+    const p = port ?? this.ports.get(name) ?? (await freePort());
+    if (name === 'accounts' || name === 'persistence') this.ports.set(name, p);
+    const env = { ...this.envFor(name), PORT: String(p) };
+    const proc: Proc = { name, port: p, env, process: startServiceProcess(name, env) };
+    this.procs.push(proc);
+    await this.ready(proc);
+    return proc;
+  }
+
+  async ready(proc: Proc, timeoutMs = 30_000): Promise<void> {
+    let exit: number | string | undefined;
+    void proc.process.exited.then((c) => (exit = c));
+    await waitFor(
+      async () => {
+        if (exit !== undefined) throw new Error(`${proc.name} exited (${exit}): ${proc.process.stderr().slice(-2000)}${proc.process.stdout().slice(-2000)}`);
+        const res = await fetch(`http://127.0.0.1:${proc.port}/readyz`);
+        return res.status === 200;
+      },
+      timeoutMs,
+      `${proc.name} on ${proc.port} ready`,
+      100,
+    );
+  }
+
+  all(name: ServiceName): Proc[] {
+    return this.procs.filter((p) => p.name === name && p.process.child.exitCode === null && p.process.child.signalCode === null);
+  }
+
+  origin(i = 0): string {
+    const gw = this.procs.filter((p) => p.name === 'gateway')[i];
+    if (!gw) throw new Error(`no gateway #${i}`);
+    return `http://127.0.0.1:${gw.port}`;
+  }
+
+  /** SIGKILL: a crash, nothing finishes. */
+  async kill(proc: Proc): Promise<void> {
+    await stopProcess(proc.process.child, 1_000, 'SIGKILL');
+  }
+
+  /** SIGTERM: the graceful path. Resolves with the exit code. */
+  async terminate(proc: Proc): Promise<number | string> {
+    proc.process.child.kill('SIGTERM');
+    return proc.process.exited;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.procs.map((p) => stopProcess(p.process.child, 5_000, 'SIGTERM')));
+    await Promise.allSettled([this.db?.drop(), this.vhost?.drop()]);
+    rmSync(this.keysDir, { recursive: true, force: true });
+  }
+}
