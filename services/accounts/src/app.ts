@@ -1,0 +1,87 @@
+import type { Registry } from 'prom-client';
+import { AppError } from '@chat/contracts';
+import { createVerifier, localKeys } from '@chat/auth';
+import { isTransientDbError, type Database } from '@chat/db';
+import { createService, type App } from '@chat/http-kit';
+import type { Logger } from '@chat/logger';
+import type { Broker } from '@chat/messaging';
+import type { Config } from './config';
+import type { Ctx } from './context';
+import type { schema } from './db/schema';
+import type { SigningKeys } from './auth/key-store';
+import { createPasswordChecker } from './auth/passwords';
+import { createRateLimiter } from './auth/rate-limiter';
+import { createSummariesClient } from './clients/summaries.client';
+import { createOutboxRelay, type OutboxRelay } from './outbox/relay';
+import { authRoutes } from './routes/auth.routes';
+import { conversationsRoutes } from './routes/conversations.routes';
+import { friendsRoutes } from './routes/friends.routes';
+import { internalRoutes } from './routes/internal.routes';
+import { keysRoutes } from './routes/keys.routes';
+import { usersRoutes } from './routes/users.routes';
+
+export interface Deps {
+  config: Config;
+  logger: Logger;
+  database: Database<typeof schema>;
+  broker: Broker;
+  keys: SigningKeys;
+  registry?: Registry;
+  defaultMetrics?: boolean;
+}
+
+export type AccountsApp = App & { outbox: OutboxRelay };
+
+/**
+ * The accounts HTTP API. It never listens (main.ts does). The outbox relay starts when the app is
+ * ready and stops when it closes, so a test's `app.close()` leaves nothing running.
+ */
+export async function buildApp(deps: Deps): Promise<AccountsApp> {
+  const { config, logger, database, broker, keys } = deps;
+  const app = (await createService({
+    name: 'accounts',
+    description: 'Users, credentials, sessions, friendships, blocks, conversations and device keys',
+    logger,
+    registry: deps.registry,
+    defaultMetrics: deps.defaultMetrics,
+    readiness: { database: () => database.ping(), broker: () => broker.isConnected },
+  })) as AccountsApp;
+
+  const relay = createOutboxRelay({ db: database.db, broker, logger, pollMs: config.OUTBOX_POLL_MS, batch: config.OUTBOX_BATCH });
+  app.decorate('outbox', relay);
+  app.decorateRequest('auth', null);
+  app.addHook('onReady', async () => relay.start());
+  app.addHook('onClose', async () => relay.stop());
+
+  const window = { windowMs: config.LOGIN_RATE_WINDOW_MS };
+  const ctx: Ctx = {
+    db: database.db,
+    config,
+    logger,
+    keys,
+    passwords: await createPasswordChecker(),
+    loginLimits: {
+      byUsername: createRateLimiter({ ...window, max: config.LOGIN_RATE_MAX_PER_USERNAME }),
+      byAddress: createRateLimiter({ ...window, max: config.LOGIN_RATE_MAX_PER_ADDRESS }),
+    },
+    summaries: createSummariesClient({ baseUrl: config.PERSISTENCE_URL, timeoutMs: config.PERSISTENCE_TIMEOUT_MS, logger }),
+    kickOutbox: () => relay.kick(),
+  };
+  const verify = createVerifier(localKeys(keys.jwks));
+
+  await app.register(async (scope) => {
+    // A database that is down is a retryable 503 for the client, not an internal error. Rethrowing
+    // hands the error on to http-kit's one error handler.
+    scope.setErrorHandler((err) => {
+      if (!(err instanceof AppError) && isTransientDbError(err)) throw new AppError('UNAVAILABLE', 'database unavailable, try again', { cause: err });
+      throw err;
+    });
+    await scope.register(authRoutes(ctx));
+    await scope.register(usersRoutes(ctx, verify));
+    await scope.register(friendsRoutes(ctx, verify));
+    await scope.register(conversationsRoutes(ctx, verify));
+    await scope.register(keysRoutes(ctx, verify));
+    await scope.register(internalRoutes(ctx));
+  });
+  return app;
+}

@@ -1,0 +1,85 @@
+import { AppError, type User } from '@chat/contracts';
+import { signAccessToken } from '@chat/auth';
+import { transact, type Ctx } from '../context';
+import type { Executor } from '../db';
+import { enqueue } from '../outbox/outbox';
+import { hashPassword } from '../auth/passwords';
+import { hashRefreshToken, newRefreshToken } from '../auth/refresh-tokens';
+import { createSessionsRepository } from '../repositories/sessions.repository';
+import { createUsersRepository, toUser } from '../repositories/users.repository';
+
+const badCredentials = () => new AppError('UNAUTHENTICATED', 'invalid username or password');
+const badRefresh = () => new AppError('UNAUTHENTICATED', 'invalid or expired refresh token');
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+}
+
+async function issueTokens(ctx: Ctx, db: Executor, user: { id: string; username: string }, familyId?: string): Promise<TokenPair> {
+  const refreshToken = newRefreshToken();
+  const expiresAt = new Date(Date.now() + ctx.config.REFRESH_TOKEN_TTL_DAYS * 86_400_000);
+  await createSessionsRepository(db).issue({ userId: user.id, tokenHash: hashRefreshToken(refreshToken), expiresAt, familyId });
+  const accessToken = await signAccessToken(ctx.keys.privateKey, ctx.keys.kid, { userId: user.id, username: user.username }, ctx.config.ACCESS_TOKEN_TTL_SECONDS);
+  return { accessToken, refreshToken };
+}
+
+export async function register(ctx: Ctx, input: { username: string; password: string; displayName?: string }, traceId: string): Promise<{ user: User } & TokenPair> {
+  const passwordHash = await hashPassword(input.password);
+  return transact(ctx, async (tx) => {
+    const row = await createUsersRepository(tx).create({ username: input.username.toLowerCase(), displayName: input.displayName ?? input.username, passwordHash });
+    if (!row) throw new AppError('CONFLICT', 'username is taken');
+    const user = toUser(row);
+    await enqueue(tx, 'user.created', user, traceId);
+    return { user, ...(await issueTokens(ctx, tx, row)) };
+  });
+}
+
+export async function login(ctx: Ctx, input: { username: string; password: string }, address: string): Promise<{ user: User } & TokenPair> {
+  const username = input.username.toLowerCase();
+  // Both limits count every attempt: per username against guessing one account from many addresses,
+  // per address against one client spraying many accounts.
+  const waitUser = ctx.loginLimits.byUsername.hit(username);
+  const waitAddr = ctx.loginLimits.byAddress.hit(address);
+  const wait = Math.max(waitUser, waitAddr);
+  if (wait > 0) throw new AppError('RATE_LIMITED', 'too many login attempts, try again later', { retryAfterMs: wait });
+
+  const row = await createUsersRepository(ctx.db).findByUsername(username);
+  const ok = await ctx.passwords.check(row?.passwordHash ?? null, input.password);
+  if (!row || !ok) throw badCredentials();
+  return { user: toUser(row), ...(await issueTokens(ctx, ctx.db, row)) };
+}
+
+export async function refresh(ctx: Ctx, token: string): Promise<TokenPair> {
+  const outcome = await transact(ctx, async (tx) => {
+    const sessions = createSessionsRepository(tx);
+    const row = await sessions.findByHashForUpdate(hashRefreshToken(token));
+    if (!row || row.revokedAt) return { kind: 'invalid' as const };
+    if (row.rotatedAt) {
+      // A token that was already exchanged is being replayed: someone holds a stolen copy. End the
+      // whole session (every token of the family) and commit that before refusing.
+      await sessions.revokeFamily(row.familyId);
+      return { kind: 'reused' as const, familyId: row.familyId, userId: row.userId };
+    }
+    if (row.expiresAt.getTime() <= Date.now()) return { kind: 'invalid' as const };
+    const user = await createUsersRepository(tx).findById(row.userId);
+    if (!user) return { kind: 'invalid' as const };
+    await sessions.markRotated(row.id);
+    return { kind: 'ok' as const, tokens: await issueTokens(ctx, tx, user, row.familyId) };
+  });
+  if (outcome.kind === 'reused') {
+    ctx.logger.warn({ userId: outcome.userId, familyId: outcome.familyId }, 'refresh token reused; session revoked');
+    throw badRefresh();
+  }
+  if (outcome.kind === 'invalid') throw badRefresh();
+  return outcome.tokens;
+}
+
+/** Ends the session the token belongs to. Unknown tokens are accepted silently: logout is idempotent. */
+export async function logout(ctx: Ctx, token: string): Promise<void> {
+  await transact(ctx, async (tx) => {
+    const sessions = createSessionsRepository(tx);
+    const row = await sessions.findByHashForUpdate(hashRefreshToken(token));
+    if (row) await sessions.revokeFamily(row.familyId);
+  });
+}

@@ -1,0 +1,170 @@
+import { AppError, type Conversation, type MemberRole } from '@chat/contracts';
+import { transact, type Ctx } from '../context';
+import type { Tx } from '../db';
+import { enqueueAll } from '../outbox/outbox';
+import { createConversationsRepository, type ConversationWithMembers, type MemberRow } from '../repositories/conversations.repository';
+import { createFriendsRepository } from '../repositories/friends.repository';
+import { createUsersRepository } from '../repositories/users.repository';
+import { sortByActivity, toConversation } from './conversation-view';
+import { conversationEvent } from './events';
+import { nextOwner } from './ownership';
+
+/**
+ * Visibility rule: a conversation the caller is not a member of does not exist for them, so every
+ * route answers NOT_FOUND for it (never FORBIDDEN, which would confirm the id exists). FORBIDDEN is
+ * for members who lack the role for an action, or for actions a direct conversation does not allow.
+ */
+const notFound = () => new AppError('NOT_FOUND', 'conversation not found');
+
+async function withSummary(ctx: Ctx, me: string, c: ConversationWithMembers): Promise<Conversation> {
+  const s = await ctx.summaries.fetch(me, [c.conversation.id]);
+  return toConversation(c, s.get(c.conversation.id));
+}
+
+export async function listConversations(ctx: Ctx, me: string): Promise<Conversation[]> {
+  const list = await createConversationsRepository(ctx.db).listForUser(me);
+  const summaries = await ctx.summaries.fetch(me, list.map((c) => c.conversation.id));
+  return sortByActivity(list.map((c) => ({ c, s: summaries.get(c.conversation.id) })));
+}
+
+export async function openDirect(ctx: Ctx, me: string, otherId: string, traceId: string): Promise<Conversation> {
+  if (otherId === me) throw new AppError('VALIDATION', 'a direct conversation needs another user');
+  if (!(await createUsersRepository(ctx.db).findById(otherId))) throw new AppError('NOT_FOUND', 'user not found');
+  const c = await transact(ctx, async (tx) => {
+    const convs = createConversationsRepository(tx);
+    const existing = await convs.findDirect(me, otherId);
+    // The history of a former friend stays reachable; only a new pair needs the friendship.
+    if (!existing && !(await createFriendsRepository(tx).areFriends(me, otherId))) {
+      throw new AppError('FORBIDDEN', 'direct conversations are for friends');
+    }
+    const { conversation, created } = await convs.getOrCreateDirect(me, otherId);
+    const full = (await convs.withMembers(conversation.id))!;
+    if (created) await enqueueAll(tx, [conversationEvent('created', full)], traceId);
+    return full;
+  });
+  return withSummary(ctx, me, c);
+}
+
+export async function createRoom(ctx: Ctx, me: string, title: string, memberIds: string[], traceId: string): Promise<Conversation> {
+  const others = [...new Set(memberIds)].filter((id) => id !== me);
+  if (others.length + 1 > ctx.config.ROOM_MAX_MEMBERS) {
+    throw new AppError('VALIDATION', `a room holds at most ${ctx.config.ROOM_MAX_MEMBERS} members`);
+  }
+  const found = await createUsersRepository(ctx.db).findManyByIds(others);
+  if (found.length !== others.length) throw new AppError('NOT_FOUND', 'user not found');
+  const c = await transact(ctx, async (tx) => {
+    await refuseBlockers(tx, me, others);
+    const convs = createConversationsRepository(tx);
+    const row = await convs.createRoom(title, [{ userId: me, role: 'owner' }, ...others.map((userId) => ({ userId, role: 'member' as const }))]);
+    const full = (await convs.withMembers(row.id))!;
+    await enqueueAll(tx, [conversationEvent('created', full)], traceId);
+    return full;
+  });
+  return toConversation(c);
+}
+
+/** Someone who blocked the caller cannot be put in a room by them. */
+async function refuseBlockers(tx: Tx, me: string, userIds: string[]): Promise<void> {
+  const friends = createFriendsRepository(tx);
+  for (const id of userIds) {
+    if (await friends.hasBlocked(id, me)) throw new AppError('FORBIDDEN', 'cannot add this user');
+  }
+}
+
+/** Locks the conversation and returns it with the caller's membership; NOT_FOUND for non-members. */
+async function lockAsMember(tx: Tx, id: string, me: string): Promise<{ full: ConversationWithMembers; mine: MemberRow }> {
+  const convs = createConversationsRepository(tx);
+  if (!(await convs.lock(id))) throw notFound();
+  const full = (await convs.withMembers(id))!;
+  const mine = full.members.find((m) => m.userId === me);
+  if (!mine) throw notFound();
+  return { full, mine };
+}
+
+const requireRoom = (c: ConversationWithMembers) => {
+  if (c.conversation.kind !== 'room') throw new AppError('FORBIDDEN', 'a direct conversation cannot be changed');
+};
+const requireManager = (m: MemberRow) => {
+  if (m.role === 'member') throw new AppError('FORBIDDEN', 'only the owner or an admin can do this');
+};
+
+export async function getConversation(ctx: Ctx, me: string, id: string): Promise<Conversation> {
+  const c = await createConversationsRepository(ctx.db).withMembers(id);
+  if (!c || !c.members.some((m) => m.userId === me)) throw notFound();
+  return withSummary(ctx, me, c);
+}
+
+export async function addMember(ctx: Ctx, me: string, id: string, userId: string, traceId: string): Promise<Conversation> {
+  const c = await transact(ctx, async (tx) => {
+    const { full, mine } = await lockAsMember(tx, id, me);
+    requireRoom(full);
+    requireManager(mine);
+    if (!(await createUsersRepository(tx).findById(userId))) throw new AppError('NOT_FOUND', 'user not found');
+    if (full.members.some((m) => m.userId === userId)) throw new AppError('CONFLICT', 'already a member');
+    if (full.members.length >= ctx.config.ROOM_MAX_MEMBERS) throw new AppError('CONFLICT', `the room is full (${ctx.config.ROOM_MAX_MEMBERS} members)`);
+    await refuseBlockers(tx, me, [userId]);
+    const convs = createConversationsRepository(tx);
+    await convs.addMember(id, userId, 'member');
+    const after = (await convs.withMembers(id))!;
+    await enqueueAll(tx, [conversationEvent('member_added', after, { userId })], traceId);
+    return after;
+  });
+  return withSummary(ctx, me, c);
+}
+
+/**
+ * Removing oneself is leaving (any role). Removing another takes the owner (anyone) or an admin
+ * (plain members only). When the last owner goes, ownership passes on (see `nextOwner`).
+ */
+export async function removeMember(ctx: Ctx, me: string, id: string, userId: string, traceId: string): Promise<void> {
+  await transact(ctx, async (tx) => {
+    const { full, mine } = await lockAsMember(tx, id, me);
+    requireRoom(full);
+    const target = full.members.find((m) => m.userId === userId);
+    if (!target) throw new AppError('NOT_FOUND', 'not a member of this conversation');
+    if (userId !== me) {
+      requireManager(mine);
+      if (mine.role === 'admin' && target.role !== 'member') throw new AppError('FORBIDDEN', 'an admin can remove plain members only');
+    }
+    const convs = createConversationsRepository(tx);
+    await convs.removeMember(id, userId);
+    const remaining = full.members.filter((m) => m.userId !== userId);
+    const heir = nextOwner(remaining);
+    if (heir) await convs.setRole(id, heir.userId, 'owner');
+    const after = (await convs.withMembers(id))!;
+    await enqueueAll(tx, [conversationEvent('member_removed', after, { removedUserIds: [userId], userId })], traceId);
+  });
+}
+
+/** Owners only: promote to admin or owner, demote, as long as the room keeps an owner. */
+export async function setRole(ctx: Ctx, me: string, id: string, userId: string, role: MemberRole, traceId: string): Promise<Conversation> {
+  const c = await transact(ctx, async (tx) => {
+    const { full, mine } = await lockAsMember(tx, id, me);
+    requireRoom(full);
+    if (mine.role !== 'owner') throw new AppError('FORBIDDEN', 'only an owner can change roles');
+    const target = full.members.find((m) => m.userId === userId);
+    if (!target) throw new AppError('NOT_FOUND', 'not a member of this conversation');
+    const owners = full.members.filter((m) => m.role === 'owner' && m.userId !== userId).length;
+    if (role !== 'owner' && owners === 0) throw new AppError('CONFLICT', 'a room needs an owner: make someone else owner first');
+    const convs = createConversationsRepository(tx);
+    await convs.setRole(id, userId, role);
+    const after = (await convs.withMembers(id))!;
+    await enqueueAll(tx, [conversationEvent('updated', after, { userId })], traceId);
+    return after;
+  });
+  return withSummary(ctx, me, c);
+}
+
+export async function rename(ctx: Ctx, me: string, id: string, title: string, traceId: string): Promise<Conversation> {
+  const c = await transact(ctx, async (tx) => {
+    const { full, mine } = await lockAsMember(tx, id, me);
+    requireRoom(full);
+    requireManager(mine);
+    const convs = createConversationsRepository(tx);
+    await convs.rename(id, title);
+    const after = (await convs.withMembers(id))!;
+    await enqueueAll(tx, [conversationEvent('updated', after)], traceId);
+    return after;
+  });
+  return withSummary(ctx, me, c);
+}

@@ -1,0 +1,130 @@
+import { sql } from 'drizzle-orm';
+import { ENVELOPE_VERSION } from '@chat/contracts';
+import type { Logger } from '@chat/logger';
+import { EXCHANGES, type Broker } from '@chat/messaging';
+import type { Db } from '../db';
+
+/** Any constant: the one advisory lock that makes a single relay publish at a time. */
+const RELAY_LOCK = 0x6f7574626f78;
+
+export interface OutboxRelay {
+  /** Publish pending rows now (after a commit) instead of waiting for the next poll. */
+  kick: () => void;
+  /** One pass: publishes up to a batch, returns how many rows it marked sent. */
+  drain: () => Promise<number>;
+  start: () => void;
+  stop: () => Promise<void>;
+}
+
+interface Row extends Record<string, unknown> {
+  seq: number;
+  event_id: string;
+  type: string;
+  payload: unknown;
+  trace_id: string;
+  occurred_at: Date;
+}
+
+/**
+ * Publishes outbox rows in commit order with broker confirms and marks them sent. Rows are claimed
+ * with FOR UPDATE SKIP LOCKED, and a transaction-scoped advisory lock lets only one relay (of several
+ * accounts instances) work at a time, so batches are never published out of order or twice.
+ * Delivery is at least once: a crash between the confirm and the commit re-publishes the same
+ * envelope id, which consumers de-duplicate.
+ */
+export function createOutboxRelay(opts: { db: Db; broker: Broker; logger: Logger; pollMs: number; batch: number }): OutboxRelay {
+  const { db, broker, logger } = opts;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> | null = null;
+  let again = false;
+  let stopped = true;
+
+  const drain = async (): Promise<number> => {
+    if (!broker.isConnected) return 0;
+    return db.transaction(async (tx) => {
+      const lock = await tx.execute<{ ok: boolean }>(sql`select pg_try_advisory_xact_lock(${RELAY_LOCK}) as ok`);
+      if (!lock.rows[0]?.ok) return 0;
+      const { rows } = await tx.execute<Row>(sql`
+        select seq, event_id, type, payload, trace_id, occurred_at from accounts.outbox
+        where sent_at is null order by seq limit ${opts.batch} for update skip locked`);
+      if (!rows.length) return 0;
+      // Publish the whole batch on one confirm channel (order kept), then mark the confirmed prefix.
+      const results = await Promise.allSettled(
+        rows.map((r) => {
+          const env = { v: ENVELOPE_VERSION, type: r.type, id: r.event_id, occurredAt: new Date(r.occurred_at).toISOString(), traceId: r.trace_id, payload: r.payload };
+          return broker.publishRaw(EXCHANGES.events, r.type, Buffer.from(JSON.stringify(env)), {
+            messageId: r.event_id,
+            type: r.type,
+            persistent: true,
+            headers: { traceId: r.trace_id },
+          });
+        }),
+      );
+      let confirmed = 0;
+      while (confirmed < results.length && results[confirmed]!.status === 'fulfilled') confirmed++;
+      if (confirmed < results.length) {
+        const failed = results[confirmed] as PromiseRejectedResult;
+        logger.warn({ err: (failed.reason as Error).message, pending: rows.length - confirmed }, 'outbox publish failed; will retry');
+      }
+      if (confirmed) {
+        // Exactly the claimed rows: a range could cover a row that committed late and was never read.
+        const seqs = rows.slice(0, confirmed).map((r) => Number(r.seq));
+        await tx.execute(sql`update accounts.outbox set sent_at = now() where seq = any(${`{${seqs.join(',')}}`}::bigint[])`);
+      }
+      return confirmed;
+    });
+  };
+
+  const loop = async () => {
+    do {
+      again = false;
+      try {
+        const n = await drain();
+        // A full batch means more may be waiting: go again at once.
+        if (n >= opts.batch) again = true;
+      } catch (err) {
+        logger.warn({ err }, 'outbox relay pass failed');
+      }
+    } while (again && !stopped);
+  };
+
+  const run = () => {
+    if (stopped) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = loop().finally(() => {
+      running = null;
+    });
+  };
+
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      run();
+      schedule();
+    }, opts.pollMs);
+    timer.unref();
+  };
+
+  // Reconnected: publish what piled up while the broker was away.
+  broker.on('connect', run);
+
+  return {
+    kick: run,
+    drain,
+    start: () => {
+      if (!stopped) return;
+      stopped = false;
+      run();
+      schedule();
+    },
+    stop: async () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      broker.off('connect', run);
+      await running;
+    },
+  };
+}

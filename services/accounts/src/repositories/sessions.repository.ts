@@ -1,0 +1,36 @@
+import { randomUUID } from 'node:crypto';
+import { and, eq, isNull } from 'drizzle-orm';
+import type { Executor } from '../db';
+import { refreshTokens } from '../db/schema';
+
+export type RefreshTokenRow = typeof refreshTokens.$inferSelect;
+
+/** Refresh-token families: a session is a family; each rotation adds a row and retires the previous one. */
+export function createSessionsRepository(db: Executor) {
+  return {
+    async issue(input: { userId: string; tokenHash: string; expiresAt: Date; familyId?: string }): Promise<RefreshTokenRow> {
+      const rows = await db
+        .insert(refreshTokens)
+        .values({ familyId: input.familyId ?? randomUUID(), userId: input.userId, tokenHash: input.tokenHash, expiresAt: input.expiresAt })
+        .returning();
+      return rows[0]!;
+    },
+    /** Locks the row so two refreshes of the same token serialise: one rotates, the other sees it rotated. */
+    async findByHashForUpdate(tokenHash: string): Promise<RefreshTokenRow | null> {
+      const rows = await db.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash)).for('update');
+      return rows[0] ?? null;
+    },
+    async markRotated(id: string): Promise<void> {
+      await db.update(refreshTokens).set({ rotatedAt: new Date() }).where(eq(refreshTokens.id, id));
+    },
+    async revokeFamily(familyId: string): Promise<number> {
+      const rows = await db
+        .update(refreshTokens)
+        .set({ revokedAt: new Date() })
+        .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)))
+        .returning({ id: refreshTokens.id });
+      return rows.length;
+    },
+  };
+}
+export type SessionsRepository = ReturnType<typeof createSessionsRepository>;
