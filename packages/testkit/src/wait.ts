@@ -16,7 +16,8 @@ export async function waitFor<T>(predicate: () => T | Promise<T>, timeoutMs = 5_
 
 /** Resolves with the first emission of `event` (optionally one that matches), or rejects on timeout. */
 export function nextEvent<T = unknown>(
-  emitter: { on: (e: string, l: (...a: any[]) => void) => unknown; off: (e: string, l: (...a: any[]) => void) => unknown },
+  // Loosely typed on purpose: typed Socket.IO sockets, EventEmitters and brokers all fit.
+  emitter: { on: (e: any, l: any) => unknown; off: (e: any, l: any) => unknown },
   event: string,
   match: (payload: T) => boolean = () => true,
   timeoutMs = 5_000,
