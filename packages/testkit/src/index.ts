@@ -1,3 +1,4 @@
 export * from './infra';
 export * from './per-file';
 export * from './wait';
+export * from './fake-accounts';

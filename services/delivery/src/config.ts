@@ -1,13 +1,25 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { baseEnv, env, loadConfig } from '@chat/config';
 
 export const Config = baseEnv.extend({
+  /** The operator API's port; 0 picks a free one, so N local workers can run side by side. */
   PORT: env.port(8083),
   AMQP_URL: env.amqpUrl(),
   /** Internal accounts URL for the members lookup (never the public origin). */
   ACCOUNTS_URL: env.httpUrl('http://127.0.0.1:8081'),
+  ACCOUNTS_TIMEOUT_MS: env.int(3_000, 1),
   DELIVERY_PREFETCH: env.int(256, 1),
   DELIVERY_BATCH: env.int(128, 1),
+  /** Members cached per conversation; membership events keep entries fresh, the TTL bounds a missed one. */
+  MEMBERS_CACHE_SIZE: env.int(50_000, 1),
+  MEMBERS_CACHE_TTL_MS: env.int(60_000, 0),
+  /** Names this worker's own cache-update queue; unique per process by default. */
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,100}$/)
+    .default(() => `${hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`),
 });
 export type Config = z.infer<typeof Config>;
 

@@ -1,0 +1,83 @@
+import type { EventPayload } from '@chat/contracts';
+import type { Logger } from '@chat/logger';
+
+/** Accounts could not answer: the consumer retries the batch later instead of dead-lettering it. */
+export class LookupUnavailable extends Error {
+  override name = 'LookupUnavailable';
+}
+
+export interface MembersOptions {
+  accountsUrl: string;
+  logger: Logger;
+  maxEntries: number;
+  ttlMs: number;
+  timeoutMs: number;
+}
+
+/**
+ * Conversation members, learnt from `conversation.changed` events (full member list after each change)
+ * and looked up at accounts on a miss. Every worker gets every membership event on its own queue, so
+ * competing workers all stay current.
+ */
+export class MembersDirectory {
+  private readonly cache = new Map<string, { members: string[] | null; at: number }>();
+  private readonly inflight = new Map<string, Promise<string[] | null>>();
+  private readonly base: string;
+
+  constructor(private readonly opts: MembersOptions) {
+    this.base = opts.accountsUrl.replace(/\/$/, '');
+  }
+
+  /** Member ids, or null if accounts does not know the conversation. Throws LookupUnavailable. */
+  members(conversationId: string): Promise<string[] | null> {
+    const hit = this.cache.get(conversationId);
+    if (hit && Date.now() - hit.at < this.opts.ttlMs) return Promise.resolve(hit.members);
+    let p = this.inflight.get(conversationId);
+    if (!p) {
+      p = this.lookup(conversationId).finally(() => this.inflight.delete(conversationId));
+      this.inflight.set(conversationId, p);
+    }
+    return p;
+  }
+
+  private async lookup(id: string): Promise<string[] | null> {
+    const body = await this.getJson<{ members: Array<{ userId: string }> }>(`/internal/v1/conversations/${encodeURIComponent(id)}`);
+    const members = body ? body.members.map((m) => m.userId) : null;
+    this.put(id, members);
+    return members;
+  }
+
+  /** Friends and co-members of a user (presence fan-out); not cached. */
+  async contacts(userId: string): Promise<string[]> {
+    const body = await this.getJson<{ userIds: string[] }>(`/internal/v1/users/${encodeURIComponent(userId)}/contacts`);
+    return body?.userIds ?? [];
+  }
+
+  private async getJson<T>(path: string): Promise<T | null> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${path}`, { signal: AbortSignal.timeout(this.opts.timeoutMs) });
+    } catch (err) {
+      throw new LookupUnavailable(`accounts unreachable: ${(err as Error).message}`);
+    }
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return null;
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new LookupUnavailable(`accounts answered ${res.status} to ${path}`);
+    }
+    return (await res.json()) as T;
+  }
+
+  private put(id: string, members: string[] | null): void {
+    this.cache.delete(id);
+    this.cache.set(id, { members, at: Date.now() });
+    if (this.cache.size > this.opts.maxEntries) this.cache.delete(this.cache.keys().next().value!);
+  }
+
+  onConversationChanged(e: EventPayload<'conversation.changed'>): void {
+    this.put(e.conversation.id, [...e.memberIds]);
+  }
+}

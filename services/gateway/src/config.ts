@@ -1,0 +1,38 @@
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { baseEnv, env, loadConfig } from '@chat/config';
+
+export const Config = baseEnv.extend({
+  PORT: env.port(8080),
+  AMQP_URL: env.amqpUrl(),
+  /** Accounts' own port: public routes are proxied there, internal lookups go there directly. */
+  ACCOUNTS_URL: env.httpUrl('http://127.0.0.1:8081'),
+  PERSISTENCE_URL: env.httpUrl('http://127.0.0.1:8082'),
+  /** Defaults to `${ACCOUNTS_URL}/.well-known/jwks.json`. */
+  JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** The web client's static build. */
+  WEB_DIR: z.string().min(1).default(join(__dirname, '..', '..', '..', 'web', 'build')),
+  /** Names this instance's delivery queue `gateway.<id>`; unique per process by default. */
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,100}$/)
+    .default(() => `${hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`),
+  SEND_RATE_PER_SEC: env.int(20, 1),
+  SEND_RATE_BURST: env.int(50, 1),
+  /** Recent accepted sends remembered for idempotent retries. */
+  RECENT_SENDS: env.int(50_000, 1),
+  /** Conversations cached for membership checks, and for how long. */
+  CONVERSATION_CACHE_SIZE: env.int(50_000, 1),
+  CONVERSATION_CACHE_TTL_MS: env.int(60_000, 0),
+  ACCOUNTS_TIMEOUT_MS: env.int(3_000, 1),
+  BROKER_CONFIRM_TIMEOUT_MS: env.int(5_000, 1),
+  DELIVERY_PREFETCH: env.int(512, 1),
+  DELIVERY_BATCH: env.int(256, 1),
+});
+export type Config = z.infer<typeof Config>;
+
+export const readConfig = (e: Record<string, string | undefined> = process.env): Config => loadConfig(Config, e);
+
+export const jwksUrl = (c: Config): string => c.JWKS_URL ?? `${c.ACCOUNTS_URL.replace(/\/$/, '')}/.well-known/jwks.json`;

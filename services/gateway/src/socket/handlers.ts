@@ -1,0 +1,83 @@
+import { AppError, type Message } from '@chat/contracts';
+import type { Broker } from '@chat/messaging';
+import type { ConversationDirectory, ConversationInfo } from '../conversations.directory';
+import type { RateLimiter } from '../rate-limit';
+import { RecentSends } from '../recent-sends';
+import type { UlidFactory } from '../ulid';
+import type { HandlerTable } from './handler-table';
+
+export interface HandlerDeps {
+  broker: Broker;
+  directory: ConversationDirectory;
+  recentSends: RecentSends;
+  sendLimiter: RateLimiter;
+  ulid: UlidFactory;
+  /** Remembers which socket caused a read event, so its echo can skip that socket. */
+  recentReads: Map<string, string>;
+}
+
+/** Typing indicators are worthless after a few seconds: they expire in the broker. */
+const TYPING_TTL_MS = 5_000;
+const RECENT_READS_MAX = 10_000;
+
+export const readKey = (userId: string, conversationId: string, messageId: string) => `${userId}:${conversationId}:${messageId}`;
+
+async function memberOf(deps: HandlerDeps, conversationId: string, userId: string): Promise<ConversationInfo> {
+  const conv = await deps.directory.get(conversationId);
+  if (!conv) throw new AppError('NOT_FOUND', 'no such conversation');
+  if (!conv.memberIds.has(userId)) throw new AppError('FORBIDDEN', 'you are not a member of this conversation');
+  return conv;
+}
+
+/** The gateway's client events. Payloads arrive already parsed against the shared schemas. */
+export function createHandlers(deps: HandlerDeps): HandlerTable {
+  return {
+    'message:send': {
+      ackRequired: true,
+      async handle(ctx, p) {
+        const wait = deps.sendLimiter.take(ctx.userId);
+        if (wait > 0) throw new AppError('RATE_LIMITED', 'sending too fast, slow down', { retryAfterMs: wait });
+        const key = RecentSends.key(ctx.userId, p.clientMsgId);
+        const message = await deps.recentSends.acceptOnce(key, ctx.socketId, async () => {
+          const conv = await memberOf(deps, p.conversationId, ctx.userId);
+          if (!conv.sendable) throw new AppError('FORBIDDEN', 'this conversation no longer takes new messages');
+          const now = Date.now();
+          const m: Message = {
+            id: deps.ulid(now),
+            conversationId: p.conversationId,
+            senderId: ctx.userId,
+            clientMsgId: p.clientMsgId,
+            createdAt: new Date(now).toISOString(),
+            ...('body' in p ? { kind: 'text' as const, body: p.body } : { kind: 'encrypted' as const, encrypted: p.encrypted }),
+          };
+          // Resolves only once the broker confirmed: from here on the message is durable.
+          await deps.broker.publish('message.created', m, { id: m.id });
+          return m;
+        });
+        if (message.conversationId !== p.conversationId) {
+          throw new AppError('CONFLICT', 'this clientMsgId was already used for another conversation');
+        }
+        return { message };
+      },
+    },
+    typing: {
+      ackRequired: false,
+      async handle(ctx, p) {
+        await memberOf(deps, p.conversationId, ctx.userId);
+        await deps.broker.publish('typing.changed', { conversationId: p.conversationId, userId: ctx.userId, typing: p.typing }, { expirationMs: TYPING_TTL_MS });
+        return {};
+      },
+    },
+    read: {
+      ackRequired: false,
+      async handle(ctx, p) {
+        await memberOf(deps, p.conversationId, ctx.userId);
+        const k = readKey(ctx.userId, p.conversationId, p.messageId);
+        deps.recentReads.set(k, ctx.socketId);
+        if (deps.recentReads.size > RECENT_READS_MAX) deps.recentReads.delete(deps.recentReads.keys().next().value!);
+        await deps.broker.publish('message.read', { conversationId: p.conversationId, userId: ctx.userId, messageId: p.messageId, at: new Date().toISOString() });
+        return {};
+      },
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import type { Server as HttpServer } from 'node:http';
+import { Server, type ExtendedError, type Socket } from 'socket.io';
+import { AppError, clientEventSchemas, errorBody, type ClientToServerEvents, type ServerToClientEvents } from '@chat/contracts';
+import type { Verifier } from '@chat/auth';
+import type { Logger } from '@chat/logger';
+import type { GatewayMetrics } from '../metrics';
+import type { UserBindings } from '../user-bindings';
+import { dispatch, type HandlerTable, type SocketContext } from './handler-table';
+
+export interface SocketData {
+  userId: string;
+  username: string;
+}
+
+export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+/** Every socket of a user joins this room: a delivery for the user is one emit to it. */
+export const userRoom = (userId: string) => `user:${userId}`;
+
+export interface SocketServerDeps {
+  verifier: Verifier;
+  bindings: UserBindings;
+  handlers: HandlerTable;
+  logger: Logger;
+  metrics: GatewayMetrics;
+}
+
+function refusal(err: unknown): ExtendedError {
+  const body = err instanceof AppError ? err.toBody() : errorBody('UNAUTHENTICATED', 'invalid or expired access token');
+  const e = new Error(body.error.message) as ExtendedError;
+  e.data = body;
+  return e;
+}
+
+const knownEvent = (e: unknown) => (typeof e === 'string' && Object.hasOwn(clientEventSchemas, e) ? e : 'unknown');
+
+/** The Socket.IO server on the gateway's HTTP server: authenticated handshake, then the handler table. */
+export function attachSocketServer(http: HttpServer, deps: SocketServerDeps): GatewayServer {
+  const io: GatewayServer = new Server(http, { serveClient: false, maxHttpBufferSize: 1e6 });
+  const log = deps.logger;
+
+  io.use(async (socket, next) => {
+    const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+    let claims;
+    try {
+      if (typeof token !== 'string' || token.length === 0) throw new AppError('UNAUTHENTICATED', 'missing access token (auth.token)');
+      claims = await deps.verifier(token);
+    } catch (err) {
+      const e = refusal(err);
+      deps.metrics.handshakesRefused.inc({ code: (e.data as { error: { code: string } }).error.code });
+      return next(e);
+    }
+    socket.data = { userId: claims.userId, username: claims.username };
+    // Bound before the client sees `connect`, so a message sent to it right after is not missed.
+    await deps.bindings.acquire(claims.userId);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      deps.bindings.release(claims.userId);
+      deps.metrics.users.set(deps.bindings.userCount);
+    };
+    // `disconnect` is not emitted for a socket whose transport closed during the handshake: watch both.
+    socket.once('disconnect', release);
+    socket.conn.once('close', release);
+    deps.metrics.users.set(deps.bindings.userCount);
+    next();
+  });
+
+  io.on('connection', (socket) => {
+    const { userId, username } = socket.data;
+    void socket.join(userRoom(userId));
+    deps.metrics.sockets.inc();
+    const ctx: SocketContext = { userId, username, socketId: socket.id, logger: log.child({ userId, socketId: socket.id }) };
+    socket.onAny((event: unknown, ...args: unknown[]) => {
+      const started = process.hrtime.bigint();
+      void dispatch(deps.handlers, ctx, event, args, (name, outcome) => {
+        const ev = knownEvent(name);
+        deps.metrics.events.inc({ event: ev, outcome });
+        if (ev === 'message:send') deps.metrics.sendAck.observe({ outcome }, Number(process.hrtime.bigint() - started) / 1e9);
+      });
+    });
+    socket.once('disconnect', () => deps.metrics.sockets.dec());
+  });
+
+  return io;
+}
