@@ -136,3 +136,10 @@ export async function tapEvents(amqpUrl: string, queue = `tap-${counter++}`) {
   });
   return { events, raw, close: () => conn.close().catch(() => undefined) };
 }
+
+/** Up to six fresh users, typed as a tuple so they destructure without undefined checks. */
+export type Users = [TestUser, TestUser, TestUser, TestUser, TestUser, TestUser];
+export async function registerUsers(app: AccountsApp, n: number): Promise<Users> {
+  if (n > 6) throw new Error('at most six at once');
+  return (await Promise.all(Array.from({ length: n }, () => registerUser(app)))) as Users;
+}
