@@ -1,0 +1,64 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+
+/** Debian's Chromium: CI installs it with apt; nothing is downloaded. */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const SCREENSHOTS = path.resolve(__dirname, '../test-results/screenshots');
+
+export function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+export async function newUser(browser: Browser, origin: string, viewport = { width: 1100, height: 760 }): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ baseURL: origin, viewport });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  return { context, page };
+}
+
+export async function shot(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+}
+
+/** Waits until some element of the locator contains the text. */
+export async function seeText(locator: Locator, text: string | RegExp): Promise<Locator> {
+  const hit = locator.filter({ hasText: text }).first();
+  await hit.waitFor({ state: 'visible' });
+  return hit;
+}
+
+export async function register(page: Page, username: string, password: string, displayName: string): Promise<void> {
+  await page.goto('/register');
+  await page.getByTestId('auth-username').fill(username);
+  await page.getByTestId('auth-display-name').fill(displayName);
+  await page.getByTestId('auth-password').fill(password);
+  await page.getByTestId('auth-submit').click();
+  await page.waitForURL('**/chat');
+  await page.getByTestId('me-name').waitFor();
+}
+
+export async function openConversation(page: Page, title: string): Promise<void> {
+  await (await seeText(page.getByTestId('conversation-item'), title)).click();
+  await page.waitForURL('**/chat/*');
+  await page.getByTestId('composer').waitFor();
+}
+
+export async function send(page: Page, text: string): Promise<void> {
+  const composer = page.getByTestId('composer');
+  await composer.fill(text);
+  await composer.press('Enter');
+}
