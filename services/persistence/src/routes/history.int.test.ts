@@ -71,8 +71,9 @@ describe('history over real Postgres and RabbitMQ', () => {
 
   it('answers VALIDATION to bad queries and ids', async () => {
     const c = await room();
-    for (const q of [{ limit: 0 }, { limit: 101 }, { limit: 'x' }, { before: 'nope' }, { before: messageId(1), after: messageId(2) }, { other: 1 }]) {
-      const res = await h.history(c, alice, q as Record<string, string | number>);
+    const bad: Record<string, string | number>[] = [{ limit: 0 }, { limit: 101 }, { limit: 'x' }, { before: 'nope' }, { before: messageId(1), after: messageId(2) }, { other: 1 }];
+    for (const q of bad) {
+      const res = await h.history(c, alice, q);
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('VALIDATION');
     }
