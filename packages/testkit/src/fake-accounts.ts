@@ -32,6 +32,8 @@ export interface FakeAccounts {
   lookups: string[];
   /** Answer every request with 503 while true. */
   down: boolean;
+  /** Requests answered 503 because `down` was set. */
+  refused: number;
   close: () => Promise<void>;
 }
 
@@ -48,6 +50,7 @@ export async function startFakeAccounts(): Promise<FakeAccounts> {
     forwarded: [],
     lookups: [],
     down: false,
+    refused: 0,
     conversation(memberIds, opts = {}) {
       const c: FakeConversation = {
         id: opts.id ?? randomUUID(),
@@ -72,7 +75,10 @@ export async function startFakeAccounts(): Promise<FakeAccounts> {
     req.on('end', () => {
       const url = req.url ?? '/';
       const path = url.split('?')[0]!;
-      if (fake.down) return json(res, 503, { error: { code: 'UNAVAILABLE', message: 'down', retryable: true } });
+      if (fake.down) {
+        fake.refused++;
+        return json(res, 503, { error: { code: 'UNAVAILABLE', message: 'down', retryable: true } });
+      }
       let m = /^\/internal\/v1\/conversations\/([^/]+)$/.exec(path);
       if (req.method === 'GET' && m) {
         fake.lookups.push(path);
