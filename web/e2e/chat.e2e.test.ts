@@ -1,18 +1,19 @@
 /**
- * The product end to end in a real Chromium against the real stack (started by the harness, which
- * sets CHAT_E2E_ORIGIN to the gateway's public origin). Two users become friends and chat, a third
- * joins a room; screenshots of the main screens go to web/test-results/screenshots/.
+ * The product end to end in a real Chromium against the real stack: the four services as real
+ * processes (the gateway serving web/build), or a running stack when CHAT_E2E_ORIGIN names its public
+ * origin. Two users become friends and chat, a third joins a room; screenshots of the main screens go to
+ * web/test-results/screenshots/.
  */
 import type { Browser, Page } from 'playwright-core';
+import { Stack } from '../../test/system/stack';
 import { launch, newUser, openConversation, register, seeText, send, shot } from './browser';
 
-const origin = process.env.CHAT_E2E_ORIGIN;
 jest.setTimeout(180_000);
 
-if (!origin) {
-  test.todo('set CHAT_E2E_ORIGIN to the public origin of a running stack to run the browser tests');
-} else {
+{
   describe('web client against the stack', () => {
+    let origin = process.env.CHAT_E2E_ORIGIN ?? '';
+    let stack: Stack | undefined;
     let browser: Browser;
     const run = Date.now().toString(36).slice(-6);
     const password = 'correct horse battery';
@@ -24,6 +25,10 @@ if (!origin) {
     let c: Page;
 
     beforeAll(async () => {
+      if (!origin) {
+        stack = await new Stack().start();
+        origin = stack.origin();
+      }
       browser = await launch();
       a = (await newUser(browser, origin)).page;
       b = (await newUser(browser, origin)).page;
@@ -32,6 +37,7 @@ if (!origin) {
     });
     afterAll(async () => {
       await browser?.close();
+      await stack?.stop();
     });
 
     test('register and the errors a user can meet', async () => {
