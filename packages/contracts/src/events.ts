@@ -28,6 +28,8 @@ export const eventPayloads = {
     removedUserIds: z.array(Uuid).default([]),
     userId: Uuid.optional(),
   }),
+  /** A gateway saw a user's first socket connect (online) or last socket go (offline). */
+  'presence.reported': z.object({ gatewayId: z.string(), userId: Uuid, online: z.boolean() }),
   /** A gateway's periodic report of the users it holds (presence heartbeat). */
   'gateway.heartbeat': z.object({ gatewayId: z.string(), userIds: z.array(Uuid), intervalMs: z.number().int().positive() }),
 } as const;

@@ -24,11 +24,13 @@ export interface QueueSpec {
 export const QUEUES = {
   delivery: {
     name: 'delivery.events',
-    bindings: ['message.created', 'message.read', 'presence.changed', 'friendship.changed', 'conversation.changed', 'gateway.heartbeat'],
+    bindings: ['message.created', 'message.read', 'presence.changed', 'friendship.changed', 'conversation.changed'],
   },
   /** Typing is ephemeral: never persisted, never queued for later than a few seconds. */
   deliveryEphemeral: { name: 'delivery.ephemeral', bindings: ['typing.changed'], messageTtlMs: 5_000 },
   persistence: { name: 'persistence.events', bindings: ['message.created', 'message.read', 'conversation.changed'] },
+  /** Accounts decides presence from the gateways' reports and heartbeats. */
+  accountsPresence: { name: 'accounts.presence', bindings: ['presence.reported', 'gateway.heartbeat'] },
 } as const satisfies Record<string, QueueSpec>;
 
 export const deadLetterQueue = (queue: string) => `${queue}.dead`;
