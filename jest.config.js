@@ -7,9 +7,9 @@ module.exports = {
   roots: ['<rootDir>/packages', '<rootDir>/services', '<rootDir>/web', '<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/.svelte-kit/', '/build/'],
-  transform: { '^.+\\.ts$': tsJest, '/node_modules/(content-disposition)/.+\\.js$': '<rootDir>/test/esm-to-cjs.js' },
+  transform: { '^.+\\.ts$': tsJest, '/node_modules/(content-disposition|cookie)/.+\\.js$': '<rootDir>/test/esm-to-cjs.js' },
   // ESM-only dependencies, compiled to CJS for jest (see test/esm-to-cjs.js).
-  transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(content-disposition|cookie)/)'],
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',
   testTimeout: 30_000,
