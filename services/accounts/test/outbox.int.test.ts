@@ -1,0 +1,120 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Envelope } from '@chat/contracts';
+import { freePort, startRabbit, type LocalRabbit } from '@chat/local-infra';
+import { createTestDatabase, waitFor } from '@chat/testkit';
+import { buildAccounts, call, befriend, registerUser, registerUsers, startHarness, tapEvents, uniqueName, type Harness } from './harness';
+
+const pending = async (h: Harness) => (await h.database.pool.query('select count(*)::int as n from accounts.outbox where sent_at is null')).rows[0].n as number;
+const ofType = <T extends Envelope['type']>(events: Envelope[], type: T) => events.filter((e) => e.type === type) as Array<Envelope<T>>;
+
+describe('events through the transactional outbox', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+
+  it('publishes user, friendship and conversation events to chat.events, in commit order', async () => {
+    const tap = await tapEvents(h.vhost.url);
+    try {
+      const [a, b, c] = await registerUsers(h.app, 3);
+      const direct = await befriend(h.app, a, b);
+      const room = await call(h.app, 'POST', '/api/v1/conversations/rooms', { token: a.token, body: { title: 'team', memberIds: [c.id] } });
+      await call(h.app, 'POST', `/api/v1/conversations/${room.body.id}/members`, { token: a.token, body: { userId: b.id } });
+      await call(h.app, 'DELETE', `/api/v1/conversations/${room.body.id}/members/${c.id}`, { token: a.token });
+      expect((await call(h.app, 'DELETE', `/api/v1/friends/${a.id}`, { token: b.token })).status).toBe(204);
+      await waitFor(() => tap.events.length >= 10, 5_000, 'ten events').catch((err) => {
+        throw new Error(`${(err as Error).message}; got ${tap.events.map((e) => e.type).join(', ')}`);
+      });
+
+      expect(tap.events.map((e) => e.type)).toEqual([
+        'user.created', 'user.created', 'user.created',
+        'friendship.changed', 'friendship.changed', 'conversation.changed',
+        'conversation.changed', 'conversation.changed', 'conversation.changed',
+        'friendship.changed',
+      ]);
+      expect(ofType(tap.events, 'user.created').map((e) => e.payload.id).sort()).toEqual([a.id, b.id, c.id].sort());
+      const [request, accepted, removed] = ofType(tap.events, 'friendship.changed');
+      expect(request!.payload).toMatchObject({ userIds: [a.id, b.id], event: { type: 'request', request: { from: { id: a.id }, to: { id: b.id } } } });
+      expect(accepted!.payload.event).toMatchObject({ type: 'accepted', conversationId: direct });
+      expect(accepted!.payload.userIds.sort()).toEqual([a.id, b.id].sort());
+      expect(removed!.payload.event).toMatchObject({ type: 'removed', userId: b.id, reason: 'unfriended' });
+      const convEvents = ofType(tap.events, 'conversation.changed');
+      expect(convEvents.map((e) => [e.payload.type, e.payload.conversation.id])).toEqual([
+        ['created', direct],
+        ['created', room.body.id],
+        ['member_added', room.body.id],
+        ['member_removed', room.body.id],
+      ]);
+      expect(convEvents[2]!.payload.memberIds.sort()).toEqual([a.id, b.id, c.id].sort());
+      expect(convEvents[3]!.payload).toMatchObject({ removedUserIds: [c.id], userId: c.id });
+      expect(convEvents[3]!.payload.memberIds.sort()).toEqual([a.id, b.id].sort());
+      expect(new Set(tap.events.map((e) => e.id)).size).toBe(tap.events.length);
+      await waitFor(async () => (await pending(h)) === 0, 2_000, 'every row marked sent');
+    } finally {
+      await tap.close();
+    }
+  });
+
+  it('does not publish twice with two accounts instances relaying the same outbox', async () => {
+    const tap = await tapEvents(h.vhost.url);
+    const second = await h.another({ OUTBOX_POLL_MS: '10', OUTBOX_BATCH: '3' });
+    try {
+      const before = (await h.database.pool.query('select coalesce(max(seq), 0)::int as s from accounts.outbox')).rows[0].s as number;
+      await Promise.all(Array.from({ length: 30 }, (_, i) => registerUser(i % 2 ? second.app : h.app)));
+      await waitFor(async () => (await pending(h)) === 0, 10_000, 'the outbox drained');
+      const rows = (await h.database.pool.query('select event_id from accounts.outbox where seq > $1', [before])).rows.map((r) => r.event_id as string);
+      expect(rows).toHaveLength(30);
+      // A sentinel published after everything else: once it arrived, a duplicate would have too.
+      const sentinel = await registerUser(second.app);
+      const isSentinel = (e: Envelope) => e.type === 'user.created' && (e as Envelope<'user.created'>).payload.id === sentinel.id;
+      await waitFor(() => tap.events.some(isSentinel), 5_000, 'the sentinel event');
+      const ids = tap.events.filter((e) => !isSentinel(e)).map((e) => e.id);
+      expect(ids.sort()).toEqual(rows.sort());
+    } finally {
+      await tap.close();
+    }
+  });
+
+  it('keeps changes committed while the broker is down and publishes them once it is back', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'accounts-rabbit-'));
+    const [port, managementPort, distPort] = [await freePort(), await freePort(), await freePort()];
+    let rabbit: LocalRabbit | null = null;
+    let accounts: Awaited<ReturnType<typeof buildAccounts>> | null = null;
+    // A database of its own: the shared app's relay (on the shared broker) must not drain this outbox.
+    const tdb = await createTestDatabase();
+    const pendingHere = async () => (await accounts!.database.pool.query('select count(*)::int as n from accounts.outbox where sent_at is null')).rows[0].n as number;
+    try {
+      rabbit = await startRabbit({ baseDir: base, port, managementPort, distPort, nodeName: `accounts-outbox-${port}@localhost` });
+      accounts = await buildAccounts({ dbUrl: tdb.url, amqpUrl: rabbit.url(), keys: h.keys });
+      // A durable queue bound before the outage keeps what is published after it.
+      const tap = await tapEvents(rabbit.url(), 'outage-tap');
+      await tap.close();
+
+      const disconnected = new Promise((r) => accounts!.broker.once('disconnect', r));
+      await rabbit.stop();
+      await disconnected;
+      const names = [uniqueName('down'), uniqueName('down')];
+      for (const n of names) expect((await call(accounts.app, 'POST', '/api/v1/auth/register', { body: { username: n, password: 'password1' } })).status).toBe(201);
+      expect(await pendingHere()).toBe(2);
+      expect((await call(accounts.app, 'GET', '/readyz')).status).toBe(503);
+
+      await rabbit.restart();
+      const after = await tapEvents(rabbit.url(), 'outage-tap');
+      try {
+        await waitFor(() => names.every((n) => ofType(after.events, 'user.created').some((e) => e.payload.username === n)), 20_000, 'the events committed during the outage');
+        await waitFor(async () => (await pendingHere()) === 0, 5_000, 'the outbox drained');
+        expect((await call(accounts.app, 'GET', '/readyz')).status).toBe(200);
+      } finally {
+        await after.close();
+      }
+    } finally {
+      await accounts?.close();
+      await rabbit?.kill();
+      await tdb.drop();
+      rmSync(base, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
