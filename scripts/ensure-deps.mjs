@@ -7,9 +7,16 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 if (!existsSync(join(root, 'node_modules', '.bin', 'tsx'))) {
-  const args = existsSync(join(root, 'package-lock.json')) ? ['ci'] : ['install'];
+  let args = existsSync(join(root, 'package-lock.json')) ? ['ci'] : ['install'];
   process.stdout.write(`[dev] node_modules is missing: running npm ${args.join(' ')}\n`);
-  const r = spawnSync('npm', args, { cwd: root, stdio: 'inherit' });
+  let r = spawnSync('npm', args, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0 && args[0] === 'ci') {
+    // npm ci refuses a lock file that lacks other platforms' optional packages (a lock written against
+    // a registry mirror without them); npm install copes with it.
+    args = ['install'];
+    process.stdout.write('[dev] npm ci failed: trying npm install\n');
+    r = spawnSync('npm', args, { cwd: root, stdio: 'inherit' });
+  }
   if (r.status !== 0) {
     process.stderr.write(`[dev] npm ${args.join(' ')} failed (exit ${r.status}); fix the error above and run npm start again\n`);
     process.exit(r.status ?? 1);
