@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -36,7 +36,8 @@ export async function createService(opts: ServiceOptions): Promise<App> {
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
     bodyLimit: limits.bodyLimitBytes,
-    disableRequestLogging: true,
+    // Per-request lines are off: the onResponse hook below records every request as a metric and logs failures.
+    logController: new LogController({ disableRequestLogging: true }),
     ...(opts.fastify as FastifyServerOptions),
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
   app.decorate('registry', registry);
