@@ -56,7 +56,7 @@ export class MembersDirectory {
   private async getJson<T>(path: string): Promise<T | null> {
     let res: Response;
     try {
-      res = await fetch(`${this.base}${path}`, { signal: AbortSignal.timeout(this.opts.timeoutMs) });
+      res = await getOnce(`${this.base}${path}`, this.opts.timeoutMs);
     } catch (err) {
       throw new LookupUnavailable(`accounts unreachable: ${(err as Error).message}`);
     }
@@ -79,5 +79,19 @@ export class MembersDirectory {
 
   onConversationChanged(e: EventPayload<'conversation.changed'>): void {
     this.put(e.conversation.id, [...e.memberIds]);
+  }
+}
+
+/**
+ * A GET retried once on a connection error: a pooled keep-alive connection the server closed just as
+ * it was reused fails at once, and the second attempt takes a fresh connection. Timeouts are not retried.
+ */
+async function getOnce(url: string, timeoutMs: number): Promise<Response> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    return await fetch(url, { signal });
+  } catch (err) {
+    if (signal.aborted) throw err;
+    return fetch(url, { signal });
   }
 }

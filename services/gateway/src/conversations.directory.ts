@@ -53,7 +53,7 @@ export class ConversationDirectory {
   private async fetch(id: string): Promise<ConversationInfo | null> {
     let res: Response;
     try {
-      res = await fetch(`${this.base}/internal/v1/conversations/${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(this.opts.timeoutMs) });
+      res = await getOnce(`${this.base}/internal/v1/conversations/${encodeURIComponent(id)}`, this.opts.timeoutMs);
     } catch (err) {
       this.opts.logger.warn({ err: (err as Error).message, conversationId: id }, 'accounts lookup failed');
       throw new AppError('UNAVAILABLE', 'cannot check the conversation right now, try again', { cause: err });
@@ -100,5 +100,19 @@ export class ConversationDirectory {
 
   get size(): number {
     return this.cache.size;
+  }
+}
+
+/**
+ * A GET retried once on a connection error: a pooled keep-alive connection the server closed just as
+ * it was reused fails at once, and the second attempt takes a fresh connection. Timeouts are not retried.
+ */
+export async function getOnce(url: string, timeoutMs: number): Promise<Response> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    return await fetch(url, { signal });
+  } catch (err) {
+    if (signal.aborted) throw err;
+    return fetch(url, { signal });
   }
 }
