@@ -14,6 +14,8 @@ export interface ConsumerDeps {
   registry: Registry;
 }
 
+const TYPING_DELIVERY_TTL_MS = 5_000;
+
 /** This worker's own copy of membership events, so every competing worker's cache stays current. */
 export const cacheQueueName = (instanceId: string) => `delivery.${instanceId}.cache`;
 
@@ -41,8 +43,10 @@ export async function startEventConsumers(deps: ConsumerDeps): Promise<void> {
     const confirms: Promise<void>[] = [];
     for (const f of fanouts) {
       if (!f) continue;
+      // Typing is worthless seconds later: it must not wait in a gateway queue behind a backlog.
+      const opts = f.event === 'typing' ? { persistent: false, contentType: 'application/json', expiration: String(TYPING_DELIVERY_TTL_MS) } : { persistent: false, contentType: 'application/json' };
       for (const { userId, body } of serialise(f)) {
-        confirms.push(deps.broker.publishRaw(EXCHANGES.deliveries, userRoutingKey(userId), body, { persistent: false, contentType: 'application/json' }));
+        confirms.push(deps.broker.publishRaw(EXCHANGES.deliveries, userRoutingKey(userId), body, opts));
       }
       routed.inc({ event: f.event }, f.userIds.length);
     }

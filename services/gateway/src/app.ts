@@ -11,8 +11,11 @@ import { webRoutes } from './http/web.routes';
 import { createGatewayMetrics } from './metrics';
 import { createRateLimiter } from './rate-limit';
 import { RecentSends } from './recent-sends';
-import { createHandlers } from './socket/handlers';
+import { createHandlers, TYPING_TTL_MS } from './socket/handlers';
 import { attachSocketServer, type GatewayServer } from './socket/io';
+import { PresenceReporter } from './presence/presence-reporter';
+import { ReadCursors } from './typing/read-cursors';
+import { TypingTracker } from './typing/typing-tracker';
 import { createUlidFactory } from './ulid';
 import type { UserBindings } from './user-bindings';
 
@@ -32,6 +35,8 @@ export interface Gateway {
   io: GatewayServer;
   directory: ConversationDirectory;
   bindings: UserBindings;
+  presence: PresenceReporter;
+  typing: TypingTracker;
 }
 
 /**
@@ -58,7 +63,26 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
   });
   const recentSends = new RecentSends(config.RECENT_SENDS);
   const recentReads = new Map<string, string>();
+  const typing = new TypingTracker({
+    refreshMs: config.TYPING_REFRESH_MS,
+    expireMs: config.TYPING_EXPIRE_MS,
+    publish: async (conversationId, userId, state) => {
+      try {
+        await broker.publish('typing.changed', { conversationId, userId, typing: state }, { expirationMs: TYPING_TTL_MS });
+      } catch (err) {
+        logger.warn({ err: (err as Error).message, conversationId, userId }, 'typing not published');
+        throw err;
+      }
+    },
+  });
+  const presence = new PresenceReporter({ broker, bindings, gatewayId: config.INSTANCE_ID, heartbeatMs: config.PRESENCE_HEARTBEAT_MS, logger });
+  // Registered after the reporter: the user's typing indicators are cleared when their last socket goes.
+  bindings.onPresence((userId, present) => {
+    if (!present) typing.userGone(userId);
+  });
   const handlers = createHandlers({
+    typing,
+    readCursors: new ReadCursors(config.READ_CURSORS),
     broker,
     directory,
     recentSends,
@@ -75,7 +99,11 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
   app.addHook('preClose', async () => {
     io.local.disconnectSockets(true);
     io.engine.close();
+    // The offline reports of the sockets just closed go out before the broker connection does.
+    await presence.stop();
+    typing.close();
   });
+  app.addHook('onReady', async () => presence.start());
 
   await startDeliveryConsumers({
     broker,
@@ -88,5 +116,5 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     prefetch: config.DELIVERY_PREFETCH,
     batchSize: config.DELIVERY_BATCH,
   });
-  return { app, io, directory, bindings };
+  return { app, io, directory, bindings, presence, typing };
 }

@@ -30,6 +30,13 @@ export const Config = baseEnv.extend({
   BROKER_CONFIRM_TIMEOUT_MS: env.int(5_000, 1),
   DELIVERY_PREFETCH: env.int(512, 1),
   DELIVERY_BATCH: env.int(256, 1),
+  /** `gateway.heartbeat` cadence: accounts expires this gateway's users about 2.5 heartbeats after the last. */
+  PRESENCE_HEARTBEAT_MS: env.int(10_000, 50),
+  /** A `typing: true` refresh is forwarded at most this often; one not refreshed expires after TYPING_EXPIRE_MS. */
+  TYPING_REFRESH_MS: env.int(3_000, 0),
+  TYPING_EXPIRE_MS: env.int(6_000, 10),
+  /** Newest read remembered per user and conversation (backward reads are dropped). */
+  READ_CURSORS: env.int(100_000, 1),
 });
 export type Config = z.infer<typeof Config>;
 

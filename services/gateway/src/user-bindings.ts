@@ -17,6 +17,7 @@ export class UserBindings {
   private readonly counts = new Map<string, number>();
   private readonly chains = new Map<string, Promise<void>>();
   private channel: () => Channel | null = () => null;
+  private readonly listeners: Array<(userId: string, present: boolean) => void> = [];
 
   constructor(
     readonly queue: string,
@@ -27,20 +28,32 @@ export class UserBindings {
     this.channel = channel;
   }
 
+  /** Called on a user's first socket here (`true`) and after their last one went (`false`): presence and typing. */
+  onPresence(listener: (userId: string, present: boolean) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private notify(userId: string, present: boolean): void {
+    for (const l of this.listeners) l(userId, present);
+  }
+
   /** Counts a socket of `userId`; resolves once the user's binding is in place (or the broker is down). */
   acquire(userId: string): Promise<void> {
     const n = (this.counts.get(userId) ?? 0) + 1;
     this.counts.set(userId, n);
+    if (n === 1) this.notify(userId, true);
     return n === 1 ? this.enqueue(userId) : (this.chains.get(userId) ?? Promise.resolve());
   }
 
   release(userId: string): void {
+    if (!this.counts.has(userId)) return;
     const n = (this.counts.get(userId) ?? 0) - 1;
     if (n > 0) {
       this.counts.set(userId, n);
       return;
     }
     this.counts.delete(userId);
+    this.notify(userId, false);
     void this.enqueue(userId);
   }
 

@@ -3,6 +3,8 @@ import type { Broker } from '@chat/messaging';
 import type { ConversationDirectory, ConversationInfo } from '../conversations.directory';
 import type { RateLimiter } from '../rate-limit';
 import { RecentSends } from '../recent-sends';
+import type { ReadCursors } from '../typing/read-cursors';
+import type { TypingTracker } from '../typing/typing-tracker';
 import type { UlidFactory } from '../ulid';
 import type { HandlerTable } from './handler-table';
 
@@ -14,10 +16,14 @@ export interface HandlerDeps {
   ulid: UlidFactory;
   /** Remembers which socket caused a read event, so its echo can skip that socket. */
   recentReads: Map<string, string>;
+  /** Throttles, expires and clears typing indicators; publishes `typing.changed`. */
+  typing: TypingTracker;
+  /** The newest read per user and conversation: backward reads are not broadcast. */
+  readCursors: ReadCursors;
 }
 
 /** Typing indicators are worthless after a few seconds: they expire in the broker. */
-const TYPING_TTL_MS = 5_000;
+export const TYPING_TTL_MS = 5_000;
 const RECENT_READS_MAX = 10_000;
 
 export const readKey = (userId: string, conversationId: string, messageId: string) => `${userId}:${conversationId}:${messageId}`;
@@ -57,6 +63,7 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
         if (message.conversationId !== p.conversationId) {
           throw new AppError('CONFLICT', 'this clientMsgId was already used for another conversation');
         }
+        deps.typing.sent(ctx.userId, p.conversationId);
         return { message };
       },
     },
@@ -64,7 +71,8 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
       ackRequired: false,
       async handle(ctx, p) {
         await memberOf(deps, p.conversationId, ctx.userId);
-        await deps.broker.publish('typing.changed', { conversationId: p.conversationId, userId: ctx.userId, typing: p.typing }, { expirationMs: TYPING_TTL_MS });
+        // Throttled: most refreshes publish nothing; a state change waits for the broker's confirm.
+        await deps.typing.set(ctx.userId, p.conversationId, p.typing);
         return {};
       },
     },
@@ -72,10 +80,13 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
       ackRequired: false,
       async handle(ctx, p) {
         await memberOf(deps, p.conversationId, ctx.userId);
+        // Not after the newest read already forwarded: the marker would not move, nobody is told.
+        if (deps.readCursors.behind(ctx.userId, p.conversationId, p.messageId)) return {};
         const k = readKey(ctx.userId, p.conversationId, p.messageId);
         deps.recentReads.set(k, ctx.socketId);
         if (deps.recentReads.size > RECENT_READS_MAX) deps.recentReads.delete(deps.recentReads.keys().next().value!);
         await deps.broker.publish('message.read', { conversationId: p.conversationId, userId: ctx.userId, messageId: p.messageId, at: new Date().toISOString() });
+        deps.readCursors.record(ctx.userId, p.conversationId, p.messageId);
         return {};
       },
     },
