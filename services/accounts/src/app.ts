@@ -45,6 +45,7 @@ export async function buildApp(deps: Deps): Promise<AccountsApp> {
     registry: deps.registry,
     defaultMetrics: deps.defaultMetrics,
     readiness: { database: () => database.ping(), broker: () => broker.isConnected },
+    fastify: { trustProxy: config.TRUST_PROXY },
   })) as AccountsApp;
 
   const relay = createOutboxRelay({ db: database.db, broker, logger, pollMs: config.OUTBOX_POLL_MS, batch: config.OUTBOX_BATCH });

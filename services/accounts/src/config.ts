@@ -22,6 +22,14 @@ export const Config = baseEnv.extend({
   LOGIN_RATE_WINDOW_MS: env.int(60_000, 1),
   LOGIN_RATE_MAX_PER_USERNAME: env.int(10, 1),
   LOGIN_RATE_MAX_PER_ADDRESS: env.int(100, 1),
+  /**
+   * Proxies whose X-Forwarded-For is believed (the gateway), for the per-address login limit: proxy-addr
+   * names or CIDRs, comma-separated, or true/false. Accounts' port is never public, only the gateway's.
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('loopback,uniquelocal')
+    .transform((v): boolean | string => (v === 'true' ? true : v === 'false' ? false : v)),
   OUTBOX_POLL_MS: env.int(200, 10),
   OUTBOX_BATCH: env.int(100, 1),
 });

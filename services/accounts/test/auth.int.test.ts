@@ -110,6 +110,12 @@ describe('auth: registration, login, tokens', () => {
       statuses.push((await call(other.app, 'POST', '/api/v1/auth/login', { body: { username: name, password: 'password1' } })).status);
     }
     expect(statuses).toEqual([401, 401, 429]);
+    // Behind the gateway, the client address is the forwarded one: another client is not limited.
+    const fwd = (ip: string) => call(other.app, 'POST', '/api/v1/auth/login', { body: { username: 'spray_d', password: 'password1' }, headers: { 'x-forwarded-for': ip } });
+    expect((await fwd('203.0.113.7')).status).toBe(401);
+    expect((await fwd('203.0.113.7')).status).toBe(401);
+    expect((await fwd('203.0.113.7')).status).toBe(429);
+    expect((await fwd('203.0.113.8')).status).toBe(401);
   });
 
   it('rotates refresh tokens; replaying a rotated one revokes the whole family', async () => {
