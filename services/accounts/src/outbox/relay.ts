@@ -75,6 +75,14 @@ export function createOutboxRelay(opts: { db: Db; broker: Broker; logger: Logger
     });
   };
 
+  // Sent rows are only history: drop them after a day so the table stays small.
+  let lastPrune = 0;
+  const prune = async () => {
+    if (Date.now() - lastPrune < 10 * 60_000) return;
+    lastPrune = Date.now();
+    await db.execute(sql`delete from accounts.outbox where sent_at < now() - interval '1 day'`);
+  };
+
   const loop = async () => {
     do {
       again = false;
@@ -82,6 +90,7 @@ export function createOutboxRelay(opts: { db: Db; broker: Broker; logger: Logger
         const n = await drain();
         // A full batch means more may be waiting: go again at once.
         if (n >= opts.batch) again = true;
+        else await prune();
       } catch (err) {
         logger.warn({ err }, 'outbox relay pass failed');
       }
