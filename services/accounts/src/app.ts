@@ -13,6 +13,7 @@ import { createPasswordChecker } from './auth/passwords';
 import { createRateLimiter } from './auth/rate-limiter';
 import { createSummariesClient } from './clients/summaries.client';
 import { createOutboxRelay, type OutboxRelay } from './outbox/relay';
+import { createPresenceService, type PresenceService } from './presence/presence.service';
 import { authRoutes } from './routes/auth.routes';
 import { conversationsRoutes } from './routes/conversations.routes';
 import { friendsRoutes } from './routes/friends.routes';
@@ -30,7 +31,7 @@ export interface Deps {
   defaultMetrics?: boolean;
 }
 
-export type AccountsApp = App & { outbox: OutboxRelay };
+export type AccountsApp = App & { outbox: OutboxRelay; presence: PresenceService };
 
 /**
  * The accounts HTTP API. It never listens (main.ts does). The outbox relay starts when the app is
@@ -53,6 +54,24 @@ export async function buildApp(deps: Deps): Promise<AccountsApp> {
   app.decorateRequest('auth', null);
   app.addHook('onReady', async () => relay.start());
   app.addHook('onClose', async () => relay.stop());
+
+  // Presence: the gateways' reports in, transitions out through the outbox (src/presence).
+  const presence = createPresenceService({
+    db: database.db,
+    broker,
+    logger,
+    kickOutbox: () => relay.kick(),
+    sessionTtlMs: config.PRESENCE_SESSION_TTL_MS,
+    heartbeatTtlFactor: 2.5,
+    graceMs: config.PRESENCE_GRACE_MS,
+    sweepMs: config.PRESENCE_SWEEP_MS,
+    prefetch: config.PRESENCE_BATCH * 2,
+    batchSize: config.PRESENCE_BATCH,
+  });
+  app.decorate('presence', presence);
+  await presence.consume();
+  app.addHook('onReady', async () => presence.startSweeper());
+  app.addHook('onClose', async () => presence.stop());
 
   const window = { windowMs: config.LOGIN_RATE_WINDOW_MS };
   const ctx: Ctx = {

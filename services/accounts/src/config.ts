@@ -32,6 +32,11 @@ export const Config = baseEnv.extend({
     .transform((v): boolean | string => (v === 'true' ? true : v === 'false' ? false : v)),
   OUTBOX_POLL_MS: env.int(200, 10),
   OUTBOX_BATCH: env.int(100, 1),
+  /** Presence (src/presence): a reported session's life without a heartbeat, the offline grace, the sweeper cadence. */
+  PRESENCE_SESSION_TTL_MS: env.int(25_000, 100),
+  PRESENCE_GRACE_MS: env.int(3_000, 0),
+  PRESENCE_SWEEP_MS: env.int(1_000, 10),
+  PRESENCE_BATCH: env.int(200, 1),
 });
 export type Config = z.infer<typeof Config>;
 

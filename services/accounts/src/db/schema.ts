@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, check, index, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, check, index, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 export const accounts = pgSchema('accounts');
 
@@ -93,5 +93,30 @@ export const outbox = accounts.table('outbox', {
   occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   sentAt: timestamp('sent_at', { withTimezone: true, mode: 'date' }),
 }, (t) => [index('outbox_pending_idx').on(t.seq).where(sql`${t.sentAt} is null`)]);
+
+// Presence state lives in Postgres, so a restart of any service forgets nothing (src/presence).
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+/**
+ * One row per (user, gateway) holding at least one socket of the user, kept alive by the gateway's
+ * reports and heartbeats. A user is online while any unexpired row exists; the sweeper deletes
+ * expired rows (a dead gateway). No foreign key: a report must never fail on a user deleted meanwhile.
+ */
+export const presenceSessions = accounts.table('presence_sessions', {
+  userId: uuid('user_id').notNull(),
+  gatewayId: text('gateway_id').notNull(),
+  expiresAt: ts('expires_at').notNull(),
+}, (t) => [primaryKey({ columns: [t.userId, t.gatewayId] }), index('presence_sessions_gateway_idx').on(t.gatewayId), index('presence_sessions_expires_idx').on(t.expiresAt)]);
+
+/**
+ * The presence each user's contacts were last told. `offline_pending_since` is set when the user's
+ * last session went: the offline transition waits a grace so a reconnect loop makes no events.
+ */
+export const presence = accounts.table('presence', {
+  userId: uuid('user_id').primaryKey().references(() => users.id, { onDelete: 'cascade' }),
+  online: boolean('online').notNull().default(false),
+  lastSeenAt: ts('last_seen_at'),
+  offlinePendingSince: ts('offline_pending_since'),
+}, (t) => [index('presence_pending_idx').on(t.offlinePendingSince).where(sql`${t.offlinePendingSince} is not null`)]);
 
 export const schema = { users, refreshTokens, friendRequests, friendships, blocks, conversations, conversationMembers, deviceKeys, outbox };

@@ -5,6 +5,7 @@ import { enqueueAll, type PendingEvent } from '../outbox/outbox';
 import { createConversationsRepository } from '../repositories/conversations.repository';
 import { createFriendsRepository } from '../repositories/friends.repository';
 import { createUsersRepository, toUser } from '../repositories/users.repository';
+import { withPresence } from '../presence/presence.view';
 import { conversationEvent, friendAcceptedEvent, friendRemovedEvent, friendRequestEvent } from './events';
 
 export interface FriendView {
@@ -16,7 +17,7 @@ export interface FriendView {
   conversationId: string | null;
 }
 
-/** Presence is filled by a later issue; until then every friend reads as offline. */
+/** Presence is filled in by `withPresence` (src/presence) where a view leaves the service. */
 const friendView = (user: User, since: Date, conversationId: string | null): FriendView => ({ user, since: since.toISOString(), online: false, lastSeenAt: null, conversationId });
 
 const refused = () => new AppError('FORBIDDEN', 'cannot send a friend request to this user');
@@ -40,7 +41,7 @@ async function requireUser(ctx: Ctx, id: string): Promise<User> {
 
 export async function listFriends(ctx: Ctx, me: string): Promise<FriendView[]> {
   const rows = await createFriendsRepository(ctx.db).listFriends(me);
-  return rows.map((r) => friendView(toUser(r.user), r.since, r.conversationId));
+  return withPresence(ctx.db, rows.map((r) => friendView(toUser(r.user), r.since, r.conversationId)));
 }
 
 export async function listRequests(ctx: Ctx, me: string) {
@@ -86,7 +87,7 @@ export async function acceptRequest(ctx: Ctx, meId: string, requestId: string, t
   const req = await createFriendsRepository(ctx.db).findRequest(requestId);
   if (!req || req.toUserId !== meId) throw new AppError('NOT_FOUND', 'friend request not found');
   const [me, other] = await Promise.all([requireUser(ctx, meId), requireUser(ctx, req.fromUserId)]);
-  return transact(ctx, async (tx) => {
+  const view = await transact(ctx, async (tx) => {
     const friends = createFriendsRepository(tx);
     await friends.lockPair(meId, other.id);
     // Decided under the pair lock: a concurrent accept, decline or cancel already removed it.
@@ -95,6 +96,7 @@ export async function acceptRequest(ctx: Ctx, meId: string, requestId: string, t
     await enqueueAll(tx, events, traceId);
     return view;
   });
+  return (await withPresence(ctx.db, [view]))[0]!;
 }
 
 /** Decline (the recipient) or cancel (the sender): either way the request is gone. */

@@ -7,6 +7,7 @@ import type { Ctx } from '../context';
 import { authenticate, userId } from '../auth/authenticate';
 import { createUsersRepository, toUser } from '../repositories/users.repository';
 import { contactIds } from '../domain/contacts';
+import { presenceOf } from '../presence/presence.view';
 
 const tags = ['users'];
 const security = [{ bearer: [] }];
@@ -32,12 +33,12 @@ export const usersRoutes = (ctx: Ctx, verify: Verifier): FastifyPluginAsync => a
     schema: {
       tags,
       security,
-      summary: 'Presence of your friends and co-members among userIds (others are left out). Live data arrives with the presence feature; until then everyone reads offline',
+      summary: 'Presence of your friends and co-members among userIds (others are left out)',
       querystring: PresenceQuery,
       response: { 200: PresenceList, ...errorResponses(400, 401) },
     },
   }, async (req) => {
     const visible = new Set(await contactIds(ctx.db, userId(req)));
-    return [...new Set(req.query.userIds)].filter((id) => visible.has(id)).map((id) => ({ userId: id, online: false, lastSeenAt: null }));
+    return presenceOf(ctx.db, [...new Set(req.query.userIds)].filter((id) => visible.has(id)));
   });
 };

@@ -1,0 +1,117 @@
+import type { Envelope, Presence } from '@chat/contracts';
+import { waitFor } from '@chat/testkit';
+import { call, befriend, registerUsers, startHarness, tapEvents, type Harness } from './harness';
+
+/**
+ * Accounts decides presence from gateway reports and heartbeats published on the real broker; the
+ * transitions come out on chat.events through the outbox. Short TTL, grace and sweep for test time.
+ */
+describe('presence decided from gateway reports', () => {
+  let h: Harness;
+  let tap: Awaited<ReturnType<typeof tapEvents>>;
+  beforeAll(async () => {
+    h = await startHarness({ PRESENCE_SESSION_TTL_MS: '600', PRESENCE_GRACE_MS: '400', PRESENCE_SWEEP_MS: '50' });
+    tap = await tapEvents(h.vhost.url);
+  });
+  afterAll(async () => {
+    await tap.close();
+    await h.close();
+  });
+
+  const changes = (userId: string) => tap.events.filter((e): e is Envelope<'presence.changed'> => e.type === 'presence.changed' && e.payload.userId === userId).map((e) => e.payload);
+  const report = (gatewayId: string, userId: string, online: boolean) => h.broker.publish('presence.reported', { gatewayId, userId, online });
+  const heartbeat = (gatewayId: string, userIds: string[], intervalMs = 200) => h.broker.publish('gateway.heartbeat', { gatewayId, userIds, intervalMs });
+  const stored = async (userId: string) =>
+    (await h.database.pool.query('select online, last_seen_at, offline_pending_since from accounts.presence where user_id = $1', [userId])).rows[0];
+
+  it('one event when the first gateway reports a user, none for a second, offline after the last goes and the grace', async () => {
+    const [a, b] = await registerUsers(h.app, 2);
+    await befriend(h.app, a, b);
+    await report('gw1', a.id, true);
+    await waitFor(() => changes(a.id).length === 1, 5_000, 'online');
+    expect(changes(a.id)[0]).toEqual({ userId: a.id, online: true, lastSeenAt: null });
+    await report('gw2', a.id, true);
+    await report('gw1', a.id, false);
+    // The friend sees it through the API too.
+    const friends = await call(h.app, 'GET', '/api/v1/friends', { token: b.token });
+    expect(friends.body[0]).toMatchObject({ user: { id: a.id }, online: true, lastSeenAt: null });
+    const wentAt = Date.now();
+    await report('gw2', a.id, false);
+    await waitFor(() => changes(a.id).length === 2, 5_000, 'offline');
+    expect(Date.now() - wentAt).toBeGreaterThanOrEqual(350);
+    const off = changes(a.id)[1]!;
+    expect(off).toMatchObject({ userId: a.id, online: false, lastSeenAt: expect.any(String) });
+    const presence = await call(h.app, 'GET', `/api/v1/presence?userIds=${a.id}`, { token: b.token });
+    expect(presence.body).toEqual([off]);
+    expect((await call(h.app, 'GET', '/api/v1/friends', { token: b.token })).body[0]).toMatchObject({ online: false, lastSeenAt: off.lastSeenAt });
+  });
+
+  it('coalesces flapping: a reconnect loop inside the grace makes no events', async () => {
+    const [a] = await registerUsers(h.app, 1);
+    await report('gw1', a.id, true);
+    await waitFor(() => changes(a.id).length === 1, 5_000, 'online');
+    for (let i = 0; i < 20; i++) {
+      await report('gw1', a.id, false);
+      await report('gw1', a.id, true);
+    }
+    // The gateway's next heartbeat keeps the session alive past the test's short report TTL.
+    await heartbeat('gw1', [a.id], 10_000);
+    // Long enough for the grace to have ended twice over, had any offline been left pending.
+    await waitFor(async () => (await stored(a.id))?.offline_pending_since === null, 5_000, 'no pending offline');
+    await new Promise((r) => setTimeout(r, 900));
+    expect(changes(a.id)).toHaveLength(1);
+    expect(await stored(a.id)).toMatchObject({ online: true, offline_pending_since: null });
+  });
+
+  it('expires a gateway that stops reporting: its users go offline, those on a live gateway stay', async () => {
+    const [a, b] = await registerUsers(h.app, 2);
+    await heartbeat('dying', [a.id, b.id]);
+    await heartbeat('alive', [b.id]);
+    await waitFor(() => changes(a.id).length === 1 && changes(b.id).length === 1, 5_000, 'both online');
+    const died = Date.now();
+    // "alive" keeps heartbeating; "dying" never reports again.
+    const timer = setInterval(() => void heartbeat('alive', [b.id]).catch(() => undefined), 150);
+    try {
+      await waitFor(() => changes(a.id).length === 2, 5_000, 'a offline after expiry');
+      const took = Date.now() - died;
+      // 2.5 heartbeats (500 ms) + a sweep: well inside the bound, and not before the sessions expired.
+      expect(took).toBeGreaterThanOrEqual(450);
+      expect(took).toBeLessThan(2_500);
+      await new Promise((r) => setTimeout(r, 600));
+      expect(changes(b.id)).toHaveLength(1);
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
+  it('a heartbeat is the full list: users it no longer lists lose that session', async () => {
+    const [a] = await registerUsers(h.app, 1);
+    await heartbeat('gw9', [a.id], 10_000);
+    await waitFor(() => changes(a.id).length === 1, 5_000, 'online');
+    await heartbeat('gw9', [], 10_000);
+    await waitFor(() => changes(a.id).length === 2, 5_000, 'offline (missed offline report repaired)');
+    expect(changes(a.id)[1]!.online).toBe(false);
+  });
+
+  it('two accounts instances never both announce one transition', async () => {
+    const other = await h.another({ PRESENCE_SESSION_TTL_MS: '600', PRESENCE_GRACE_MS: '400', PRESENCE_SWEEP_MS: '50' });
+    const users = await registerUsers(h.app, 6);
+    for (const u of users) await report('gwx', u.id, true);
+    await waitFor(() => users.every((u) => changes(u.id).length === 1), 5_000, 'all online');
+    for (const u of users) await report('gwx', u.id, false);
+    await waitFor(() => users.every((u) => changes(u.id).length === 2), 5_000, 'all offline');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(users.map((u) => changes(u.id).map((p: Presence) => p.online))).toEqual(users.map(() => [true, false]));
+    expect(other).toBeDefined();
+  });
+
+  it('shows presence only to friends and co-members, and refuses bad input', async () => {
+    const [a, b, stranger] = await registerUsers(h.app, 3);
+    await befriend(h.app, a, b);
+    await report('gw1', a.id, true);
+    await waitFor(() => changes(a.id).length === 1, 5_000, 'online');
+    expect((await call(h.app, 'GET', `/api/v1/presence?userIds=${a.id}`, { token: stranger.token })).body).toEqual([]);
+    expect((await call(h.app, 'GET', `/api/v1/presence?userIds=${a.id},${stranger.id}`, { token: b.token })).body).toEqual([{ userId: a.id, online: true, lastSeenAt: null }]);
+    expect((await call(h.app, 'GET', '/api/v1/presence?userIds=nope', { token: b.token })).body).toMatchObject({ error: { code: 'VALIDATION' } });
+  });
+});
