@@ -75,6 +75,7 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
       }
     },
   });
+  const readCursors = new ReadCursors(config.READ_CURSORS);
   const presence = new PresenceReporter({ broker, bindings, gatewayId: config.INSTANCE_ID, heartbeatMs: config.PRESENCE_HEARTBEAT_MS, logger });
   // Registered after the reporter: the user's typing indicators are cleared when their last socket goes.
   bindings.onPresence((userId, present) => {
@@ -82,7 +83,7 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
   });
   const handlers = createHandlers({
     typing,
-    readCursors: new ReadCursors(config.READ_CURSORS),
+    readCursors,
     broker,
     directory,
     recentSends,
@@ -112,6 +113,7 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     directory,
     recentSends,
     recentReads,
+    readCursors,
     metrics,
     prefetch: config.DELIVERY_PREFETCH,
     batchSize: config.DELIVERY_BATCH,

@@ -3,6 +3,7 @@ import type { Broker } from '@chat/messaging';
 import type { ConversationDirectory } from './conversations.directory';
 import type { GatewayMetrics } from './metrics';
 import { RecentSends } from './recent-sends';
+import type { ReadCursors } from './typing/read-cursors';
 import { readKey } from './socket/handlers';
 import { userRoom, type GatewayServer } from './socket/io';
 import { deliveryQueueName, eventsQueueName } from './user-bindings';
@@ -14,6 +15,8 @@ export interface DeliveryConsumerDeps {
   directory: ConversationDirectory;
   recentSends: RecentSends;
   recentReads: Map<string, string>;
+  /** A reader's receipt made on another gateway also moves this gateway's cursor for them. */
+  readCursors: ReadCursors;
   metrics: GatewayMetrics;
   prefetch: number;
   batchSize: number;
@@ -48,6 +51,10 @@ export async function startDeliveryConsumers(deps: DeliveryConsumerDeps): Promis
     handle: async (items) => {
       const now = Date.now();
       for (const d of items) {
+        if (d.event === 'read') {
+          const r = d.data as ReadEvent;
+          if (r.userId === d.userId) deps.readCursors.record(r.userId, r.conversationId, r.messageId);
+        }
         const except = originSocket(d, deps);
         const target = except ? deps.io.to(userRoom(d.userId)).except(except) : deps.io.to(userRoom(d.userId));
         (target.emit as (ev: string, data: unknown) => boolean)(d.event, d.data);
