@@ -24,6 +24,9 @@ function upstream(name: string, base: string, paths: string[]) {
         return reply.status(404).send(errorBody('NOT_FOUND', 'no such route'));
       }
       return reply.from(req.url, {
+        // The gateway is the edge: upstreams see the client's address (login rate limits are per
+        // address), and a client-supplied X-Forwarded-For is replaced, not trusted.
+        rewriteRequestHeaders: (_r, headers) => ({ ...headers, 'x-forwarded-for': req.ip }),
         onError: (r, { error }) => {
           req.log.warn({ err: error.message, upstream: name }, 'upstream unavailable');
           r.status(503).send(errorBody('UNAVAILABLE', `${name} is unavailable, try again`));
