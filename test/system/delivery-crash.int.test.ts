@@ -1,23 +1,16 @@
 import { waitFor } from '@chat/testkit';
-import type { ChatSocket } from '@chat/client';
-import { Stack, type Proc } from './stack';
+import { useStack, type Proc } from './stack';
 import { collect, friendsPair, sendMany } from './fixtures';
 
 /** Guarantee 1: kill -9 of a delivery worker in the middle of 1,000 messages loses and duplicates nothing. */
 describe('a delivery worker killed mid-stream', () => {
-  const stack = new Stack({ deliveries: 1 });
-  const sockets: ChatSocket[] = [];
-  beforeAll(() => stack.start(), 60_000);
-  afterAll(async () => {
-    sockets.forEach((s) => s.close());
-    await stack.stop();
-  }, 60_000);
+  const { stack, track } = useStack({ deliveries: 1 });
 
   it('every acknowledged message is delivered and in history exactly once after a restart', async () => {
     const { api, a, b, conversationId } = await friendsPair(stack.origin());
     const sa = await api.connect(a.token);
     const sb = await api.connect(b.token);
-    sockets.push(sa, sb);
+    track(sa, sb);
     const received = collect(sb);
     const worker = stack.all('delivery')[0] as Proc;
     let killed: Promise<void> | null = null;

@@ -1,23 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { waitFor } from '@chat/testkit';
-import type { ChatSocket } from '@chat/client';
-import { Stack } from './stack';
+import { useStack } from './stack';
 import { friendsPair, send } from './fixtures';
 
 /** Guarantee 5: the same clientMsgId sent twice, also after a reconnect to another gateway: one message. */
 describe('resending the same clientMsgId', () => {
-  const stack = new Stack({ gateways: 2 });
-  const sockets: ChatSocket[] = [];
-  beforeAll(() => stack.start(), 60_000);
-  afterAll(async () => {
-    sockets.forEach((s) => s.close());
-    await stack.stop();
-  }, 60_000);
+  const { stack, track } = useStack({ gateways: 2 });
 
   it('acks the first message again on the same gateway and stores one message', async () => {
     const { api, a, b, conversationId } = await friendsPair(stack.origin(0));
     const sa = await api.connect(a.token);
-    sockets.push(sa);
+    track(sa);
     const clientMsgId = randomUUID();
     const first = await send(sa, conversationId, 'once', clientMsgId);
     const again = await send(sa, conversationId, 'once', clientMsgId);
@@ -29,7 +22,7 @@ describe('resending the same clientMsgId', () => {
     sa.close();
     const other = new (api.constructor as typeof import('@chat/client').Api)(stack.origin(1));
     const sa2 = await other.connect(a.token);
-    sockets.push(sa2);
+    track(sa2);
     const retried = await send(sa2, conversationId, 'once', clientMsgId);
     expect(retried.ok).toBe(true);
 

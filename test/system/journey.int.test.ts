@@ -1,19 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { waitFor, nextEvent } from '@chat/testkit';
-import { Api, type ChatSocket } from '@chat/client';
+import { Api } from '@chat/client';
 import type { Message } from '@chat/contracts';
-import { Stack } from './stack';
+import { useStack } from './stack';
 import { friendsPair, send } from './fixtures';
 
 /** What a new user does with fetch and socket.io-client against the public origin, end to end. */
 describe('the public origin, end to end', () => {
-  const stack = new Stack();
-  const sockets: ChatSocket[] = [];
-  beforeAll(() => stack.start(), 60_000);
-  afterAll(async () => {
-    sockets.forEach((s) => s.close());
-    await stack.stop();
-  }, 60_000);
+  const { stack, track } = useStack();
 
   const call = async (method: string, path: string, body?: unknown, token?: string) => {
     const res = await fetch(`${stack.origin()}${path}`, {
@@ -58,7 +52,7 @@ describe('the public origin, end to end', () => {
   it('delivers a message to the other member and the sender’s other tab, and keeps it in history', async () => {
     const { api, a, b, conversationId } = await friendsPair(stack.origin());
     const [sa, sa2, sb] = await Promise.all([api.connect(a.token), api.connect(a.token), api.connect(b.token)]);
-    sockets.push(sa, sa2, sb);
+    track(sa, sa2, sb);
     const toB = nextEvent<Message>(sb, 'message:new');
     const toOtherTab = nextEvent<Message>(sa2, 'message:new');
     const res = await send(sa, conversationId, 'hello <b>there</b> 👋');

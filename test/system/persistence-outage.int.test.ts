@@ -1,22 +1,15 @@
 import { waitFor } from '@chat/testkit';
-import type { ChatSocket } from '@chat/client';
-import { Stack } from './stack';
+import { useStack } from './stack';
 import { friendsPair, sendMany } from './fixtures';
 
 /** Guarantee 2: persistence stopped while 500 messages are sent and acked, then started: all 500 once. */
 describe('persistence down while messages are acknowledged', () => {
-  const stack = new Stack();
-  const sockets: ChatSocket[] = [];
-  beforeAll(() => stack.start(), 60_000);
-  afterAll(async () => {
-    sockets.forEach((s) => s.close());
-    await stack.stop();
-  }, 60_000);
+  const { stack, track } = useStack();
 
   it('stores every acknowledged message exactly once when it comes back', async () => {
     const { api, a, b, conversationId } = await friendsPair(stack.origin());
     const sa = await api.connect(a.token);
-    sockets.push(sa);
+    track(sa);
     const persistence = stack.all('persistence')[0]!;
     expect(await stack.terminate(persistence)).toBe(0);
 

@@ -139,3 +139,24 @@ export class Stack {
     rmSync(this.keysDir, { recursive: true, force: true });
   }
 }
+
+/**
+ * A Stack started before a test file's tests and stopped after them; `track` registers sockets to close
+ * at the end. For files that share one stack across their tests.
+ */
+export function useStack(opts: StackOptions = {}) {
+  const stack = new Stack(opts);
+  const sockets: Array<{ close: () => unknown }> = [];
+  beforeAll(() => stack.start(), 90_000);
+  afterAll(async () => {
+    sockets.forEach((s) => s.close());
+    await stack.stop();
+  }, 60_000);
+  return {
+    stack,
+    track: <T extends { close: () => unknown }>(...s: T[]): T[] => {
+      sockets.push(...s);
+      return s;
+    },
+  };
+}

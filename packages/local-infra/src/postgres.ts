@@ -2,7 +2,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync } from 'node:f
 import { dirname, join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Client } from 'pg';
-import { isRoot, run, start, stopProcess, until, which } from './proc';
+import { isRoot, run, start, stopProcess, until, watchOutput, which } from './proc';
 
 export interface LocalPostgres {
   url: (database: string) => string;
@@ -61,21 +61,12 @@ export async function startPostgres(opts: PostgresOptions): Promise<LocalPostgre
   const args = ['-D', dataDir, '-p', String(opts.port), '-c', 'listen_addresses=127.0.0.1', '-k', dataDir, '-c', 'max_connections=300'];
   if (opts.fast) args.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
   const child: ChildProcess = start(join(bin, 'postgres'), args, { asUser, detached: true });
-  let exited = false;
-  let output = '';
-  const onData = (d: Buffer) => {
-    const text = d.toString();
-    output = (output + text).slice(-4000);
-    for (const line of text.split('\n')) if (line.trim()) opts.onOutput?.(line);
-  };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  child.on('exit', () => (exited = true));
+  const status = watchOutput(child, opts.onOutput);
   const url = (db: string) => `postgres://${user}:${password}@127.0.0.1:${opts.port}/${db}`;
   await until(
     `postgres on port ${opts.port}`,
     async () => {
-      if (exited) throw new Error(`postgres exited: ${output}`);
+      if (status().exited) throw new Error(`postgres exited: ${status().tail}`);
       const c = new Client({ connectionString: url('postgres') });
       await c.connect();
       await c.end();

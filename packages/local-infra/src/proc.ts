@@ -77,3 +77,21 @@ export async function stopProcess(child: ChildProcess, graceMs = 10_000, signal:
   await exited;
   clearTimeout(timer);
 }
+
+/**
+ * Follows a server's output: each line to `onOutput`, the tail kept for the error when it exits early.
+ * `status()` says whether it has exited and what it said last.
+ */
+export function watchOutput(child: ChildProcess, onOutput?: (line: string) => void): () => { exited: boolean; tail: string } {
+  let exited = false;
+  let tail = '';
+  const onData = (d: Buffer) => {
+    const text = d.toString();
+    tail = (tail + text).slice(-4000);
+    for (const line of text.split('\n')) if (line.trim()) onOutput?.(line);
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  child.on('exit', () => (exited = true));
+  return () => ({ exited, tail });
+}

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { start, stopProcess, until, which } from './proc';
+import { start, stopProcess, until, watchOutput, which } from './proc';
 
 export interface RabbitOptions {
   baseDir: string;
@@ -66,20 +66,11 @@ export async function startRabbit(opts: RabbitOptions): Promise<LocalRabbit> {
 
   const launch = async () => {
     child = start(server, [], { env, detached: true });
-    let exited = false;
-    let output = '';
-    const onData = (d: Buffer) => {
-      const text = d.toString();
-      output = (output + text).slice(-4000);
-      for (const line of text.split('\n')) if (line.trim()) opts.onOutput?.(line);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', () => (exited = true));
+    const status = watchOutput(child, opts.onOutput);
     await until(
       `rabbitmq on port ${opts.port}`,
       async () => {
-        if (exited) throw new Error(`rabbitmq exited: ${output}`);
+        if (status().exited) throw new Error(`rabbitmq exited: ${status().tail}`);
         const res = await fetch(`http://127.0.0.1:${opts.managementPort}/api/overview`, { headers: authHeader });
         return res.ok;
       },
