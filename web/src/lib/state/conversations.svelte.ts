@@ -124,15 +124,21 @@ class Conversations {
   /** A `message:new` (or an ack): merge it, count it, and report whether it was new. */
   onMessage(m: Message): boolean {
     const c = this.get(m.conversationId);
+    const t = this.timelines.get(m.conversationId);
     if (!c) {
       // A conversation we have not seen yet (a new room or direct chat): fetch the list.
+      t?.merge([m]);
       void this.load().catch(() => undefined);
       return true;
     }
-    const t = this.timelines.get(m.conversationId);
     let isNew: boolean;
     if (t?.loaded) isNew = t.merge([m]).length > 0;
-    else isNew = !c.lastMessage || m.id > c.lastMessage.id;
+    else {
+      // A timeline still loading its first page keeps the message too: that page may have been read
+      // before this message committed, and an acked send would otherwise stay "Sending…" for good.
+      t?.merge([m]);
+      isNew = !c.lastMessage || m.id > c.lastMessage.id;
+    }
     const seenNow = this.activeId === m.conversationId && this.visible;
     this.list = applyMessage(this.list, m, (conv) => (isNew ? unreadAfterMessage(conv.unreadCount, m, this.me, seenNow) : conv.unreadCount));
     if (isNew && m.senderId !== this.me) this.typing = applyTyping(this.typing, { conversationId: m.conversationId, userId: m.senderId, typing: false }, Date.now());
