@@ -2,3 +2,4 @@ export * from './service';
 export * from './errors';
 export * from './shutdown';
 export type { ZodTypeProvider } from 'fastify-type-provider-zod';
+export * from './internal-get';

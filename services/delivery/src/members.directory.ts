@@ -1,5 +1,6 @@
 import type { EventPayload } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
+import { internalGet } from '@chat/http-kit';
 
 /** Accounts could not answer: the consumer retries the batch later instead of dead-lettering it. */
 export class LookupUnavailable extends Error {
@@ -56,7 +57,7 @@ export class MembersDirectory {
   private async getJson<T>(path: string): Promise<T | null> {
     let res: Response;
     try {
-      res = await getOnce(`${this.base}${path}`, this.opts.timeoutMs);
+      res = await internalGet(`${this.base}${path}`, this.opts.timeoutMs);
     } catch (err) {
       throw new LookupUnavailable(`accounts unreachable: ${(err as Error).message}`);
     }
@@ -79,19 +80,5 @@ export class MembersDirectory {
 
   onConversationChanged(e: EventPayload<'conversation.changed'>): void {
     this.put(e.conversation.id, [...e.memberIds]);
-  }
-}
-
-/**
- * A GET retried once on a connection error: a pooled keep-alive connection the server closed just as
- * it was reused fails at once, and the second attempt takes a fresh connection. Timeouts are not retried.
- */
-async function getOnce(url: string, timeoutMs: number): Promise<Response> {
-  const signal = AbortSignal.timeout(timeoutMs);
-  try {
-    return await fetch(url, { signal });
-  } catch (err) {
-    if (signal.aborted) throw err;
-    return fetch(url, { signal });
   }
 }

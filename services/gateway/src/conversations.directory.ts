@@ -1,5 +1,6 @@
 import { AppError, type EventPayload } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
+import { internalGet } from '@chat/http-kit';
 
 /** What the gateway needs to know to accept a send: who is in, and whether new messages are allowed. */
 export interface ConversationInfo {
@@ -53,7 +54,7 @@ export class ConversationDirectory {
   private async fetch(id: string): Promise<ConversationInfo | null> {
     let res: Response;
     try {
-      res = await getOnce(`${this.base}/internal/v1/conversations/${encodeURIComponent(id)}`, this.opts.timeoutMs);
+      res = await internalGet(`${this.base}/internal/v1/conversations/${encodeURIComponent(id)}`, this.opts.timeoutMs);
     } catch (err) {
       this.opts.logger.warn({ err: (err as Error).message, conversationId: id }, 'accounts lookup failed');
       throw new AppError('UNAVAILABLE', 'cannot check the conversation right now, try again', { cause: err });
@@ -100,19 +101,5 @@ export class ConversationDirectory {
 
   get size(): number {
     return this.cache.size;
-  }
-}
-
-/**
- * A GET retried once on a connection error: a pooled keep-alive connection the server closed just as
- * it was reused fails at once, and the second attempt takes a fresh connection. Timeouts are not retried.
- */
-export async function getOnce(url: string, timeoutMs: number): Promise<Response> {
-  const signal = AbortSignal.timeout(timeoutMs);
-  try {
-    return await fetch(url, { signal });
-  } catch (err) {
-    if (signal.aborted) throw err;
-    return fetch(url, { signal });
   }
 }

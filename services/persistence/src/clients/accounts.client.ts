@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '@chat/contracts';
+import { internalGet } from '@chat/http-kit';
 
 /** The part of accounts' internal conversation answer persistence needs. */
 const ConversationAnswer = z.object({ id: z.string(), members: z.array(z.object({ userId: z.string() })) });
@@ -15,7 +16,7 @@ export function createAccountsClient(baseUrl: string, timeoutMs = 2_000): Accoun
     async conversationMembers(conversationId) {
       let res: Response;
       try {
-        res = await fetch(new URL(`/internal/v1/conversations/${encodeURIComponent(conversationId)}`, baseUrl), { signal: AbortSignal.timeout(timeoutMs) });
+        res = await internalGet(new URL(`/internal/v1/conversations/${encodeURIComponent(conversationId)}`, baseUrl), timeoutMs);
       } catch (err) {
         throw new AppError('UNAVAILABLE', 'membership lookup failed, try again', { cause: err });
       }
