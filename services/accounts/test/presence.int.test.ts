@@ -18,7 +18,7 @@ describe('presence decided from gateway reports', () => {
     await h.close();
   });
 
-  const changes = (userId: string) => tap.events.filter((e): e is Envelope<'presence.changed'> => e.type === 'presence.changed' && e.payload.userId === userId).map((e) => e.payload);
+  const changes = (userId: string) => tap.events.filter((e): e is Envelope<'presence.changed'> => e.type === 'presence.changed' && (e.payload as Presence).userId === userId).map((e) => e.payload);
   const report = (gatewayId: string, userId: string, online: boolean) => h.broker.publish('presence.reported', { gatewayId, userId, online });
   const heartbeat = (gatewayId: string, userIds: string[], intervalMs = 200) => h.broker.publish('gateway.heartbeat', { gatewayId, userIds, intervalMs });
   const stored = async (userId: string) =>
