@@ -34,12 +34,19 @@ export function createDatabase<S extends Record<string, unknown>>(url: string, s
   };
 }
 
-/** Applies a service's drizzle migrations, recording them in its own schema. */
+/**
+ * Applies a service's drizzle migrations, recording them in its own schema. Several instances may start
+ * at once: a session advisory lock per schema lets one migrate at a time (the others then find nothing
+ * left to do).
+ */
 export async function runMigrations(url: string, migrationsFolder: string, schemaName: string): Promise<void> {
   const pool = new Pool({ connectionString: url, max: 1 });
   try {
+    // max: 1, so the lock, the migration and the unlock share one session.
+    await pool.query('select pg_advisory_lock(hashtext($1))', [`${schemaName}.migrations`]);
     await pool.query(`create schema if not exists "${schemaName}"`);
     await migrate(drizzle(pool), { migrationsFolder, migrationsSchema: schemaName, migrationsTable: '__migrations' });
+    await pool.query('select pg_advisory_unlock(hashtext($1))', [`${schemaName}.migrations`]);
   } finally {
     await pool.end();
   }

@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { Registry } from 'prom-client';
 import { createVerifier, remoteKeys } from '@chat/auth';
 import { exitOnConfigError } from '@chat/config';
@@ -13,18 +12,6 @@ import { createCore } from './core';
 import { createEventsConsumer } from './consumers/events.consumer';
 import { schema } from './db/schema';
 
-/** Several instances may start at once: an advisory lock lets one apply the migrations at a time. */
-async function migrateOnce(url: string): Promise<void> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query("select pg_advisory_lock(hashtext('persistence.migrations'))");
-    await runMigrations(url, join(__dirname, '..', 'drizzle'), 'persistence');
-  } finally {
-    await client.end();
-  }
-}
-
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -34,7 +21,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ name: 'persistence', level: config.LOG_LEVEL });
   exitOnCrash(logger);
-  if (config.MIGRATE) await migrateOnce(config.DATABASE_URL);
+  if (config.MIGRATE) await runMigrations(config.DATABASE_URL, join(__dirname, '..', 'drizzle'), 'persistence');
   const registry = new Registry();
   const database = createDatabase(config.DATABASE_URL, schema, logger);
   const core = createCore({ config, logger, database, registry });
