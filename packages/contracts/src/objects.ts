@@ -49,6 +49,9 @@ export type MemberRole = z.infer<typeof MemberRole>;
 
 export const Member = z.object({
   userId: Uuid,
+  /** Added to the contract: the names a client shows, so it needs no lookup per member. */
+  username: z.string().optional(),
+  displayName: z.string().optional(),
   role: MemberRole,
   lastReadMessageId: MessageId.nullable(),
 });

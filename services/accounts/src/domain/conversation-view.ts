@@ -9,7 +9,7 @@ export const toConversationCore = ({ conversation: c, members }: ConversationWit
   id: c.id,
   kind: c.kind,
   title: c.title,
-  members: members.map((m) => ({ userId: m.userId, role: m.role, lastReadMessageId: readMarkers[m.userId] ?? null })),
+  members: members.map((m) => ({ userId: m.userId, username: m.username, displayName: m.displayName, role: m.role, lastReadMessageId: readMarkers[m.userId] ?? null })),
   createdAt: c.createdAt.toISOString(),
 });
 

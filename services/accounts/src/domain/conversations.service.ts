@@ -2,7 +2,7 @@ import { AppError, type Conversation, type MemberRole } from '@chat/contracts';
 import { transact, type Ctx } from '../context';
 import type { Tx } from '../db';
 import { enqueueAll } from '../outbox/outbox';
-import { createConversationsRepository, type ConversationWithMembers, type MemberRow } from '../repositories/conversations.repository';
+import { createConversationsRepository, type ConversationWithMembers, type Membership } from '../repositories/conversations.repository';
 import { createFriendsRepository } from '../repositories/friends.repository';
 import { createUsersRepository } from '../repositories/users.repository';
 import { sortByActivity, toConversation } from './conversation-view';
@@ -72,7 +72,7 @@ async function refuseBlockers(tx: Tx, me: string, userIds: string[]): Promise<vo
 }
 
 /** Locks the conversation and returns it with the caller's membership; NOT_FOUND for non-members. */
-async function lockAsMember(tx: Tx, id: string, me: string): Promise<{ full: ConversationWithMembers; mine: MemberRow }> {
+async function lockAsMember(tx: Tx, id: string, me: string): Promise<{ full: ConversationWithMembers; mine: Membership }> {
   const convs = createConversationsRepository(tx);
   if (!(await convs.lock(id))) throw notFound();
   const full = (await convs.withMembers(id))!;
@@ -84,7 +84,7 @@ async function lockAsMember(tx: Tx, id: string, me: string): Promise<{ full: Con
 const requireRoom = (c: ConversationWithMembers) => {
   if (c.conversation.kind !== 'room') throw new AppError('FORBIDDEN', 'a direct conversation cannot be changed');
 };
-const requireManager = (m: MemberRow) => {
+const requireManager = (m: Membership) => {
   if (m.role === 'member') throw new AppError('FORBIDDEN', 'only the owner or an admin can do this');
 };
 

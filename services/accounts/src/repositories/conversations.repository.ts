@@ -1,11 +1,13 @@
-import { and, asc, count, eq, inArray, ne, sql } from 'drizzle-orm';
+import { and, asc, count, eq, getTableColumns, inArray, ne, sql } from 'drizzle-orm';
 import type { MemberRole } from '@chat/contracts';
 import type { Executor } from '../db';
-import { conversationMembers, conversations } from '../db/schema';
+import { conversationMembers, conversations, users } from '../db/schema';
 import { orderedPair } from './friends.repository';
 
 export type ConversationRow = typeof conversations.$inferSelect;
-export type MemberRow = typeof conversationMembers.$inferSelect;
+export type Membership = typeof conversationMembers.$inferSelect;
+/** A member with the names a client shows (so it needs no user lookup per member). */
+export type MemberRow = Membership & { username: string; displayName: string };
 export interface ConversationWithMembers {
   conversation: ConversationRow;
   members: MemberRow[];
@@ -16,8 +18,9 @@ export function createConversationsRepository(db: Executor) {
     const byConv = new Map<string, MemberRow[]>(ids.map((id) => [id, []]));
     if (!ids.length) return byConv;
     const rows = await db
-      .select()
+      .select({ ...getTableColumns(conversationMembers), username: users.username, displayName: users.displayName })
       .from(conversationMembers)
+      .innerJoin(users, eq(users.id, conversationMembers.userId))
       .where(inArray(conversationMembers.conversationId, ids))
       .orderBy(asc(conversationMembers.joinedAt), asc(conversationMembers.userId));
     for (const r of rows) byConv.get(r.conversationId)?.push(r);
@@ -75,7 +78,7 @@ export function createConversationsRepository(db: Executor) {
       return { conversation, members: (await membersOf([id])).get(id) ?? [] };
     },
 
-    async findMember(conversationId: string, userId: string): Promise<MemberRow | null> {
+    async findMember(conversationId: string, userId: string): Promise<Membership | null> {
       const rows = await db
         .select()
         .from(conversationMembers)
