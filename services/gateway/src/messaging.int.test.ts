@@ -39,6 +39,19 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
       expect(err.data).toEqual({ error: { code: 'UNAUTHENTICATED', message: expect.any(String), retryable: false } });
     });
 
+    it('disconnects a socket when its access token expires, so the client must present a fresh one', async () => {
+      const s = connectClient(gw.url, { auth: { token: await h.issuer.sign(alice, 'alice', 2) }, transports: ['websocket'], forceNew: true, reconnection: false });
+      const reason = new Promise<string>((resolve) => s.once('disconnect', resolve));
+      await new Promise<void>((resolve, reject) => {
+        s.once('connect', () => resolve());
+        s.once('connect_error', reject);
+      });
+      const connectedAt = Date.now();
+      expect(await reason).toBe('io server disconnect');
+      expect(Date.now() - connectedAt).toBeLessThan(3_500);
+      s.close();
+    });
+
     it('refuses an expired token and one signed by another key', async () => {
       expect((await refusal({ token: await h.issuer.sign(alice, 'alice', -10) })).data).toMatchObject({ error: { code: 'UNAUTHENTICATED' } });
       const other = await createTestIssuer();

@@ -10,6 +10,8 @@ import { dispatch, type HandlerTable, type SocketContext } from './handler-table
 export interface SocketData {
   userId: string;
   username: string;
+  /** When the handshake's access token expires (ms since the epoch). */
+  expiresAtMs: number;
 }
 
 export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -51,7 +53,7 @@ export function attachSocketServer(http: HttpServer, deps: SocketServerDeps): Ga
       deps.metrics.handshakesRefused.inc({ code: (e.data as { error: { code: string } }).error.code });
       return next(e);
     }
-    socket.data = { userId: claims.userId, username: claims.username };
+    socket.data = { userId: claims.userId, username: claims.username, expiresAtMs: claims.expiresAt * 1000 };
     // Bound before the client sees `connect`, so a message sent to it right after is not missed.
     await deps.bindings.acquire(claims.userId);
     let released = false;
@@ -81,7 +83,16 @@ export function attachSocketServer(http: HttpServer, deps: SocketServerDeps): Ga
         if (ev === 'message:send') deps.metrics.sendAck.observe({ outcome }, Number(process.hrtime.bigint() - started) / 1e9);
       });
     });
-    socket.once('disconnect', () => deps.metrics.sockets.dec());
+    // A socket lives no longer than its access token: at expiry the server disconnects it, and the client
+    // reconnects with a fresh token (a revoked session cannot keep listening for ever).
+    const expiry = setTimeout(() => {
+      ctx.logger.debug('access token expired; disconnecting');
+      socket.disconnect(true);
+    }, Math.max(0, Math.min(socket.data.expiresAtMs - Date.now(), 2 ** 31 - 1)));
+    socket.once('disconnect', () => {
+      clearTimeout(expiry);
+      deps.metrics.sockets.dec();
+    });
   });
 
   return io;
