@@ -3,3 +3,4 @@ export * from './errors';
 export * from './shutdown';
 export type { ZodTypeProvider } from 'fastify-type-provider-zod';
 export * from './internal-get';
+export * from './boot';

@@ -1,24 +1,15 @@
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { exitOnConfigError } from '@chat/config';
 import { createDatabase, runMigrations } from '@chat/db';
-import { createLogger } from '@chat/logger';
 import { Broker } from '@chat/messaging';
-import { exitOnCrash, installShutdown } from '@chat/http-kit';
-import { readConfig, type Config } from './config';
+import { bootService, installShutdown } from '@chat/http-kit';
+import { readConfig } from './config';
 import { schema } from './db/schema';
 import { loadOrCreateSigningKeys } from './auth/key-store';
 import { buildApp } from './app';
 
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = readConfig();
-  } catch (err) {
-    exitOnConfigError(err);
-  }
-  const logger = createLogger({ name: 'accounts', level: config.LOG_LEVEL });
-  exitOnCrash(logger);
+  const { config, logger } = bootService('accounts', readConfig);
   await runMigrations(config.DATABASE_URL, join(__dirname, '..', 'drizzle'), 'accounts');
   const keys = await loadOrCreateSigningKeys(config.KEYS_DIR);
   const registry = new Registry();

@@ -1,26 +1,17 @@
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { createVerifier, remoteKeys } from '@chat/auth';
-import { exitOnConfigError } from '@chat/config';
 import { createDatabase, runMigrations } from '@chat/db';
-import { createLogger } from '@chat/logger';
 import { Broker } from '@chat/messaging';
-import { exitOnCrash, installShutdown } from '@chat/http-kit';
-import { readConfig, type Config } from './config';
+import { bootService, installShutdown } from '@chat/http-kit';
+import { readConfig } from './config';
 import { buildApp } from './app';
 import { createCore } from './core';
 import { createEventsConsumer } from './consumers/events.consumer';
 import { schema } from './db/schema';
 
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = readConfig();
-  } catch (err) {
-    exitOnConfigError(err);
-  }
-  const logger = createLogger({ name: 'persistence', level: config.LOG_LEVEL });
-  exitOnCrash(logger);
+  const { config, logger } = bootService('persistence', readConfig);
   if (config.MIGRATE) await runMigrations(config.DATABASE_URL, join(__dirname, '..', 'drizzle'), 'persistence');
   const registry = new Registry();
   const database = createDatabase(config.DATABASE_URL, schema, logger);
