@@ -96,9 +96,9 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
       expect([...ids].sort()).toEqual(ids);
     });
 
-    it('refuses a non-member with FORBIDDEN and an unknown conversation with NOT_FOUND', async () => {
+    it('refuses a non-member and an unknown conversation alike with NOT_FOUND (existence is not revealed)', async () => {
       const room = h.accounts.conversation([bob, carol, randomUUID()]).id;
-      expect(await send(a1, textSend(room))).toMatchObject({ ok: false, error: { code: 'FORBIDDEN', retryable: false } });
+      expect(await send(a1, textSend(room))).toMatchObject({ ok: false, error: { code: 'NOT_FOUND', retryable: false } });
       expect(await send(a1, textSend(randomUUID()))).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
     });
 
@@ -200,7 +200,7 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
       expect(await send(a1, textSend(room.id, 'before'))).toMatchObject({ ok: true });
       const c1 = await h.connect(gw, carol);
       const onC1 = collect(c1);
-      expect(await send(c1, textSend(room.id))).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+      expect(await send(c1, textSend(room.id))).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
       const memberIds = [...room.members.map((m) => m.userId), carol];
       h.accounts.conversation(memberIds, { id: room.id, kind: 'room' });
       await gw.broker.publish('conversation.changed', {

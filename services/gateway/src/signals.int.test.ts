@@ -112,7 +112,7 @@ describe('gateway: presence reports, typing, read receipts', () => {
 
     it('refuses bad input with coded errors and broadcasts nothing', async () => {
       const onB = collect<TypingEvent>(b1, 'typing');
-      expect(await ack(c1, 'typing', { conversationId: conv, typing: true })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+      expect(await ack(c1, 'typing', { conversationId: conv, typing: true })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
       expect(await ack(a1, 'typing', { conversationId: randomUUID(), typing: true })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
       expect(await ack(a1, 'typing', { conversationId: 'not-an-id', typing: true })).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
       expect(await ack(a1, 'typing', { conversationId: conv, typing: 1 })).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
@@ -138,7 +138,7 @@ describe('gateway: presence reports, typing, read receipts', () => {
       expect(await ack(r2, 'read', { conversationId: conv, messageId: m1.message.id })).toEqual({ ok: true });
       expect(await ack(r1, 'read', { conversationId: conv, messageId: m2.message.id })).toEqual({ ok: true });
       // Bad input: coded errors.
-      expect(await ack(s1, 'read', { conversationId: conv, messageId: m2.message.id })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+      expect(await ack(s1, 'read', { conversationId: conv, messageId: m2.message.id })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
       expect(await ack(r1, 'read', { conversationId: randomUUID(), messageId: m2.message.id })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
       expect(await ack(r1, 'read', { conversationId: conv, messageId: 42 })).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
       // A forward read as a marker: everything before it has been routed.

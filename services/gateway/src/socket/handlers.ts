@@ -31,7 +31,8 @@ export const readKey = (userId: string, conversationId: string, messageId: strin
 async function memberOf(deps: HandlerDeps, conversationId: string, userId: string): Promise<ConversationInfo> {
   const conv = await deps.directory.get(conversationId);
   if (!conv) throw new AppError('NOT_FOUND', 'no such conversation');
-  if (!conv.memberIds.has(userId)) throw new AppError('FORBIDDEN', 'you are not a member of this conversation');
+  // A non-member learns no more than about an id that does not exist: the same answer as over HTTP.
+  if (!conv.memberIds.has(userId)) throw new AppError('NOT_FOUND', 'no such conversation');
   return conv;
 }
 

@@ -89,6 +89,7 @@ export function attachSocketServer(http: HttpServer, deps: SocketServerDeps): Ga
       ctx.logger.debug('access token expired; disconnecting');
       socket.disconnect(true);
     }, Math.max(0, Math.min(socket.data.expiresAtMs - Date.now(), 2 ** 31 - 1)));
+    expiry.unref();
     socket.once('disconnect', () => {
       clearTimeout(expiry);
       deps.metrics.sockets.dec();
