@@ -79,7 +79,7 @@ export async function buildApp(deps: Deps): Promise<AccountsApp> {
     config,
     logger,
     keys,
-    passwords: await createPasswordChecker(),
+    passwords: await createPasswordChecker(app.registry),
     loginLimits: {
       byUsername: createRateLimiter({ ...window, max: config.LOGIN_RATE_MAX_PER_USERNAME }),
       byAddress: createRateLimiter({ ...window, max: config.LOGIN_RATE_MAX_PER_ADDRESS }),

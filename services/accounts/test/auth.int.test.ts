@@ -70,22 +70,26 @@ describe('auth: registration, login, tokens', () => {
     expect(big.body.error.code).toBe('PAYLOAD_TOO_LARGE');
   });
 
-  it('gives the same 401 for an unknown user and a wrong password, taking about the same time', async () => {
+  it('gives the same 401 for an unknown user and a wrong password, after the same argon2 work', async () => {
     const u = await registerUser(h.app, uniqueName('same'), 'password1');
-    const time = async (username: string) => {
-      const t = process.hrtime.bigint();
-      const res = await call(h.app, 'POST', '/api/v1/auth/login', { body: { username, password: 'wrong-password' }, headers: { 'x-forwarded-for': username } });
-      return { res, ms: Number(process.hrtime.bigint() - t) / 1e6 };
+    const verifications = async () => {
+      const text = await h.app.registry.getSingleMetricAsString('password_verifications_total');
+      return Number(/password_verifications_total(?:\{[^}]*\})? (\d+)/.exec(text)?.[1]);
     };
-    const wrong = await time(u.username);
-    const unknown = await time(uniqueName('ghost'));
+    const login = async (username: string) => {
+      const before = await verifications();
+      const res = await call(h.app, 'POST', '/api/v1/auth/login', { body: { username, password: 'wrong-password' }, headers: { 'x-forwarded-for': username } });
+      return { res, verified: (await verifications()) - before };
+    };
+    const wrong = await login(u.username);
+    const unknown = await login(uniqueName('ghost'));
     expect(wrong.res.status).toBe(401);
     expect(unknown.res.status).toBe(401);
     expect(unknown.res.body).toEqual(wrong.res.body);
-    // Both paths run a full argon2 verification; without the dummy hash the unknown user answers in ~1 ms.
-    const verifyMs = Math.min(wrong.ms, unknown.ms);
-    expect(verifyMs).toBeGreaterThan(5);
-    expect(Math.max(wrong.ms, unknown.ms) / verifyMs).toBeLessThan(4);
+    // Timing is not measured in a test (shared machines); the work is: both paths run exactly one full
+    // argon2 verification, the unknown user's against a dummy hash.
+    expect(wrong.verified).toBe(1);
+    expect(unknown.verified).toBe(1);
   });
 
   it('rate limits login attempts per username with RATE_LIMITED and retryAfterMs', async () => {
