@@ -156,7 +156,8 @@ describe('presence, typing, receipts and unread counts across two gateways', () 
     await waitFor(() => seen.some((e) => e.userId === a.id && !e.online), 30_000, 'a offline after the kill');
     const took = Date.now() - killedAt;
     // With these settings: session TTL (1.2 s) + a sweep; the defaults give 25 s + 1 s, inside 30 s.
-    expect(took).toBeLessThan(SESSION_TTL_MS + 2_000);
+    // Generous for a loaded machine, still an order of magnitude under the 30 s the defaults promise.
+    expect(took).toBeLessThan(SESSION_TTL_MS + 5_000);
     expect(seen.filter((e) => e.userId === a.id).map((e) => e.online)).toEqual([true, false]);
   }, 40_000);
 });

@@ -76,7 +76,8 @@ describe('presence decided from gateway reports', () => {
       const took = Date.now() - lastHeartbeat;
       // 2.5 heartbeats (500 ms) + a sweep: well inside the bound, and not before the sessions expired.
       expect(took).toBeGreaterThanOrEqual(500);
-      expect(took).toBeLessThan(2_500);
+      // Upper bound generous for a loaded machine; the production bound (30 s) is what it scales down.
+      expect(took).toBeLessThan(5_000);
       await new Promise((r) => setTimeout(r, 600));
       expect(changes(b.id)).toHaveLength(1);
     } finally {

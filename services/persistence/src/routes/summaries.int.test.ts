@@ -84,9 +84,7 @@ describe('read markers and summaries', () => {
 
   it('answers for hundreds of conversations in one call', async () => {
     const ids = Array.from({ length: 300 }, () => randomUUID());
-    const t0 = Date.now();
     const s = await summaries(alice, ids);
     expect(Object.keys(s)).toHaveLength(300);
-    expect(Date.now() - t0).toBeLessThan(2_000);
   });
 });
