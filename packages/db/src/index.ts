@@ -54,6 +54,14 @@ export async function runMigrations(url: string, migrationsFolder: string, schem
 
 /** Errors that mean "the database is not reachable right now": worth retrying, not dead-lettering. */
 export function isTransientDbError(err: unknown): boolean {
+  // Query builders wrap the driver's error ("Failed query: ..."): the reason is down the cause chain.
+  for (let e = err as { cause?: unknown } | null, depth = 0; e && depth < 5; e = (e.cause as typeof e) ?? null, depth++) {
+    if (isTransientDriverError(e)) return true;
+  }
+  return false;
+}
+
+function isTransientDriverError(err: unknown): boolean {
   const e = err as { code?: string; message?: string } | null;
   if (!e) return false;
   const code = e.code ?? '';

@@ -13,7 +13,7 @@ const fastifyCodes: Record<string, ErrorCode> = {
 };
 
 /** The one error handler of an HTTP service: 4xx carry their message, 5xx are masked and logged. */
-export function installErrorHandler(app: FastifyInstance): void {
+export function installErrorHandler(app: FastifyInstance, isTransient: (err: unknown) => boolean = () => false): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof AppError) {
       if (err.status >= 500) req.log.warn({ err }, 'request failed');
@@ -31,6 +31,11 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.status(400).send(errorBody('VALIDATION', err.message));
+    }
+    if (isTransient(err)) {
+      // A dependency (the database) is down or saturated: the client may retry; nothing is half-done.
+      req.log.warn({ err: err.message }, 'dependency unavailable');
+      return reply.status(503).send(errorBody('UNAVAILABLE', 'temporarily unavailable, try again'));
     }
     req.log.error({ err }, 'unhandled error');
     return reply.status(500).send(errorBody('INTERNAL', 'internal error'));

@@ -21,6 +21,8 @@ export interface ServiceOptions {
   /** Process-wide default metrics (off in tests, where many apps share one process). */
   defaultMetrics?: boolean;
   fastify?: Omit<FastifyServerOptions, 'loggerInstance' | 'logger'>;
+  /** Errors that mean a dependency is unavailable right now (answered 503 UNAVAILABLE, not 500). */
+  isTransient?: (err: unknown) => boolean;
 }
 
 export type App = FastifyInstance<any, any, any, any, ZodTypeProvider> & { registry: Registry };
@@ -43,7 +45,7 @@ export async function createService(opts: ServiceOptions): Promise<App> {
   app.decorate('registry', registry);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  installErrorHandler(app);
+  installErrorHandler(app, opts.isTransient);
 
   const httpSeconds = new Histogram({
     name: 'http_request_seconds',

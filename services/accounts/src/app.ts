@@ -1,5 +1,4 @@
 import type { Registry } from 'prom-client';
-import { AppError } from '@chat/contracts';
 import { createVerifier, localKeys } from '@chat/auth';
 import { isTransientDbError, type Database } from '@chat/db';
 import { createService, type App } from '@chat/http-kit';
@@ -46,6 +45,7 @@ export async function buildApp(deps: Deps): Promise<AccountsApp> {
     registry: deps.registry,
     defaultMetrics: deps.defaultMetrics,
     readiness: { database: () => database.ping(), broker: () => broker.isConnected },
+    isTransient: isTransientDbError,
     fastify: { trustProxy: config.TRUST_PROXY },
   })) as AccountsApp;
 
@@ -89,19 +89,12 @@ export async function buildApp(deps: Deps): Promise<AccountsApp> {
   };
   const verify = createVerifier(localKeys(keys.jwks));
 
-  await app.register(async (scope) => {
-    // A database that is down is a retryable 503 for the client, not an internal error. Rethrowing
-    // hands the error on to http-kit's one error handler.
-    scope.setErrorHandler((err) => {
-      if (!(err instanceof AppError) && isTransientDbError(err)) throw new AppError('UNAVAILABLE', 'database unavailable, try again', { cause: err });
-      throw err;
-    });
-    await scope.register(authRoutes(ctx));
-    await scope.register(usersRoutes(ctx, verify));
-    await scope.register(friendsRoutes(ctx, verify));
-    await scope.register(conversationsRoutes(ctx, verify));
-    await scope.register(keysRoutes(ctx, verify));
-    await scope.register(internalRoutes(ctx));
-  });
+  // A database that is down answers 503 UNAVAILABLE through http-kit's one error handler (isTransient).
+  await app.register(authRoutes(ctx));
+  await app.register(usersRoutes(ctx, verify));
+  await app.register(friendsRoutes(ctx, verify));
+  await app.register(conversationsRoutes(ctx, verify));
+  await app.register(keysRoutes(ctx, verify));
+  await app.register(internalRoutes(ctx));
   return app;
 }

@@ -35,6 +35,8 @@ export const Config = baseEnv.extend({
   /** Presence (src/presence): a reported session's life without a heartbeat, the offline grace, the sweeper cadence. */
   PRESENCE_SESSION_TTL_MS: env.int(25_000, 100),
   PRESENCE_GRACE_MS: env.int(3_000, 0),
+  /** Presence is pushed to co-members of conversations up to this size only (friends always). */
+  PRESENCE_FANOUT_MAX_ROOM: env.int(100, 2),
   PRESENCE_SWEEP_MS: env.int(1_000, 10),
   PRESENCE_BATCH: env.int(200, 1),
 });

@@ -6,7 +6,7 @@ import { buildAccounts, call, befriend, registerUser, registerUsers, startHarnes
 describe('rooms, conversation list, users, presence, device keys, internal routes', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ ROOM_MAX_MEMBERS: '4' });
+    h = await startHarness({ ROOM_MAX_MEMBERS: '4', PRESENCE_FANOUT_MAX_ROOM: '3' });
   });
   afterAll(() => h.close());
 
@@ -175,6 +175,17 @@ describe('rooms, conversation list, users, presence, device keys, internal route
     expect((await call(h.app, 'GET', `/internal/v1/users/${c.id}/contacts`)).body).toEqual({ userIds: [a.id] });
     expect((await call(h.app, 'GET', `/internal/v1/users/${a.id}/conversations`)).body.conversationIds.sort()).toEqual([direct, r.id].sort());
     expect((await call(h.app, 'GET', '/internal/v1/users/nope/conversations')).status).toBe(400);
+  });
+
+  it('pushes presence to co-members of small conversations only; big rooms are asked, not pushed', async () => {
+    const [a, b, c, d] = await users(4);
+    await befriend(h.app, a, b);
+    await room(a, [b, c, d]); // 4 members: over PRESENCE_FANOUT_MAX_ROOM (3)
+    expect((await call(h.app, 'GET', `/internal/v1/users/${a.id}/contacts`)).body).toEqual({ userIds: [b.id] });
+    expect((await call(h.app, 'GET', `/internal/v1/users/${c.id}/contacts`)).body).toEqual({ userIds: [] });
+    // Still visible when asked: co-members of any size may read each other's presence.
+    const asked = await call(h.app, 'GET', `/api/v1/presence?userIds=${c.id},${d.id}`, { token: a.token });
+    expect(asked.body.map((p: { userId: string }) => p.userId).sort()).toEqual([c.id, d.id].sort());
   });
 
   describe('conversation list enriched by persistence', () => {

@@ -7,6 +7,7 @@ import type { Config } from './config';
 import type { Core } from './core';
 import { historyRoutes } from './routes/history.routes';
 import { summariesRoutes } from './routes/summaries.routes';
+import { isTransientDbError } from '@chat/db';
 
 export interface Deps {
   config: Config;
@@ -28,6 +29,7 @@ export async function buildApp(deps: Deps): Promise<App> {
     registry: deps.registry,
     defaultMetrics: deps.defaultMetrics,
     readiness: { database: () => deps.core.database.ping(), broker: () => deps.broker.isConnected },
+    isTransient: isTransientDbError,
   });
   await app.register(historyRoutes({ core: deps.core, verifier: deps.verifier }));
   await app.register(summariesRoutes({ core: deps.core }));

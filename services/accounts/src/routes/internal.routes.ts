@@ -49,8 +49,8 @@ export const internalRoutes = (ctx: Ctx): FastifyPluginAsync => async (root) => 
   });
 
   app.get('/internal/v1/users/:id/contacts', {
-    schema: { tags, summary: 'Friends and co-members of a user (presence fan-out)', params: IdParams, response: { 200: z.object({ userIds: z.array(z.uuid()) }), ...errorResponses(400) } },
-  }, async (req) => ({ userIds: await contactIds(ctx.db, req.params.id) }));
+    schema: { tags, summary: 'Friends and co-members (of conversations up to PRESENCE_FANOUT_MAX_ROOM members) of a user: presence fan-out', params: IdParams, response: { 200: z.object({ userIds: z.array(z.uuid()) }), ...errorResponses(400) } },
+  }, async (req) => ({ userIds: await contactIds(ctx.db, req.params.id, ctx.config.PRESENCE_FANOUT_MAX_ROOM) }));
 
   app.get('/internal/v1/users/:id/conversations', {
     schema: { tags, summary: "Ids of a user's conversations", params: IdParams, response: { 200: z.object({ conversationIds: z.array(z.uuid()) }), ...errorResponses(400) } },
