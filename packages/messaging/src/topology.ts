@@ -24,14 +24,22 @@ export interface QueueSpec {
 export const QUEUES = {
   delivery: {
     name: 'delivery.events',
-    bindings: ['message.created', 'message.read', 'presence.changed', 'friendship.changed', 'conversation.changed'],
+    bindings: ['message.created', 'message.read', 'friendship.changed', 'conversation.changed'],
   },
+  /**
+   * Presence changes come in bursts (a gateway restart reconnects thousands at once) and each costs a
+   * contacts lookup: on a queue of their own they never hold up messages (head-of-line blocking).
+   */
+  deliveryPresence: { name: 'delivery.presence', bindings: ['presence.changed'] },
   /** Typing is ephemeral: never persisted, never queued for later than a few seconds. */
   deliveryEphemeral: { name: 'delivery.ephemeral', bindings: ['typing.changed'], messageTtlMs: 5_000 },
   persistence: { name: 'persistence.events', bindings: ['message.created', 'message.read', 'conversation.changed'] },
   /** Accounts decides presence from the gateways' reports and heartbeats. */
   accountsPresence: { name: 'accounts.presence', bindings: ['presence.reported', 'gateway.heartbeat'] },
 } as const satisfies Record<string, QueueSpec>;
+
+/** Bindings an earlier version declared: removed on every connect so an existing broker follows along. */
+export const RETIRED_BINDINGS: Array<{ queue: string; key: EventType }> = [{ queue: 'delivery.events', key: 'presence.changed' }];
 
 export const deadLetterQueue = (queue: string) => `${queue}.dead`;
 export const userRoutingKey = (userId: string) => `user.${userId}`;
@@ -52,4 +60,5 @@ export async function applyTopology(ch: Channel): Promise<void> {
     await ch.assertQueue(q.name, { durable: q.messageTtlMs === undefined, arguments: args });
     for (const key of q.bindings) await ch.bindQueue(q.name, EXCHANGES.events, key);
   }
+  for (const { queue, key } of RETIRED_BINDINGS) await ch.unbindQueue(queue, EXCHANGES.events, key);
 }

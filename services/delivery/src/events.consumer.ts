@@ -55,6 +55,7 @@ export async function startEventConsumers(deps: ConsumerDeps): Promise<void> {
   const common = { prefetch: deps.prefetch, batchSize: deps.batchSize, isTransient, retryDelayMs: 500, handle };
   await deps.broker.consume({ queue: QUEUES.delivery.name, ...common });
   await deps.broker.consume({ queue: QUEUES.deliveryEphemeral.name, ...common });
+  await deps.broker.consume({ queue: QUEUES.deliveryPresence.name, ...common });
   await deps.broker.consume({
     queue: cacheQueueName(deps.instanceId),
     maxAttempts: 1,
