@@ -22,7 +22,7 @@ export interface FakeAccounts {
   /** Adds or replaces a conversation served at `GET /internal/v1/conversations/:id`. */
   conversation(memberIds: string[], opts?: Partial<Omit<FakeConversation, 'members'>>): FakeConversation;
   conversations: Map<string, FakeConversation>;
-  /** `GET /internal/v1/users/:id/contacts`. */
+  /** `GET /internal/v1/users/:id/contacts` and `POST /internal/v1/contacts`. */
   contacts: Map<string, string[]>;
   /** Served at `GET /.well-known/jwks.json` when set. */
   jwks?: unknown;
@@ -89,6 +89,11 @@ export async function startFakeAccounts(): Promise<FakeAccounts> {
       if (req.method === 'GET' && m) {
         fake.lookups.push(path);
         return json(res, 200, { userIds: fake.contacts.get(decodeURIComponent(m[1]!)) ?? [] });
+      }
+      if (req.method === 'POST' && path === '/internal/v1/contacts') {
+        fake.lookups.push(path);
+        const { userIds } = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { userIds?: string[] };
+        return json(res, 200, { contacts: Object.fromEntries((userIds ?? []).map((id) => [id, fake.contacts.get(id) ?? []])) });
       }
       if (req.method === 'GET' && path === '/.well-known/jwks.json' && fake.jwks) return json(res, 200, fake.jwks);
       const body = Buffer.concat(chunks).toString('utf8');

@@ -183,6 +183,10 @@ describe('rooms, conversation list, users, presence, device keys, internal route
     await room(a, [b, c, d]); // 4 members: over PRESENCE_FANOUT_MAX_ROOM (3)
     expect((await call(h.app, 'GET', `/internal/v1/users/${a.id}/contacts`)).body).toEqual({ userIds: [b.id] });
     expect((await call(h.app, 'GET', `/internal/v1/users/${c.id}/contacts`)).body).toEqual({ userIds: [] });
+    // The batch form answers the same for many users in one call.
+    const batch = await call(h.app, 'POST', '/internal/v1/contacts', { body: { userIds: [a.id, c.id, a.id] } });
+    expect(batch.body).toEqual({ contacts: { [a.id]: [b.id], [c.id]: [] } });
+    expect((await call(h.app, 'POST', '/internal/v1/contacts', { body: { userIds: [] } })).status).toBe(400);
     // Still visible when asked: co-members of any size may read each other's presence.
     const asked = await call(h.app, 'GET', `/api/v1/presence?userIds=${c.id},${d.id}`, { token: a.token });
     expect(asked.body.map((p: { userId: string }) => p.userId).sort()).toEqual([c.id, d.id].sort());

@@ -143,6 +143,20 @@ describe('delivery worker against a real RabbitMQ', () => {
     expect(g.got.filter((d) => d.event === 'typing').map((d) => d.userId)).toEqual([b]);
   });
 
+  it('routes presence changes to contacts, looking up a burst of them in a few batched requests', async () => {
+    const watcher = randomUUID();
+    const users = Array.from({ length: 50 }, () => randomUUID());
+    for (const u of users) accounts.contacts.set(u, [watcher]);
+    const g = await gateway([watcher]);
+    const before = accounts.lookups.filter((p) => p === '/internal/v1/contacts').length;
+    await Promise.all(users.map((userId) => publisher.publish('presence.changed', { userId, online: true, lastSeenAt: null })));
+    await waitFor(() => g.got.filter((d) => d.event === 'presence').length === 50, 5_000, '50 presence deliveries');
+    expect(new Set(g.got.filter((d) => d.event === 'presence').map((d) => (d.data as { userId: string }).userId))).toEqual(new Set(users));
+    const requests = accounts.lookups.filter((p) => p === '/internal/v1/contacts').length - before;
+    expect(requests).toBeGreaterThanOrEqual(1);
+    expect(requests).toBeLessThan(10); // one per batch, not one per change
+  });
+
   it('reports ready and its routing figures', async () => {
     const w = workers[0]!;
     expect((await fetch(`http://127.0.0.1:${w.port}/readyz`)).status).toBe(200);

@@ -2,6 +2,9 @@ import type { EventPayload } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
 import { internalGet } from '@chat/http-kit';
 
+/** Users per contacts request (the route's limit is 1,000). */
+const CONTACTS_BATCH = 500;
+
 /** Accounts could not answer: the consumer retries the batch later instead of dead-lettering it. */
 export class LookupUnavailable extends Error {
   override name = 'LookupUnavailable';
@@ -48,10 +51,54 @@ export class MembersDirectory {
     return members;
   }
 
-  /** Friends and co-members of a user (presence fan-out); not cached. */
-  async contacts(userId: string): Promise<string[]> {
-    const body = await this.getJson<{ userIds: string[] }>(`/internal/v1/users/${encodeURIComponent(userId)}/contacts`);
-    return body?.userIds ?? [];
+  private contactWaiters = new Map<string, Array<{ resolve: (ids: string[]) => void; reject: (err: unknown) => void }>>();
+
+  /**
+   * Friends and co-members of a user (presence fan-out); not cached. The lookups asked for in one tick
+   * (a batch of presence changes) go to accounts as one request: a burst of a thousand connects is a
+   * handful of queries, not a thousand.
+   */
+  contacts(userId: string): Promise<string[]> {
+    return new Promise((resolve, reject) => {
+      const waiters = this.contactWaiters.get(userId);
+      if (waiters) return void waiters.push({ resolve, reject });
+      this.contactWaiters.set(userId, [{ resolve, reject }]);
+      if (this.contactWaiters.size === 1) setImmediate(() => void this.flushContacts());
+    });
+  }
+
+  private async flushContacts(): Promise<void> {
+    const batch = this.contactWaiters;
+    this.contactWaiters = new Map();
+    const ids = [...batch.keys()];
+    for (let i = 0; i < ids.length; i += CONTACTS_BATCH) {
+      const chunk = ids.slice(i, i + CONTACTS_BATCH);
+      try {
+        const body = await this.postJson<{ contacts: Record<string, string[]> }>('/internal/v1/contacts', { userIds: chunk });
+        for (const id of chunk) for (const w of batch.get(id) ?? []) w.resolve(body.contacts[id] ?? []);
+      } catch (err) {
+        for (const id of chunk) for (const w of batch.get(id) ?? []) w.reject(err);
+      }
+    }
+  }
+
+  private async postJson<T>(path: string, body: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+      });
+    } catch (err) {
+      throw new LookupUnavailable(`accounts unreachable: ${(err as Error).message}`);
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new LookupUnavailable(`accounts answered ${res.status} to ${path}`);
+    }
+    return (await res.json()) as T;
   }
 
   private async getJson<T>(path: string): Promise<T | null> {

@@ -130,28 +130,6 @@ export function createConversationsRepository(db: Executor) {
       return rows.map((r) => r.id);
     },
 
-    /**
-     * Everyone who shares at least one conversation with the user; with `maxRoomSize`, only through
-     * conversations of at most that many members (presence push: see contacts.ts).
-     */
-    async coMemberIds(userId: string, maxRoomSize?: number): Promise<string[]> {
-      const all = db.select({ id: conversationMembers.conversationId }).from(conversationMembers).where(eq(conversationMembers.userId, userId));
-      const mine =
-        maxRoomSize === undefined
-          ? all
-          : db
-              .select({ id: conversationMembers.conversationId })
-              .from(conversationMembers)
-              .where(inArray(conversationMembers.conversationId, all))
-              .groupBy(conversationMembers.conversationId)
-              .having(sql`count(*) <= ${maxRoomSize}`);
-      const rows = await db
-        .selectDistinct({ id: conversationMembers.userId })
-        .from(conversationMembers)
-        .where(and(inArray(conversationMembers.conversationId, mine), ne(conversationMembers.userId, userId)));
-      return rows.map((r) => r.id);
-    },
-
     /** Whether two users share a conversation (presence visibility). */
     async shareConversation(x: string, y: string): Promise<boolean> {
       const rows = await db.execute(sql`

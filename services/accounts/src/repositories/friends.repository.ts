@@ -78,14 +78,6 @@ export function createFriendsRepository(db: Executor) {
         .where(or(eq(friendships.userA, userId), eq(friendships.userB, userId)))
         .orderBy(users.username);
     },
-    async friendIds(userId: string): Promise<string[]> {
-      const rows = await db
-        .select({ id: sql<string>`case when ${friendships.userA} = ${userId} then ${friendships.userB} else ${friendships.userA} end` })
-        .from(friendships)
-        .where(or(eq(friendships.userA, userId), eq(friendships.userB, userId)));
-      return rows.map((r) => r.id);
-    },
-
     async block(blockerId: string, blockedId: string): Promise<boolean> {
       const rows = await db.insert(blocks).values({ blockerId, blockedId }).onConflictDoNothing().returning();
       return rows.length > 0;

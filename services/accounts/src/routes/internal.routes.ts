@@ -5,7 +5,7 @@ import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
 import type { Ctx } from '../context';
 import { createConversationsRepository } from '../repositories/conversations.repository';
 import { createFriendsRepository } from '../repositories/friends.repository';
-import { contactIds } from '../domain/contacts';
+import { contactIds, contactIdsOf } from '../domain/contacts';
 
 const tags = ['internal'];
 
@@ -51,6 +51,15 @@ export const internalRoutes = (ctx: Ctx): FastifyPluginAsync => async (root) => 
   app.get('/internal/v1/users/:id/contacts', {
     schema: { tags, summary: 'Friends and co-members (of conversations up to PRESENCE_FANOUT_MAX_ROOM members) of a user: presence fan-out', params: IdParams, response: { 200: z.object({ userIds: z.array(z.uuid()) }), ...errorResponses(400) } },
   }, async (req) => ({ userIds: await contactIds(ctx.db, req.params.id, ctx.config.PRESENCE_FANOUT_MAX_ROOM) }));
+
+  app.post('/internal/v1/contacts', {
+    schema: {
+      tags,
+      summary: 'Contacts of many users at once (presence fan-out of a burst of changes)',
+      body: z.strictObject({ userIds: z.array(z.uuid()).min(1).max(1000) }),
+      response: { 200: z.object({ contacts: z.record(z.string(), z.array(z.uuid())) }), ...errorResponses(400) },
+    },
+  }, async (req) => ({ contacts: await contactIdsOf(ctx.db, [...new Set(req.body.userIds)], ctx.config.PRESENCE_FANOUT_MAX_ROOM) }));
 
   app.get('/internal/v1/users/:id/conversations', {
     schema: { tags, summary: "Ids of a user's conversations", params: IdParams, response: { 200: z.object({ conversationIds: z.array(z.uuid()) }), ...errorResponses(400) } },
