@@ -11,9 +11,12 @@ export interface ServiceProcess {
   exited: Promise<number | string>;
 }
 
-/** Runs a service's real entry point (`services/<name>/src/main.ts`) as its own process. */
+/**
+ * Runs a service's real entry point (`services/<name>/src/main.ts`) as its own process: one node
+ * process with tsx as a loader (not a wrapper), so a signal, SIGKILL included, hits the service itself.
+ */
 export function startServiceProcess(name: string, env: Record<string, string>): ServiceProcess {
-  const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'services', name, 'src', 'main.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'services', name, 'src', 'main.ts')], {
     cwd: root,
     // Only what the test sets, plus PATH: a developer's own variables must not change the outcome.
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
@@ -21,8 +24,9 @@ export function startServiceProcess(name: string, env: Record<string, string>): 
   });
   let out = '';
   let err = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  // The tail is what anyone reads; a long-running service must not grow these without bound.
+  child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-20_000)));
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   return { child, stdout: () => out, stderr: () => err, exited };
 }

@@ -3,25 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, stopProcess } from '@chat/local-infra';
 import { createTestDatabase, createTestVhost, waitFor, type TestDatabase, type TestVhost } from '@chat/testkit';
-import { spawn } from 'node:child_process';
-import type { ServiceProcess } from '../foundation/service-process';
-
-const root = join(__dirname, '..', '..');
-
-/** One node process per service (tsx as a loader, not a wrapper), so SIGKILL hits the service itself. */
-function startServiceProcess(name: ServiceName, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'services', name, 'src', 'main.ts')], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
-  child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-20_000)));
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
+import { startServiceProcess, type ServiceProcess } from '../foundation/service-process';
 
 export type ServiceName = 'accounts' | 'persistence' | 'delivery' | 'gateway';
 

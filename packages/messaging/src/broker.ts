@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Options } from 'amqplib';
+import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
 import { Registry } from 'prom-client';
 import { AppError, ENVELOPE_VERSION, type Envelope, type EventPayload, type EventType } from '@chat/contracts';
 import type { Logger } from '@chat/logger';

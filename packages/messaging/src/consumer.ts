@@ -1,9 +1,8 @@
-import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { ChannelModel, ConsumeMessage } from 'amqplib';
 import { describeZodError, parseEnvelope, type Envelope } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
 import { ZodError } from 'zod';
 import type { BrokerMetrics } from './metrics';
-import { EXCHANGES } from './topology';
 
 export interface ConsumerSpec<M = Envelope> {
   queue: string;
@@ -149,5 +148,3 @@ function safe(fn: () => void) {
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export { EXCHANGES };
-export type { Channel };

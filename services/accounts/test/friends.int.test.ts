@@ -1,4 +1,4 @@
-import { call, befriend, registerUser, registerUsers, startHarness, type Harness, type TestUser } from './harness';
+import { call, befriend, registerUsers, startHarness, type Harness, type TestUser } from './harness';
 
 describe('friends, requests and blocks', () => {
   let h: Harness;

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, getTableColumns, inArray, ne, sql } from 'drizzle-orm';
+import { and, asc, count, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import type { MemberRole } from '@chat/contracts';
 import type { Executor } from '../db';
 import { conversationMembers, conversations, users } from '../db/schema';
