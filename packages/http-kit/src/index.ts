@@ -2,5 +2,5 @@ export * from './service';
 export * from './errors';
 export * from './shutdown';
 export type { ZodTypeProvider } from 'fastify-type-provider-zod';
-export * from './internal-get';
+export * from './internal-http';
 export * from './boot';

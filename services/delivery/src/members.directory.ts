@@ -1,6 +1,6 @@
 import type { EventPayload } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
-import { internalGet } from '@chat/http-kit';
+import { internalGet, internalPost } from '@chat/http-kit';
 
 /** Users per contacts request (the route's limit is 1,000). */
 const CONTACTS_BATCH = 500;
@@ -85,12 +85,7 @@ export class MembersDirectory {
   private async postJson<T>(path: string, body: unknown): Promise<T> {
     let res: Response;
     try {
-      res = await fetch(`${this.base}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(this.opts.timeoutMs),
-      });
+      res = await internalPost(`${this.base}${path}`, body, this.opts.timeoutMs);
     } catch (err) {
       throw new LookupUnavailable(`accounts unreachable: ${(err as Error).message}`);
     }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Message, MessageId } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
+import { internalPost } from '@chat/http-kit';
 
 export const Summary = z.object({
   lastMessage: Message.nullable(),
@@ -26,12 +27,7 @@ export function createSummariesClient(opts: { baseUrl: string; timeoutMs: number
     fetch: async (userId, conversationIds) => {
       if (!conversationIds.length) return new Map();
       try {
-        const res = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ userId, conversationIds }),
-          signal: AbortSignal.timeout(opts.timeoutMs),
-        });
+        const res = await internalPost(url, { userId, conversationIds }, opts.timeoutMs);
         if (!res.ok) throw new Error(`persistence answered ${res.status}`);
         const parsed = SummariesResponse.safeParse(await res.json());
         if (!parsed.success) throw new Error(`unexpected summaries body: ${parsed.error.message.slice(0, 200)}`);

@@ -12,3 +12,13 @@ export async function internalGet(url: string | URL, timeoutMs: number): Promise
     return fetch(url, { signal });
   }
 }
+
+/** A JSON POST to another service's internal route, with a timeout. Not retried: it may not be idempotent. */
+export function internalPost(url: string | URL, body: unknown, timeoutMs: number): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+}
