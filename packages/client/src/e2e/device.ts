@@ -195,7 +195,8 @@ export class E2EDevice {
 
       let state = await this.loadState(conversationId);
       if (!state || epoch > mls.epochOf(state)) {
-        await this.syncLocked(conversationId);
+        // Unreachable server, or no longer a member (404): decide with what this device has.
+        await this.syncLocked(conversationId).catch(() => undefined);
         state = await this.loadState(conversationId);
       }
       if (!state) return { ok: false, reason: 'keys-missing' };
