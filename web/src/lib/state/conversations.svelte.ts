@@ -16,6 +16,7 @@ import { maxId, totalUnread, unreadAfterMessage } from '../chat/unread';
 import type { ChatSocket } from '../socket';
 import { ACK_TIMEOUT_MS } from '../socket';
 import { directory } from './directory.svelte';
+import { e2e } from '../e2e/e2e.svelte';
 import { Timeline } from './timeline.svelte';
 
 /** Conversations, their timelines, typing and read markers: everything the socket events change. */
@@ -89,6 +90,8 @@ class Conversations {
 
   async open(id: string): Promise<void> {
     this.activeId = id;
+    // Whether it became end-to-end encrypted (by another member), and its devices up to date.
+    void e2e.refresh().then(() => e2e.reconcile(id)).catch(() => undefined);
     const t = this.timeline(id);
     if (!t.loaded) {
       try {
@@ -194,10 +197,17 @@ class Conversations {
       t.fail(this.me, clientMsgId, 'Not connected');
       return;
     }
-    socket
-      .timeout(ACK_TIMEOUT_MS)
-      .emitWithAck('message:send', { conversationId, clientMsgId, body })
+    // An end-to-end encrypted conversation gets the text encrypted on this device (lib/e2e).
+    const payload = e2e.isEncrypted(conversationId)
+      ? e2e.encrypt(conversationId, clientMsgId, body).then((encrypted) => ({ conversationId, clientMsgId, encrypted }))
+      : Promise.resolve({ conversationId, clientMsgId, body });
+    payload
+      .then((p) => socket.timeout(ACK_TIMEOUT_MS).emitWithAck('message:send', p), (err: Error) => {
+        t.fail(this.me, clientMsgId, `Not encrypted: ${err.message}`);
+        return null;
+      })
       .then((ack) => {
+        if (!ack) return;
         if (ack.ok) this.onMessage(ack.message);
         else t.fail(this.me, clientMsgId, describeError(new ApiError(ack.error.code, ack.error.message, 0, ack.error.retryAfterMs), 'send'));
       })

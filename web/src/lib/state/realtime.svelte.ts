@@ -4,6 +4,7 @@ import { accessToken, refreshAccessToken } from '../auth/tokens';
 import { conversationTitle } from '../chat/conversations';
 import { preview } from '../chat/format';
 import { createSocket, isAuthRefusal, type ChatSocket } from '../socket';
+import { e2e } from '../e2e/e2e.svelte';
 import { conversations } from './conversations.svelte';
 import { directory } from './directory.svelte';
 import { friends } from './friends.svelte';
@@ -32,6 +33,7 @@ class Realtime {
       // Covers the first connect too: anything sent between the list load and the subscription.
       void conversations.syncAll().catch(() => undefined);
       void friends.load().catch(() => undefined);
+      void e2e.start(me);
     });
     socket.on('disconnect', (reason) => {
       this.state = 'disconnected';
@@ -49,13 +51,17 @@ class Realtime {
     socket.io.on('reconnect_attempt', () => (this.state = 'connecting'));
 
     socket.on('message:new', (m) => {
+      if (m.kind === 'encrypted') void e2e.decrypt(m).catch(() => undefined);
       if (conversations.onMessage(m)) this.notify(m);
     });
     socket.on('typing', (e) => conversations.onTyping(e));
     socket.on('read', (e) => conversations.onRead(e));
     socket.on('presence', (p) => directory.setPresence(p));
     socket.on('friends', () => void friends.load().catch(() => undefined));
-    socket.on('conversation', (e) => conversations.onConversation(e));
+    socket.on('conversation', (e) => {
+      conversations.onConversation(e);
+      e2e.reconcile(e.conversation.id);
+    });
 
     this.ticker = setInterval(() => (conversations.now = Date.now()), 1000);
     socket.connect();
@@ -66,6 +72,7 @@ class Realtime {
     this.socket?.disconnect();
     this.socket = null;
     conversations.attach(null, '');
+    e2e.reset();
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = null;
     this.state = 'connecting';
