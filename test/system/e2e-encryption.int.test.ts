@@ -4,7 +4,7 @@ import { E2EDevice, MemoryStore, type EncryptedPayload } from '@chat/client/e2e'
 import type { Message } from '@chat/contracts';
 import { waitFor } from '@chat/testkit';
 import { useStack } from './stack';
-import { collect, friendsPair } from './fixtures';
+import { collect, friendsPair, send } from './fixtures';
 import { dumpDatabase, tapBroker } from './plaintext-audit';
 
 type Ack = { ok: true; message: Message } | { ok: false; error: { code: string } };
@@ -65,6 +65,8 @@ describe('end-to-end encrypted conversations', () => {
     expect(await a2.decrypt(m1)).toEqual({ ok: true, text: secret1 });
     // Decrypting again (history reload) gives the same text.
     expect(await b1.decrypt(gotB)).toEqual({ ok: true, text: secret1 });
+    // An encrypted conversation takes no plaintext.
+    expect(await send(sb, roomId, 'in the clear')).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
 
     const secret2 = `bob replies ${randomUUID()}`;
     const m2 = await say(b1, sb, roomId, secret2);

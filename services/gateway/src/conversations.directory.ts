@@ -8,6 +8,8 @@ export interface ConversationInfo {
   kind: 'direct' | 'room';
   memberIds: Set<string>;
   sendable: boolean;
+  /** End-to-end encrypted: takes `encrypted` payloads only. Once true, stays true (it never reverts). */
+  encrypted?: boolean;
 }
 
 interface InternalConversation {
@@ -15,6 +17,7 @@ interface InternalConversation {
   kind: 'direct' | 'room';
   members: Array<{ userId: string }>;
   sendable: boolean;
+  encrypted?: boolean;
 }
 
 export interface DirectoryOptions {
@@ -70,7 +73,8 @@ export class ConversationDirectory {
       throw new AppError('UNAVAILABLE', 'cannot check the conversation right now, try again');
     }
     const body = (await res.json()) as InternalConversation;
-    const info: ConversationInfo = { id: body.id, kind: body.kind, memberIds: new Set(body.members.map((m) => m.userId)), sendable: body.sendable };
+    const encrypted = body.encrypted === true || this.cache.get(id)?.info?.encrypted === true;
+    const info: ConversationInfo = { id: body.id, kind: body.kind, memberIds: new Set(body.members.map((m) => m.userId)), sendable: body.sendable, encrypted };
     this.put(id, info);
     return info;
   }
@@ -88,7 +92,13 @@ export class ConversationDirectory {
       this.cache.delete(id);
       return;
     }
-    this.put(id, { id, kind: 'room', memberIds: new Set(e.memberIds), sendable: true });
+    // In place when the entry is known (its `encrypted` carries over); otherwise looked up at the next send.
+    const prev = this.cache.get(id)?.info;
+    if (!prev) {
+      this.cache.delete(id);
+      return;
+    }
+    this.put(id, { id, kind: 'room', memberIds: new Set(e.memberIds), sendable: true, encrypted: prev.encrypted });
   }
 
   /** Unfriending or blocking changes whether the pair's direct conversation takes new messages. */

@@ -48,6 +48,7 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
         const message = await deps.recentSends.acceptOnce(key, ctx.socketId, async () => {
           const conv = await memberOf(deps, p.conversationId, ctx.userId);
           if (!conv.sendable) throw new AppError('FORBIDDEN', 'this conversation no longer takes new messages');
+          if (conv.encrypted && 'body' in p) throw new AppError('FORBIDDEN', 'this conversation is end-to-end encrypted: send an encrypted payload');
           const now = Date.now();
           const m: Message = {
             id: deps.ulid(now),
