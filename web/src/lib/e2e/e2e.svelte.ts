@@ -52,6 +52,11 @@ class E2E {
     });
   }
 
+  /** The device once it is open; null before start() or when it failed. */
+  private async ready(): Promise<E2EDevice | null> {
+    return this.device ?? (this.starting ? await this.starting : null);
+  }
+
   reset(): void {
     this.device = null;
     this.starting = null;
@@ -75,7 +80,7 @@ class E2E {
 
   /** Makes a conversation end-to-end encrypted (for good). */
   async enable(conversationId: string): Promise<void> {
-    const d = this.device ?? (await this.start(this.userId));
+    const d = await this.ready();
     if (!d) throw new Error(this.error || 'end-to-end encryption is unavailable');
     await d.enable(conversationId);
     this.encrypted.add(conversationId);
@@ -88,8 +93,8 @@ class E2E {
 
   /** Encrypts for a conversation; the text is remembered as this message's plaintext. */
   async encrypt(conversationId: string, clientMsgId: string, text: string): Promise<EncryptedPayload> {
-    const d = this.device;
-    if (!d) throw new Error('end-to-end encryption is not ready on this device');
+    const d = await this.ready();
+    if (!d) throw new Error(this.error || 'end-to-end encryption is not ready on this device');
     const payload = await d.encrypt(conversationId, text, clientMsgId);
     this.results.set(`${d.userId}:${clientMsgId}`, { ok: true, text });
     return payload;
@@ -104,7 +109,8 @@ class E2E {
     const key = `${m.senderId}:${m.clientMsgId}`;
     const had = this.results.get(key);
     if (had && (had.ok || had.reason !== 'keys-missing')) return had;
-    const d = this.device ?? (await this.start(this.userId));
+    // Not started yet (before the first connect): the views try again once the device is there.
+    const d = await this.ready();
     if (!d) return undefined;
     const r = await d.decrypt(m);
     this.results.set(key, r);
