@@ -127,6 +127,12 @@ class E2E {
     return text.length > 80 ? `${text.slice(0, 79)}…` : text;
   }
 
+  /** Removes another device of this user on the server (its keys and mailbox). */
+  async removeOtherDevice(deviceId: string): Promise<void> {
+    if (deviceId === this.device?.deviceId) throw new Error('this is the device in use');
+    await request('DELETE', `/keys/devices/${encodeURIComponent(deviceId)}`);
+  }
+
   devices(userId: string): Promise<DeviceInfo[]> {
     return this.device ? this.device.devices(userId) : Promise.resolve([]);
   }
