@@ -62,6 +62,11 @@ export const CIPHERTEXT_MAX_CHARS = 16_000;
 /** Key packages a device keeps on the server; it tops them up when fewer than half remain. */
 const KEY_PACKAGE_TARGET = 20;
 const COMMIT_RETRIES = 5;
+/**
+ * Devices added by one commit: each adds about 500 characters to the commit (its key package), which
+ * the server bounds at 30000 (docs/api.md, Limits). More are added by the following commits.
+ */
+const ADDS_PER_COMMIT = 40;
 
 const codeOf = (err: unknown): string | undefined => (err && typeof err === 'object' && 'code' in err ? String((err as { code: unknown }).code) : undefined);
 
@@ -350,14 +355,17 @@ export class E2EDevice {
     await this.replenishKeyPackages();
   }
 
-  /** One commit that makes the group's devices match the server's list of the members' devices. */
+  /** Commits that make the group's devices match the server's list of the members' devices. */
   private async reconcileLocked(conversationId: string): Promise<void> {
-    for (let attempt = 0; attempt < COMMIT_RETRIES; attempt++) {
+    let conflicts = 0;
+    for (let round = 0; round < 100 && conflicts < COMMIT_RETRIES; round++) {
       const state = await this.loadState(conversationId);
       if (!state) return;
       const group = await this.request<{ epoch: number; devices: DeviceInfo[] }>('GET', `/e2e/groups/${conversationId}`);
       if (group.epoch > mls.epochOf(state)) {
         await this.syncLocked(conversationId);
+        const caught = await this.loadState(conversationId);
+        if (!caught || mls.epochOf(caught) < group.epoch) return; // cannot catch up (docs/e2e.md, limits)
         continue;
       }
       const want = new Map(group.devices.map((d) => [mls.deviceKey(d), d]));
@@ -373,7 +381,7 @@ export class E2EDevice {
       const add: Array<{ kp: KeyPackage; device: mls.DeviceRef }> = [];
       if (missing.length > 0) {
         const claimed = await this.request<{ keyPackages: Array<{ userId: string; deviceId: string; keyPackage: string | null }> }>('POST', '/e2e/key-packages/claim', {
-          devices: missing.slice(0, 100).map((d) => ({ userId: d.userId, deviceId: d.deviceId })),
+          devices: missing.slice(0, ADDS_PER_COMMIT).map((d) => ({ userId: d.userId, deviceId: d.deviceId })),
         });
         for (const c of claimed.keyPackages) {
           if (!c.keyPackage) continue;
@@ -401,13 +409,15 @@ export class E2EDevice {
         });
       } catch (err) {
         if (codeOf(err) === 'CONFLICT') {
+          conflicts++;
           await this.syncLocked(conversationId);
           continue;
         }
         throw err;
       }
       await this.saveState(conversationId, out.state);
-      return;
+      // More devices than one commit adds: the next round claims the rest.
+      if (missing.length <= ADDS_PER_COMMIT) return;
     }
   }
 }
