@@ -97,15 +97,30 @@ describe('an end-to-end encrypted direct conversation in the browser', () => {
     await seeText(a.getByTestId('message-body'), reply);
     expect(await a.getByTestId('message-body').allTextContents()).toEqual([hello, reply]);
 
+    // Bob logs in on a second browser: a new device. What was sent before it exists stays closed to it,
+    // said so in place; once alice's next message adds it to the group, it reads that one.
+    const b2 = (await newUser(browser, stack.origin())).page;
+    await login(b2, bob.username);
+    await waitFor(async () => (await api.call<unknown[]>('GET', `/users/${bob.id}/devices`, undefined, bob.token)).length === 2, 15_000, "bob's second device");
+    await openConversation(b2, alice.username);
+    await seeText(b2.getByTestId('message-undecryptable'), /keys not received yet|sent before this device joined/);
+    const later = `For both of your devices, secretly ${randomUUID().slice(0, 8)}`;
+    await send(a, later);
+    await seeText(b2.getByTestId('message-body'), later);
+    await seeText(b.getByTestId('message-body'), later);
+    await seeText(b2.getByTestId('message-undecryptable'), 'sent before this device joined');
+    expect(await b2.getByTestId('message-undecryptable').count()).toBe(2);
+    await shot(b2, '23-e2e-new-device');
+
     // The server side: the message ids are there, the plaintexts are not.
     const history = await api.history(((await api.call<Array<{ id: string }>>('GET', '/conversations', undefined, alice.token))[0]!).id, alice.token);
-    expect(history).toHaveLength(2);
-    await waitFor(() => tap.bodies().some((body) => body.includes(history[1]!.id)), 10_000, 'the broker to carry the reply');
+    expect(history).toHaveLength(3);
+    await waitFor(() => tap.bodies().some((body) => body.includes(history[2]!.id)), 10_000, 'the broker to carry the last message');
     const dump = await dumpDatabase(stack.database.url);
-    expect(dump).toContain(history[1]!.id);
+    expect(dump).toContain(history[2]!.id);
     const logs = stack.procs.map((p) => p.process.stdout() + p.process.stderr()).join('\n');
     expect(logs.length).toBeGreaterThan(0);
-    for (const secret of [hello, reply, 'secretly']) {
+    for (const secret of [hello, reply, later, 'secretly']) {
       expect(dump).not.toContain(secret);
       expect(tap.bodies().filter((body) => body.includes(secret))).toEqual([]);
       expect(logs).not.toContain(secret);

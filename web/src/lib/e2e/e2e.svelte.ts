@@ -121,8 +121,8 @@ class E2E {
   preview(m: Pick<Message, 'kind' | 'senderId' | 'clientMsgId'> | null): string | null {
     if (!m || m.kind !== 'encrypted') return null;
     const r = this.result(m);
-    if (!r) return '🔒 Encrypted message';
-    if (!r.ok) return `🔒 ${undecryptableText[r.reason]}`;
+    if (!r) return 'Encrypted message';
+    if (!r.ok) return `Encrypted message (${undecryptableText[r.reason]})`;
     const text = r.text.replace(/\s+/g, ' ').trim();
     return text.length > 80 ? `${text.slice(0, 79)}…` : text;
   }
