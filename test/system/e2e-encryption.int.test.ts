@@ -167,6 +167,11 @@ describe('end-to-end encrypted conversations', () => {
     }
     expect((await reqB<{ available: number }>('GET', `/e2e/devices/${b1.deviceId}/key-packages`)).available).toBe(1);
 
+    // At most 10 devices per user.
+    for (let i = 1; i < 10; i++) await reqA('PUT', `/keys/devices/extra${i}`, { publicKey: 'AAAA', algorithm: 'test' });
+    expect(await code(reqA('PUT', '/keys/devices/extra10', { publicKey: 'AAAA' }))).toBe('CONFLICT');
+    expect(await code(reqA('PUT', '/keys/devices/extra9', { publicKey: 'BBBB' }))).toBe('OK');
+
     // Removing a device takes its key material with it; the group drops it at the next commit.
     await reqB('DELETE', `/keys/devices/${b1.deviceId}`);
     expect(await code(reqB('DELETE', `/keys/devices/${b1.deviceId}`))).toBe('NOT_FOUND');
