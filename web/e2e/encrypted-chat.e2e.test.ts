@@ -112,15 +112,31 @@ describe('an end-to-end encrypted direct conversation in the browser', () => {
     expect(await b2.getByTestId('message-undecryptable').count()).toBe(2);
     await shot(b2, '23-e2e-new-device');
 
+    // A room made encrypted with the checkbox: the lock, and the text on the other side.
+    await a.getByTestId('new-room').click();
+    await a.getByTestId('room-title').fill('Secret room');
+    await a.getByRole('checkbox', { name: bob.username }).check();
+    await a.getByTestId('room-e2e').check();
+    await a.getByTestId('room-create').click();
+    await seeText(a.getByTestId('conversation-title'), 'Secret room');
+    await seeText(a.getByTestId('e2e-lock'), 'End-to-end encrypted');
+    // Bob's second device appeared since alice's device last looked: the lock says so.
+    await seeText(a.getByTestId('e2e-devices-changed'), 'devices changed');
+    const inRoom = `Room talk, secretly ${randomUUID().slice(0, 8)}`;
+    await send(a, inRoom);
+    await openConversation(b, 'Secret room');
+    await seeText(b.getByTestId('message-body'), inRoom);
+
     // The server side: the message ids are there, the plaintexts are not.
-    const history = await api.history(((await api.call<Array<{ id: string }>>('GET', '/conversations', undefined, alice.token))[0]!).id, alice.token);
+    const direct = (await api.call<Array<{ id: string; kind: string }>>('GET', '/conversations', undefined, alice.token)).find((c) => c.kind === 'direct')!;
+    const history = await api.history(direct.id, alice.token);
     expect(history).toHaveLength(3);
     await waitFor(() => tap.bodies().some((body) => body.includes(history[2]!.id)), 10_000, 'the broker to carry the last message');
     const dump = await dumpDatabase(stack.database.url);
     expect(dump).toContain(history[2]!.id);
     const logs = stack.procs.map((p) => p.process.stdout() + p.process.stderr()).join('\n');
     expect(logs.length).toBeGreaterThan(0);
-    for (const secret of [hello, reply, later, 'secretly']) {
+    for (const secret of [hello, reply, later, inRoom, 'secretly']) {
       expect(dump).not.toContain(secret);
       expect(tap.bodies().filter((body) => body.includes(secret))).toEqual([]);
       expect(logs).not.toContain(secret);
