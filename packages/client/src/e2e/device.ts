@@ -62,6 +62,8 @@ export const CIPHERTEXT_MAX_CHARS = 16_000;
 /** Key packages a device keeps on the server; it tops them up when fewer than half remain. */
 const KEY_PACKAGE_TARGET = 20;
 const COMMIT_RETRIES = 5;
+/** A message that needs newer keys fetches them at most this often per conversation. */
+const SYNC_MIN_INTERVAL_MS = 1_000;
 /**
  * Devices added by one commit: each adds about 500 characters to the commit (its key package), which
  * the server bounds at 30000 (docs/api.md, Limits). More are added by the following commits.
@@ -86,6 +88,9 @@ export interface OpenDeviceOptions {
 
 export class E2EDevice {
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** When each conversation last fetched its welcomes and commits (decrypt retries fetch at most once a second). */
+  private readonly lastSync = new Map<string, number>();
+  private readonly tried = new Set<string>();
 
   private constructor(
     private readonly request: E2ERequest,
@@ -199,7 +204,13 @@ export class E2EDevice {
       if (!payload || epoch === null) return { ok: false, reason: 'corrupt' };
 
       let state = await this.loadState(conversationId);
-      if (!state || epoch > mls.epochOf(state)) {
+      // A message's first attempt always fetches; retries (waiting for keys) at most once a second.
+      const firstTry = !this.tried.has(cacheKey);
+      if (firstTry) {
+        if (this.tried.size > 10_000) this.tried.clear();
+        this.tried.add(cacheKey);
+      }
+      if ((!state || epoch > mls.epochOf(state)) && (firstTry || Date.now() - (this.lastSync.get(conversationId) ?? 0) >= SYNC_MIN_INTERVAL_MS)) {
         // Unreachable server, or no longer a member (404): decide with what this device has.
         await this.syncLocked(conversationId).catch(() => undefined);
         state = await this.loadState(conversationId);
@@ -303,7 +314,8 @@ export class E2EDevice {
 
   /** Joins groups this device was welcomed to, then applies the conversation's new commits. */
   private async syncLocked(conversationId: string): Promise<void> {
-    await this.processWelcomes();
+    this.lastSync.set(conversationId, Date.now());
+    await this.processWelcomes(conversationId);
     let state = await this.loadState(conversationId);
     if (!state) return;
     for (;;) {
@@ -329,8 +341,12 @@ export class E2EDevice {
     }
   }
 
-  private async processWelcomes(): Promise<void> {
-    const welcomes = await this.request<Array<{ id: number; conversationId: string; epoch: number; welcome: string }>>('GET', `/e2e/devices/${this.deviceId}/welcomes`);
+  /** Joins from this conversation's welcomes (each conversation's state changes under its own lock only). */
+  private async processWelcomes(conversationId: string): Promise<void> {
+    const welcomes = await this.request<Array<{ id: number; conversationId: string; epoch: number; welcome: string }>>(
+      'GET',
+      `/e2e/devices/${this.deviceId}/welcomes?conversationId=${conversationId}`,
+    );
     if (welcomes.length === 0) return;
     for (const w of welcomes) {
       try {

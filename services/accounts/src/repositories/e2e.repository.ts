@@ -97,11 +97,11 @@ export function createE2eRepository(db: Executor) {
       }
     },
 
-    async welcomesFor(userId: string, deviceId: string, limit: number) {
+    async welcomesFor(userId: string, deviceId: string, limit: number, conversationId?: string) {
       return db
         .select({ id: e2eWelcomes.id, conversationId: e2eWelcomes.conversationId, epoch: e2eWelcomes.epoch, welcome: e2eWelcomes.welcome, createdAt: e2eWelcomes.createdAt })
         .from(e2eWelcomes)
-        .where(and(eq(e2eWelcomes.userId, userId), eq(e2eWelcomes.deviceId, deviceId)))
+        .where(and(eq(e2eWelcomes.userId, userId), eq(e2eWelcomes.deviceId, deviceId), conversationId ? eq(e2eWelcomes.conversationId, conversationId) : undefined))
         .orderBy(asc(e2eWelcomes.id))
         .limit(limit);
     },

@@ -52,6 +52,7 @@ const CommitBody = z.strictObject({
 const CommitsQuery = z.strictObject({ from: z.coerce.number().int().min(0).default(0) });
 const Commits = z.object({ epoch: z.number().int(), commits: z.array(z.object({ epoch: z.number().int(), commit: z.string(), senderUserId: z.string().nullable(), senderDeviceId: z.string().nullable() })) });
 const Welcomes = z.array(z.object({ id: z.number().int(), conversationId: z.uuid(), epoch: z.number().int(), welcome: z.string(), createdAt: z.string() }));
+const WelcomesQuery = z.strictObject({ conversationId: Uuid.optional() });
 const AckBody = z.strictObject({ ids: z.array(z.number().int().min(1)).min(1).max(e2eLimits.welcomesPerPage) });
 
 const toGroup = (g: { conversationId: string; epoch: number; createdBy: string | null; createdAt: Date }) => ({ ...g, createdAt: g.createdAt.toISOString() });
@@ -183,10 +184,10 @@ export const e2eRoutes = (ctx: Ctx, verify: Verifier): FastifyPluginAsync => asy
   });
 
   app.get('/api/v1/e2e/devices/:deviceId/welcomes', {
-    schema: { tags, security, summary: "One of your devices' pending welcomes, oldest first", params: DeviceParams, response: { 200: Welcomes, ...errorResponses(400, 401, 404) } },
+    schema: { tags, security, summary: "One of your devices' pending welcomes, oldest first (of one conversation with ?conversationId=)", params: DeviceParams, querystring: WelcomesQuery, response: { 200: Welcomes, ...errorResponses(400, 401, 404) } },
   }, async (req) => {
     await ownDevice(userId(req), req.params.deviceId);
-    const rows = await repo.welcomesFor(userId(req), req.params.deviceId, e2eLimits.welcomesPerPage);
+    const rows = await repo.welcomesFor(userId(req), req.params.deviceId, e2eLimits.welcomesPerPage, req.query.conversationId);
     return rows.map((w) => ({ ...w, createdAt: w.createdAt.toISOString() }));
   });
 
