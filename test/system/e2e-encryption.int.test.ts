@@ -105,6 +105,13 @@ describe('end-to-end encrypted conversations', () => {
     expect(await c1.decrypt(m5)).toEqual({ ok: true, text: secret5 });
     expect(await a2.decrypt(m5)).toEqual({ ok: true, text: secret5 });
     expect(await c1.decrypt({ ...m5, clientMsgId: randomUUID(), encrypted: { ...m5.encrypted!, ciphertext: 'AAAA' } })).toEqual({ ok: false, reason: 'corrupt' });
+    // A message shown as another member's (a lying server): MLS says who signed it, so it is refused,
+    // and the genuine copy still opens.
+    const secret6 = `signed by alice ${randomUUID()}`;
+    const m6 = await say(a1, sa, roomId, secret6);
+    expect(await c1.decrypt({ ...m6, senderId: carol.id, clientMsgId: randomUUID() })).toEqual({ ok: false, reason: 'corrupt' });
+    expect(await c1.decrypt({ ...m6, clientMsgId: randomUUID(), encrypted: { ...m6.encrypted!, senderDeviceId: a2.deviceId } })).toEqual({ ok: false, reason: 'corrupt' });
+    expect(await c1.decrypt(m6)).toEqual({ ok: true, text: secret6 });
 
     // History serves the ciphertexts; the plaintexts are nowhere on the server side.
     const history = await api.history(roomId, carol.token);
@@ -113,7 +120,7 @@ describe('end-to-end encrypted conversations', () => {
     const dump = await dumpDatabase(stack.database.url);
     expect(dump).toContain(m5.id);
     const logs = stack.procs.map((p) => p.process.stdout() + p.process.stderr()).join('\n');
-    for (const secret of [secret1, secret2, secret3, secret4, secret5]) {
+    for (const secret of [secret1, secret2, secret3, secret4, secret5, secret6]) {
       expect(dump).not.toContain(secret);
       expect(tap.bodies().some((body) => body.includes(secret))).toBe(false);
       expect(logs).not.toContain(secret);

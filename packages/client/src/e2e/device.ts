@@ -223,6 +223,9 @@ export class E2EDevice {
         const r = await mls.decryptMessage(state, payload.ciphertext);
         const text = (JSON.parse(fromUtf8(r.plaintext)) as { t?: unknown }).t;
         if (typeof text !== 'string') return { ok: false, reason: 'corrupt' };
+        // The device that signed it must be the sender's (the server names the sender; MLS proves it).
+        // (The state is not kept: the genuine copy of the message still opens.)
+        if (!r.sender || r.sender.userId !== message.senderId || r.sender.deviceId !== payload.senderDeviceId) return { ok: false, reason: 'corrupt' };
         await this.saveState(conversationId, r.state);
         await this.store.set(cacheKey, text);
         return { ok: true, text };

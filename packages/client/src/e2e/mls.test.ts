@@ -36,6 +36,8 @@ describe('MLS crypto layer', () => {
     const d1 = await mls.decryptMessage(gb, m1.ciphertextB64);
     gb = d1.state;
     expect(fromUtf8(d1.plaintext)).toBe('before carol');
+    // MLS names the device that signed the message.
+    expect(d1.sender).toEqual(alice);
     // The ciphertext does not contain the plaintext.
     expect(Buffer.from(fromBase64(m1.ciphertextB64)).includes(Buffer.from('before carol'))).toBe(false);
 
@@ -56,7 +58,8 @@ describe('MLS crypto layer', () => {
     expect(gbRemoved.groupActiveState.kind).toBe('removedFromGroup');
     const m2 = await mls.encryptMessage(ga, utf8('after bob'));
     ga = m2.state;
-    expect(fromUtf8((await mls.decryptMessage(gc, m2.ciphertextB64)).plaintext)).toBe('after bob');
+    const d2 = await mls.decryptMessage(gc, m2.ciphertextB64);
+    expect([fromUtf8(d2.plaintext), d2.sender]).toEqual(['after bob', alice]);
     await expect(mls.decryptMessage(gb, m2.ciphertextB64)).rejects.toThrow();
     await expect(mls.decryptMessage(gbRemoved, m2.ciphertextB64)).rejects.toThrow();
   });

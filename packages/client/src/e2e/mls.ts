@@ -20,7 +20,6 @@ import {
   getCiphersuiteFromName,
   getCiphersuiteImpl,
   joinGroup,
-  processPrivateMessage,
   processMessage,
   acceptAll,
   type CiphersuiteImpl,
@@ -32,6 +31,7 @@ import {
 } from 'ts-mls';
 import { makeKeyPackageRef } from 'ts-mls/keyPackage.js';
 import { defaultClientConfig } from 'ts-mls/clientConfig.js';
+import { unprotectPrivateMessage } from 'ts-mls/messageProtection.js';
 import { fromBase64, toBase64, toHex, utf8, fromUtf8 } from './bytes';
 
 export const CIPHERSUITE = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519' as const;
@@ -206,11 +206,34 @@ export function ciphertextEpoch(ciphertextB64: string): number | null {
   }
 }
 
+/**
+ * Decrypts an application message and names its sender: the device whose leaf signed it (MLS
+ * authenticates the sender; ts-mls's processPrivateMessage does the same steps but does not return the
+ * sender, so its application-message branch is followed here with the library's own functions).
+ */
 export async function decryptMessage(state: ClientState, ciphertextB64: string): Promise<Decrypted> {
   const cs = await suite();
   const m = decodeMlsMessage(fromBase64(ciphertextB64), 0)?.[0];
   if (!m || m.wireformat !== 'mls_private_message') throw new Error('not an MLS private message');
-  const r = await processPrivateMessage(state, m.privateMessage, emptyPskIndex, cs);
-  if (r.kind !== 'applicationMessage') throw new Error('not an application message');
-  return { state: r.newState, plaintext: r.message, sender: null };
+  const pm = m.privateMessage;
+  const retention = state.clientConfig.keyRetentionConfig;
+  if (pm.epoch < state.groupContext.epoch) {
+    const past = state.historicalReceiverData.get(pm.epoch);
+    if (!past) throw new Error('epoch too old');
+    const r = await unprotectPrivateMessage(past.senderDataSecret, pm, past.secretTree, past.ratchetTree, past.groupContext, retention, cs);
+    if (r.content.content.contentType !== 'application') throw new Error('not an application message');
+    const historical = new Map(state.historicalReceiverData);
+    historical.set(pm.epoch, { ...past, secretTree: r.tree });
+    return { state: { ...state, historicalReceiverData: historical }, plaintext: r.content.content.applicationData, sender: senderOf(past.ratchetTree, r.content.content.sender) };
+  }
+  if (pm.epoch > state.groupContext.epoch) throw new Error('epoch not reached');
+  const r = await unprotectPrivateMessage(state.keySchedule.senderDataSecret, pm, state.secretTree, state.ratchetTree, state.groupContext, retention, cs);
+  if (r.content.content.contentType !== 'application') throw new Error('not an application message');
+  return { state: { ...state, secretTree: r.tree }, plaintext: r.content.content.applicationData, sender: senderOf(state.ratchetTree, r.content.content.sender) };
+}
+
+function senderOf(tree: ClientState['ratchetTree'], sender: { senderType: string; leafIndex?: number }): DeviceRef | null {
+  if (sender.senderType !== 'member' || sender.leafIndex === undefined) return null;
+  const node = tree[sender.leafIndex * 2];
+  return node?.nodeType === 'leaf' ? deviceOfCredential(node.leaf.credential as never) : null;
 }
