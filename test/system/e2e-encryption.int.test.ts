@@ -33,9 +33,12 @@ async function say(device: E2EDevice, socket: ChatSocket, conversationId: string
 
 describe('end-to-end encrypted conversations', () => {
   const { stack, track } = useStack();
+  let tap: Awaited<ReturnType<typeof tapBroker>> | undefined;
+  afterAll(() => tap?.stop());
 
   it('two users, three devices; removal, late join and a corrupted ciphertext', async () => {
-    const tap = await tapBroker(stack.testVhost!);
+    const broker = await tapBroker(stack.testVhost!);
+    tap = broker;
     const { api, a, b } = await friendsPair(stack.origin());
     const carol: BenchUser = await api.register(`c${Date.now().toString(36)}`, 2);
     await api.befriend(a, carol);
@@ -116,16 +119,15 @@ describe('end-to-end encrypted conversations', () => {
     // History serves the ciphertexts; the plaintexts are nowhere on the server side.
     const history = await api.history(roomId, carol.token);
     expect(history.map((m) => m.id)).toEqual(expect.arrayContaining([m1.id, m4.id, m5.id]));
-    await waitFor(() => tap.bodies().some((body) => body.includes(m5.id)), 10_000, 'the broker to carry the last message');
+    await waitFor(() => broker.bodies().some((body) => body.includes(m5.id)), 10_000, 'the broker to carry the last message');
     const dump = await dumpDatabase(stack.database.url);
     expect(dump).toContain(m5.id);
     const logs = stack.procs.map((p) => p.process.stdout() + p.process.stderr()).join('\n');
     for (const secret of [secret1, secret2, secret3, secret4, secret5, secret6]) {
       expect(dump).not.toContain(secret);
-      expect(tap.bodies().some((body) => body.includes(secret))).toBe(false);
+      expect(broker.bodies().some((body) => body.includes(secret))).toBe(false);
       expect(logs).not.toContain(secret);
     }
-    await tap.stop();
   });
 
   it('orders commits, bounds key material and answers bad input with coded errors', async () => {
