@@ -3,8 +3,8 @@ import type { Logger } from '@chat/logger';
 import type { Broker } from '@chat/messaging';
 import { createService, type App } from '@chat/http-kit';
 import type { Config } from './config';
-import { startEventConsumers } from './events.consumer';
-import { MembersDirectory } from './members.directory';
+import { startEventConsumers } from './consumers/events.consumer';
+import { MembersDirectory } from './clients/members.directory';
 
 export interface Deps {
   config: Config;

@@ -4,7 +4,7 @@ import { silentLogger, type Logger } from '@chat/logger';
 import { Broker } from '@chat/messaging';
 import { buildApp } from './app';
 import { readConfig, type Config } from './config';
-import { applyWorkerTopology } from './events.consumer';
+import { applyWorkerTopology } from './consumers/events.consumer';
 
 export interface StartOptions {
   logger?: Logger;

@@ -4,7 +4,7 @@ import { Delivery, type Message } from '@chat/contracts';
 import { silentLogger } from '@chat/logger';
 import { Broker, EXCHANGES, QUEUES, deadLetterQueue, userRoutingKey } from '@chat/messaging';
 import { createTestVhost, queueDepth, startFakeAccounts, waitFor, type FakeAccounts, type TestVhost } from '@chat/testkit';
-import { deliveryConfig, startDelivery, type RunningDelivery } from './server';
+import { deliveryConfig, startDelivery, type RunningDelivery } from '../src/server';
 
 /** Stands in for a gateway: its own queue bound to the users it "holds", recording what arrives. */
 async function fakeGateway(url: string, userIds: string[]) {

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startRabbit, type LocalRabbit } from '@chat/local-infra';
 import { waitFor } from '@chat/testkit';
-import { collect, createHarness, send, textSend, type Harness } from './testing/harness';
-import type { RunningGateway } from './server';
+import { collect, createHarness, send, textSend, type Harness } from './harness';
+import type { RunningGateway } from '../src/server';
 
 jest.setTimeout(180_000);
 
@@ -59,7 +59,7 @@ it('answers UNAVAILABLE while the broker is down, keeps the sockets, and recover
   const onC = collect(c);
 
   await rabbit.restart();
-  await waitFor(() => gw.broker.isConnected && h.workers.every((w) => w.broker.isConnected), 60_000, 'reconnection');
+  await waitFor(async () => gw.broker.isConnected && (await Promise.all(h.workers.map((w) => w.isReady()))).every(Boolean), 60_000, 'reconnection');
   expect((await fetch(`${gw.url}/readyz`)).status).toBe(200);
   const after = await waitFor(async () => {
     const ack = await send(a, textSend(conv, 'after'));

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Message } from '@chat/contracts';
 import { waitFor } from '@chat/testkit';
-import { collect, createHarness, send, textSend, type Client, type Harness } from './testing/harness';
-import type { RunningGateway } from './server';
+import { collect, createHarness, send, textSend, type Client, type Harness } from './harness';
+import type { RunningGateway } from '../src/server';
 
 describe('two gateways and two delivery workers side by side', () => {
   let h: Harness;

@@ -2,26 +2,28 @@ import { randomUUID } from 'node:crypto';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { createTestIssuer } from '@chat/auth';
 import type { Ack, ClientToServerEvents, Message, MessageSendPayload, ServerToClientEvents } from '@chat/contracts';
-import { deliveryConfig, startDelivery, type RunningDelivery } from '@chat/delivery';
-import { createTestVhost, startFakeAccounts, type FakeAccounts, type TestVhost } from '@chat/testkit';
-import type { Config } from '../config';
-import { gatewayConfig, startGateway, type RunningGateway } from '../server';
+import { freePort } from '@chat/local-infra';
+import { createTestVhost, startFakeAccounts, startService, type FakeAccounts, type RunningService, type TestVhost } from '@chat/testkit';
+import type { Config } from '../src/config';
+import { gatewayConfig, startGateway, type RunningGateway } from '../src/server';
 
 export type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 /**
- * Real processes' worth of the messaging path in one test process: a fake accounts at its internal
- * boundary, gateways and delivery workers started from their `start*` functions on free ports, one
- * RabbitMQ vhost of the test file's own (or a given broker URL).
+ * The messaging path around the gateway: a fake accounts at its internal boundary, gateways started
+ * in this process from `startGateway` on free ports, delivery workers as their own processes (a
+ * service never imports another's source), one RabbitMQ vhost of the test file's own (or a given
+ * broker URL).
  */
 export interface Harness {
   amqpUrl: string;
   accounts: FakeAccounts;
   issuer: Awaited<ReturnType<typeof createTestIssuer>>;
   gateways: RunningGateway[];
-  workers: RunningDelivery[];
+  workers: RunningService[];
   startGateway(overrides?: Partial<Config>): Promise<RunningGateway>;
-  startWorker(): Promise<RunningDelivery>;
+  /** A delivery worker process, once its /readyz answers 200. */
+  startWorker(): Promise<RunningService>;
   /** A connected client of `userId` on `gw`; rejects with the connect_error. */
   connect(gw: RunningGateway, userId: string): Promise<Client>;
   close(): Promise<void>;
@@ -47,7 +49,7 @@ export async function createHarness(opts: { amqpUrl?: string } = {}): Promise<Ha
       return gw;
     },
     async startWorker() {
-      const w = await startDelivery(deliveryConfig({ PORT: 0, AMQP_URL: amqpUrl, ACCOUNTS_URL: accounts.url, INSTANCE_ID: `test-${randomUUID()}` }));
+      const w = await startService('delivery', { PORT: String(await freePort()), LOG_LEVEL: 'warn', AMQP_URL: amqpUrl, ACCOUNTS_URL: accounts.url, INSTANCE_ID: `test-${randomUUID()}` });
       h.workers.push(w);
       return w;
     },
@@ -64,7 +66,7 @@ export async function createHarness(opts: { amqpUrl?: string } = {}): Promise<Ha
     async close() {
       for (const c of clients) c.disconnect();
       await Promise.allSettled(h.gateways.map((g) => g.close()));
-      await Promise.allSettled(h.workers.map((w) => w.close()));
+      await Promise.allSettled(h.workers.map((w) => w.stop()));
       await accounts.close();
       await vhost?.drop();
     },

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@chat/local-infra';
 import { startFakeAccounts, type FakeAccounts } from '@chat/testkit';
-import { createHarness, type Harness } from './testing/harness';
-import type { RunningGateway } from './server';
+import { createHarness, type Harness } from './harness';
+import type { RunningGateway } from '../src/server';
 
 describe('the public origin over HTTP', () => {
   let h: Harness;

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { io as connectClient } from 'socket.io-client';
 import { createTestIssuer } from '@chat/auth';
 import { waitFor } from '@chat/testkit';
-import { collect, createHarness, send, textSend, type Client, type Harness } from './testing/harness';
-import type { RunningGateway } from './server';
+import { collect, createHarness, send, textSend, type Client, type Harness } from './harness';
+import type { RunningGateway } from '../src/server';
 
 describe('gateway + delivery: send and deliver over a real broker and real sockets', () => {
   let h: Harness;

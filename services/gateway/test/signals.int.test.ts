@@ -3,8 +3,8 @@ import type { Envelope, ReadEvent, TypingEvent } from '@chat/contracts';
 import { silentLogger } from '@chat/logger';
 import { Broker, QUEUES } from '@chat/messaging';
 import { waitFor } from '@chat/testkit';
-import { collect, createHarness, send, textSend, type Client, type Harness } from './testing/harness';
-import type { RunningGateway } from './server';
+import { collect, createHarness, send, textSend, type Client, type Harness } from './harness';
+import type { RunningGateway } from '../src/server';
 
 const ack = (s: Client, event: string, payload: unknown) => (s.timeout(5_000) as any).emitWithAck(event, payload) as Promise<{ ok: boolean; error?: { code: string } }>;
 

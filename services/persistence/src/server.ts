@@ -1,16 +1,21 @@
+import { join } from 'node:path';
 import { Counter, Registry } from 'prom-client';
-import type { Database } from '@chat/db';
-import type { Logger } from '@chat/logger';
+import { createVerifier, remoteKeys, type Verifier } from '@chat/auth';
+import { createDatabase, runMigrations, type Database } from '@chat/db';
+import type { App } from '@chat/http-kit';
+import { silentLogger, type Logger } from '@chat/logger';
+import { Broker } from '@chat/messaging';
+import { buildApp } from './app';
 import { createAccountsClient, type AccountsClient } from './clients/accounts.client';
 import type { Config } from './config';
-import { createMembersRepository } from './db/members.repository';
-import { createMessagesRepository } from './db/messages.repository';
-import { createReadMarkersRepository } from './db/read-markers.repository';
-import type { Schema } from './db/schema';
-import { createSummariesRepository } from './db/summaries.repository';
+import { createMembersRepository } from './repositories/members.repository';
+import { createMessagesRepository } from './repositories/messages.repository';
+import { createReadMarkersRepository } from './repositories/read-markers.repository';
+import { schema, type Schema } from './repositories/schema';
+import { createSummariesRepository } from './repositories/summaries.repository';
 import { createMembership } from './domain/membership';
 
-export interface CoreDeps {
+export interface RepositoryOptions {
   config: Pick<Config, 'ACCOUNTS_URL' | 'MEMBER_CACHE_MS'>;
   logger: Logger;
   database: Database<Schema>;
@@ -19,8 +24,8 @@ export interface CoreDeps {
   registry?: Registry;
 }
 
-/** What the HTTP routes and the consumer share: repositories, the membership cache, metrics. */
-export function createCore(deps: CoreDeps) {
+/** The part of `Deps` the HTTP routes and the consumer share: repositories, the membership cache, metrics. */
+export function createRepositories(deps: RepositoryOptions) {
   const db = deps.database.db;
   const registry = deps.registry ?? new Registry();
   const members = createMembersRepository(db);
@@ -44,4 +49,52 @@ export function createCore(deps: CoreDeps) {
     },
   };
 }
-export type Core = ReturnType<typeof createCore>;
+export type Repositories = ReturnType<typeof createRepositories>;
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Defaults to a verifier against `JWKS_URL`. */
+  verifier?: Verifier;
+  registry?: Registry;
+  defaultMetrics?: boolean;
+  /** Resolve only once the broker is connected (tests); main.ts listens first and connects after. */
+  awaitBroker?: boolean;
+}
+
+export interface RunningPersistence {
+  app: App;
+  broker: Broker;
+  database: Database<Schema>;
+  url: string;
+  port: number;
+  /** Stops consuming (the in-flight batch commits and is acked), then closes HTTP and the database. */
+  close: () => Promise<void>;
+}
+
+/** Starts persistence in this process: migrations, database, broker, consumer and HTTP. main.ts's entry point. */
+export async function startPersistence(config: Config, opts: StartOptions = {}): Promise<RunningPersistence> {
+  const logger = opts.logger ?? silentLogger();
+  if (config.MIGRATE) await runMigrations(config.DATABASE_URL, join(__dirname, '..', 'drizzle'), 'persistence');
+  const database = createDatabase(config.DATABASE_URL, schema, logger);
+  const repositories = createRepositories({ config, logger, database, registry: opts.registry });
+  const broker = new Broker({ url: config.AMQP_URL, logger, registry: opts.registry });
+  const verifier = opts.verifier ?? createVerifier(remoteKeys(config.JWKS_URL));
+  // Registers the consumer before connecting: the broker client starts it on every (re)connect.
+  const app = await buildApp({ ...repositories, config, logger, broker, verifier, registry: opts.registry, defaultMetrics: opts.defaultMetrics });
+  const url = await app.listen({ port: config.PORT, host: config.HOST });
+  const connecting = broker.connect();
+  if (opts.awaitBroker ?? true) await connecting;
+  else connecting.catch((err) => logger.error({ err }, 'broker gave up'));
+  return {
+    app,
+    broker,
+    database,
+    url,
+    port: (app.server.address() as { port: number }).port,
+    close: async () => {
+      await broker.close();
+      await app.close();
+      await database.close();
+    },
+  };
+}

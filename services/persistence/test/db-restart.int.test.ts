@@ -7,12 +7,12 @@ import { freePort, startPostgres, type LocalPostgres } from '@chat/local-infra';
 import { silentLogger } from '@chat/logger';
 import { Broker, QUEUES, deadLetterQueue } from '@chat/messaging';
 import { createTestVhost, queueDepth, waitFor, type TestVhost } from '@chat/testkit';
-import { readConfig } from '../config';
-import { createCore } from '../core';
-import { schema, type Schema } from '../db/schema';
-import { createAccountsClient } from '../clients/accounts.client';
-import { messageId, textMessage } from '../testing/harness';
-import { createEventsConsumer } from './events.consumer';
+import { readConfig } from '../src/config';
+import { createRepositories } from '../src/server';
+import { schema, type Schema } from '../src/repositories/schema';
+import { createAccountsClient } from '../src/clients/accounts.client';
+import { messageId, textMessage } from './harness';
+import { createEventsConsumer } from '../src/consumers/events.consumer';
 
 /** A private Postgres this file stops and starts again under a running consumer. */
 describe('the consumer across a database restart', () => {
@@ -26,7 +26,7 @@ describe('the consumer across a database restart', () => {
   beforeAll(async () => {
     port = await freePort();
     [pg, vhost] = await Promise.all([startPostgres({ dataDir: join(dir, 'data'), port, fast: true }), createTestVhost()]);
-    await runMigrations(pg.url('postgres'), join(__dirname, '..', '..', 'drizzle'), 'persistence');
+    await runMigrations(pg.url('postgres'), join(__dirname, '..', 'drizzle'), 'persistence');
   }, 60_000);
   afterAll(async () => {
     await Promise.allSettled(brokers.map((b) => b.close()));
@@ -40,11 +40,11 @@ describe('the consumer across a database restart', () => {
     const logger = silentLogger();
     const config = readConfig({ DATABASE_URL: pg.url('postgres'), AMQP_URL: vhost.url });
     database = createDatabase(config.DATABASE_URL, schema, logger);
-    const core = createCore({ config, logger, database, accounts: createAccountsClient('http://127.0.0.1:9') });
+    const repositories = createRepositories({ config, logger, database, accounts: createAccountsClient('http://127.0.0.1:9') });
     const consumer = new Broker({ url: vhost.url, logger });
     const publisher = new Broker({ url: vhost.url, logger });
     brokers.push(consumer, publisher);
-    await consumer.consume({ ...createEventsConsumer({ core, config }), retryDelayMs: 200 });
+    await consumer.consume({ ...createEventsConsumer({ ...repositories, config }), retryDelayMs: 200 });
     await Promise.all([consumer.connect(), publisher.connect()]);
     const rows = async () => Number((await database.pool.query('select count(*) from persistence.messages')).rows[0].count);
 

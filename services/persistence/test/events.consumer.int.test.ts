@@ -3,7 +3,7 @@ import amqp from 'amqplib';
 import type { Message } from '@chat/contracts';
 import { EXCHANGES, QUEUES, deadLetterQueue } from '@chat/messaging';
 import { queueDepth, waitFor } from '@chat/testkit';
-import { messageId, startHarness, textMessage, type Harness } from '../testing/harness';
+import { messageId, startHarness, textMessage, type Harness } from './harness';
 
 const QUEUE = QUEUES.persistence.name;
 

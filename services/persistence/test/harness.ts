@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { encodeTime, monotonicFactory } from 'ulid';
 import { createTestIssuer } from '@chat/auth';
 import type { Message } from '@chat/contracts';
 import { createDatabase, type Database } from '@chat/db';
@@ -7,25 +8,20 @@ import { silentLogger } from '@chat/logger';
 import { Broker } from '@chat/messaging';
 import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost } from '@chat/testkit';
 import type { App } from '@chat/http-kit';
-import { buildApp } from '../app';
-import { createAccountsClient } from '../clients/accounts.client';
-import { readConfig, type Config } from '../config';
-import { createEventsConsumer } from '../consumers/events.consumer';
-import { createCore, type Core } from '../core';
-import { schema, type Schema } from '../db/schema';
+import { buildApp, type Deps } from '../src/app';
+import { createAccountsClient } from '../src/clients/accounts.client';
+import { readConfig, type Config } from '../src/config';
+import { createEventsConsumer } from '../src/consumers/events.consumer';
+import { schema, type Schema } from '../src/repositories/schema';
+import { createRepositories } from '../src/server';
 
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-const encode = (n: bigint, len: number) => {
-  let s = '';
-  for (let i = 0; i < len; i++) {
-    s = CROCKFORD[Number(n % 32n)] + s;
-    n /= 32n;
-  }
-  return s;
-};
-let counter = 0n;
-/** A ULID-shaped message id; `n` places it explicitly (ids sort by n), otherwise a fresh increasing one. */
-export const messageId = (n?: number) => encode(BigInt(Date.UTC(2026, 0, 1)), 10) + encode(n === undefined ? 10_000_000n + ++counter : BigInt(n), 16);
+const EPOCH = Date.UTC(2026, 0, 1);
+const fresh = monotonicFactory();
+/**
+ * A message id (a ULID); `n` places it explicitly (ids sort by n: n is the id's millisecond), otherwise
+ * a fresh one, increasing, after every placed one.
+ */
+export const messageId = (n?: number) => (n === undefined ? fresh(EPOCH + 10_000_000) : encodeTime(EPOCH + n) + '0'.repeat(16));
 
 export const textMessage = (conversationId: string, senderId: string, over: Partial<Message> = {}): Message => ({
   id: messageId(),
@@ -58,12 +54,12 @@ export interface Harness {
   db: TestDatabase;
   vhost: TestVhost;
   database: Database<Schema>;
-  core: Core;
+  deps: Deps;
   app: App;
   publisher: Broker;
   accounts: Awaited<ReturnType<typeof startAccountsStub>>;
   sign: (userId: string) => Promise<string>;
-  /** Starts a fresh consumer (its own connection), as main.ts does. */
+  /** Starts a consumer: the app's own broker the first time, a fresh connection after that. */
   startConsumer: () => Promise<Broker>;
   stopConsumer: () => Promise<void>;
   history: (conversationId: string, userId: string, query?: Record<string, string | number>) => Promise<{ status: number; body: any }>;
@@ -78,24 +74,38 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   const logger = silentLogger();
   const config = readConfig({ DATABASE_URL: db.url, AMQP_URL: vhost.url, ACCOUNTS_URL: accounts.url, MEMBER_CACHE_MS: '0', ...env });
   const database = createDatabase(config.DATABASE_URL, schema, logger);
-  const core = createCore({ config, logger, database, accounts: createAccountsClient(config.ACCOUNTS_URL) });
   const publisher = new Broker({ url: vhost.url, logger });
   await publisher.connect(); // applies the topology: persistence.events exists before anything is published
   let consumer: Broker | null = null;
-  const app = await buildApp({ config, logger, core, broker: publisher, verifier: issuer.verifier });
+  // The app's broker (its consumer registered by buildApp) connects only at the first startConsumer:
+  // until then events wait in the queue, as they do while persistence is down.
+  const appBroker = new Broker({ url: vhost.url, logger });
+  let appBrokerStarted = false;
+  const deps: Deps = {
+    ...createRepositories({ config, logger, database, accounts: createAccountsClient(config.ACCOUNTS_URL) }),
+    config,
+    logger,
+    broker: appBroker,
+    verifier: issuer.verifier,
+  };
+  const app = await buildApp(deps);
   const h: Harness = {
     config,
     db,
     vhost,
     database,
-    core,
+    deps,
     app,
     publisher,
     accounts,
     sign: (userId) => issuer.sign(userId),
     async startConsumer() {
-      const b = new Broker({ url: vhost.url, logger });
-      await b.consume(createEventsConsumer({ core, config }));
+      let b = appBroker;
+      if (appBrokerStarted) {
+        b = new Broker({ url: vhost.url, logger });
+        await b.consume(createEventsConsumer(deps));
+      }
+      appBrokerStarted = true;
       await b.connect();
       consumer = b;
       return b;

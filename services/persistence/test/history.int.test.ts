@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createTestIssuer } from '@chat/auth';
 import type { Message } from '@chat/contracts';
 import { waitFor } from '@chat/testkit';
-import { messageId, startHarness, textMessage, type Harness } from '../testing/harness';
+import { messageId, startHarness, textMessage, type Harness } from './harness';
 
 describe('history over real Postgres and RabbitMQ', () => {
   let h: Harness;
@@ -20,7 +20,7 @@ describe('history over real Postgres and RabbitMQ', () => {
   const room = async (memberIds = [alice, bob]) => {
     const id = randomUUID();
     await h.setMembers(id, memberIds);
-    await waitFor(async () => (await h.core.members.check(id, memberIds[0]!)) === 'member', 5_000, 'the member list');
+    await waitFor(async () => (await h.deps.members.check(id, memberIds[0]!)) === 'member', 5_000, 'the member list');
     return id;
   };
   const publishAll = async (msgs: Message[]) => {

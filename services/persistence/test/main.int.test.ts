@@ -6,7 +6,7 @@ import { freePort } from '@chat/local-infra';
 import { silentLogger } from '@chat/logger';
 import { Broker, QUEUES } from '@chat/messaging';
 import { createTestDatabase, createTestVhost, queueDepth, waitFor, type TestDatabase, type TestVhost } from '@chat/testkit';
-import { messageId, textMessage } from './testing/harness';
+import { messageId, textMessage } from './harness';
 
 const root = join(__dirname, '..', '..', '..');
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Message } from '@chat/contracts';
 import { waitFor } from '@chat/testkit';
-import { messageId, startHarness, textMessage, type Harness } from '../testing/harness';
+import { messageId, startHarness, textMessage, type Harness } from './harness';
 
 describe('read markers and summaries', () => {
   let h: Harness;

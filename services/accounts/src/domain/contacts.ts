@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { Executor } from '../db';
+import type { Executor } from '../repositories/types';
 
 /**
  * Friends and everyone sharing a conversation with each user: who may see their presence. With

@@ -1,6 +1,6 @@
 import { AppError, type Conversation, type MemberRole } from '@chat/contracts';
-import { transact, type Ctx } from '../context';
-import type { Tx } from '../db';
+import { transact, type Deps } from '../deps';
+import type { Tx } from '../repositories/types';
 import { enqueueAll } from '../outbox/outbox';
 import { createConversationsRepository, type ConversationWithMembers, type Membership } from '../repositories/conversations.repository';
 import { createFriendsRepository } from '../repositories/friends.repository';
@@ -16,18 +16,18 @@ import { nextOwner } from './ownership';
  */
 const notFound = () => new AppError('NOT_FOUND', 'conversation not found');
 
-async function withSummary(ctx: Ctx, me: string, c: ConversationWithMembers): Promise<Conversation> {
+async function withSummary(ctx: Deps, me: string, c: ConversationWithMembers): Promise<Conversation> {
   const s = await ctx.summaries.fetch(me, [c.conversation.id]);
   return toConversation(c, s.get(c.conversation.id));
 }
 
-export async function listConversations(ctx: Ctx, me: string): Promise<Conversation[]> {
+export async function listConversations(ctx: Deps, me: string): Promise<Conversation[]> {
   const list = await createConversationsRepository(ctx.db).listForUser(me);
   const summaries = await ctx.summaries.fetch(me, list.map((c) => c.conversation.id));
   return sortByActivity(list.map((c) => ({ c, s: summaries.get(c.conversation.id) })));
 }
 
-export async function openDirect(ctx: Ctx, me: string, otherId: string, traceId: string): Promise<Conversation> {
+export async function openDirect(ctx: Deps, me: string, otherId: string, traceId: string): Promise<Conversation> {
   if (otherId === me) throw new AppError('VALIDATION', 'a direct conversation needs another user');
   if (!(await createUsersRepository(ctx.db).findById(otherId))) throw new AppError('NOT_FOUND', 'user not found');
   const c = await transact(ctx, async (tx) => {
@@ -45,7 +45,7 @@ export async function openDirect(ctx: Ctx, me: string, otherId: string, traceId:
   return withSummary(ctx, me, c);
 }
 
-export async function createRoom(ctx: Ctx, me: string, title: string, memberIds: string[], traceId: string): Promise<Conversation> {
+export async function createRoom(ctx: Deps, me: string, title: string, memberIds: string[], traceId: string): Promise<Conversation> {
   const others = [...new Set(memberIds)].filter((id) => id !== me);
   if (others.length + 1 > ctx.config.ROOM_MAX_MEMBERS) {
     throw new AppError('VALIDATION', `a room holds at most ${ctx.config.ROOM_MAX_MEMBERS} members`);
@@ -88,13 +88,13 @@ const requireManager = (m: Membership) => {
   if (m.role === 'member') throw new AppError('FORBIDDEN', 'only the owner or an admin can do this');
 };
 
-export async function getConversation(ctx: Ctx, me: string, id: string): Promise<Conversation> {
+export async function getConversation(ctx: Deps, me: string, id: string): Promise<Conversation> {
   const c = await createConversationsRepository(ctx.db).withMembers(id);
   if (!c || !c.members.some((m) => m.userId === me)) throw notFound();
   return withSummary(ctx, me, c);
 }
 
-export async function addMember(ctx: Ctx, me: string, id: string, userId: string, traceId: string): Promise<Conversation> {
+export async function addMember(ctx: Deps, me: string, id: string, userId: string, traceId: string): Promise<Conversation> {
   const c = await transact(ctx, async (tx) => {
     const { full, mine } = await lockAsMember(tx, id, me);
     requireRoom(full);
@@ -116,7 +116,7 @@ export async function addMember(ctx: Ctx, me: string, id: string, userId: string
  * Removing oneself is leaving (any role). Removing another takes the owner (anyone) or an admin
  * (plain members only). When the last owner goes, ownership passes on (see `nextOwner`).
  */
-export async function removeMember(ctx: Ctx, me: string, id: string, userId: string, traceId: string): Promise<void> {
+export async function removeMember(ctx: Deps, me: string, id: string, userId: string, traceId: string): Promise<void> {
   await transact(ctx, async (tx) => {
     const { full, mine } = await lockAsMember(tx, id, me);
     requireRoom(full);
@@ -137,7 +137,7 @@ export async function removeMember(ctx: Ctx, me: string, id: string, userId: str
 }
 
 /** Owners only: promote to admin or owner, demote, as long as the room keeps an owner. */
-export async function setRole(ctx: Ctx, me: string, id: string, userId: string, role: MemberRole, traceId: string): Promise<Conversation> {
+export async function setRole(ctx: Deps, me: string, id: string, userId: string, role: MemberRole, traceId: string): Promise<Conversation> {
   const c = await transact(ctx, async (tx) => {
     const { full, mine } = await lockAsMember(tx, id, me);
     requireRoom(full);
@@ -155,7 +155,7 @@ export async function setRole(ctx: Ctx, me: string, id: string, userId: string, 
   return withSummary(ctx, me, c);
 }
 
-export async function rename(ctx: Ctx, me: string, id: string, title: string, traceId: string): Promise<Conversation> {
+export async function rename(ctx: Deps, me: string, id: string, title: string, traceId: string): Promise<Conversation> {
   const c = await transact(ctx, async (tx) => {
     const { full, mine } = await lockAsMember(tx, id, me);
     requireRoom(full);

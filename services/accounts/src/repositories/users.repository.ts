@@ -1,7 +1,7 @@
 import { asc, eq, inArray, like } from 'drizzle-orm';
 import type { User } from '@chat/contracts';
-import type { Executor } from '../db';
-import { users } from '../db/schema';
+import type { Executor } from '../repositories/types';
+import { users } from '../repositories/schema';
 
 export type UserRow = typeof users.$inferSelect;
 

@@ -2,8 +2,8 @@ import type { Channel } from 'amqplib';
 import { AppError, type Envelope } from '@chat/contracts';
 import { Broker, EXCHANGES, QUEUES, userRoutingKey } from '@chat/messaging';
 import { Counter, type Registry } from 'prom-client';
-import { fanoutOf, serialise } from './fanout';
-import { LookupUnavailable, type MembersDirectory } from './members.directory';
+import { fanoutOf, serialise } from '../domain/fanout';
+import { LookupUnavailable, type MembersDirectory } from '../clients/members.directory';
 
 export interface ConsumerDeps {
   broker: Broker;

@@ -1,12 +1,12 @@
 import { Delivery, type Envelope, type Message, type ReadEvent } from '@chat/contracts';
 import type { Broker } from '@chat/messaging';
-import type { ConversationDirectory } from './conversations.directory';
-import type { GatewayMetrics } from './metrics';
-import { RecentSends } from './recent-sends';
-import type { ReadCursors } from './typing/read-cursors';
-import { readKey } from './socket/handlers';
-import { userRoom, type GatewayServer } from './socket/io';
-import { deliveryQueueName, eventsQueueName } from './user-bindings';
+import type { ConversationDirectory } from '../clients/conversations.directory';
+import type { GatewayMetrics } from '../metrics';
+import { RecentSends } from '../recent-sends';
+import type { ReadCursors } from '../typing/read-cursors';
+import { readKey } from '../socket/handlers';
+import { userRoom, type GatewayServer } from '../socket/io';
+import { deliveryQueueName, eventsQueueName } from '../user-bindings';
 
 export interface DeliveryConsumerDeps {
   broker: Broker;

@@ -1,6 +1,6 @@
 import { AppError, type Message } from '@chat/contracts';
 import type { Broker } from '@chat/messaging';
-import type { ConversationDirectory, ConversationInfo } from '../conversations.directory';
+import type { ConversationDirectory, ConversationInfo } from '../clients/conversations.directory';
 import type { RateLimiter } from '../rate-limit';
 import { RecentSends } from '../recent-sends';
 import type { ReadCursors } from '../typing/read-cursors';

@@ -1,8 +1,7 @@
 import { isTransientDbError } from '@chat/db';
 import type { Envelope, EventPayload, Message, ReadEvent } from '@chat/contracts';
 import { QUEUES, type ConsumerSpec } from '@chat/messaging';
-import type { Config } from '../config';
-import type { Core } from '../core';
+import type { Deps } from '../app';
 import { parseEvent } from './parse-event';
 
 type Change = { conversationId: string; memberIds: string[]; at: Date };
@@ -25,8 +24,7 @@ function latestChanges(events: Envelope<'conversation.changed'>[]): Change[] {
  * resent message hits the unique keys and is skipped, read markers only move forward, member lists
  * carry their snapshot time. Database outages are transient: the batch is put back, not dead-lettered.
  */
-export function createEventsConsumer(deps: { core: Core; config: Pick<Config, 'PERSISTENCE_BATCH' | 'PERSISTENCE_PREFETCH'> }): ConsumerSpec<Envelope> {
-  const { core } = deps;
+export function createEventsConsumer(deps: Pick<Deps, 'config' | 'db' | 'messages' | 'readMarkers' | 'members' | 'membership' | 'metrics'>): ConsumerSpec<Envelope> {
   return {
     queue: QUEUES.persistence.name,
     batchSize: deps.config.PERSISTENCE_BATCH,
@@ -43,18 +41,18 @@ export function createEventsConsumer(deps: { core: Core; config: Pick<Config, 'P
         else if (e.type === 'conversation.changed') changes.push(e as Envelope<'conversation.changed'>);
       }
       const latest = latestChanges(changes);
-      const inserted = await core.db.transaction(async (tx) => {
-        const ids = created.length ? await core.messages.insertBatch(tx, created) : [];
-        if (reads.length) await core.readMarkers.advance(tx, reads);
+      const inserted = await deps.db.transaction(async (tx) => {
+        const ids = created.length ? await deps.messages.insertBatch(tx, created) : [];
+        if (reads.length) await deps.readMarkers.advance(tx, reads);
         // Sorted, like the seq reservation, so concurrent batches lock member_sets rows in one order.
         for (const c of latest.sort((a, b) => (a.conversationId < b.conversationId ? -1 : 1))) {
-          await core.members.replace(tx, c.conversationId, c.memberIds, c.at);
+          await deps.members.replace(tx, c.conversationId, c.memberIds, c.at);
         }
         return ids;
       });
-      for (const c of latest) core.membership.forget(c.conversationId);
-      core.metrics.stored.inc(inserted.length);
-      core.metrics.duplicates.inc(created.length - inserted.length);
+      for (const c of latest) deps.membership.forget(c.conversationId);
+      deps.metrics.stored.inc(inserted.length);
+      deps.metrics.duplicates.inc(created.length - inserted.length);
       logger.debug({ events: items.length, stored: inserted.length, reads: reads.length, changes: latest.length }, 'batch committed');
     },
   };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseEvent } from './parse-event';
-import { dedupe } from '../db/messages.repository';
-import { furthest } from '../db/read-markers.repository';
+import { dedupe } from '../repositories/messages.repository';
+import { furthest } from '../repositories/read-markers.repository';
 import { readConfig } from '../config';
 
 const id = (n: number) => `01JD${String(n).padStart(22, '0')}`;

@@ -1,8 +1,8 @@
 import { AppError } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
 import type { AccountsClient } from '../clients/accounts.client';
-import type { MembersRepository } from '../db/members.repository';
-import type { Db } from '../db/types';
+import type { MembersRepository } from '../repositories/members.repository';
+import type { Db } from '../repositories/types';
 
 /** Bounds the positive cache; past it the cache starts over (answers are cheap to learn again). */
 const MAX_CACHED = 100_000;
