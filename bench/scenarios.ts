@@ -95,11 +95,10 @@ export async function pairs(o: Options) {
   const lastAck = Math.max(...all.map((t) => t.ackAt ?? 0));
   // Persistence must keep up: wait until every acked message is in history, and how long after the last ack.
   const ids = new Set(tracks.keys());
-  let persisted = 0;
-  let duplicates = 0;
+  let persisted: number;
+  let duplicates: number;
   const persistDeadline = performance.now() + 120_000;
   for (;;) {
-    persisted = 0;
     duplicates = 0;
     const seen = new Set<string>();
     for (const p of pairsList) {

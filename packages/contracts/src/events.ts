@@ -61,7 +61,7 @@ export type Envelope<T extends EventType = EventType> = {
 export function parseEnvelope(raw: unknown): Envelope {
   const env = Envelope.parse(raw);
   const payload = eventPayloads[env.type].parse(env.payload);
-  return { ...env, payload } as Envelope;
+  return { ...env, payload };
 }
 
 /**

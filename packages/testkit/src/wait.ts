@@ -5,7 +5,7 @@ export async function waitFor<T>(predicate: () => T | Promise<T>, timeoutMs = 5_
   for (;;) {
     try {
       const v = await predicate();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
     } catch (err) {
       last = err;
     }
@@ -17,6 +17,7 @@ export async function waitFor<T>(predicate: () => T | Promise<T>, timeoutMs = 5_
 /** Resolves with the first emission of `event` (optionally one that matches), or rejects on timeout. */
 export function nextEvent<T = unknown>(
   // Loosely typed on purpose: typed Socket.IO sockets, EventEmitters and brokers all fit.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   emitter: { on: (e: any, l: any) => unknown; off: (e: any, l: any) => unknown },
   event: string,
   match: (payload: T) => boolean = () => true,

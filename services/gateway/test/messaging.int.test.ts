@@ -26,7 +26,7 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
         s.once('connect', () => reject(new Error('connected')));
         s.once('connect_error', (err) => {
           s.close();
-          resolve(err as { message: string; data?: unknown });
+          resolve(err);
         });
       });
 

@@ -10,7 +10,7 @@ const resolver: Resolver = {
 };
 
 function env<T extends EventType>(type: T, payload: EventPayload<T>): Envelope {
-  return { v: 1, type, id: randomUUID(), occurredAt: new Date(1_700_000_000_000).toISOString(), traceId: 't1', payload } as Envelope;
+  return { v: 1, type, id: randomUUID(), occurredAt: new Date(1_700_000_000_000).toISOString(), traceId: 't1', payload };
 }
 
 const message = { id: '01JD0000000000000000000000', conversationId: conv, senderId: a, clientMsgId: randomUUID(), createdAt: new Date(1_700_000_000_123).toISOString(), kind: 'text' as const, body: 'hi' };

@@ -15,7 +15,7 @@ const NOT_BUILT = `<!doctype html><html><head><meta charset="utf-8"><title>chat<
 async function sendFile(req: FastifyRequest, reply: FastifyReply, root: string, path: string, immutable: boolean) {
   const res = await send(req.raw, path, { root, dotfiles: 'deny', index: false, maxAge: immutable ? 31_536_000_000 : 0, immutable });
   if (res.type === 'error') return null;
-  reply.status(res.statusCode).headers(res.headers as Record<string, string>);
+  reply.status(res.statusCode).headers(res.headers);
   if (!immutable) reply.header('cache-control', 'no-cache');
   return reply.send(res.stream);
 }

@@ -55,7 +55,7 @@ export function createMembership(deps: { db: Db; members: MembersRepository; acc
           cached = 0;
         }
         let users = cache.get(conversationId);
-        if (!users) cache.set(conversationId, (users = new Map()));
+        if (!users) cache.set(conversationId, (users = new Map<string, number>()));
         if (!users.has(userId)) cached++;
         users.set(userId, Date.now() + deps.cacheMs);
       }

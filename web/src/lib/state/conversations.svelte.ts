@@ -1,5 +1,5 @@
 import { SvelteMap } from 'svelte/reactivity';
-import type { Conversation, ConversationEvent, Message, ReadEvent, TypingEvent } from '@chat/contracts';
+import type { Ack, Conversation, ConversationEvent, Message, ReadEvent, TypingEvent } from '@chat/contracts';
 import { api } from '../api/endpoints';
 import { describeError } from '../chat/errors';
 import { ApiError } from '../chat/errors';
@@ -197,7 +197,7 @@ class Conversations {
     socket
       .timeout(ACK_TIMEOUT_MS)
       .emitWithAck('message:send', { conversationId, clientMsgId, body })
-      .then((ack) => {
+      .then((ack: Ack<{ message: Message }>) => {
         if (ack.ok) this.onMessage(ack.message);
         else t.fail(this.me, clientMsgId, describeError(new ApiError(ack.error.code, ack.error.message, 0, ack.error.retryAfterMs), 'send'));
       })
