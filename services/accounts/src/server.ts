@@ -1,20 +1,12 @@
 import { join } from 'node:path';
-import type { Registry } from 'prom-client';
 import { createDatabase, runMigrations, type Database } from '@chat/db';
-import { silentLogger, type Logger } from '@chat/logger';
+import { listenThenConnect, type StartOptions } from '@chat/http-kit';
+import { silentLogger } from '@chat/logger';
 import { Broker } from '@chat/messaging';
 import { buildApp, type AccountsApp } from './app';
 import { loadOrCreateSigningKeys } from './auth/key-store';
 import type { Config } from './config';
 import { schema } from './repositories/schema';
-
-export interface StartOptions {
-  logger?: Logger;
-  registry?: Registry;
-  defaultMetrics?: boolean;
-  /** Resolve only once the broker is connected (tests); main.ts listens first and connects after. */
-  awaitBroker?: boolean;
-}
 
 export interface RunningAccounts {
   app: AccountsApp;
@@ -33,17 +25,14 @@ export async function startAccounts(config: Config, opts: StartOptions = {}): Pr
   const database = createDatabase(config.DATABASE_URL, schema, logger);
   const broker = new Broker({ url: config.AMQP_URL, logger, registry: opts.registry });
   const app = await buildApp({ config, logger, database, broker, keys, registry: opts.registry, defaultMetrics: opts.defaultMetrics });
-  const url = await app.listen({ port: config.PORT, host: config.HOST });
-  // Connect after listening: /readyz says 503 until the broker is reachable; the outbox holds events meanwhile.
-  const connecting = broker.connect();
-  if (opts.awaitBroker ?? true) await connecting;
-  else connecting.catch((err) => logger.error({ err }, 'broker gave up'));
+  // Until the broker is reachable, the outbox holds the events.
+  const { url, port } = await listenThenConnect(app, broker, { port: config.PORT, host: config.HOST, logger, awaitBroker: opts.awaitBroker });
   return {
     app,
     broker,
     database,
     url,
-    port: (app.server.address() as { port: number }).port,
+    port,
     close: async () => {
       await app.close();
       await broker.close();

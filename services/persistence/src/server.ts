@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Counter, Registry } from 'prom-client';
 import { createVerifier, remoteKeys, type Verifier } from '@chat/auth';
 import { createDatabase, runMigrations, type Database } from '@chat/db';
-import type { App } from '@chat/http-kit';
+import { listenThenConnect, type App, type StartOptions as BaseStartOptions } from '@chat/http-kit';
 import { silentLogger, type Logger } from '@chat/logger';
 import { Broker } from '@chat/messaging';
 import { buildApp } from './app';
@@ -51,14 +51,9 @@ export function createRepositories(deps: RepositoryOptions) {
 }
 export type Repositories = ReturnType<typeof createRepositories>;
 
-export interface StartOptions {
-  logger?: Logger;
+export interface StartOptions extends BaseStartOptions {
   /** Defaults to a verifier against `JWKS_URL`. */
   verifier?: Verifier;
-  registry?: Registry;
-  defaultMetrics?: boolean;
-  /** Resolve only once the broker is connected (tests); main.ts listens first and connects after. */
-  awaitBroker?: boolean;
 }
 
 export interface RunningPersistence {
@@ -81,16 +76,13 @@ export async function startPersistence(config: Config, opts: StartOptions = {}):
   const verifier = opts.verifier ?? createVerifier(remoteKeys(config.JWKS_URL));
   // Registers the consumer before connecting: the broker client starts it on every (re)connect.
   const app = await buildApp({ ...repositories, config, logger, broker, verifier, registry: opts.registry, defaultMetrics: opts.defaultMetrics });
-  const url = await app.listen({ port: config.PORT, host: config.HOST });
-  const connecting = broker.connect();
-  if (opts.awaitBroker ?? true) await connecting;
-  else connecting.catch((err) => logger.error({ err }, 'broker gave up'));
+  const { url, port } = await listenThenConnect(app, broker, { port: config.PORT, host: config.HOST, logger, awaitBroker: opts.awaitBroker });
   return {
     app,
     broker,
     database,
     url,
-    port: (app.server.address() as { port: number }).port,
+    port,
     close: async () => {
       await broker.close();
       await app.close();
