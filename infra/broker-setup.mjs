@@ -2,14 +2,16 @@
 // permissions it needs, through the management HTTP API, as the broker's admin user. Idempotent: run
 // on every `up`, it resets the passwords and permissions to what the environment says.
 //
-// Every service declares the shared topology on connect (applyTopology in packages/messaging), so each
-// may configure the shared exchanges and queues, bind them (write on the queue, read on the exchange)
-// and nothing else; beyond that:
-//   accounts     publishes domain events (outbox relay)            consumes accounts.presence
-//   persistence  publishes nothing                                  consumes persistence.events
-//   delivery     publishes to chat.deliveries                       consumes delivery.*, its own cache queue
-//   gateway      publishes domain events                            consumes its own per-instance queues
-// Retries re-publish through the default exchange (write on amq.default).
+// Every service declares the whole shared topology on connect (applyTopology in packages/messaging),
+// and RabbitMQ asks, to declare a queue with a dead-letter exchange, configure and read on the queue and
+// write on that exchange. So each user may configure, bind (write on the queue, read on the exchange)
+// and read the shared queues, and write to chat.dead-letter; beyond that, only what its role needs:
+//   accounts     publishes domain events (outbox relay) to chat.events
+//   persistence  publishes nothing
+//   delivery     publishes to chat.deliveries; declares and consumes its own delivery.<id>.cache queue
+//   gateway      publishes domain events to chat.events; declares and consumes its own gateway.<id> queues
+// Retries re-publish through the default exchange (write on amq.default). None of them is an
+// administrator, may touch another vhost, or publish where its role does not.
 //
 // Environment: RABBITMQ_MANAGEMENT_URL (http://rabbitmq:15672), RABBITMQ_ADMIN_USER,
 // RABBITMQ_ADMIN_PASSWORD, RABBITMQ_VHOST (/), and <SERVICE>_BROKER_PASSWORD for each service.
@@ -25,23 +27,23 @@ const any = (...alternatives) => `^(${alternatives.join('|')})$`;
 export const PERMISSIONS = {
   accounts: {
     configure: any(EXCHANGES, SHARED_QUEUES),
-    write: any(SHARED_QUEUES, 'chat\\.events', 'amq\\.default'),
-    read: any(EXCHANGES, 'accounts\\.presence'),
+    write: any(SHARED_QUEUES, 'chat\\.(events|dead-letter)', 'amq\\.default'),
+    read: any(EXCHANGES, SHARED_QUEUES),
   },
   persistence: {
     configure: any(EXCHANGES, SHARED_QUEUES),
-    write: any(SHARED_QUEUES, 'amq\\.default'),
-    read: any(EXCHANGES, 'persistence\\.events'),
+    write: any(SHARED_QUEUES, 'chat\\.dead-letter', 'amq\\.default'),
+    read: any(EXCHANGES, SHARED_QUEUES),
   },
   delivery: {
     configure: any(EXCHANGES, SHARED_QUEUES, 'delivery\\.[^.]+\\.cache'),
-    write: any(SHARED_QUEUES, 'delivery\\.[^.]+\\.cache', 'chat\\.deliveries', 'amq\\.default'),
-    read: any(EXCHANGES, 'delivery\\.(events|presence|ephemeral)', 'delivery\\.[^.]+\\.cache'),
+    write: any(SHARED_QUEUES, 'delivery\\.[^.]+\\.cache', 'chat\\.(deliveries|dead-letter)', 'amq\\.default'),
+    read: any(EXCHANGES, SHARED_QUEUES, 'delivery\\.[^.]+\\.cache'),
   },
   gateway: {
     configure: any(EXCHANGES, SHARED_QUEUES, 'gateway\\.[^.]+(\\.events)?'),
-    write: any(SHARED_QUEUES, 'gateway\\.[^.]+(\\.events)?', 'chat\\.events', 'amq\\.default'),
-    read: any(EXCHANGES, 'gateway\\.[^.]+(\\.events)?'),
+    write: any(SHARED_QUEUES, 'gateway\\.[^.]+(\\.events)?', 'chat\\.(events|dead-letter)', 'amq\\.default'),
+    read: any(EXCHANGES, SHARED_QUEUES, 'gateway\\.[^.]+(\\.events)?'),
   },
 };
 

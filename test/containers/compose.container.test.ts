@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,16 +38,24 @@ const env: NodeJS.ProcessEnv = {
   LOG_LEVEL: 'warn',
 };
 
-function run(cmd: string, args: string[], timeoutMs = 120_000): Promise<string> {
+// Everything the tools print goes to test-results/containers/compose.log (git-ignored), for CI.
+const logDir = join(root, 'test-results', 'containers');
+mkdirSync(logDir, { recursive: true });
+const logFile = join(logDir, 'compose.log');
+writeFileSync(logFile, '');
+
+function run(cmd: string, args: string[], timeoutMs = 120_000, quiet = false): Promise<string> {
   return new Promise((resolve, reject) => {
+    if (!quiet) appendFileSync(logFile, `\n$ ${cmd} ${args.join(' ')}\n`);
     execFile(cmd, args, { cwd: root, env, timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${`${stdout}\n${stderr}`.slice(-4000)}`));
+      if (!quiet || err) appendFileSync(logFile, `${stdout}${stderr}`);
+      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed (log: ${logFile}): ${err.message}\n${`${stdout}\n${stderr}`.slice(-4000)}`));
       else resolve(stdout);
     });
   });
 }
 const compose = (args: string[], timeoutMs?: number) => run('docker-compose', ['-f', 'docker-compose.yml', ...args], timeoutMs);
-const podman = (args: string[], timeoutMs?: number) => run('podman', args, timeoutMs);
+const podman = (args: string[], timeoutMs?: number, quiet = false) => run('podman', args, timeoutMs, quiet);
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -83,13 +91,13 @@ function startHealthTicker(): void {
   ticker = setInterval(() => {
     if (busy) return;
     busy = true;
-    podman(['ps', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.ID}} {{.Status}}'])
+    podman(['ps', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.ID}} {{.Status}}'], 30_000, true)
       .then((out) =>
         Promise.all(
           out
             .split('\n')
             .filter((l) => l.includes('(')) // "Up 5 seconds (starting)": the ones with a health check
-            .map((l) => podman(['healthcheck', 'run', l.split(' ')[0]!], 30_000).catch(() => undefined)),
+            .map((l) => podman(['healthcheck', 'run', l.split(' ')[0]!], 30_000, true).catch(() => undefined)),
         ),
       )
       .catch(() => undefined)
@@ -187,7 +195,7 @@ afterAll(async () => {
 describe('docker compose: images built, stack up, delivery scaled', () => {
   it('runs 4 delivery workers as competing consumers, each service as its own broker user', async () => {
     expect(await running('delivery')).toHaveLength(4);
-    await waitFor(async () => (await consumersOf('delivery.events')) === 4, 60_000, '4 consumers on delivery.events');
+    await waitFor(async () => (await consumersOf('delivery.events')) === 4, 60_000, '4 consumers on delivery.events', 1_000);
     const connections = await management<Array<{ user: string }>>('/connections');
     expect(new Set(connections.map((c) => c.user))).toEqual(new Set(['accounts', 'persistence', 'delivery', 'gateway']));
     // The management UI is published on loopback only.
@@ -195,28 +203,34 @@ describe('docker compose: images built, stack up, delivery scaled', () => {
     expect((await podman(['port', rabbit!])).trim()).toMatch(/^15672\/tcp -> 127\.0\.0\.1:\d+$/);
   });
 
-  it('keeps what each service may do to its own role', async () => {
-    const perms = await management<Array<{ user: string; write: string; read: string }>>('/permissions');
+  it('lets each service publish only where its role does, and none administer the broker', async () => {
+    const perms = await management<Array<{ user: string; configure: string; write: string; read: string }>>('/permissions');
     const of = (u: string) => perms.find((p) => p.user === u)!;
     const may = (re: string, name: string) => new RegExp(re).test(name);
     expect(may(of('delivery').write, 'chat.events')).toBe(false); // delivery only fans out
     expect(may(of('delivery').write, 'chat.deliveries')).toBe(true);
     expect(may(of('persistence').write, 'chat.events')).toBe(false);
-    expect(may(of('gateway').read, 'persistence.events')).toBe(false);
+    expect(may(of('persistence').write, 'chat.deliveries')).toBe(false);
+    expect(may(of('gateway').write, 'chat.deliveries')).toBe(false);
     expect(may(of('gateway').write, 'chat.events')).toBe(true);
+    expect(may(of('accounts').configure, 'gateway.x')).toBe(false);
+    const users = await management<Array<{ name: string; tags: string | string[] }>>('/users');
+    for (const u of ['accounts', 'persistence', 'delivery', 'gateway']) {
+      expect({ u, tags: [users.find((x) => x.name === u)?.tags ?? 'missing'].flat().join(',') }).toEqual({ u, tags: '' });
+    }
   });
 
   it('delivers messages sent through the gateway and keeps them in history, while delivery scales down and up', async () => {
     const sent = await exchange(20, 'four workers');
 
     await compose(['up', '-d', '--no-recreate', '--scale', 'delivery=1'], 600_000);
-    await waitFor(async () => (await running('delivery')).length === 1, 120_000, 'one delivery container');
-    await waitFor(async () => (await consumersOf('delivery.events')) === 1, 60_000, 'one consumer on delivery.events');
+    await waitFor(async () => (await running('delivery')).length === 1, 120_000, 'one delivery container', 1_000);
+    await waitFor(async () => (await consumersOf('delivery.events')) === 1, 60_000, 'one consumer on delivery.events', 1_000);
     sent.push(...(await exchange(10, 'one worker')));
 
     await compose(['up', '-d', '--no-recreate', '--scale', 'delivery=4'], 600_000);
-    await waitFor(async () => (await running('delivery')).length === 4, 120_000, 'four delivery containers');
-    await waitFor(async () => (await consumersOf('delivery.events')) === 4, 120_000, '4 consumers on delivery.events again');
+    await waitFor(async () => (await running('delivery')).length === 4, 120_000, 'four delivery containers', 1_000);
+    await waitFor(async () => (await consumersOf('delivery.events')) === 4, 120_000, '4 consumers on delivery.events again', 1_000);
     sent.push(...(await exchange(10, 'four again')));
 
     const history = await waitFor(
