@@ -85,26 +85,49 @@ let b: BenchUser;
 let conversationId = '';
 const sockets: ChatSocket[] = [];
 
-/** Podman without systemd does not schedule health checks: run them, as the engine would, every 2 s. */
+/** A Go duration as podman prints it ("10s", "1m30s", "500ms") in ms; 0 when there is none. */
+function goDurationMs(d: string): number {
+  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1, us: 1e-3, 'µs': 1e-3, ns: 1e-6 };
+  let ms = 0;
+  for (const [, n, u] of d.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g)) ms += Number(n) * (unit[u!] ?? 0);
+  return ms;
+}
+
+/**
+ * Podman without systemd does not schedule health checks: run them as the engine would, each
+ * container's at its own interval (its start period and retries are podman's to apply).
+ */
 function startHealthTicker(): void {
   let busy = false;
+  const intervalMs = new Map<string, number>();
+  const lastRun = new Map<string, number>();
   ticker = setInterval(() => {
     if (busy) return;
     busy = true;
-    podman(['ps', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.ID}} {{.Status}}'], 30_000, true)
-      .then((out) =>
-        Promise.all(
-          out
-            .split('\n')
-            .filter((l) => l.includes('(')) // "Up 5 seconds (starting)": the ones with a health check
-            .map((l) => podman(['healthcheck', 'run', l.split(' ')[0]!], 30_000, true).catch(() => undefined)),
-        ),
-      )
+    const tick = async () => {
+      const out = await podman(['ps', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.ID}}'], 30_000, true);
+      await Promise.all(
+        out
+          .split('\n')
+          .filter(Boolean)
+          .map(async (id) => {
+            if (!intervalMs.has(id)) {
+              const d = (await podman(['inspect', '--format', '{{.Config.Healthcheck.Interval}}', id], 30_000, true)).trim();
+              intervalMs.set(id, goDurationMs(d)); // 0: no health check
+            }
+            const every = intervalMs.get(id)!;
+            if (!every || Date.now() - (lastRun.get(id) ?? 0) < every) return;
+            lastRun.set(id, Date.now());
+            await podman(['healthcheck', 'run', id], 30_000, true).catch(() => undefined);
+          }),
+      );
+    };
+    tick()
       .catch(() => undefined)
       .finally(() => {
         busy = false;
       });
-  }, 2_000);
+  }, 1_000);
 }
 
 async function management<T>(path: string): Promise<T> {
@@ -186,6 +209,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const s of sockets) s.disconnect();
+  await compose(['ps'], 60_000).catch(() => undefined);
+  await compose(['logs', '--no-color', '--tail', '100'], 120_000).catch(() => undefined);
   await compose(['down', '-v', '--remove-orphans'], 300_000).catch((err: Error) => process.stderr.write(`${err.message}\n`));
   if (ticker) clearInterval(ticker);
   service?.kill('SIGTERM');
