@@ -221,8 +221,17 @@ describe('docker compose: images built, stack up, delivery scaled', () => {
   it('runs 4 delivery workers as competing consumers, each service as its own broker user', async () => {
     expect(await running('delivery')).toHaveLength(4);
     await waitFor(async () => (await consumersOf('delivery.events')) === 4, 60_000, '4 consumers on delivery.events', 1_000);
-    const connections = await management<Array<{ user: string }>>('/connections');
-    expect(new Set(connections.map((c) => c.user))).toEqual(new Set(['accounts', 'persistence', 'delivery', 'gateway']));
+    // The management API lists connections from its periodic statistics: await all four users.
+    const users = await waitFor(
+      async () => {
+        const set = new Set((await management<Array<{ user: string }>>('/connections')).map((c) => c.user));
+        return set.size >= 4 ? set : null;
+      },
+      60_000,
+      'connections of all four services',
+      1_000,
+    );
+    expect(users).toEqual(new Set(['accounts', 'persistence', 'delivery', 'gateway']));
     // The management UI is published on loopback only.
     const [rabbit] = await running('rabbitmq');
     expect((await podman(['port', rabbit!])).trim()).toMatch(/^15672\/tcp -> 127\.0\.0\.1:\d+$/);
