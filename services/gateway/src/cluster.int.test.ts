@@ -68,8 +68,8 @@ describe('two gateways and two delivery workers side by side', () => {
     const a = await h.connect(g1, alice);
     const on2 = collect(d2);
     d1.disconnect();
-    await waitFor(() => !g1.bindings.users().includes(dave), 5_000, 'dave unbound on g1');
-    expect(g2.bindings.users()).toContain(dave);
+    await waitFor(() => !g1.sessions.users().includes(dave), 5_000, 'dave unbound on g1');
+    expect(g2.sessions.users()).toContain(dave);
     const ack = await send(a, textSend(conv, 'still here?'));
     await waitFor(() => on2.some((m) => ack.ok && m.id === ack.message.id), 5_000, 'dave on g2');
   });

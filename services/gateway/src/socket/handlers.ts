@@ -1,5 +1,5 @@
 import { AppError, type Message } from '@chat/contracts';
-import type { Broker } from '@chat/messaging';
+import type { Broker, PublishBatcher } from '@chat/messaging';
 import type { ConversationDirectory, ConversationInfo } from '../conversations.directory';
 import type { RateLimiter } from '../rate-limit';
 import { RecentSends } from '../recent-sends';
@@ -14,6 +14,8 @@ export interface HandlerDeps {
   recentSends: RecentSends;
   sendLimiter: RateLimiter;
   ulid: UlidFactory;
+  /** Publishes `message.created`, batched with the other sends of the moment; resolves on the confirm. */
+  messages: PublishBatcher<'message.created'>;
   /** Remembers which socket caused a read event, so its echo can skip that socket. */
   recentReads: Map<string, string>;
   /** Throttles, expires and clears typing indicators; publishes `typing.changed`. */
@@ -58,7 +60,7 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
             ...('body' in p ? { kind: 'text' as const, body: p.body } : { kind: 'encrypted' as const, encrypted: p.encrypted }),
           };
           // Resolves only once the broker confirmed: from here on the message is durable.
-          await deps.broker.publish('message.created', m, { id: m.id });
+          await deps.messages.publish(m, { id: m.id });
           return m;
         });
         if (message.conversationId !== p.conversationId) {
