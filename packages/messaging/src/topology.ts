@@ -58,7 +58,7 @@ export const PRIVATE_QUEUES = {
   workerEvents: (workerId: string) => `delivery.${workerId}.sessions`,
 } as const;
 
-export const GATEWAY_EVENT_BINDINGS: EventType[] = ['conversation.changed', 'friendship.changed', 'sessions.requested'];
+export const GATEWAY_EVENT_BINDINGS: EventType[] = ['conversation.changed', 'friendship.changed', 'sessions.requested', 'message.created'];
 export const WORKER_EVENT_BINDINGS: EventType[] = ['presence.reported', 'gateway.heartbeat', 'conversation.changed'];
 
 const privateQueue = { exclusive: true, autoDelete: true, durable: false } as const;

@@ -6,7 +6,7 @@ import type { Config } from './config';
 import { startEventConsumers } from './consumers/events.consumer';
 import { startWorkerEvents } from './consumers/worker-events.consumer';
 import { SessionRegistry } from './domain/sessions';
-import { MembersDirectory } from './members.directory';
+import { MembershipClient } from '@chat/membership';
 
 export interface Deps {
   config: Config;
@@ -28,10 +28,10 @@ export async function buildApp(deps: Deps): Promise<{ app: App; sessions: Sessio
     defaultMetrics: deps.defaultMetrics,
     readiness: { broker: () => broker.isConnected },
   });
-  const directory = new MembersDirectory({
+  const directory = new MembershipClient({
     accountsUrl: config.ACCOUNTS_URL,
     logger,
-    maxEntries: config.MEMBERS_CACHE_SIZE,
+    max: config.MEMBERS_CACHE_SIZE,
     ttlMs: config.MEMBERS_CACHE_TTL_MS,
     timeoutMs: config.ACCOUNTS_TIMEOUT_MS,
   });

@@ -4,7 +4,7 @@ import type { Logger } from '@chat/logger';
 import { PublishBatcher, type Broker } from '@chat/messaging';
 import { createService, type App } from '@chat/http-kit';
 import type { Config } from './config';
-import { ConversationDirectory } from './conversations.directory';
+import { MembershipClient } from '@chat/membership';
 import { startDeliveryConsumer } from './consumers/deliveries.consumer';
 import { startEventsConsumer } from './consumers/events.consumer';
 import { LocalSessions } from './domain/local-sessions';
@@ -12,13 +12,13 @@ import { proxyRoutes } from './http/proxy.routes';
 import { webRoutes } from './http/web.routes';
 import { createGatewayMetrics } from './metrics';
 import { createRateLimiter } from './rate-limit';
-import { RecentSends } from './recent-sends';
+import { RecentSends } from './domain/recent-sends';
 import { createHandlers, TYPING_TTL_MS } from './socket/handlers';
 import { attachSocketServer, type GatewayServer } from './socket/io';
 import { PresenceReporter } from './presence/presence-reporter';
 import { ReadCursors } from './typing/read-cursors';
 import { TypingTracker } from './typing/typing-tracker';
-import { createUlidFactory } from './ulid';
+import { createUlidFactory } from './domain/message-ids';
 
 export interface Deps {
   config: Config;
@@ -33,7 +33,7 @@ export interface Deps {
 export interface Gateway {
   app: App;
   io: GatewayServer;
-  directory: ConversationDirectory;
+  directory: MembershipClient;
   sessions: LocalSessions;
   presence: PresenceReporter;
   typing: TypingTracker;
@@ -55,10 +55,10 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     readiness: { broker: () => broker.isConnected },
   });
   const metrics = createGatewayMetrics(app.registry);
-  const directory = new ConversationDirectory({
+  const directory = new MembershipClient({
     accountsUrl: config.ACCOUNTS_URL,
     logger,
-    maxEntries: config.CONVERSATION_CACHE_SIZE,
+    max: config.CONVERSATION_CACHE_SIZE,
     ttlMs: config.CONVERSATION_CACHE_TTL_MS,
     timeoutMs: config.ACCOUNTS_TIMEOUT_MS,
   });
@@ -120,7 +120,7 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     prefetch: config.DELIVERY_PREFETCH,
     batchSize: config.DELIVERY_BATCH,
   });
-  await startEventsConsumer({ broker, instanceId: config.INSTANCE_ID, directory, presence });
+  await startEventsConsumer({ broker, instanceId: config.INSTANCE_ID, directory, presence, recentSends });
   // This instance's queues die with its broker connection: what delivery routed here while they were
   // gone is lost, so on every reconnect (after the queues and consumers are back) the sockets are told
   // to fetch what they missed from history (docs/api.md, `resync`).

@@ -3,11 +3,11 @@ import { Broker, EXCHANGES, QUEUES, gatewayRoutingKey } from '@chat/messaging';
 import { Counter, type Registry } from 'prom-client';
 import { byGateway, fanoutOf } from '../domain/fanout';
 import type { SessionRegistry } from '../domain/sessions';
-import { LookupUnavailable, type MembersDirectory } from '../members.directory';
+import type { MembershipClient } from '@chat/membership';
 
 export interface ConsumerDeps {
   broker: Broker;
-  directory: MembersDirectory;
+  directory: MembershipClient;
   sessions: SessionRegistry;
   /** Resolves once this worker has heard from the gateways (see worker-events.consumer.ts). */
   sessionsReady: Promise<void>;
@@ -19,7 +19,7 @@ export interface ConsumerDeps {
 const TYPING_DELIVERY_TTL_MS = 5_000;
 
 /** Accounts or the broker being down is worth waiting for; anything else is a bad message. */
-const isTransient = (err: unknown) => err instanceof LookupUnavailable || (err instanceof AppError && err.code === 'UNAVAILABLE');
+const isTransient = (err: unknown) => err instanceof AppError && err.code === 'UNAVAILABLE';
 
 /**
  * Competing consumers on the shared durable queues. A batch (natural batching: whatever arrived while

@@ -2,13 +2,13 @@ import type { AnyEnvelope } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
 import { PRIVATE_QUEUES, type Broker } from '@chat/messaging';
 import type { SessionRegistry } from '../domain/sessions';
-import type { MembersDirectory } from '../members.directory';
+import type { MembershipClient } from '@chat/membership';
 
 export interface WorkerEventsDeps {
   broker: Broker;
   workerId: string;
   sessions: SessionRegistry;
-  directory: MembersDirectory;
+  directory: MembershipClient;
   logger: Logger;
   /** After asking the gateways, how long to wait at most for their answers before routing (first connect). */
   warmupMs: number;

@@ -1,7 +1,7 @@
 import { parseDeliveryBatch, type DeliveryBatch, type DeliveryItem } from '@chat/contracts';
 import { PRIVATE_QUEUES, type Broker } from '@chat/messaging';
 import type { GatewayMetrics } from '../metrics';
-import { RecentSends } from '../recent-sends';
+import { RecentSends } from '../domain/recent-sends';
 import type { ReadCursors } from '../typing/read-cursors';
 import { readKey } from '../socket/handlers';
 import { userRoom, type GatewayServer } from '../socket/io';
