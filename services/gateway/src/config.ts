@@ -21,8 +21,8 @@ export const Config = baseEnv.extend({
     .default(() => `${hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`),
   SEND_RATE_PER_SEC: env.int(20, 1),
   SEND_RATE_BURST: env.int(50, 1),
-  /** Recent accepted sends remembered for idempotent retries. */
-  RECENT_SENDS: env.int(50_000, 1),
+  /** Recent accepted sends (of every gateway) remembered for idempotent retries. */
+  RECENT_SENDS: env.int(100_000, 1),
   /** Conversations cached for membership checks, and for how long. */
   CONVERSATION_CACHE_SIZE: env.int(50_000, 1),
   CONVERSATION_CACHE_TTL_MS: env.int(60_000, 0),
