@@ -2,12 +2,12 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { createVerifier, remoteKeys } from '@chat/auth';
 import { createDatabase, runMigrations } from '@chat/db';
-import { Broker, EXCHANGES, QUEUES } from '@chat/messaging';
+import { Broker } from '@chat/messaging';
 import { bootService, installShutdown } from '@chat/http-kit';
 import { readConfig } from './config';
 import { buildApp } from './app';
 import { createCore } from './core';
-import { createEventsConsumer } from './consumers/events.consumer';
+import { createEventsConsumer, deadLetterTo } from './consumers/events.consumer';
 import { schema } from './db/schema';
 
 async function main(): Promise<void> {
@@ -21,20 +21,7 @@ async function main(): Promise<void> {
   const app = await buildApp({ config, logger, core, broker, verifier, registry, defaultMetrics: true });
   await app.listen({ port: config.PORT, host: config.HOST });
   // Registered before connecting: the broker client starts it on every (re)connect.
-  await broker.consume(
-    createEventsConsumer({
-      core,
-      config,
-      // Refused rows go to persistence.events.dead one by one, as envelopes an operator can replay.
-      deadLetter: async (messages) => {
-        await Promise.all(
-          messages.map((m) =>
-            broker.publishRaw(EXCHANGES.deadLetter, QUEUES.persistence.name, Buffer.from(JSON.stringify(broker.envelope('message.created', m, { id: m.id }))), { persistent: true, contentType: 'application/json' }),
-          ),
-        );
-      },
-    }),
-  );
+  await broker.consume(createEventsConsumer({ core, config, deadLetter: deadLetterTo(broker) }));
   void broker.connect().catch((err) => logger.error({ err }, 'broker gave up'));
   installShutdown(logger, [
     // Cancels the consumer, lets the in-flight batch commit and be acked, then closes the connection.

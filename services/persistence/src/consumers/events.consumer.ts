@@ -1,7 +1,7 @@
 import { isTransientDbError } from '@chat/db';
 import type { AnyEnvelope, Envelope, EventPayload, Message, ReadEvent } from '@chat/contracts';
 import type { Tx } from '../db/types';
-import { QUEUES, type ConsumerSpec } from '@chat/messaging';
+import { EXCHANGES, QUEUES, type Broker, type ConsumerSpec } from '@chat/messaging';
 import type { Config } from '../config';
 import type { Core } from '../core';
 import { parseEvent } from './parse-event';
@@ -21,6 +21,17 @@ function latestChanges(events: Envelope<'conversation.changed'>[]): Change[] {
 }
 
 type Refused = { message: Message; error: unknown };
+
+/** Refused rows go to persistence.events.dead one by one, as envelopes an operator can replay. */
+export const deadLetterTo =
+  (broker: Broker) =>
+  async (messages: Message[]): Promise<void> => {
+    await Promise.all(
+      messages.map((m) =>
+        broker.publishRaw(EXCHANGES.deadLetter, QUEUES.persistence.name, Buffer.from(JSON.stringify(broker.envelope('message.created', m, { id: m.id }))), { persistent: true, contentType: 'application/json' }),
+      ),
+    );
+  };
 
 /**
  * Inserts a batch under a savepoint: one statement in the common case. When the database refuses a
