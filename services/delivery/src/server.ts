@@ -1,13 +1,15 @@
 import { listenThenConnect, type App, type StartOptions } from '@chat/http-kit';
 import { silentLogger } from '@chat/logger';
-import { Broker } from '@chat/messaging';
+import { Broker, applyWorkerTopology } from '@chat/messaging';
 import { buildApp } from './app';
+import type { SessionRegistry } from './domain/sessions';
 import { readConfig, type Config } from './config';
-import { applyWorkerTopology } from './consumers/events.consumer';
 
 export interface RunningDelivery {
   app: App;
   broker: Broker;
+  /** Which gateways hold which users, as this worker knows it. */
+  sessions: SessionRegistry;
   url: string;
   port: number;
   /** Stops consuming (in-flight batches finish and ack), then closes. */
@@ -21,11 +23,12 @@ export const deliveryConfig = (overrides: Partial<Config> = {}): Config => ({ ..
 export async function startDelivery(config: Config, opts: StartOptions = {}): Promise<RunningDelivery> {
   const logger = opts.logger ?? silentLogger();
   const broker = new Broker({ url: config.AMQP_URL, logger, registry: opts.registry, onConnect: (ch) => applyWorkerTopology(ch, config.INSTANCE_ID) });
-  const app = await buildApp({ config, logger, broker, registry: opts.registry, defaultMetrics: opts.defaultMetrics });
+  const { app, sessions } = await buildApp({ config, logger, broker, registry: opts.registry, defaultMetrics: opts.defaultMetrics });
   const { url, port } = await listenThenConnect(app, broker, { port: config.PORT, host: config.HOST, logger, awaitBroker: opts.awaitBroker });
   return {
     app,
     broker,
+    sessions,
     url,
     port,
     close: async () => {

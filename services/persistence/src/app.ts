@@ -4,7 +4,7 @@ import type { Logger } from '@chat/logger';
 import type { Broker } from '@chat/messaging';
 import { createService, type App } from '@chat/http-kit';
 import type { Config } from './config';
-import { createEventsConsumer } from './consumers/events.consumer';
+import { createEventsConsumer, deadLetterTo } from './consumers/events.consumer';
 import { historyRoutes } from './routes/history.routes';
 import { summariesRoutes } from './routes/summaries.routes';
 import type { Repositories } from './server';
@@ -37,6 +37,6 @@ export async function buildApp(deps: Deps): Promise<App> {
   });
   await app.register(historyRoutes(deps));
   await app.register(summariesRoutes(deps));
-  await deps.broker.consume(createEventsConsumer(deps));
+  await deps.broker.consume(createEventsConsumer({ ...deps, deadLetter: deadLetterTo(deps.broker) }));
   return app;
 }

@@ -11,7 +11,7 @@ import type { App } from '@chat/http-kit';
 import { buildApp, type Deps } from '../src/app';
 import { createAccountsClient } from '../src/clients/accounts.client';
 import { readConfig, type Config } from '../src/config';
-import { createEventsConsumer } from '../src/consumers/events.consumer';
+import { createEventsConsumer, deadLetterTo } from '../src/consumers/events.consumer';
 import { schema, type Schema } from '../src/repositories/schema';
 import { createRepositories } from '../src/server';
 
@@ -103,7 +103,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
       let b = appBroker;
       if (appBrokerStarted) {
         b = new Broker({ url: vhost.url, logger });
-        await b.consume(createEventsConsumer(deps));
+        await b.consume(createEventsConsumer({ ...deps, deadLetter: deadLetterTo(b) }));
       }
       appBrokerStarted = true;
       await b.connect();

@@ -1,18 +1,15 @@
-import { Delivery, type Envelope, type Message, type ReadEvent } from '@chat/contracts';
-import type { Broker } from '@chat/messaging';
-import type { ConversationDirectory } from '../clients/conversations.directory';
+import { parseDeliveryBatch, type DeliveryBatch, type DeliveryItem } from '@chat/contracts';
+import { PRIVATE_QUEUES, type Broker } from '@chat/messaging';
 import type { GatewayMetrics } from '../metrics';
-import { RecentSends } from '../recent-sends';
+import { RecentSends } from '../domain/recent-sends';
 import type { ReadCursors } from '../typing/read-cursors';
 import { readKey } from '../socket/handlers';
 import { userRoom, type GatewayServer } from '../socket/io';
-import { deliveryQueueName, eventsQueueName } from '../user-bindings';
 
 export interface DeliveryConsumerDeps {
   broker: Broker;
   io: GatewayServer;
   instanceId: string;
-  directory: ConversationDirectory;
   recentSends: RecentSends;
   recentReads: Map<string, string>;
   /** A reader's receipt made on another gateway also moves this gateway's cursor for them. */
@@ -27,49 +24,44 @@ export interface DeliveryConsumerDeps {
  * the user's *other* sockets. Delivery does not know sockets, but this gateway remembers which of its
  * sockets sent what.
  */
-function originSocket(d: Delivery, deps: DeliveryConsumerDeps): string | undefined {
+function originSocket(d: DeliveryItem, deps: DeliveryConsumerDeps): string | undefined {
   if (d.exceptSocketId) return d.exceptSocketId;
   if (d.event === 'message:new') {
-    const m = d.data as Message;
-    return m.senderId === d.userId ? deps.recentSends.get(RecentSends.key(m.senderId, m.clientMsgId))?.socketId : undefined;
+    const m = d.data;
+    return d.userIds.includes(m.senderId) ? deps.recentSends.get(RecentSends.key(m.senderId, m.clientMsgId))?.socketId : undefined;
   }
   if (d.event === 'read') {
-    const r = d.data as ReadEvent;
-    return r.userId === d.userId ? deps.recentReads.get(readKey(r.userId, r.conversationId, r.messageId)) : undefined;
+    const r = d.data;
+    return d.userIds.includes(r.userId) ? deps.recentReads.get(readKey(r.userId, r.conversationId, r.messageId)) : undefined;
   }
   return undefined;
 }
 
-/** Registers this instance's consumers; they start on every (re)connect, after its queues exist. */
-export async function startDeliveryConsumers(deps: DeliveryConsumerDeps): Promise<void> {
-  await deps.broker.consume<Delivery>({
-    queue: deliveryQueueName(deps.instanceId),
-    parse: (raw) => Delivery.parse(raw),
+/**
+ * This instance's delivery batches (routing key `gateway.<id>`): each item is one socket event for the
+ * users named, emitted once to all their rooms. Registered once; runs on every (re)connect, after
+ * the private queue exists.
+ */
+export async function startDeliveryConsumer(deps: DeliveryConsumerDeps): Promise<void> {
+  await deps.broker.consume<DeliveryBatch>({
+    queue: PRIVATE_QUEUES.gatewayDeliveries(deps.instanceId),
+    frame: 'single',
+    parse: parseDeliveryBatch,
     prefetch: deps.prefetch,
     batchSize: deps.batchSize,
     maxAttempts: 1,
-    handle: async (items) => {
+    handle: async (batches) => {
       const now = Date.now();
-      for (const d of items) {
-        if (d.event === 'read') {
-          const r = d.data as ReadEvent;
-          if (r.userId === d.userId) deps.readCursors.record(r.userId, r.conversationId, r.messageId);
+      for (const batch of batches) {
+        for (const d of batch.items) {
+          if (d.event === 'read' && d.userIds.includes(d.data.userId)) deps.readCursors.record(d.data.userId, d.data.conversationId, d.data.messageId);
+          const except = originSocket(d, deps);
+          const rooms = d.userIds.map(userRoom);
+          const target = except ? deps.io.to(rooms).except(except) : deps.io.to(rooms);
+          (target.emit as (ev: string, data: unknown) => boolean)(d.event, d.data);
+          deps.metrics.emitted.inc({ event: d.event }, d.userIds.length);
+          if (d.sentAt !== undefined && d.event === 'message:new') deps.metrics.deliveryLatency.observe(Math.max(0, now - d.sentAt) / 1000);
         }
-        const except = originSocket(d, deps);
-        const target = except ? deps.io.to(userRoom(d.userId)).except(except) : deps.io.to(userRoom(d.userId));
-        (target.emit as (ev: string, data: unknown) => boolean)(d.event, d.data);
-        deps.metrics.emitted.inc({ event: d.event });
-        if (d.sentAt !== undefined && d.event === 'message:new') deps.metrics.deliveryLatency.observe(Math.max(0, now - d.sentAt) / 1000);
-      }
-    },
-  });
-  await deps.broker.consume({
-    queue: eventsQueueName(deps.instanceId),
-    maxAttempts: 1,
-    handle: async (items: Envelope[]) => {
-      for (const e of items) {
-        if (e.type === 'conversation.changed') deps.directory.onConversationChanged((e as Envelope<'conversation.changed'>).payload);
-        else if (e.type === 'friendship.changed') deps.directory.onUsersChanged((e as Envelope<'friendship.changed'>).payload.userIds);
       }
     },
   });
