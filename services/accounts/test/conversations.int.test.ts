@@ -97,6 +97,32 @@ describe('rooms, conversation list, users, presence, device keys, internal route
     expect(await roles(r.id, m1)).toEqual({ [m1.id]: 'owner', [m2.id]: 'member' });
   });
 
+  it('records what happens in a room as history entries (message.created of kind "event") in the outbox, in order', async () => {
+    const [o, a, b] = await users(3);
+    const r = await room(o, [a], 'first');
+    await call(h.app, 'POST', `/api/v1/conversations/${r.id}/members`, { token: o.token, body: { userId: b.id } });
+    await call(h.app, 'PATCH', `/api/v1/conversations/${r.id}`, { token: o.token, body: { title: 'second' } });
+    await call(h.app, 'PATCH', `/api/v1/conversations/${r.id}`, { token: o.token, body: { title: 'second' } });
+    await call(h.app, 'DELETE', `/api/v1/conversations/${r.id}/members/${b.id}`, { token: o.token });
+    await call(h.app, 'DELETE', `/api/v1/conversations/${r.id}/members/${o.id}`, { token: o.token });
+    await call(h.app, 'DELETE', `/api/v1/conversations/${r.id}/members/${a.id}`, { token: o.token });
+    const rows = (await h.database.pool.query("select payload from accounts.outbox where type = 'message.created' and payload->>'conversationId' = $1 order by seq", [r.id])).rows;
+    const entries = rows.map((x: { payload: { id: string; senderId: string; kind: string; event: unknown; body?: string } }) => x.payload);
+    expect(entries.map((e) => [e.senderId, e.event])).toEqual([
+      [o.id, { type: 'created', title: 'first' }],
+      [o.id, { type: 'joined', userId: b.id }],
+      [o.id, { type: 'renamed', title: 'second' }],
+      [o.id, { type: 'removed', userId: b.id }],
+      [o.id, { type: 'left', userId: o.id }],
+      [o.id, { type: 'owner_changed', userId: a.id }],
+    ]);
+    expect(entries.every((e) => e.kind === 'event' && e.body === undefined)).toBe(true);
+    // Ids sort in the order things happened, like message ids.
+    expect(entries.map((e) => e.id)).toEqual(entries.map((e) => e.id).sort());
+    // A refused change records nothing.
+    expect(rows.length).toBe(6);
+  });
+
   it('non-members get NOT_FOUND for every conversation route; direct conversations cannot be changed', async () => {
     const [o, a, stranger] = await users(3);
     const r = await room(o, [a]);

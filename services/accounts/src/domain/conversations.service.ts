@@ -8,6 +8,7 @@ import { createUsersRepository } from '../repositories/users.repository';
 import { sortByActivity, toConversation } from './conversation-view';
 import { conversationEvent } from './events';
 import { nextOwner } from './ownership';
+import { roomEventMessage } from './room-events';
 
 /**
  * Visibility rule: a conversation the caller is not a member of does not exist for them, so every
@@ -57,7 +58,7 @@ export async function createRoom(ctx: Ctx, me: string, title: string, memberIds:
     const convs = createConversationsRepository(tx);
     const row = await convs.createRoom(title, [{ userId: me, role: 'owner' }, ...others.map((userId) => ({ userId, role: 'member' as const }))]);
     const full = (await convs.withMembers(row.id))!;
-    await enqueueAll(tx, [conversationEvent('created', full)], traceId);
+    await enqueueAll(tx, [conversationEvent('created', full), roomEventMessage(row.id, me, { type: 'created', title })], traceId);
     return full;
   });
   return toConversation(c);
@@ -106,7 +107,7 @@ export async function addMember(ctx: Ctx, me: string, id: string, userId: string
     const convs = createConversationsRepository(tx);
     await convs.addMember(id, userId, 'member');
     const after = (await convs.withMembers(id))!;
-    await enqueueAll(tx, [conversationEvent('member_added', after, { userId })], traceId);
+    await enqueueAll(tx, [conversationEvent('member_added', after, { userId }), roomEventMessage(id, me, { type: 'joined', userId })], traceId);
     return after;
   });
   return withSummary(ctx, me, c);
@@ -132,7 +133,9 @@ export async function removeMember(ctx: Ctx, me: string, id: string, userId: str
     const heir = nextOwner(remaining);
     if (heir) await convs.setRole(id, heir.userId, 'owner');
     const after = (await convs.withMembers(id))!;
-    await enqueueAll(tx, [conversationEvent('member_removed', after, { removedUserIds: [userId], userId })], traceId);
+    const happened = [roomEventMessage(id, me, { type: userId === me ? 'left' : 'removed', userId })];
+    if (heir) happened.push(roomEventMessage(id, me, { type: 'owner_changed', userId: heir.userId }));
+    await enqueueAll(tx, [conversationEvent('member_removed', after, { removedUserIds: [userId], userId }), ...happened], traceId);
   });
 }
 
@@ -149,7 +152,8 @@ export async function setRole(ctx: Ctx, me: string, id: string, userId: string, 
     const convs = createConversationsRepository(tx);
     await convs.setRole(id, userId, role);
     const after = (await convs.withMembers(id))!;
-    await enqueueAll(tx, [conversationEvent('updated', after, { userId })], traceId);
+    const promoted = role === 'owner' && target.role !== 'owner' ? [roomEventMessage(id, me, { type: 'owner_changed', userId })] : [];
+    await enqueueAll(tx, [conversationEvent('updated', after, { userId }), ...promoted], traceId);
     return after;
   });
   return withSummary(ctx, me, c);
@@ -163,7 +167,8 @@ export async function rename(ctx: Ctx, me: string, id: string, title: string, tr
     const convs = createConversationsRepository(tx);
     await convs.rename(id, title);
     const after = (await convs.withMembers(id))!;
-    await enqueueAll(tx, [conversationEvent('updated', after)], traceId);
+    const renamed = full.conversation.title !== title ? [roomEventMessage(id, me, { type: 'renamed', title })] : [];
+    await enqueueAll(tx, [conversationEvent('updated', after), ...renamed], traceId);
     return after;
   });
   return withSummary(ctx, me, c);
