@@ -145,7 +145,7 @@ describe('rooms, conversation list, users, presence, device keys, internal route
     expect((await call(h.app, 'GET', '/api/v1/conversations', { token: stranger.token })).body).toEqual([]);
   });
 
-  it('searches users by username prefix, case-insensitively, at most 20, wildcards literal', async () => {
+  it('searches users by username (prefix first, then contains, @ ignored), case-insensitively, at most 20, wildcards literal', async () => {
     const prefix = `s${Date.now() % 100000}`;
     for (let i = 0; i < 22; i++) await registerUser(h.app, `${prefix}_${String(i).padStart(2, '0')}`);
     const [me] = await users(1);
@@ -156,6 +156,12 @@ describe('rooms, conversation list, users, presence, device keys, internal route
     expect(res.body[0]).not.toHaveProperty('passwordHash');
     expect((await call(h.app, 'GET', `/api/v1/users?q=${prefix}%25`, { token: me.token })).body).toEqual([]);
     expect((await call(h.app, 'GET', `/api/v1/users?q=${prefix.slice(0, 3)}_`, { token: me.token })).body).toEqual([]);
+    // "@name" and a part from the middle find them too; prefix matches come first.
+    expect((await call(h.app, 'GET', `/api/v1/users?q=%40${prefix}_01`, { token: me.token })).body.map((u: { username: string }) => u.username)).toEqual([`${prefix}_01`]);
+    const middle = await registerUser(h.app, `x${prefix}_mid`);
+    const inner = (await call(h.app, 'GET', `/api/v1/users?q=${prefix.slice(1)}_0`, { token: me.token })).body.map((u: { username: string }) => u.username);
+    expect(inner.slice(0, 10)).toEqual(Array.from({ length: 10 }, (_, i) => `${prefix}_0${i}`));
+    expect((await call(h.app, 'GET', `/api/v1/users?q=${prefix}_mid`, { token: me.token })).body.map((u: { id: string }) => u.id)).toEqual([middle.id]);
     expect((await call(h.app, 'GET', '/api/v1/users?q=', { token: me.token })).status).toBe(400);
     expect((await call(h.app, 'GET', '/api/v1/users', { token: me.token })).status).toBe(400);
   });
