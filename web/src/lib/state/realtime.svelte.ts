@@ -32,9 +32,11 @@ class Realtime {
       // Covers the first connect too: anything sent between the list load and the subscription.
       void conversations.syncAll().catch(() => undefined);
       void friends.load().catch(() => undefined);
+      void conversations.flushOutbox();
     });
     socket.on('disconnect', (reason) => {
       this.state = 'disconnected';
+      conversations.onDisconnect();
       // A server-side disconnect is not retried by socket.io by itself.
       if (reason === 'io server disconnect') socket.connect();
     });
@@ -58,7 +60,10 @@ class Realtime {
     socket.on('conversation', (e) => conversations.onConversation(e));
 
     this.ticker = setInterval(() => (conversations.now = Date.now()), 1000);
-    socket.connect();
+    // Unsent messages from before a reload show (and go out) again; connect once they are back.
+    void conversations.restoreOutbox().finally(() => {
+      if (this.socket === socket) socket.connect();
+    });
   }
 
   stop(): void {
@@ -78,6 +83,7 @@ class Realtime {
     if (Notification.permission !== 'granted' || !document.hidden) return;
     const c = conversations.get(m.conversationId);
     const title = c ? conversationTitle(c, session.user?.id ?? '', directory.users) : 'New message';
+    if (m.kind === 'event') return;
     const who = directory.name(m.senderId);
     const n = new Notification(c?.kind === 'room' ? `${who} in ${title}` : title, { body: preview(m), tag: m.conversationId });
     n.onclick = () => {
