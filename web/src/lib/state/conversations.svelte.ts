@@ -53,6 +53,7 @@ class Conversations {
   reset(): void {
     this.list = [];
     this.loaded = false;
+    this.loading = null;
     this.activeId = null;
     this.typing = {};
     this.timelines.clear();
@@ -76,7 +77,21 @@ class Conversations {
     return t;
   }
 
-  async load(): Promise<void> {
+  private loading: Promise<void> | null = null;
+
+  load(): Promise<void> {
+    const p = this.doLoad();
+    this.loading = p;
+    return p;
+  }
+
+  /** The list as the server has it (the unread count and read marker decide the divider). */
+  private whenLoaded(): Promise<void> {
+    if (this.loaded) return Promise.resolve();
+    return (this.loading ?? this.load()).catch(() => undefined);
+  }
+
+  private async doLoad(): Promise<void> {
     const list = await api.conversations();
     this.list = sortConversations(list);
     this.loaded = true;
@@ -111,6 +126,8 @@ class Conversations {
 
   async open(id: string): Promise<void> {
     this.activeId = id;
+    await this.whenLoaded();
+    if (this.activeId !== id) return;
     const c = this.get(id);
     // What was unread when the conversation opened decides where the "New messages" divider sits.
     const unread = c?.unreadCount ?? 0;

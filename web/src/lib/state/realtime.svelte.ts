@@ -18,6 +18,7 @@ class Realtime {
   everConnected = $state(false);
   private socket: ChatSocket | null = null;
   private ticker: ReturnType<typeof setInterval> | null = null;
+  private stopNetworkWatch: (() => void) | null = null;
 
   start(): void {
     if (this.socket || !session.user) return;
@@ -60,13 +61,26 @@ class Realtime {
     socket.on('conversation', (e) => conversations.onConversation(e));
 
     this.ticker = setInterval(() => (conversations.now = Date.now()), 1000);
+    // The browser knows it lost the network before the socket's heartbeat does: queue sends at once.
+    const offline = () => socket.disconnect();
+    const online = () => {
+      if (!socket.connected) socket.connect();
+    };
+    window.addEventListener('offline', offline);
+    window.addEventListener('online', online);
+    this.stopNetworkWatch = () => {
+      window.removeEventListener('offline', offline);
+      window.removeEventListener('online', online);
+    };
     // Unsent messages from before a reload show (and go out) again; connect once they are back.
     void conversations.restoreOutbox().finally(() => {
-      if (this.socket === socket) socket.connect();
+      if (this.socket === socket && navigator.onLine !== false) socket.connect();
     });
   }
 
   stop(): void {
+    this.stopNetworkWatch?.();
+    this.stopNetworkWatch = null;
     this.socket?.removeAllListeners();
     this.socket?.disconnect();
     this.socket = null;
