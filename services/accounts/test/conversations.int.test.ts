@@ -108,13 +108,14 @@ describe('rooms, conversation list, users, presence, device keys, internal route
     await call(h.app, 'DELETE', `/api/v1/conversations/${r.id}/members/${a.id}`, { token: o.token });
     const rows = (await h.database.pool.query("select payload from accounts.outbox where type = 'message.created' and payload->>'conversationId' = $1 order by seq", [r.id])).rows;
     const entries = rows.map((x: { payload: { id: string; senderId: string; kind: string; event: unknown; body?: string } }) => x.payload);
+    const [on, an, bn] = [o, a, b].map((u) => u.username);
     expect(entries.map((e) => [e.senderId, e.event])).toEqual([
-      [o.id, { type: 'created', title: 'first' }],
-      [o.id, { type: 'joined', userId: b.id }],
-      [o.id, { type: 'renamed', title: 'second' }],
-      [o.id, { type: 'removed', userId: b.id }],
-      [o.id, { type: 'left', userId: o.id }],
-      [o.id, { type: 'owner_changed', userId: a.id }],
+      [o.id, { type: 'created', title: 'first', actorName: on }],
+      [o.id, { type: 'joined', userId: b.id, actorName: on, userName: bn }],
+      [o.id, { type: 'renamed', title: 'second', actorName: on }],
+      [o.id, { type: 'removed', userId: b.id, actorName: on, userName: bn }],
+      [o.id, { type: 'left', userId: o.id, actorName: on, userName: on }],
+      [o.id, { type: 'owner_changed', userId: a.id, actorName: on, userName: an }],
     ]);
     expect(entries.every((e) => e.kind === 'event' && e.body === undefined)).toBe(true);
     // Ids sort in the order things happened, like message ids.

@@ -1,7 +1,7 @@
 import { describeRoomEvent, memberCount } from './room-events';
 
 const names: Record<string, string> = { a: 'Alice', b: 'Bob', me: 'You' };
-const name = (id: string) => names[id] ?? `user ${id}`;
+const name = (id: string, recorded?: string) => names[id] ?? recorded ?? `user ${id}`;
 
 describe('room event wording', () => {
   it('names who did what to whom', () => {
@@ -12,6 +12,8 @@ describe('room event wording', () => {
     expect(describeRoomEvent({ type: 'renamed', title: 'Trip' }, 'me', name)).toBe('You renamed the room to “Trip”');
     expect(describeRoomEvent({ type: 'owner_changed', userId: 'b' }, 'a', name)).toBe('Bob is now the owner');
     expect(describeRoomEvent({ type: 'owner_changed', userId: 'me' }, 'a', name)).toBe('You are now the owner');
+    // Someone the reader never met shows under the name the event recorded.
+    expect(describeRoomEvent({ type: 'removed', userId: 'x', userName: 'Xena', actorName: 'Al' }, 'a', name)).toBe('Alice removed Xena');
   });
 
   it('counts members in words', () => {

@@ -2,11 +2,12 @@ import type { RoomEvent } from '@chat/contracts';
 
 /**
  * The line a room event shows in the timeline and the conversation list: "Alice added Carol",
- * "Bob left", "Alice renamed the room to Plans". `name` gives a person's name ("You" for oneself).
+ * "Bob left", "Alice renamed the room to Plans". `name` gives a person's name ("You" for oneself); its
+ * second argument is the name the event recorded, for people the reader never met.
  */
-export function describeRoomEvent(e: RoomEvent, actorId: string, name: (userId: string) => string): string {
-  const actor = name(actorId);
-  const subject = e.userId ? name(e.userId) : 'someone';
+export function describeRoomEvent(e: RoomEvent, actorId: string, name: (userId: string, recorded?: string) => string): string {
+  const actor = name(actorId, e.actorName);
+  const subject = e.userId ? name(e.userId, e.userName) : 'someone';
   const object = subject === 'You' ? 'you' : subject;
   switch (e.type) {
     case 'created':
