@@ -21,3 +21,18 @@ export function saveDraft(userId: string, conversationId: string, text: string):
 export function clearDraft(userId: string, conversationId: string): void {
   saveDraft(userId, conversationId, '');
 }
+
+/** Forgets every draft of a user (explicit log-out). */
+export function clearDrafts(userId: string): void {
+  try {
+    const prefix = `chat.draft.${userId}.`;
+    const keys: string[] = [];
+    for (let i = 0; i < localStorage.length; i++) {
+      const k = localStorage.key(i);
+      if (k?.startsWith(prefix)) keys.push(k);
+    }
+    for (const k of keys) localStorage.removeItem(k);
+  } catch {
+    /* storage disabled: nothing kept */
+  }
+}

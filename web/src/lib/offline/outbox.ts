@@ -46,6 +46,10 @@ async function run<T>(mode: IDBTransactionMode, fn: (s: IDBObjectStore) => IDBRe
 export const outbox = {
   put: (e: OutboxEntry) => run('readwrite', (s) => s.put(e)).catch(() => undefined),
   delete: (clientMsgId: string) => run('readwrite', (s) => s.delete(clientMsgId)).catch(() => undefined),
+  /** Forgets a user's unsent messages (explicit log-out on a shared computer). */
+  async clear(senderId: string): Promise<void> {
+    for (const e of await outbox.of(senderId)) await outbox.delete(e.clientMsgId);
+  },
   /** The user's entries, oldest first (the order they were written in). */
   async of(senderId: string): Promise<OutboxEntry[]> {
     const all = ((await run('readonly', (s) => s.index('senderId').getAll(senderId)).catch(() => [])) ?? []) as OutboxEntry[];

@@ -279,7 +279,7 @@ class Conversations {
   /** On (re)connect: everything waiting in the outbox goes out, oldest first. */
   async flushOutbox(): Promise<void> {
     for (const e of await outbox.of(this.me)) {
-      if (!e.error) this.dispatch(e);
+      if (!e.error && !this.attempts.has(e.clientMsgId)) this.dispatch(e);
     }
   }
 
