@@ -19,6 +19,9 @@ import { ACK_TIMEOUT_MS } from '../socket';
 import { directory } from './directory.svelte';
 import { Timeline } from './timeline.svelte';
 
+/** After an ack timeout on a socket that still looks connected, one automatic resend after this pause. */
+const RESEND_AFTER_MS = 3000;
+
 /** Conversations, their timelines, typing and read markers: everything the socket events change. */
 class Conversations {
   list = $state.raw<Conversation[]>([]);
@@ -42,6 +45,8 @@ class Conversations {
   /** The latest send attempt per clientMsgId: the outcome of an older attempt is ignored. */
   private attempts = new Map<string, number>();
   private attemptSeq = 0;
+  /** Sends already retried once by themselves after an ack timeout on a live socket. */
+  private resent = new Set<string>();
 
   totalUnread = $derived(totalUnread(this.list));
 
@@ -62,6 +67,7 @@ class Conversations {
     this.dividers.clear();
     this.removed.clear();
     this.attempts.clear();
+    this.resent.clear();
   }
 
   get(id: string): Conversation | undefined {
@@ -315,6 +321,7 @@ class Conversations {
       .then((ack) => {
         if (!current()) return;
         this.attempts.delete(clientMsgId);
+        this.resent.delete(clientMsgId);
         if (ack.ok) {
           void outbox.delete(clientMsgId);
           this.onMessage(ack.message);
@@ -323,9 +330,17 @@ class Conversations {
       .catch(() => {
         if (!current()) return;
         this.attempts.delete(clientMsgId);
-        // No ack: without a connection it waits for the next one; connected, the user decides.
-        if (this.socket?.connected) refused('No answer from the server');
-        else t.queue(this.me, clientMsgId);
+        // No ack: the connection may be dead without the socket knowing yet. It waits for the next
+        // connect (which resends it); still connected, it is resent once more after a pause, and only a
+        // second silence asks the user.
+        t.queue(this.me, clientMsgId);
+        if (!this.socket?.connected) return;
+        if (this.resent.has(clientMsgId)) return refused('No answer from the server');
+        this.resent.add(clientMsgId);
+        setTimeout(() => {
+          const still = this.timelines.get(conversationId)?.messages.some((m) => m.clientMsgId === clientMsgId && m.status === 'queued');
+          if (still && !this.attempts.has(clientMsgId) && this.socket?.connected) this.dispatch(e);
+        }, RESEND_AFTER_MS);
       });
   }
 
