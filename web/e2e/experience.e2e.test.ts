@@ -204,6 +204,35 @@ describe('the web client people expect', () => {
     expect((await d.getByTestId('message-body').allTextContents()).filter((t) => t.startsWith('offline'))).toHaveLength(2);
   });
 
+  test('3b. a message the server refuses stays "Not sent" across a reload, with Retry and Discard', async () => {
+    await e.goto('/friends');
+    await d.goto(directUrl);
+    await d.getByTestId('composer').waitFor();
+    await dCtx.setOffline(true);
+    await send(d, 'refused later');
+    await seeText(await lastStatus(d, 'refused later'), 'Waiting for connection');
+    const asked = onConfirm(e, true);
+    await e.getByRole('button', { name: `Block ${dana.username}` }).click();
+    await asked;
+    await seeText(e.getByTestId('blocked-row'), dana.username);
+    await dCtx.setOffline(false);
+    await seeText(await lastStatus(d, 'refused later'), 'Not sent');
+    await d.reload();
+    const refused = await seeText(d.getByTestId('message'), 'refused later');
+    await seeText(refused.getByTestId('message-status'), 'Not sent');
+    await refused.getByTestId('retry').waitFor();
+    await shot(d, 'i14-06b-not-sent-after-reload');
+    await refused.getByTestId('discard').click();
+    await refused.waitFor({ state: 'detached' });
+    await d.reload();
+    await seeText(d.getByTestId('message'), 'offline two');
+    expect(await d.getByTestId('message').filter({ hasText: 'refused later' }).count()).toBe(0);
+
+    await (await seeText(e.getByTestId('blocked-row'), dana.username)).getByTestId('unblock').click();
+    await seeText(e.locator('.notice'), 'is unblocked');
+    await befriend(d, e, eli, dana);
+  });
+
   test('4. a long backlog opens at a "New messages" divider; "Seen" only when on screen in a focused tab', async () => {
     await d.goto('/friends');
     await e.goto(directUrl);
