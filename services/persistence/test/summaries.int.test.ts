@@ -74,6 +74,17 @@ describe('read markers and summaries', () => {
     expect(s[c1].lastMessage).toEqual(more[1]);
   });
 
+  it('stores room events as history entries of kind "event", in id order, never counted as unread', async () => {
+    const c = randomUUID();
+    const hello = textMessage(c, alice, { id: messageId(301), body: 'hello' });
+    const joined: Message = { ...textMessage(c, alice, { id: messageId(302) }), kind: 'event', event: { type: 'joined', userId: bob } };
+    delete joined.body;
+    await send([joined, hello]);
+    const s = await summaries(bob, [c]);
+    expect(s[c].unreadCount).toBe(1);
+    expect(s[c].lastMessage).toEqual(joined);
+  });
+
   it('refuses a malformed body with VALIDATION', async () => {
     for (const payload of [{}, { userId: 'x', conversationIds: [] }, { userId: alice, conversationIds: ['nope'] }, { userId: alice, conversationIds: [], extra: 1 }]) {
       const res = await h.app.inject({ method: 'POST', url: '/internal/v1/summaries', payload });

@@ -8,6 +8,7 @@ import { createUsersRepository } from '../repositories/users.repository';
 import { sortByActivity, toConversation } from './conversation-view';
 import { conversationEvent } from './events';
 import { nextOwner } from './ownership';
+import { roomEventMessage } from './room-events';
 
 /**
  * Visibility rule: a conversation the caller is not a member of does not exist for them, so every
@@ -57,10 +58,18 @@ export async function createRoom(ctx: Deps, me: string, title: string, memberIds
     const convs = createConversationsRepository(tx);
     const row = await convs.createRoom(title, [{ userId: me, role: 'owner' }, ...others.map((userId) => ({ userId, role: 'member' as const }))]);
     const full = (await convs.withMembers(row.id))!;
-    await enqueueAll(tx, [conversationEvent('created', full)], traceId);
+    await enqueueAll(tx, [conversationEvent('created', full), roomEventMessage(row.id, me, { type: 'created', title, ...names(full, me) })], traceId);
     return full;
   });
   return toConversation(c);
+}
+
+/** The display names a room event carries, from the member list that holds those people. */
+function names(c: ConversationWithMembers, actorId: string, userId?: string): { actorName?: string; userName?: string } {
+  const name = (id: string) => c.members.find((m) => m.userId === id)?.displayName;
+  const actorName = name(actorId);
+  const userName = userId ? name(userId) : undefined;
+  return { ...(actorName ? { actorName } : {}), ...(userName ? { userName } : {}) };
 }
 
 /** Someone who blocked the caller cannot be put in a room by them. */
@@ -106,7 +115,7 @@ export async function addMember(ctx: Deps, me: string, id: string, userId: strin
     const convs = createConversationsRepository(tx);
     await convs.addMember(id, userId, 'member');
     const after = (await convs.withMembers(id))!;
-    await enqueueAll(tx, [conversationEvent('member_added', after, { userId })], traceId);
+    await enqueueAll(tx, [conversationEvent('member_added', after, { userId }), roomEventMessage(id, me, { type: 'joined', userId, ...names(after, me, userId) })], traceId);
     return after;
   });
   return withSummary(ctx, me, c);
@@ -132,7 +141,9 @@ export async function removeMember(ctx: Deps, me: string, id: string, userId: st
     const heir = nextOwner(remaining);
     if (heir) await convs.setRole(id, heir.userId, 'owner');
     const after = (await convs.withMembers(id))!;
-    await enqueueAll(tx, [conversationEvent('member_removed', after, { removedUserIds: [userId], userId })], traceId);
+    const happened = [roomEventMessage(id, me, { type: userId === me ? 'left' : 'removed', userId, ...names(full, me, userId) })];
+    if (heir) happened.push(roomEventMessage(id, me, { type: 'owner_changed', userId: heir.userId, ...names(full, me, heir.userId) }));
+    await enqueueAll(tx, [conversationEvent('member_removed', after, { removedUserIds: [userId], userId }), ...happened], traceId);
   });
 }
 
@@ -149,7 +160,8 @@ export async function setRole(ctx: Deps, me: string, id: string, userId: string,
     const convs = createConversationsRepository(tx);
     await convs.setRole(id, userId, role);
     const after = (await convs.withMembers(id))!;
-    await enqueueAll(tx, [conversationEvent('updated', after, { userId })], traceId);
+    const promoted = role === 'owner' && target.role !== 'owner' ? [roomEventMessage(id, me, { type: 'owner_changed', userId, ...names(full, me, userId) })] : [];
+    await enqueueAll(tx, [conversationEvent('updated', after, { userId }), ...promoted], traceId);
     return after;
   });
   return withSummary(ctx, me, c);
@@ -163,7 +175,8 @@ export async function rename(ctx: Deps, me: string, id: string, title: string, t
     const convs = createConversationsRepository(tx);
     await convs.rename(id, title);
     const after = (await convs.withMembers(id))!;
-    await enqueueAll(tx, [conversationEvent('updated', after)], traceId);
+    const renamed = full.conversation.title !== title ? [roomEventMessage(id, me, { type: 'renamed', title, ...names(full, me) })] : [];
+    await enqueueAll(tx, [conversationEvent('updated', after), ...renamed], traceId);
     return after;
   });
   return withSummary(ctx, me, c);

@@ -26,8 +26,8 @@ export const usersRoutes = (ctx: Deps, verify: Verifier): FastifyPluginAsync => 
   });
 
   app.get('/api/v1/users', {
-    schema: { tags, security, summary: `Up to ${limits.searchResults} users whose username starts with q (case-insensitive)`, querystring: UserSearchQuery, response: { 200: z.array(User), ...errorResponses(400, 401) } },
-  }, async (req) => (await users.searchByPrefix(req.query.q, limits.searchResults)).map(toUser));
+    schema: { tags, security, summary: `Up to ${limits.searchResults} users whose username contains q (case-insensitive, a leading @ ignored), those starting with it first`, querystring: UserSearchQuery, response: { 200: z.array(User), ...errorResponses(400, 401) } },
+  }, async (req) => (await users.search(req.query.q, limits.searchResults)).map(toUser));
 
   app.get('/api/v1/presence', {
     schema: {

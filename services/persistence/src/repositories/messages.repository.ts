@@ -3,7 +3,7 @@ import type { Message } from '@chat/contracts';
 import { conversationSeqs, messages, type MessageRow } from './schema';
 import type { Db, Executor } from './types';
 
-/** A stored row as the contract's Message: `body` only for text, `encrypted` only for encrypted. */
+/** A stored row as the contract's Message: `body` only for text, `encrypted` only for encrypted, `event` only for a room event. */
 export function toMessage(row: MessageRow): Message {
   const m: Message = {
     id: row.id,
@@ -14,6 +14,7 @@ export function toMessage(row: MessageRow): Message {
     kind: row.kind,
   };
   if (row.kind === 'text') m.body = row.body ?? '';
+  else if (row.kind === 'event') m.event = row.event as Message['event'];
   else m.encrypted = row.encrypted as Message['encrypted'];
   return m;
 }
@@ -72,6 +73,7 @@ export function createMessagesRepository(db: Db) {
           kind: m.kind,
           body: m.kind === 'text' ? (m.body ?? null) : null,
           encrypted: m.kind === 'encrypted' ? (m.encrypted ?? null) : null,
+          event: m.kind === 'event' ? (m.event ?? null) : null,
           createdAt: new Date(m.createdAt),
         };
       });

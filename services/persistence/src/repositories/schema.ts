@@ -21,9 +21,11 @@ export const messages = persistence.table(
     seq: bigint('seq', { mode: 'number' }).notNull(),
     senderId: uuid('sender_id').notNull(),
     clientMsgId: uuid('client_msg_id').notNull(),
-    kind: text('kind', { enum: ['text', 'encrypted'] }).notNull(),
+    kind: text('kind', { enum: ['text', 'encrypted', 'event'] }).notNull(),
     body: text('body'),
     encrypted: jsonb('encrypted'),
+    /** A room event (`kind = 'event'`, see RoomEvent in contracts): who joined, left, renamed... */
+    event: jsonb('event'),
     createdAt: tstz('created_at').notNull(),
     storedAt: tstz('stored_at').notNull().defaultNow(),
   },
@@ -34,7 +36,10 @@ export const messages = persistence.table(
     index('messages_conversation_id_idx').on(t.conversationId, t.id),
     // `after=` pages walk this one forwards.
     uniqueIndex('messages_conversation_seq_uq').on(t.conversationId, t.seq),
-    check('messages_kind_payload_ck', sql`(kind = 'text' and body is not null and encrypted is null) or (kind = 'encrypted' and encrypted is not null and body is null)`),
+    check(
+      'messages_kind_payload_ck',
+      sql`(kind = 'text' and body is not null and encrypted is null and event is null) or (kind = 'encrypted' and encrypted is not null and body is null and event is null) or (kind = 'event' and event is not null and body is null and encrypted is null)`,
+    ),
   ],
 );
 

@@ -18,9 +18,10 @@ type SummaryRow = {
   id: string | null;
   sender_id: string;
   client_msg_id: string;
-  kind: 'text' | 'encrypted';
+  kind: 'text' | 'encrypted' | 'event';
   body: string | null;
   encrypted: unknown;
+  event: unknown;
   created_at: Date;
   seq: string;
   unread: number;
@@ -39,18 +40,18 @@ export function createSummariesRepository(pool: Pool) {
       if (ids.length === 0) return {};
       const [main, markers] = await Promise.all([
         pool.query<SummaryRow>(
-          `select c.id as conversation_id, lm.id, lm.sender_id, lm.client_msg_id, lm.kind, lm.body, lm.encrypted, lm.created_at, lm.seq,
+          `select c.id as conversation_id, lm.id, lm.sender_id, lm.client_msg_id, lm.kind, lm.body, lm.encrypted, lm.event, lm.created_at, lm.seq,
                   coalesce(u.n, 0)::int as unread
              from unnest($2::uuid[]) as c(id)
              left join persistence.read_markers rm on rm.conversation_id = c.id and rm.user_id = $1
              left join lateral (
-               select m.id, m.sender_id, m.client_msg_id, m.kind, m.body, m.encrypted, m.created_at, m.seq
+               select m.id, m.sender_id, m.client_msg_id, m.kind, m.body, m.encrypted, m.event, m.created_at, m.seq
                  from persistence.messages m where m.conversation_id = c.id order by m.id desc limit 1
              ) lm on true
              left join lateral (
                select count(*) as n from (
                  select 1 from persistence.messages m
-                  where m.conversation_id = c.id and (rm.message_id is null or m.id > rm.message_id) and m.sender_id <> $1
+                  where m.conversation_id = c.id and (rm.message_id is null or m.id > rm.message_id) and m.sender_id <> $1 and m.kind <> 'event'
                   limit $3
                ) capped
              ) u on true`,
@@ -72,6 +73,7 @@ export function createSummariesRepository(pool: Pool) {
               kind: r.kind,
               body: r.body,
               encrypted: r.encrypted,
+              event: r.event,
               createdAt: r.created_at,
               seq: Number(r.seq),
               storedAt: r.created_at,
