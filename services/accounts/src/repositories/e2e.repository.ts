@@ -1,7 +1,7 @@
 import { and, asc, count, eq, gte, inArray, lt, sql } from 'drizzle-orm';
-import type { Executor } from '../db';
-import { conversationMembers, deviceKeys } from '../db/schema';
-import { e2eCommits, e2eGroups, e2eKeyPackages, e2eWelcomes } from '../db/e2e.schema';
+import type { Executor } from './types';
+import { conversationMembers, deviceKeys } from './schema';
+import { e2eCommits, e2eGroups, e2eKeyPackages, e2eWelcomes } from './e2e.schema';
 
 export type E2eGroupRow = typeof e2eGroups.$inferSelect;
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AppError, IdParams, Uuid } from '@chat/contracts';
 import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
 import type { Verifier } from '@chat/auth';
-import type { Ctx } from '../context';
+import type { Deps } from '../deps';
 import { authenticate, userId } from '../auth/authenticate';
 import { createConversationsRepository } from '../repositories/conversations.repository';
 import { createE2eRepository } from '../repositories/e2e.repository';
@@ -62,7 +62,7 @@ const toGroup = (g: { conversationId: string; epoch: number; createdBy: string |
  * devices' welcome mailboxes. The server stores and hands out opaque bytes; it never sees a group
  * secret, a private key or a message's plaintext, and logs none of the bodies (http-kit logs no bodies).
  */
-export const e2eRoutes = (ctx: Ctx, verify: Verifier): FastifyPluginAsync => async (root) => {
+export const e2eRoutes = (ctx: Deps, verify: Verifier): FastifyPluginAsync => async (root) => {
   const app = root.withTypeProvider<ZodTypeProvider>();
   app.addHook('onRequest', authenticate(verify));
   const repo = createE2eRepository(ctx.db);
