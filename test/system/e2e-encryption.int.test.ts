@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Api, type BenchUser, type ChatSocket } from '@chat/client';
+import type { BenchUser, ChatSocket } from '@chat/client';
 import { E2EDevice, MemoryStore, type EncryptedPayload } from '@chat/client/e2e';
 import type { Message } from '@chat/contracts';
 import { waitFor } from '@chat/testkit';
@@ -48,7 +48,7 @@ describe('end-to-end encrypted conversations', () => {
     const [a1, a2, b1, c1] = await Promise.all([open(a), open(a), open(b), open(carol)]);
     expect(new Set([a1.deviceId, a2.deviceId]).size).toBe(2);
 
-    const [sa, sb, sc] = (await Promise.all([api.connect(a.token), api.connect(b.token), api.connect(carol.token)])) as [ChatSocket, ChatSocket, ChatSocket];
+    const [sa, sb, sc] = await Promise.all([api.connect(a.token), api.connect(b.token), api.connect(carol.token)]);
     track(sa, sb, sc);
     const toB = collect(sb);
     const toA = collect(sa);

@@ -70,7 +70,7 @@ const SYNC_MIN_INTERVAL_MS = 1_000;
  */
 const ADDS_PER_COMMIT = 40;
 
-const codeOf = (err: unknown): string | undefined => (err && typeof err === 'object' && 'code' in err ? String((err as { code: unknown }).code) : undefined);
+const codeOf = (err: unknown): string | undefined => (err && typeof err === 'object' && 'code' in err ? String(err.code) : undefined);
 
 interface Identity {
   deviceId: string;

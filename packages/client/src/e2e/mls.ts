@@ -126,7 +126,7 @@ export function roster(state: ClientState): RosterEntry[] {
   const out: RosterEntry[] = [];
   state.ratchetTree.forEach((node, i) => {
     if (i % 2 !== 0 || node?.nodeType !== 'leaf') return;
-    const d = deviceOfCredential(node.leaf.credential as never);
+    const d = deviceOfCredential(node.leaf.credential);
     if (d) out.push({ ...d, leafIndex: i / 2, signaturePublicKey: toBase64(node.leaf.signaturePublicKey) });
   });
   return out;
@@ -235,5 +235,5 @@ export async function decryptMessage(state: ClientState, ciphertextB64: string):
 function senderOf(tree: ClientState['ratchetTree'], sender: { senderType: string; leafIndex?: number }): DeviceRef | null {
   if (sender.senderType !== 'member' || sender.leafIndex === undefined) return null;
   const node = tree[sender.leafIndex * 2];
-  return node?.nodeType === 'leaf' ? deviceOfCredential(node.leaf.credential as never) : null;
+  return node?.nodeType === 'leaf' ? deviceOfCredential(node.leaf.credential) : null;
 }
