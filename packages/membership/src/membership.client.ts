@@ -69,15 +69,18 @@ export class MembershipClient {
    * in it) is looked up once; when accounts cannot answer, unknown counts as not encrypted.
    */
   async encrypted(conversationId: string): Promise<boolean> {
-    let c = await this.get(conversationId);
-    if (c && c.encrypted === undefined && !this.encryptionAsked.has(conversationId)) {
-      // Asked once per entry: during an accounts outage the stale entry keeps answering without a wait.
-      if (this.encryptionAsked.size > 10_000) this.encryptionAsked.clear();
-      this.encryptionAsked.add(conversationId);
-      this.dirty.add(conversationId);
-      c = await this.get(conversationId);
-    }
-    return c?.encrypted === true;
+    const c = await this.get(conversationId);
+    if (!c) return false;
+    if (c.encrypted !== undefined || this.encryptionAsked.has(conversationId)) return c.encrypted === true;
+    // Asked once per entry, and only the flag is taken from the answer (the entry, its members and its
+    // TTL stay as the events made them); when accounts cannot answer, unknown counts as not encrypted.
+    if (this.encryptionAsked.size > 10_000) this.encryptionAsked.clear();
+    this.encryptionAsked.add(conversationId);
+    const fresh = await this.fetch(conversationId).catch(() => UNKNOWN);
+    if (fresh === UNKNOWN) return false;
+    const entry = this.cache.peek(conversationId, { allowStale: true });
+    if (entry !== undefined && entry !== UNKNOWN && entry.encrypted === undefined) entry.encrypted = fresh.encrypted;
+    return fresh.encrypted === true;
   }
   private readonly encryptionAsked = new Set<string>();
 
