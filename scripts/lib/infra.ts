@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDatabase, startPostgres, startRabbit, type LocalPostgres, type LocalRabbit } from '@chat/local-infra';
 import { runMigrations } from '@chat/db';
+import { migrateToQuorum } from '@chat/messaging';
 import { info, say } from './output';
 
 export interface InfraPorts {
@@ -72,11 +73,18 @@ export async function startInfra(root: string, dataDir: string, ports: InfraPort
       await runMigrations(databaseUrl, folder, schema);
       info(`migrations applied: ${schema}`);
     }
+    await migrateBroker(r.url());
     return { databaseUrl, amqpUrl: r.url(), managementUrl: `http://127.0.0.1:${ports.management}`, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** A broker kept in `.data/` by an earlier version has classic queues: make them quorum, messages kept. */
+export async function migrateBroker(amqpUrl: string): Promise<void> {
+  const report = await migrateToQuorum(amqpUrl);
+  for (const m of report.migrated) info(`rabbitmq: ${m.queue} migrated from a classic to a quorum queue (${m.moved} message(s) kept)`);
 }
 
 /** The servers' routine chatter hides the services' output; only their problems are shown. */

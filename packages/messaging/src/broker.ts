@@ -7,8 +7,10 @@ import type { Logger } from '@chat/logger';
 import { EXCHANGES, applyTopology } from './topology';
 import { createBrokerMetrics, type BrokerMetrics } from './metrics';
 import { startConsumer, type ConsumerSpec } from './consumer';
+import { BrokerTargets, brokerUrls } from './urls';
 
 export interface BrokerOptions {
+  /** One broker URL, or a cluster's nodes comma-separated: a lost connection reconnects to the next node. */
   url: string;
   logger: Logger;
   registry?: Registry;
@@ -56,7 +58,8 @@ export class Broker extends EventEmitter {
   /** Resolves once connected the first time. */
   async connect(): Promise<void> {
     const log = this.opts.logger;
-    const model = await amqp.connect(this.opts.url, {
+    const targets = new BrokerTargets(brokerUrls(this.opts.url));
+    const model = await amqp.connect(targets.target, {
       // Confirms and small deliveries are tiny frames: without TCP_NODELAY, Nagle's algorithm and the
       // peer's delayed ACK hold each round trip up to ~40 ms.
       noDelay: true,
@@ -71,7 +74,7 @@ export class Broker extends EventEmitter {
     this.model = model;
     model.on('connect', () => {
       this.connected = true;
-      log.info('broker connected');
+      log.info({ node: targets.address }, 'broker connected');
       this.emit('connect');
     });
     model.on('disconnect', (err: Error) => {
@@ -79,10 +82,15 @@ export class Broker extends EventEmitter {
       this.confirm = null;
       this.failPending(new AppError('UNAVAILABLE', 'message broker connection lost'));
       this.activeConsumers.clear();
-      log.warn({ err: err.message }, 'broker disconnected');
+      log.warn({ err: err.message, node: targets.address }, 'broker disconnected');
+      // A cluster: the node may be gone; the next attempt goes to another one.
+      targets.rotate();
       this.emit('disconnect');
     });
-    model.on('connect-failed', (err: Error) => log.warn({ err: err.message }, 'broker connect failed'));
+    model.on('connect-failed', (err: Error) => {
+      log.warn({ err: err.message, node: targets.address }, 'broker connect failed');
+      targets.rotate();
+    });
     model.on('error', (err: Error) => log.warn({ err: err.message }, 'broker connection error'));
     model.on('handler-error', (err: Error) => log.error({ err }, 'broker event handler failed'));
     await model.waitForConnect();
