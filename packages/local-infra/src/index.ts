@@ -1,3 +1,6 @@
 export * from './proc';
 export * from './postgres';
 export * from './rabbitmq';
+export * from './keeper';
+export * from './cluster';
+export * from './haproxy';
