@@ -114,8 +114,9 @@ export function superviseAs(name: string) {
 /** The servers' routine chatter hides the services' output; only their problems are shown. */
 export function quiet(name: string, line: string, worth: RegExp): void {
   const plain = line.replace(/\x1b\[[0-9;]*m/g, '');
-  // The readiness probe connecting while postgres starts is expected, not a problem.
-  if (worth.test(plain) && !/database system is starting up/.test(plain)) say(name, plain);
+  // The readiness probe connecting while postgres starts is expected, not a problem; nor is a client's
+  // channel error (a declaration probing whether a queue exists), which the client handles and logs.
+  if (worth.test(plain) && !/database system is starting up|Channel error on connection|caused a channel exception/.test(plain)) say(name, plain);
 }
 
 export function epmdRunning(): boolean {

@@ -38,7 +38,7 @@ export function haproxyConfig(opts: Pick<HaproxyOptions, 'port' | 'backends' | '
   const inter = opts.checkIntervalMs ?? 1_000;
   return [
     'global',
-    '  maxconn 20000',
+    '  maxconn 4096',
     '',
     'defaults',
     '  mode http',
