@@ -36,7 +36,10 @@ export async function migrateToQuorum(url: string): Promise<MigrationReport> {
     for (const q of durableQueues()) {
       const state = await queueState(conn, q);
       if (state !== 'classic') {
-        report.unchanged.push(q.name);
+        // A migration interrupted after `<q>` was deleted left its messages in `<q>.migrating`.
+        const moved = (await exists(conn, `${q.name}.migrating`)) ? await moveBack(conn, q) : null;
+        if (moved === null) report.unchanged.push(q.name);
+        else report.migrated.push({ queue: q.name, moved });
         continue;
       }
       report.migrated.push({ queue: q.name, moved: await migrateOne(conn, q) });
@@ -51,13 +54,7 @@ export async function migrateToQuorum(url: string): Promise<MigrationReport> {
 
 /** A declaration with the quorum arguments answers: fine (quorum or new), or 406 (another type). */
 async function queueState(conn: ChannelModel, q: QueueDef): Promise<'absent' | 'quorum' | 'classic'> {
-  const ch = await conn.createChannel();
-  ch.on('error', () => undefined);
-  try {
-    await ch.checkQueue(q.name);
-  } catch {
-    return 'absent';
-  }
+  if (!(await exists(conn, q.name))) return 'absent';
   const probe = await conn.createChannel();
   probe.on('error', () => undefined);
   try {
@@ -67,8 +64,6 @@ async function queueState(conn: ChannelModel, q: QueueDef): Promise<'absent' | '
   } catch (err) {
     if (/PRECONDITION_FAILED/.test((err as Error).message) && /x-queue-type/.test((err as Error).message)) return 'classic';
     throw err;
-  } finally {
-    await ch.close().catch(() => undefined);
   }
 }
 
@@ -84,17 +79,37 @@ async function migrateOne(conn: ChannelModel, q: QueueDef): Promise<number> {
     await ch.deleteQueue(q.name, { ifEmpty: true });
     return n;
   });
-  await withChannel(conn, async (ch) => {
+  await moveBack(conn, q);
+  return moved;
+}
+
+/** Declares `<q>` as quorum with its bindings and empties `<q>.migrating` into it; returns the count moved. */
+async function moveBack(conn: ChannelModel, q: QueueDef): Promise<number> {
+  const temp = `${q.name}.migrating`;
+  return withChannel(conn, async (ch) => {
     await ch.assertQueue(q.name, { durable: true, arguments: q.args });
     for (const b of q.bindings) await ch.bindQueue(q.name, b.exchange, b.key);
     for (const b of q.bindings) await ch.unbindQueue(temp, b.exchange, b.key);
-    await move(ch, temp, q.name);
+    const n = await move(ch, temp, q.name);
     // Quorum queues refuse delete-if-empty; nothing routes to the temporary queue any more, so empty now is empty for good.
     const left = (await ch.checkQueue(temp)).messageCount;
     if (left !== 0) throw new Error(`${temp} still holds ${left} messages; run the migration again`);
     await ch.deleteQueue(temp);
+    return n;
   });
-  return moved;
+}
+
+async function exists(conn: ChannelModel, queue: string): Promise<boolean> {
+  const ch = await conn.createChannel();
+  ch.on('error', () => undefined);
+  try {
+    await ch.checkQueue(queue);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await ch.close().catch(() => undefined);
+  }
 }
 
 async function withChannel<T>(conn: ChannelModel, fn: (ch: ConfirmChannel) => Promise<T>): Promise<T> {
