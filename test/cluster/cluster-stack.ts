@@ -52,6 +52,28 @@ export class ClusterStack {
     return i;
   }
 
+  /** Each live gateway's count of connected sockets (its metrics). */
+  async socketCounts(): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    for (const g of this.stack.all('gateway')) {
+      const text = await (await fetch(`http://127.0.0.1:${g.port}/metrics`)).text();
+      out.set(g.port, Number(/^gateway_connected_sockets(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0));
+    }
+    return out;
+  }
+
+  /** Connects one client through the balancer and says which gateway (port) took it. */
+  async connectVia(token: string): Promise<{ client: ReturnType<typeof resilientSocket>; gatewayPort: number }> {
+    const before = await this.socketCounts();
+    const client = resilientSocket(this.origin, token);
+    await client.ready;
+    const gatewayPort = await waitFor(async () => {
+      const now = await this.socketCounts();
+      return [...now].find(([port, n]) => n > (before.get(port) ?? 0))?.[0];
+    }, 5_000, 'the gateway that took the client');
+    return { client, gatewayPort };
+  }
+
   async allReady(): Promise<boolean> {
     for (const p of this.stack.procs.filter((x) => x.process.child.exitCode === null && x.process.child.signalCode === null)) {
       const res = await fetch(`http://127.0.0.1:${p.port}/readyz`).catch(() => null);
