@@ -64,12 +64,20 @@ export function durableQueueArgs(extra: Record<string, unknown> = {}): Record<st
   return { 'x-queue-type': QUORUM, 'x-delivery-limit': DELIVERY_LIMIT, ...extra };
 }
 
+/**
+ * A dead-letter queue: quorum, without a delivery limit. Peeking at dead letters requeues them, which
+ * counts as a delivery; a limit would drop them (they have nowhere further to go) after enough peeks.
+ */
+export function deadLetterQueueArgs(): Record<string, unknown> {
+  return { 'x-queue-type': QUORUM };
+}
+
 /** The bindings of every durable queue: what a migration moves from a classic queue to its quorum successor. */
 export function durableQueues(): Array<{ name: string; args: Record<string, unknown>; bindings: Array<{ exchange: string; key: string }> }> {
   const out: ReturnType<typeof durableQueues> = [];
   for (const q of Object.values(QUEUES) as QueueSpec[]) {
     if (q.messageTtlMs !== undefined) continue;
-    out.push({ name: deadLetterQueue(q.name), args: durableQueueArgs(), bindings: [{ exchange: EXCHANGES.deadLetter, key: q.name }] });
+    out.push({ name: deadLetterQueue(q.name), args: deadLetterQueueArgs(), bindings: [{ exchange: EXCHANGES.deadLetter, key: q.name }] });
     out.push({ name: q.name, args: durableQueueArgs(mainQueueArgs(q)), bindings: q.bindings.map((key) => ({ exchange: EXCHANGES.events, key })) });
   }
   return out;
@@ -91,7 +99,7 @@ export async function applyTopology(ch: Channel): Promise<void> {
   await ch.assertExchange(EXCHANGES.deadLetter, 'direct', { durable: true });
   for (const q of Object.values(QUEUES) as QueueSpec[]) {
     const dead = deadLetterQueue(q.name);
-    await ch.assertQueue(dead, { durable: true, arguments: durableQueueArgs() });
+    await ch.assertQueue(dead, { durable: true, arguments: deadLetterQueueArgs() });
     await ch.bindQueue(dead, EXCHANGES.deadLetter, q.name);
     // Ephemeral queues (typing) stay classic and transient: nothing in them is worth replicating, and a
     // transient queue whose node is lost is simply declared again on the node a service reconnects to.
