@@ -29,6 +29,11 @@ export interface PublishOptions {
   id?: string;
 }
 
+/** Longest a (re)connect's set-up (topology, channels, consumers) may take before it is abandoned. */
+const SETUP_TIMEOUT_MS = 15_000;
+/** Longest a TCP connect plus AMQP handshake may take (a node that accepts but never answers). */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 type Pending = { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
 
 /**
@@ -63,6 +68,7 @@ export class Broker extends EventEmitter {
       // Confirms and small deliveries are tiny frames: without TCP_NODELAY, Nagle's algorithm and the
       // peer's delayed ACK hold each round trip up to ~40 ms.
       noDelay: true,
+      timeout: CONNECT_TIMEOUT_MS,
       recovery: {
         initialDelay: 200,
         maxDelay: 5_000,
@@ -96,10 +102,34 @@ export class Broker extends EventEmitter {
     await model.waitForConnect();
   }
 
+  /**
+   * Runs on every (re)connect. Bounded: a step the broker never answers (seen right after a cluster node
+   * died) would otherwise hold the connection attempt forever; past SETUP_TIMEOUT_MS the connection is
+   * closed and recovery tries the next node.
+   */
   private async setup(m: ChannelModel): Promise<void> {
+    const step = { name: 'topology' };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.opts.logger.warn({ step: step.name, timeoutMs: SETUP_TIMEOUT_MS }, 'broker set-up did not finish; trying again');
+        m.close().catch(() => undefined);
+        reject(new Error(`broker set-up timed out at ${step.name}`));
+      }, SETUP_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([this.setupSteps(m, step), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async setupSteps(m: ChannelModel, step: { name: string }): Promise<void> {
     const admin = await m.createChannel();
     await applyTopology(admin);
+    step.name = 'onConnect';
     if (this.opts.onConnect) await this.opts.onConnect(admin);
+    step.name = 'confirm channel';
     const confirm = await m.createConfirmChannel();
     // A channel closed by the server (a protocol error) leaves the connection up; close the connection
     // too so recovery rebuilds everything from one known state.
@@ -116,6 +146,7 @@ export class Broker extends EventEmitter {
     this.adminChannel = admin;
     this.current = m;
     for (const spec of this.consumers) {
+      step.name = `consumer ${spec.queue}`;
       this.activeConsumers.add(await startConsumer(m, spec, this.ctx(), closeAll(`consumer channel ${spec.queue} closed`)));
     }
   }
