@@ -94,7 +94,7 @@ describe('on a 3-node RabbitMQ cluster behind a load balancer', () => {
     process.stdout.write(`node loss: first ack ${firstAckAfter} ms after kill -9, ${refused.length} retryable refusals, ${load.acked.length} messages acknowledged\n`);
     if (process.env.CLUSTER_TEST_DEBUG) {
       const codes: Record<string, number> = {};
-      for (const r of refused) codes[r.error.code] = (codes[r.error.code] ?? 0) + 1;
+      for (const r of refused) codes[`${r.error.code} ${(r.error as { message?: string }).message}`] = (codes[`${r.error.code} ${(r.error as { message?: string }).message}`] ?? 0) + 1;
       process.stdout.write(`DEBUG codes ${JSON.stringify(codes)} per pair ${JSON.stringify(pairs.map((_, i) => load.acked.filter((a) => a.pair === i).map((a) => a.at - killedAt).filter((t) => t > -3000)))}\n`);
       for (const p of env.stack.procs) process.stdout.write(`DEBUG ${p.name} ${p.port}\n${p.process.stdout().slice(-3000)}\n${p.process.stderr().slice(-3000)}\n`);
     }

@@ -34,6 +34,9 @@ const SETUP_TIMEOUT_MS = 15_000;
 /** Longest a TCP connect plus AMQP handshake may take (a node that accepts but never answers). */
 const CONNECT_TIMEOUT_MS = 10_000;
 
+/** At most one reconnect per this interval because of nacks. */
+const NACK_RECONNECT_EVERY_MS = 5_000;
+
 type Pending = { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
 
 /**
@@ -219,7 +222,10 @@ export class Broker extends EventEmitter {
         ch.publish(exchange, routingKey, content, options, (err) => {
           if (!this.pending.delete(entry)) return;
           clearTimeout(entry.timer);
-          if (err) return reject(new AppError('UNAVAILABLE', 'message broker refused the message, try again', { cause: err }));
+          if (err) {
+            this.onNack();
+            return reject(new AppError('UNAVAILABLE', 'message broker refused the message, try again', { cause: err }));
+          }
           this.metrics.published.inc({ type: String(options.type ?? routingKey) });
           this.metrics.publishSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
           resolve();
@@ -230,6 +236,22 @@ export class Broker extends EventEmitter {
         reject(new AppError('UNAVAILABLE', 'message broker unavailable, try again', { cause: err }));
       }
     });
+  }
+
+  private lastNackReconnect = 0;
+
+  /**
+   * A nack means the broker could not enqueue the message. Seen on a cluster (RabbitMQ 3.10): after the
+   * node leading a quorum queue dies, a channel that stayed up on another node may go on being nacked
+   * for that queue while fresh channels publish fine. So a nack renews the connection (at most every
+   * few seconds); the sender gets a retryable refusal and its retry goes out on fresh channels.
+   */
+  private onNack(): void {
+    const m = this.current;
+    if (!m || this.closing || Date.now() - this.lastNackReconnect < NACK_RECONNECT_EVERY_MS) return;
+    this.lastNackReconnect = Date.now();
+    this.opts.logger.warn('publish refused by the broker; reconnecting with fresh channels');
+    m.close().catch(() => undefined);
   }
 
   private failPending(err: Error): void {
