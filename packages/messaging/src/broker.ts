@@ -6,7 +6,7 @@ import { AppError, ENVELOPE_VERSION, type Envelope, type EventPayload, type Even
 import type { Logger } from '@chat/logger';
 import { EXCHANGES, applyTopology } from './topology';
 import { createBrokerMetrics, type BrokerMetrics } from './metrics';
-import { startConsumer, type ConsumerSpec } from './consumer';
+import { startConsumer, type ActiveConsumer, type ConsumerSpec } from './consumer';
 import { BrokerTargets, brokerUrls } from './urls';
 
 export interface BrokerOptions {
@@ -34,6 +34,8 @@ const SETUP_TIMEOUT_MS = 15_000;
 /** Longest a TCP connect plus AMQP handshake may take (a node that accepts but never answers). */
 const CONNECT_TIMEOUT_MS = 10_000;
 
+/** How often idle consumers are checked against their queue's ready messages. */
+const STALL_CHECK_MS = 10_000;
 /** At most one reconnect per this interval because of nacks. */
 const NACK_RECONNECT_EVERY_MS = 5_000;
 
@@ -49,7 +51,8 @@ export class Broker extends EventEmitter {
   private model: amqp.RecoveringChannelModel | null = null;
   private confirm: ConfirmChannel | null = null;
   private readonly consumers: ConsumerSpec[] = [];
-  private readonly activeConsumers = new Set<{ stop: () => Promise<void> }>();
+  private readonly activeConsumers = new Set<ActiveConsumer>();
+  private stallTimer: NodeJS.Timeout | undefined;
   private readonly pending = new Set<Pending>();
   private connected = false;
   private closing = false;
@@ -103,13 +106,46 @@ export class Broker extends EventEmitter {
     model.on('error', (err: Error) => log.warn({ err: err.message }, 'broker connection error'));
     model.on('handler-error', (err: Error) => log.error({ err }, 'broker event handler failed'));
     await model.waitForConnect();
+    this.stallTimer = setInterval(() => void this.checkStalled(), STALL_CHECK_MS);
+    this.stallTimer.unref();
   }
 
   /**
-   * Runs on every (re)connect. Bounded: a step the broker never answers (seen right after a cluster node
-   * died) would otherwise hold the connection attempt forever; past SETUP_TIMEOUT_MS the connection is
-   * closed and recovery tries the next node.
+   * A consumer idle for a whole check interval while its queue holds ready messages is stalled. Seen on
+   * a cluster (RabbitMQ 3.10): after the node leading a quorum queue dies, a consumer whose connection
+   * was on another node may receive nothing more. Reconnecting (fresh channels, consumers registered
+   * with the new leader) gets the messages flowing; they were never lost, only not delivered.
    */
+  private async checkStalled(): Promise<void> {
+    const m = this.current;
+    if (!this.isConnected || !m || this.closing) return;
+    const stalled = [...this.activeConsumers].filter((c) => {
+      const idle = c.idleSince();
+      return idle !== null && Date.now() - idle >= STALL_CHECK_MS;
+    });
+    if (stalled.length === 0) return;
+    // Its own channel: a failed check must not close a channel the service uses.
+    const ch = await m.createChannel().catch(() => null);
+    if (!ch) return;
+    ch.on('error', () => undefined);
+    try {
+      const ready = async (queue: string) => ch.checkQueue(queue).then((q) => q.messageCount, () => 0);
+      for (const c of stalled) {
+        if ((await ready(c.queue)) === 0) continue;
+        // A message just published may be on its way to the consumer: look again a moment later.
+        await new Promise((r) => setTimeout(r, 1_000));
+        const n = await ready(c.queue);
+        if (n > 0 && c.idleSince() !== null && this.current === m && !this.closing) {
+          this.opts.logger.warn({ queue: c.queue, ready: n }, 'consumer stalled with messages ready; reconnecting');
+          m.close().catch(() => undefined);
+          return;
+        }
+      }
+    } finally {
+      await ch.close().catch(() => undefined);
+    }
+  }
+
   private async setup(m: ChannelModel): Promise<void> {
     const step = { name: 'topology' };
     let timer: NodeJS.Timeout | undefined;
@@ -265,6 +301,7 @@ export class Broker extends EventEmitter {
   /** Stops consuming (in-flight handlers finish and ack), then closes the connection. */
   async close(): Promise<void> {
     this.closing = true;
+    clearInterval(this.stallTimer);
     await Promise.allSettled([...this.activeConsumers].map((c) => c.stop()));
     this.activeConsumers.clear();
     await this.model?.close().catch(() => undefined);

@@ -31,7 +31,14 @@ interface Ctx {
 
 const ATTEMPTS_HEADER = 'x-attempts';
 
-export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M>, ctx: Ctx, onUnexpectedClose: () => void): Promise<{ stop: () => Promise<void> }> {
+export interface ActiveConsumer {
+  queue: string;
+  stop: () => Promise<void>;
+  /** When it last received or finished work, if it holds none now (nothing buffered or running); else null. */
+  idleSince: () => number | null;
+}
+
+export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M>, ctx: Ctx, onUnexpectedClose: () => void): Promise<ActiveConsumer> {
   const batchSize = spec.batchSize ?? 1;
   const ch = await model.createChannel();
   let stopping = false;
@@ -44,6 +51,7 @@ export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M
   const log = ctx.logger.child({ queue: spec.queue });
   let buffer: ConsumeMessage[] = [];
   let running: Promise<void> | null = null;
+  let lastActivity = Date.now();
 
   const deadLetter = (msg: ConsumeMessage, reason: string) => {
     ctx.metrics.deadLettered.inc({ queue: spec.queue, reason });
@@ -114,18 +122,22 @@ export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M
       .catch((err) => log.error({ err }, 'consumer batch failed'))
       .finally(() => {
         running = null;
+        lastActivity = Date.now();
         pump();
       });
   };
 
   const { consumerTag } = await ch.consume(spec.queue, (msg) => {
     if (!msg) return; // cancelled by the broker (queue deleted): the connection-level recovery handles it
+    lastActivity = Date.now();
     buffer.push(msg);
     pump();
   });
   log.debug({ consumerTag }, 'consuming');
 
   return {
+    queue: spec.queue,
+    idleSince: () => (running || buffer.length ? null : lastActivity),
     async stop() {
       stopping = true;
       await ch.cancel(consumerTag).catch(() => undefined);
