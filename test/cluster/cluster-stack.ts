@@ -26,7 +26,7 @@ export class ClusterStack {
     const [lb, ...p] = [...ports];
     const nodes = [0, 1, 2].map((i) => ({ port: p[i * 3]!, managementPort: p[i * 3 + 1]!, distPort: p[i * 3 + 2]! }));
     this.cluster = await startRabbitCluster({ baseDir: this.dir, namePrefix: `chat-test-cluster-${nodes[0]!.port}`, nodes });
-    this.stack = await new Stack({ amqpUrl: this.cluster.url(), gateways: 2, deliveries: 2, env: process.env.CLUSTER_TEST_DEBUG ? { gateway: { LOG_LEVEL: 'info' } } : {} }).start();
+    this.stack = await new Stack({ amqpUrl: this.cluster.url(), gateways: 2, deliveries: 2, readyTimeoutMs: 90_000, env: process.env.CLUSTER_TEST_DEBUG ? { gateway: { LOG_LEVEL: 'info' } } : {} }).start();
     const gateways = this.stack.procs.filter((x) => x.name === 'gateway');
     this.balancer = await startHaproxy({
       dir: join(this.dir, 'haproxy'),
