@@ -15,7 +15,7 @@ describe('on a 3-node RabbitMQ cluster behind a load balancer', () => {
   const env = new ClusterStack();
   const sockets: ChatSocket[] = [];
 
-  beforeAll(() => env.start(), 180_000);
+  beforeAll(() => env.start(), 240_000);
   afterAll(async () => {
     sockets.forEach((s) => s.close());
     await env.stop();
