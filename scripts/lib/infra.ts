@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { ensureDatabase, startPostgres, startRabbit, type LocalPostgres, type LocalRabbit } from '@chat/local-infra';
 import { runMigrations } from '@chat/db';
 import { migrateToQuorum } from '@chat/messaging';
@@ -113,7 +114,7 @@ export function superviseAs(name: string) {
 
 /** The servers' routine chatter hides the services' output; only their problems are shown. */
 export function quiet(name: string, line: string, worth: RegExp): void {
-  const plain = line.replace(/\x1b\[[0-9;]*m/g, '');
+  const plain = stripVTControlCharacters(line);
   // The readiness probe connecting while postgres starts is expected, not a problem; nor is a client's
   // channel error (a declaration probing whether a queue exists), which the client handles and logs.
   if (worth.test(plain) && !/database system is starting up|Channel error on connection|caused a channel exception/.test(plain)) say(name, plain);

@@ -5,3 +5,4 @@ export * from './objects';
 export * from './http';
 export * from './socket';
 export * from './events';
+export * from './internal';

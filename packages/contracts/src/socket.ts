@@ -35,6 +35,14 @@ export const ConversationEvent = z.object({
 });
 export type ConversationEvent = z.infer<typeof ConversationEvent>;
 
+/**
+ * The gateway lost its broker connection (a broker restart, a network cut): live events sent while it
+ * was re-subscribing may be missing. Fetch history after your sync cursor for every conversation
+ * (`GET /api/v1/conversations/:id/messages?after=<cursor>`), then carry on.
+ */
+export const ResyncEvent = z.object({ reason: z.literal('broker-reconnect'), at: z.string() });
+export type ResyncEvent = z.infer<typeof ResyncEvent>;
+
 export const serverEventSchemas = {
   'message:new': Message,
   typing: TypingEvent,
@@ -42,6 +50,7 @@ export const serverEventSchemas = {
   presence: Presence,
   friends: FriendsEvent,
   conversation: ConversationEvent,
+  resync: ResyncEvent,
 } as const;
 export type ServerEventName = keyof typeof serverEventSchemas;
 
@@ -60,4 +69,5 @@ export interface ServerToClientEvents {
   presence: (e: Presence) => void;
   friends: (e: FriendsEvent) => void;
   conversation: (e: ConversationEvent) => void;
+  resync: (e: ResyncEvent) => void;
 }

@@ -4,3 +4,4 @@ export * from './rabbitmq';
 export * from './keeper';
 export * from './cluster';
 export * from './haproxy';
+export * from './service';

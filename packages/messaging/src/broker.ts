@@ -207,7 +207,7 @@ export class Broker extends EventEmitter {
     this.consumers.push(spec as unknown as ConsumerSpec);
     const m = this.current;
     if (this.isConnected && m) {
-      this.activeConsumers.add(await startConsumer(m, spec as unknown as ConsumerSpec, this.ctx(), () => m.close().catch(() => undefined)));
+      this.activeConsumers.add(await startConsumer(m, spec as unknown as ConsumerSpec, this.ctx(), () => void m.close().catch(() => undefined)));
     }
   }
 
@@ -232,6 +232,25 @@ export class Broker extends EventEmitter {
       ...(opts.expirationMs ? { expiration: String(opts.expirationMs), persistent: false } : { persistent: true }),
     }).then(
       () => env,
+      (err) => {
+        this.metrics.publishFailed.inc({ type });
+        throw err;
+      },
+    );
+  }
+
+  /**
+   * Publishes several events of one type as ONE broker message (`{v, batch: [...]}`) with one confirm:
+   * consumers handle each event as if it came alone. Resolves with the envelopes once confirmed.
+   */
+  publishBatch<T extends EventType>(type: T, items: Array<{ payload: EventPayload<T>; opts?: PublishOptions }>): Promise<Envelope<T>[]> {
+    const envs = items.map((i) => this.envelope(type, i.payload, i.opts));
+    if (envs.length === 1) {
+      return this.publishRaw(EXCHANGES.events, type, Buffer.from(JSON.stringify(envs[0])), { messageId: envs[0]!.id, type, persistent: true, headers: { traceId: envs[0]!.traceId } }).then(() => envs);
+    }
+    const body = Buffer.from(JSON.stringify({ v: ENVELOPE_VERSION, batch: envs }));
+    return this.publishRaw(EXCHANGES.events, type, body, { messageId: envs[0]!.id, type, persistent: true, headers: { count: envs.length } }).then(
+      () => envs,
       (err) => {
         this.metrics.publishFailed.inc({ type });
         throw err;

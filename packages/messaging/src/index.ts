@@ -4,3 +4,4 @@ export type { ConsumerSpec } from './consumer';
 export * from './metrics';
 export * from './urls';
 export * from './migrate-quorum';
+export * from './publish-batcher';

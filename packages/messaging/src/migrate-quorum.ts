@@ -137,7 +137,7 @@ function publish(ch: ConfirmChannel, queue: string, content: Buffer, properties:
   const { headers, ...rest } = properties;
   const options: amqp.Options.Publish = { persistent: true, headers: withoutBrokerCount(headers) };
   for (const [k, v] of Object.entries(rest)) if (v !== undefined) (options as Record<string, unknown>)[k] = v;
-  return new Promise((resolve, reject) => ch.sendToQueue(queue, content, options, (err) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) => ch.sendToQueue(queue, content, options, (err: unknown) => (err ? reject(err instanceof Error ? err : new Error('the broker refused the message')) : resolve())));
 }
 
 /** A quorum queue stamps `x-delivery-count` on what it delivers: that count belongs to the old copy. */

@@ -67,9 +67,9 @@ export class BrokerTargets {
 
   /** The object handed to amqplib: every field read on a connect attempt comes from the current node. */
   get target(): Options.Connect {
-    const self = this;
-    const field = <K extends keyof Options.Connect>(k: K) => ({ enumerable: true, get: () => self.current[k] });
-    return Object.defineProperties({} as Options.Connect, {
+    const field = <K extends keyof Options.Connect>(k: K) => ({ enumerable: true, get: () => this.current[k] });
+    const target: Options.Connect = {};
+    return Object.defineProperties(target, {
       protocol: field('protocol'),
       hostname: field('hostname'),
       port: field('port'),

@@ -4,7 +4,7 @@ import { AppError, clientEventSchemas, errorBody, type ClientToServerEvents, typ
 import type { Verifier } from '@chat/auth';
 import type { Logger } from '@chat/logger';
 import type { GatewayMetrics } from '../metrics';
-import type { UserBindings } from '../user-bindings';
+import type { LocalSessions } from '../domain/local-sessions';
 import { dispatch, type HandlerTable, type SocketContext } from './handler-table';
 
 export interface SocketData {
@@ -22,7 +22,7 @@ export const userRoom = (userId: string) => `user:${userId}`;
 
 export interface SocketServerDeps {
   verifier: Verifier;
-  bindings: UserBindings;
+  sessions: LocalSessions;
   handlers: HandlerTable;
   logger: Logger;
   metrics: GatewayMetrics;
@@ -35,6 +35,16 @@ function refusal(err: unknown): ExtendedError {
   return e;
 }
 
+/**
+ * Socket.IO ignores a middleware's promise: a rejection refuses the handshake (UNAVAILABLE, retryable)
+ * instead of leaving it hanging as an unhandled rejection.
+ */
+function handshake<S>(fn: (socket: S, next: (err?: ExtendedError) => void) => Promise<void>) {
+  return (socket: S, next: (err?: ExtendedError) => void): void => {
+    fn(socket, next).catch((err: unknown) => next(refusal(err instanceof AppError ? err : new AppError('UNAVAILABLE', 'the connection could not be set up; retry'))));
+  };
+}
+
 const knownEvent = (e: unknown) => (typeof e === 'string' && Object.hasOwn(clientEventSchemas, e) ? e : 'unknown');
 
 /** The Socket.IO server on the gateway's HTTP server: authenticated handshake, then the handler table. */
@@ -42,7 +52,7 @@ export function attachSocketServer(http: HttpServer, deps: SocketServerDeps): Ga
   const io: GatewayServer = new Server(http, { serveClient: false, maxHttpBufferSize: 1e6 });
   const log = deps.logger;
 
-  io.use(async (socket, next) => {
+  io.use(handshake(async (socket, next) => {
     const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
     let claims;
     try {
@@ -54,21 +64,21 @@ export function attachSocketServer(http: HttpServer, deps: SocketServerDeps): Ga
       return next(e);
     }
     socket.data = { userId: claims.userId, username: claims.username, expiresAtMs: claims.expiresAt * 1000 };
-    // Bound before the client sees `connect`, so a message sent to it right after is not missed.
-    await deps.bindings.acquire(claims.userId);
+    // Announced before the client sees `connect`, so a message sent to it right after is routed here.
+    await deps.sessions.acquire(claims.userId);
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
-      deps.bindings.release(claims.userId);
-      deps.metrics.users.set(deps.bindings.userCount);
+      deps.sessions.release(claims.userId);
+      deps.metrics.users.set(deps.sessions.userCount);
     };
     // `disconnect` is not emitted for a socket whose transport closed during the handshake: watch both.
     socket.once('disconnect', release);
     socket.conn.once('close', release);
-    deps.metrics.users.set(deps.bindings.userCount);
+    deps.metrics.users.set(deps.sessions.userCount);
     next();
-  });
+  }));
 
   io.on('connection', (socket) => {
     const { userId, username } = socket.data;

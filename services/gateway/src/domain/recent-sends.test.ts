@@ -1,0 +1,58 @@
+import type { Message } from '@chat/contracts';
+import { RecentSends } from './recent-sends';
+
+const msg = (id: string) => ({ id }) as Message;
+
+describe('RecentSends', () => {
+  it('returns the first accepted message to a retry, without running it again', async () => {
+    const r = new RecentSends(10);
+    let runs = 0;
+    const accept = async () => msg(`m${++runs}`);
+    const a = await r.acceptOnce('k', 's1', accept);
+    const b = await r.acceptOnce('k', 's2', accept);
+    expect(a.id).toBe('m1');
+    expect(b.id).toBe('m1');
+    expect(runs).toBe(1);
+    expect(r.get('k')?.socketId).toBe('s1');
+  });
+
+  it('shares an attempt still in flight', async () => {
+    const r = new RecentSends(10);
+    let release!: (m: Message) => void;
+    const first = r.acceptOnce('k', 's', () => new Promise((res) => (release = res)));
+    const second = r.acceptOnce('k', 's', async () => msg('other'));
+    release(msg('m1'));
+    expect((await first).id).toBe('m1');
+    expect((await second).id).toBe('m1');
+  });
+
+  it('forgets a failed attempt so the retry runs, under the id the failed attempt used', async () => {
+    const r = new RecentSends(10);
+    const first = r.acceptOnce('k', 's', async (reuse) => {
+      expect(reuse).toBeUndefined();
+      r.reserve('k', 'm1');
+      throw new Error('no confirm in time');
+    });
+    await expect(first).rejects.toThrow('no confirm');
+    expect((await r.acceptOnce('k', 's', async (reuse) => msg(reuse ?? 'fresh'))).id).toBe('m1');
+  });
+
+  it('answers a resend of a message another gateway accepted with that message', async () => {
+    const r = new RecentSends(10);
+    const m = { id: 'm9', senderId: 'u', clientMsgId: 'c' } as Message;
+    r.learn(m);
+    let ran = false;
+    const got = await r.acceptOnce(RecentSends.key('u', 'c'), 's', async () => ((ran = true), msg('other')));
+    expect(got).toBe(m);
+    expect(ran).toBe(false);
+    expect(r.get(RecentSends.key('u', 'c'))?.socketId).toBeUndefined();
+  });
+
+  it('is bounded, dropping the oldest', async () => {
+    const r = new RecentSends(3);
+    for (let i = 0; i < 5; i++) await r.acceptOnce(`k${i}`, 's', async () => msg(`m${i}`));
+    expect(r.size).toBe(3);
+    expect(r.get('k0')).toBeUndefined();
+    expect(r.get('k4')).toBeDefined();
+  });
+});
