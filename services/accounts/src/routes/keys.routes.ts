@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { AppError, IdParams } from '@chat/contracts';
+import { AppError, IdParams, StorableString } from '@chat/contracts';
 import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
 import type { Verifier } from '@chat/auth';
 import type { Ctx } from '../context';
@@ -14,7 +14,7 @@ const security = [{ bearer: [] }];
 export const DeviceParams = z.strictObject({ deviceId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be 1-128 of [A-Za-z0-9_-]') });
 export const DeviceKeyBody = z.strictObject({
   publicKey: z.string().min(1).max(1024).regex(/^[A-Za-z0-9+/_-]+={0,2}$/, 'must be base64'),
-  algorithm: z.string().min(1).max(64).optional(),
+  algorithm: StorableString().min(1).max(64).optional(),
 });
 export const DeviceKey = z.object({ deviceId: z.string(), userId: z.uuid(), publicKey: z.string(), algorithm: z.string().nullable(), updatedAt: z.string() });
 
