@@ -4,9 +4,10 @@ import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
-import { ErrorBody, limits } from '@chat/contracts';
+import { ErrorBody, errorBody, limits } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
 import { installErrorHandler } from './errors';
+import { edgeServerOptions } from './framework-errors';
 
 export type ReadinessCheck = () => boolean | Promise<boolean>;
 
@@ -40,12 +41,18 @@ export async function createService(opts: ServiceOptions): Promise<App> {
     bodyLimit: limits.bodyLimitBytes,
     // Per-request lines are off: the onResponse hook below records every request as a metric and logs failures.
     logController: new LogController({ disableRequestLogging: true }),
+    ...edgeServerOptions,
     ...(opts.fastify as FastifyServerOptions),
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
   app.decorate('registry', registry);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app, opts.isTransient);
+  // Only origin-form targets (`/path?query`): an absolute-form one (`GET http://host/path`) is a
+  // proxy request, and nothing here is a forward proxy.
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.raw.url?.startsWith('/')) return reply.status(400).send(errorBody('VALIDATION', 'the request target must be a path'));
+  });
 
   const httpSeconds = new Histogram({
     name: 'http_request_seconds',

@@ -69,3 +69,28 @@ describe('accounts: input that used to reach Postgres and come back as 500', () 
     expect(internal.body.members).toEqual([{ userId: u[0].id, role: 'owner' }]);
   });
 });
+
+describe("accounts: Fastify's own refusals in the contract's error shape", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+
+  it('answers a path parameter over the length limit with 414 VALIDATION', async () => {
+    const res = await call(h.app, 'GET', `/internal/v1/conversations/${'a'.repeat(200)}`);
+    expect(res.status).toBe(414);
+    expect(res.body).toEqual({ error: { code: 'VALIDATION', message: expect.any(String), retryable: false } });
+  });
+
+  it('answers a URL that does not decode with 400 VALIDATION', async () => {
+    const res = await call(h.app, 'GET', '/internal/v1/conversations/%zz');
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'VALIDATION' });
+  });
+
+  it('answers an unknown route with 404 NOT_FOUND', async () => {
+    const res = await call(h.app, 'GET', '/nope');
+    expect(res).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
+  });
+});
