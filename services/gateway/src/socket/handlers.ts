@@ -5,7 +5,7 @@ import type { RateLimiter } from '../rate-limit';
 import { RecentSends } from '../recent-sends';
 import type { ReadCursors } from '../typing/read-cursors';
 import type { TypingTracker } from '../typing/typing-tracker';
-import type { UlidFactory } from '../ulid';
+import { ulidTime, type UlidFactory } from '../ulid';
 import type { HandlerTable } from './handler-table';
 
 export interface HandlerDeps {
@@ -25,6 +25,8 @@ export interface HandlerDeps {
 /** Typing indicators are worthless after a few seconds: they expire in the broker. */
 export const TYPING_TTL_MS = 5_000;
 const RECENT_READS_MAX = 10_000;
+/** Clock skew allowed between gateways when judging whether a read names a message accepted yet. */
+export const READ_FUTURE_SKEW_MS = 60_000;
 
 export const readKey = (userId: string, conversationId: string, messageId: string) => `${userId}:${conversationId}:${messageId}`;
 
@@ -81,6 +83,9 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
       ackRequired: false,
       async handle(ctx, p) {
         await memberOf(deps, p.conversationId, ctx.userId);
+        // An id no gateway has issued yet (`7ZZZ...`) names no message. Persistence stores a marker
+        // only for a message of that conversation; this keeps the live broadcast honest too.
+        if (ulidTime(p.messageId) > Date.now() + READ_FUTURE_SKEW_MS) throw new AppError('VALIDATION', 'messageId names no message');
         // Not after the newest read already forwarded: the marker would not move, nobody is told.
         if (deps.readCursors.behind(ctx.userId, p.conversationId, p.messageId)) return {};
         const k = readKey(ctx.userId, p.conversationId, p.messageId);

@@ -1,0 +1,62 @@
+/** Socket events at the edge: forged read markers, ids in another case, unstorable strings. */
+import { randomUUID } from 'node:crypto';
+import { waitFor } from '@chat/testkit';
+import { collect, createHarness, send, textSend, type Client, type Harness } from './testing/harness';
+import type { RunningGateway } from './server';
+
+const emit = (s: Client, event: string, payload: unknown) => (s.timeout(5_000) as any).emitWithAck(event, payload);
+
+describe('socket events at the edge', () => {
+  let h: Harness;
+  let gw: RunningGateway;
+  const [alice, bob] = [randomUUID(), randomUUID()];
+  let a1: Client;
+  let b1: Client;
+
+  beforeAll(async () => {
+    h = await createHarness();
+    gw = await h.startGateway();
+    await h.startWorker();
+    [a1, b1] = await Promise.all([h.connect(gw, alice), h.connect(gw, bob)]);
+  });
+  afterAll(() => h.close());
+
+  it('refuses a read marker no gateway could have issued (7ZZZ...), and broadcasts nothing', async () => {
+    const conv = h.accounts.conversation([alice, bob]).id;
+    const onA = collect(a1, 'read');
+    const res = await emit(b1, 'read', { conversationId: conv, messageId: '7ZZZZZZZZZZZZZZZZZZZZZZZZZ' });
+    expect(res).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
+    // A genuine read afterwards is forwarded (the forged one did not move the gateway's cursor either).
+    const ack = await send(a1, textSend(conv, 'read me'));
+    if (!ack.ok) throw new Error('send failed');
+    expect(await emit(b1, 'read', { conversationId: conv, messageId: ack.message.id })).toEqual({ ok: true });
+    await waitFor(() => onA.length === 1, 5_000, 'the genuine read');
+    expect(onA[0]).toMatchObject({ messageId: ack.message.id });
+  });
+
+  it('refuses a text body with U+0000 or a lone surrogate with VALIDATION (it could never be stored)', async () => {
+    const conv = h.accounts.conversation([alice, bob]).id;
+    for (const body of ['a\u0000b', 'x\uD800', '\uDC00']) {
+      expect(await send(a1, textSend(conv, body))).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
+    }
+  });
+
+  it('takes an upper-case conversation id as the same conversation, and forgets a removed member at once in any case', async () => {
+    const room = h.accounts.conversation([alice, bob, randomUUID()], { kind: 'room' });
+    const upper = room.id.toUpperCase();
+    const ack = await send(b1, textSend(upper, 'shouting'));
+    expect(ack).toMatchObject({ ok: true, message: { conversationId: room.id } });
+    // Bob is removed: the next send, spelled either way, is refused without waiting for a cache to expire.
+    const memberIds = room.members.map((m) => m.userId).filter((id) => id !== bob);
+    h.accounts.conversation(memberIds, { id: room.id, kind: 'room' });
+    await gw.broker.publish('conversation.changed', {
+      type: 'member_removed',
+      conversation: { id: room.id, kind: 'room', title: null, createdAt: room.createdAt, members: memberIds.map((userId) => ({ userId, role: 'member' as const, lastReadMessageId: null })) },
+      memberIds,
+      removedUserIds: [bob],
+      userId: bob,
+    });
+    await waitFor(async () => !(await send(b1, textSend(room.id))).ok, 5_000, 'bob removed');
+    expect(await send(b1, textSend(upper))).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+  });
+});
