@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MessageId, Uuid } from './ids';
 import { Conversation, Message, Presence, User } from './objects';
-import { FriendsEvent, ReadEvent, TypingEvent } from './socket';
+import { FriendsEvent, InvitationEvent, ReadEvent, TypingEvent } from './socket';
 
 /**
  * The broker's event catalogue. Every event travels in a versioned envelope; the routing key on the
@@ -28,6 +28,10 @@ export const eventPayloads = {
     removedUserIds: z.array(Uuid).default([]),
     userId: Uuid.optional(),
   }),
+  /** A room invitation changed; `userIds` are the invitee and the inviter, each sent `event`. */
+  'invitation.changed': z.object({ userIds: z.array(Uuid), event: InvitationEvent }),
+  /** A session (refresh-token family) ended: gateways disconnect the sockets opened with its tokens. */
+  'session.revoked': z.object({ userId: Uuid, sessionId: Uuid }),
   /** A gateway saw a user's first socket connect (online) or last socket go (offline). */
   'presence.reported': z.object({ gatewayId: z.string(), userId: Uuid, online: z.boolean() }),
   /** A gateway's periodic report of the users it holds (presence heartbeat). */
@@ -70,7 +74,7 @@ export function parseEnvelope(raw: unknown): Envelope {
  */
 export const Delivery = z.object({
   userId: Uuid,
-  event: z.enum(['message:new', 'typing', 'read', 'presence', 'friends', 'conversation']),
+  event: z.enum(['message:new', 'typing', 'read', 'presence', 'friends', 'conversation', 'invitation']),
   data: z.unknown(),
   /** The socket that caused it, so the gateway can skip that one where the contract says so. */
   exceptSocketId: z.string().optional(),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { limits } from './limits';
 import { MessageId, Uuid } from './ids';
 import { displayUnsafeMessage, isDisplaySafe, StorableString } from './text';
-import { Conversation, Message, Presence, User } from './objects';
+import { Conversation, Invitation, Message, Presence, User } from './objects';
 
 export const Username = z
   .string()
@@ -62,3 +62,6 @@ export const PresenceQuery = z.strictObject({
 export const PresenceList = z.array(Presence);
 
 export const ConversationList = z.array(Conversation);
+
+export const InviteBody = z.strictObject({ userId: Uuid });
+export const InvitationList = z.object({ incoming: z.array(Invitation), outgoing: z.array(Invitation) });

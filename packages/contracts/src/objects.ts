@@ -78,3 +78,13 @@ export const Presence = z.object({
   lastSeenAt: isoTime.nullable(),
 });
 export type Presence = z.infer<typeof Presence>;
+
+/** A pending invitation to a room: joining needs the invitee's consent. */
+export const Invitation = z.object({
+  id: Uuid,
+  conversation: z.object({ id: Uuid, title: z.string().nullable() }),
+  from: User,
+  to: User,
+  createdAt: isoTime,
+});
+export type Invitation = z.infer<typeof Invitation>;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErrorBody } from './errors';
 import { MessageId, Uuid } from './ids';
-import { Conversation, EncryptedPayload, Message, Presence, TextBody } from './objects';
+import { Conversation, EncryptedPayload, Invitation, Message, Presence, TextBody } from './objects';
 
 /* Client to server: parsed at the gateway before any handler sees them. */
 export const MessageSendPayload = z.union([
@@ -35,6 +35,17 @@ export const ConversationEvent = z.object({
 });
 export type ConversationEvent = z.infer<typeof ConversationEvent>;
 
+/**
+ * A room invitation changed: `created` (to the invitee and the inviter), `accepted`, `declined`,
+ * `cancelled` (to both). `userId` is who acted.
+ */
+export const InvitationEvent = z.object({
+  type: z.enum(['created', 'accepted', 'declined', 'cancelled']),
+  invitation: Invitation,
+  userId: Uuid,
+});
+export type InvitationEvent = z.infer<typeof InvitationEvent>;
+
 export const serverEventSchemas = {
   'message:new': Message,
   typing: TypingEvent,
@@ -42,6 +53,7 @@ export const serverEventSchemas = {
   presence: Presence,
   friends: FriendsEvent,
   conversation: ConversationEvent,
+  invitation: InvitationEvent,
 } as const;
 export type ServerEventName = keyof typeof serverEventSchemas;
 
@@ -60,4 +72,5 @@ export interface ServerToClientEvents {
   presence: (e: Presence) => void;
   friends: (e: FriendsEvent) => void;
   conversation: (e: ConversationEvent) => void;
+  invitation: (e: InvitationEvent) => void;
 }

@@ -24,7 +24,7 @@ export interface QueueSpec {
 export const QUEUES = {
   delivery: {
     name: 'delivery.events',
-    bindings: ['message.created', 'message.read', 'friendship.changed', 'conversation.changed'],
+    bindings: ['message.created', 'message.read', 'friendship.changed', 'conversation.changed', 'invitation.changed'],
   },
   /**
    * Presence changes come in bursts (a gateway restart reconnects thousands at once) and each costs a

@@ -17,6 +17,7 @@ import { authRoutes } from './routes/auth.routes';
 import { conversationsRoutes } from './routes/conversations.routes';
 import { friendsRoutes } from './routes/friends.routes';
 import { internalRoutes } from './routes/internal.routes';
+import { invitationsRoutes } from './routes/invitations.routes';
 import { keysRoutes } from './routes/keys.routes';
 import { usersRoutes } from './routes/users.routes';
 
@@ -95,6 +96,7 @@ export async function buildApp(deps: Deps): Promise<AccountsApp> {
   await app.register(friendsRoutes(ctx, verify));
   await app.register(conversationsRoutes(ctx, verify));
   await app.register(keysRoutes(ctx, verify));
+  await app.register(invitationsRoutes(ctx, verify));
   await app.register(internalRoutes(ctx));
   return app;
 }

@@ -21,19 +21,21 @@ describe('events through the transactional outbox', () => {
     try {
       const [a, b, c] = await registerUsers(h.app, 3);
       const direct = await befriend(h.app, a, b);
-      const room = await call(h.app, 'POST', '/api/v1/conversations/rooms', { token: a.token, body: { title: 'team', memberIds: [c.id] } });
-      await call(h.app, 'POST', `/api/v1/conversations/${room.body.id}/members`, { token: a.token, body: { userId: b.id } });
+      // b, a friend, is added directly; c joins by accepting an invitation.
+      const room = await call(h.app, 'POST', '/api/v1/conversations/rooms', { token: a.token, body: { title: 'team', memberIds: [b.id] } });
+      const invitation = await call(h.app, 'POST', `/api/v1/conversations/${room.body.id}/invitations`, { token: a.token, body: { userId: c.id } });
+      expect((await call(h.app, 'POST', `/api/v1/invitations/${invitation.body.id}/accept`, { token: c.token })).status).toBe(200);
       await call(h.app, 'DELETE', `/api/v1/conversations/${room.body.id}/members/${c.id}`, { token: a.token });
       expect((await call(h.app, 'DELETE', `/api/v1/friends/${a.id}`, { token: b.token })).status).toBe(204);
-      await waitFor(() => tap.events.length >= 10, 5_000, 'ten events').catch((err) => {
+      await waitFor(() => tap.events.length >= 12, 5_000, 'twelve events').catch((err) => {
         throw new Error(`${(err as Error).message}; got ${tap.events.map((e) => e.type).join(', ')}`);
       });
 
       expect(tap.events.map((e) => e.type)).toEqual([
         'user.created', 'user.created', 'user.created',
         'friendship.changed', 'friendship.changed', 'conversation.changed',
-        'conversation.changed', 'conversation.changed', 'conversation.changed',
-        'friendship.changed',
+        'conversation.changed', 'invitation.changed', 'conversation.changed', 'invitation.changed',
+        'conversation.changed', 'friendship.changed',
       ]);
       expect(ofType(tap.events, 'user.created').map((e) => e.payload.id).sort()).toEqual([a.id, b.id, c.id].sort());
       const [request, accepted, removed] = ofType(tap.events, 'friendship.changed');

@@ -49,6 +49,10 @@ export async function fanoutOf(env: Envelope, resolve: Resolver): Promise<Fanout
       const f = (env as Envelope<'friendship.changed'>).payload;
       return { ...base, userIds: [...new Set(f.userIds)], event: 'friends', data: f.event };
     }
+    case 'invitation.changed': {
+      const i = (env as Envelope<'invitation.changed'>).payload;
+      return { ...base, userIds: [...new Set(i.userIds)], event: 'invitation', data: i.event };
+    }
     case 'presence.changed': {
       const p = (env as Envelope<'presence.changed'>).payload;
       return { ...base, userIds: await resolve.contacts(p.userId), event: 'presence', data: p };

@@ -72,6 +72,18 @@ export const conversationMembers = accounts.table('conversation_members', {
   joinedAt: timestamp('joined_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 }, (t) => [primaryKey({ columns: [t.conversationId, t.userId] }), index('conversation_members_user_idx').on(t.userId)]);
 
+/**
+ * A pending invitation to a room: joining needs the invitee's consent. Accepting makes them a member
+ * and deletes the row; declining or cancelling deletes it. One pending invitation per (room, invitee).
+ */
+export const roomInvitations = accounts.table('room_invitations', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  conversationId: uuid('conversation_id').notNull().references(() => conversations.id, { onDelete: 'cascade' }),
+  inviterId: uuid('inviter_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  inviteeId: uuid('invitee_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  createdAt: createdAt(),
+}, (t) => [uniqueIndex('room_invitations_pair_key').on(t.conversationId, t.inviteeId), index('room_invitations_invitee_idx').on(t.inviteeId), index('room_invitations_inviter_idx').on(t.inviterId)]);
+
 export const deviceKeys = accounts.table('device_keys', {
   userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
   deviceId: text('device_id').notNull(),
@@ -119,4 +131,4 @@ export const presence = accounts.table('presence', {
   offlinePendingSince: ts('offline_pending_since'),
 }, (t) => [index('presence_pending_idx').on(t.offlinePendingSince).where(sql`${t.offlinePendingSince} is not null`)]);
 
-export const schema = { users, refreshTokens, friendRequests, friendships, blocks, conversations, conversationMembers, deviceKeys, outbox };
+export const schema = { users, refreshTokens, friendRequests, friendships, blocks, conversations, conversationMembers, roomInvitations, deviceKeys, outbox };
