@@ -9,7 +9,7 @@ import type { Ctx } from './context';
 import type { schema } from './db/schema';
 import type { SigningKeys } from './auth/key-store';
 import { createPasswordChecker } from './auth/passwords';
-import { createRateLimiter } from './auth/rate-limiter';
+import { createLimits } from './limits/limits';
 import { createSummariesClient } from './clients/summaries.client';
 import { createOutboxRelay, type OutboxRelay } from './outbox/relay';
 import { createPresenceService, type PresenceService } from './presence/presence.service';
@@ -74,17 +74,13 @@ export async function buildApp(deps: Deps): Promise<AccountsApp> {
   app.addHook('onReady', async () => presence.startSweeper());
   app.addHook('onClose', async () => presence.stop());
 
-  const window = { windowMs: config.LOGIN_RATE_WINDOW_MS };
   const ctx: Ctx = {
     db: database.db,
     config,
     logger,
     keys,
     passwords: await createPasswordChecker(app.registry),
-    loginLimits: {
-      byUsername: createRateLimiter({ ...window, max: config.LOGIN_RATE_MAX_PER_USERNAME }),
-      byAddress: createRateLimiter({ ...window, max: config.LOGIN_RATE_MAX_PER_ADDRESS }),
-    },
+    limits: createLimits(database.pool, config),
     summaries: createSummariesClient({ baseUrl: config.PERSISTENCE_URL, timeoutMs: config.PERSISTENCE_TIMEOUT_MS, logger }),
     kickOutbox: () => relay.kick(),
   };

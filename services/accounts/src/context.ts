@@ -3,7 +3,7 @@ import type { Config } from './config';
 import type { Db, Tx } from './db';
 import type { SigningKeys } from './auth/key-store';
 import type { PasswordChecker } from './auth/passwords';
-import type { RateLimiter } from './auth/rate-limiter';
+import type { Limits } from './limits/limits';
 import type { SummariesClient } from './clients/summaries.client';
 
 /** What the domain modules share: built once in buildApp, passed down explicitly. */
@@ -13,7 +13,7 @@ export interface Ctx {
   logger: Logger;
   keys: SigningKeys;
   passwords: PasswordChecker;
-  loginLimits: { byUsername: RateLimiter; byAddress: RateLimiter };
+  limits: Limits;
   summaries: SummariesClient;
   /** Wakes the outbox relay after a commit. */
   kickOutbox: () => void;

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, boolean, check, index, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, integer, varchar, check, index, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 export const accounts = pgSchema('accounts');
 
@@ -83,6 +83,16 @@ export const roomInvitations = accounts.table('room_invitations', {
   inviteeId: uuid('invitee_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
   createdAt: createdAt(),
 }, (t) => [uniqueIndex('room_invitations_pair_key').on(t.conversationId, t.inviteeId), index('room_invitations_invitee_idx').on(t.inviteeId), index('room_invitations_inviter_idx').on(t.inviterId)]);
+
+/**
+ * Counters of rate-limiter-flexible's Postgres store (the library's own table shape), shared by every
+ * accounts instance so a limit holds across them. Keys are `<limit name>:<key>`.
+ */
+export const rateLimits = accounts.table('rate_limits', {
+  key: varchar('key', { length: 255 }).primaryKey(),
+  points: integer('points').notNull().default(0),
+  expire: bigint('expire', { mode: 'number' }),
+});
 
 export const deviceKeys = accounts.table('device_keys', {
   userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),

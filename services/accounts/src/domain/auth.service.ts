@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import { AppError, type User } from '@chat/contracts';
 import { signAccessToken } from '@chat/auth';
 import { transact, type Ctx } from '../context';
@@ -25,6 +26,8 @@ async function issueTokens(ctx: Ctx, db: Executor, user: { id: string; username:
 }
 
 export async function register(ctx: Ctx, input: { username: string; password: string; displayName?: string }, traceId: string): Promise<{ user: User } & TokenPair> {
+  // A taken name is answered before the costly hash (the unique index still decides a race).
+  if (await createUsersRepository(ctx.db).findByUsername(input.username)) throw new AppError('CONFLICT', 'username is taken');
   const passwordHash = await hashPassword(input.password);
   return transact(ctx, async (tx) => {
     const row = await createUsersRepository(tx).create({ username: input.username.toLowerCase(), displayName: input.displayName ?? input.username, passwordHash });
@@ -35,18 +38,24 @@ export async function register(ctx: Ctx, input: { username: string; password: st
   });
 }
 
-export async function login(ctx: Ctx, input: { username: string; password: string }, address: string): Promise<{ user: User } & TokenPair> {
+export async function login(ctx: Ctx, input: { username: string; password: string }, address: string, reply?: FastifyReply): Promise<{ user: User } & TokenPair> {
   const username = input.username.toLowerCase();
-  // Both limits count every attempt: per username against guessing one account from many addresses,
-  // per address against one client spraying many accounts.
-  const waitUser = ctx.loginLimits.byUsername.hit(username);
-  const waitAddr = ctx.loginLimits.byAddress.hit(address);
-  const wait = Math.max(waitUser, waitAddr);
-  if (wait > 0) throw new AppError('RATE_LIMITED', 'too many login attempts, try again later', { retryAfterMs: wait });
+  const { loginAddress, loginPair, loginUser } = ctx.limits;
+  const pair = `${username}@${address}`;
+  // Every attempt counts per address (one client spraying many accounts). Failures count per
+  // (username, address), so a guesser locks out only their own address, and per username from
+  // anywhere at a much higher bar (guessing spread over many addresses).
+  await loginAddress.consume(address, reply);
+  await loginPair.check(pair, reply);
+  await loginUser.check(username, reply);
 
   const row = await createUsersRepository(ctx.db).findByUsername(username);
   const ok = await ctx.passwords.check(row?.passwordHash ?? null, input.password);
-  if (!row || !ok) throw badCredentials();
+  if (!row || !ok) {
+    await Promise.all([loginPair.penalty(pair), loginUser.penalty(username)]);
+    throw badCredentials();
+  }
+  await loginPair.reset(pair);
   return { user: toUser(row), ...(await issueTokens(ctx, ctx.db, row)) };
 }
 

@@ -4,6 +4,7 @@ import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
 import { z } from 'zod';
 import type { Ctx } from '../context';
 import { traceId } from '../auth/authenticate';
+import { limitBy } from '../limits/limiter';
 import * as auth from '../domain/auth.service';
 
 const tags = ['auth'];
@@ -12,7 +13,8 @@ export const authRoutes = (ctx: Ctx): FastifyPluginAsync => async (root) => {
   const app = root.withTypeProvider<ZodTypeProvider>();
 
   app.post('/api/v1/auth/register', {
-    schema: { tags, summary: 'Create an account and a session', body: RegisterBody, response: { 201: AuthResult, ...errorResponses(400, 409, 413) } },
+    schema: { tags, summary: 'Create an account and a session (rate limited per client address)', body: RegisterBody, response: { 201: AuthResult, ...errorResponses(400, 409, 413, 429) } },
+    preHandler: limitBy(ctx.limits.register, (req) => req.ip),
   }, async (req, reply) => reply.status(201).send(await auth.register(ctx, req.body, traceId(req))));
 
   app.post('/api/v1/auth/login', {
@@ -22,7 +24,7 @@ export const authRoutes = (ctx: Ctx): FastifyPluginAsync => async (root) => {
       body: LoginBody,
       response: { 200: AuthResult, ...errorResponses(400, 401, 413, 429) },
     },
-  }, async (req) => auth.login(ctx, req.body, req.ip));
+  }, async (req, reply) => auth.login(ctx, req.body, req.ip, reply));
 
   app.post('/api/v1/auth/refresh', {
     schema: {

@@ -5,6 +5,7 @@ import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
 import type { Verifier } from '@chat/auth';
 import type { Ctx } from '../context';
 import { authenticate, traceId, userId } from '../auth/authenticate';
+import { limitBy } from '../limits/limiter';
 import * as invitations from '../domain/invitations.service';
 
 const tags = ['invitations'];
@@ -25,6 +26,7 @@ export const invitationsRoutes = (ctx: Ctx, verify: Verifier): FastifyPluginAsyn
       body: InviteBody,
       response: { 201: Invitation, ...errorResponses(400, 401, 403, 404, 409, 413, 429) },
     },
+    preHandler: limitBy(ctx.limits.invitations, userId),
   }, async (req, reply) => reply.status(201).send(await invitations.invite(ctx, userId(req), req.params.id, req.body.userId, traceId(req))));
 
   app.get('/api/v1/invitations', {
