@@ -88,7 +88,9 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     directory,
     recentSends,
     recentReads,
-    sendLimiter: createRateLimiter({ ratePerSec: config.SEND_RATE_PER_SEC, burst: config.SEND_RATE_BURST }),
+    sendLimiter: createRateLimiter({ name: 'send', ratePerSec: config.SEND_RATE_PER_SEC, burst: config.SEND_RATE_BURST }),
+    typingLimiter: createRateLimiter({ name: 'typing', ratePerSec: config.TYPING_RATE_PER_SEC, burst: config.TYPING_RATE_BURST }),
+    readLimiter: createRateLimiter({ name: 'read', ratePerSec: config.READ_RATE_PER_SEC, burst: config.READ_RATE_BURST }),
     ulid: createUlidFactory(),
   });
 

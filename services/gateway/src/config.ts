@@ -19,8 +19,14 @@ export const Config = baseEnv.extend({
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,100}$/)
     .default(() => `${hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`),
+  /** Per user on this gateway (src/rate-limit.ts): sustained rate per second, plus a burst. */
   SEND_RATE_PER_SEC: env.int(20, 1),
   SEND_RATE_BURST: env.int(50, 1),
+  /** `typing` and `read` fan out to every member (up to a room's size): limited like sends. */
+  TYPING_RATE_PER_SEC: env.int(2, 1),
+  TYPING_RATE_BURST: env.int(10, 1),
+  READ_RATE_PER_SEC: env.int(5, 1),
+  READ_RATE_BURST: env.int(20, 1),
   /** Recent accepted sends remembered for idempotent retries. */
   RECENT_SENDS: env.int(50_000, 1),
   /** Conversations cached for membership checks, and for how long. */

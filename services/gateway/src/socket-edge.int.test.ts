@@ -59,4 +59,19 @@ describe('socket events at the edge', () => {
     await waitFor(async () => !(await send(b1, textSend(room.id))).ok, 5_000, 'bob removed');
     expect(await send(b1, textSend(upper))).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
   });
+
+  it('limits typing toggles and read markers per user (each fans out to every member)', async () => {
+    const limited = await h.startGateway({ TYPING_RATE_PER_SEC: 2, TYPING_RATE_BURST: 3, READ_RATE_PER_SEC: 2, READ_RATE_BURST: 3 });
+    const conv = h.accounts.conversation([alice, bob]).id;
+    const a = await h.connect(limited, alice);
+    // Toggling on and off is not throttled by the typing tracker: the limit is what stops it.
+    const typing = await Promise.all(Array.from({ length: 12 }, (_, i) => emit(a, 'typing', { conversationId: conv, typing: i % 2 === 0 })));
+    expect(typing.filter((r) => r.ok)).toHaveLength(5);
+    expect(typing.find((r) => !r.ok)).toMatchObject({ ok: false, error: { code: 'RATE_LIMITED', retryable: true, retryAfterMs: expect.any(Number) } });
+    const ack = await send(a, textSend(conv, 'read me'));
+    if (!ack.ok) throw new Error('send failed');
+    const reads = await Promise.all(Array.from({ length: 12 }, () => emit(a, 'read', { conversationId: conv, messageId: ack.message.id })));
+    expect(reads.filter((r) => r.ok)).toHaveLength(5);
+    expect(reads.filter((r) => !r.ok).every((r) => r.error.code === 'RATE_LIMITED')).toBe(true);
+  });
 });

@@ -13,6 +13,8 @@ export interface HandlerDeps {
   directory: ConversationDirectory;
   recentSends: RecentSends;
   sendLimiter: RateLimiter;
+  typingLimiter: RateLimiter;
+  readLimiter: RateLimiter;
   ulid: UlidFactory;
   /** Remembers which socket caused a read event, so its echo can skip that socket. */
   recentReads: Map<string, string>;
@@ -38,14 +40,18 @@ async function memberOf(deps: HandlerDeps, conversationId: string, userId: strin
   return conv;
 }
 
+async function limit(limiter: RateLimiter, userId: string, message: string): Promise<void> {
+  const wait = await limiter.take(userId);
+  if (wait > 0) throw new AppError('RATE_LIMITED', message, { retryAfterMs: wait });
+}
+
 /** The gateway's client events. Payloads arrive already parsed against the shared schemas. */
 export function createHandlers(deps: HandlerDeps): HandlerTable {
   return {
     'message:send': {
       ackRequired: true,
       async handle(ctx, p) {
-        const wait = deps.sendLimiter.take(ctx.userId);
-        if (wait > 0) throw new AppError('RATE_LIMITED', 'sending too fast, slow down', { retryAfterMs: wait });
+        await limit(deps.sendLimiter, ctx.userId, 'sending too fast, slow down');
         const key = RecentSends.key(ctx.userId, p.clientMsgId);
         const message = await deps.recentSends.acceptOnce(key, ctx.socketId, async () => {
           const conv = await memberOf(deps, p.conversationId, ctx.userId);
@@ -73,6 +79,7 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
     typing: {
       ackRequired: false,
       async handle(ctx, p) {
+        await limit(deps.typingLimiter, ctx.userId, 'typing updates too fast, slow down');
         const conv = await memberOf(deps, p.conversationId, ctx.userId);
         // A conversation that takes no messages (unfriended, blocked) carries no typing either.
         if (!conv.sendable) throw new AppError('FORBIDDEN', 'this conversation no longer takes new messages');
@@ -84,6 +91,7 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
     read: {
       ackRequired: false,
       async handle(ctx, p) {
+        await limit(deps.readLimiter, ctx.userId, 'read markers too fast, slow down');
         await memberOf(deps, p.conversationId, ctx.userId);
         // An id no gateway has issued yet (`7ZZZ...`) names no message. Persistence stores a marker
         // only for a message of that conversation; this keeps the live broadcast honest too.
