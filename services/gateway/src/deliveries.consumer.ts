@@ -41,6 +41,15 @@ function originSocket(d: Delivery, deps: DeliveryConsumerDeps): string | undefin
 }
 
 /** Registers this instance's consumers; they start on every (re)connect, after its queues exist. */
+/** A revoked session's sockets on this gateway go at once, as when their token expires. */
+function disconnectSession(io: GatewayServer, s: { userId: string; sessionId: string }): void {
+  const nsp = io.of('/');
+  for (const id of [...(nsp.adapter.rooms.get(userRoom(s.userId)) ?? [])]) {
+    const socket = nsp.sockets.get(id);
+    if (socket?.data.sessionId === s.sessionId) socket.disconnect(true);
+  }
+}
+
 export async function startDeliveryConsumers(deps: DeliveryConsumerDeps): Promise<void> {
   await deps.broker.consume<Delivery>({
     queue: deliveryQueueName(deps.instanceId),
@@ -70,6 +79,7 @@ export async function startDeliveryConsumers(deps: DeliveryConsumerDeps): Promis
       for (const e of items) {
         if (e.type === 'conversation.changed') deps.directory.onConversationChanged((e as Envelope<'conversation.changed'>).payload);
         else if (e.type === 'friendship.changed') deps.directory.onUsersChanged((e as Envelope<'friendship.changed'>).payload.userIds);
+        else if (e.type === 'session.revoked') disconnectSession(deps.io, (e as Envelope<'session.revoked'>).payload);
       }
     },
   });

@@ -1,5 +1,6 @@
 /** Socket events at the edge: forged read markers, ids in another case, unstorable strings. */
 import { randomUUID } from 'node:crypto';
+import { io as connectClient } from 'socket.io-client';
 import { waitFor } from '@chat/testkit';
 import { collect, createHarness, send, textSend, type Client, type Harness } from './testing/harness';
 import type { RunningGateway } from './server';
@@ -73,5 +74,39 @@ describe('socket events at the edge', () => {
     const reads = await Promise.all(Array.from({ length: 12 }, () => emit(a, 'read', { conversationId: conv, messageId: ack.message.id })));
     expect(reads.filter((r) => r.ok)).toHaveLength(5);
     expect(reads.filter((r) => !r.ok).every((r) => r.error.code === 'RATE_LIMITED')).toBe(true);
+  });
+});
+
+describe('session revocation', () => {
+  let h: Harness;
+  let gw: RunningGateway;
+  beforeAll(async () => {
+    h = await createHarness();
+    gw = await h.startGateway();
+  });
+  afterAll(() => h.close());
+
+  const connectWith = async (token: string): Promise<Client> => {
+    const s: Client = connectClient(gw.url, { auth: { token }, transports: ['websocket'], forceNew: true, reconnection: false });
+    await new Promise<void>((resolve, reject) => {
+      s.once('connect', () => resolve());
+      s.once('connect_error', reject);
+    });
+    return s;
+  };
+
+  it("disconnects at once the sockets of a revoked session, and only those", async () => {
+    const user = randomUUID();
+    const [revoked, kept] = [randomUUID(), randomUUID()];
+    const [s1, s2, s3] = await Promise.all([
+      connectWith(await h.issuer.sign(user, 'u', 900, revoked)),
+      connectWith(await h.issuer.sign(user, 'u', 900, revoked)),
+      connectWith(await h.issuer.sign(user, 'u', 900, kept)),
+    ]);
+    const reasons = [s1, s2].map((s) => new Promise<string>((resolve) => s.once('disconnect', resolve)));
+    await gw.broker.publish('session.revoked', { userId: user, sessionId: revoked });
+    expect(await Promise.all(reasons)).toEqual(['io server disconnect', 'io server disconnect']);
+    expect(s3.connected).toBe(true);
+    s3.close();
   });
 });

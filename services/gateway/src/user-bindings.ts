@@ -102,5 +102,6 @@ export async function applyInstanceTopology(ch: Channel, instanceId: string, bin
   await ch.assertQueue(events, { exclusive: true, autoDelete: true, durable: false });
   await ch.bindQueue(events, EXCHANGES.events, 'conversation.changed');
   await ch.bindQueue(events, EXCHANGES.events, 'friendship.changed');
+  await ch.bindQueue(events, EXCHANGES.events, 'session.revoked');
   await bindings.bindAll(ch);
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import { AppError, type User } from '@chat/contracts';
 import { signAccessToken } from '@chat/auth';
@@ -20,8 +21,9 @@ export interface TokenPair {
 async function issueTokens(ctx: Ctx, db: Executor, user: { id: string; username: string }, familyId?: string): Promise<TokenPair> {
   const refreshToken = newRefreshToken();
   const expiresAt = new Date(Date.now() + ctx.config.REFRESH_TOKEN_TTL_DAYS * 86_400_000);
-  await createSessionsRepository(db).issue({ userId: user.id, tokenHash: hashRefreshToken(refreshToken), expiresAt, familyId });
-  const accessToken = await signAccessToken(ctx.keys.privateKey, ctx.keys.kid, { userId: user.id, username: user.username }, ctx.config.ACCESS_TOKEN_TTL_SECONDS);
+  const row = await createSessionsRepository(db).issue({ userId: user.id, tokenHash: hashRefreshToken(refreshToken), expiresAt, familyId });
+  // `sid` names the session, so revoking it can disconnect the sockets opened with its tokens.
+  const accessToken = await signAccessToken(ctx.keys.privateKey, ctx.keys.kid, { userId: user.id, username: user.username, sessionId: row.familyId }, ctx.config.ACCESS_TOKEN_TTL_SECONDS);
   return { accessToken, refreshToken };
 }
 
@@ -68,6 +70,7 @@ export async function refresh(ctx: Ctx, token: string): Promise<TokenPair> {
       // A token that was already exchanged is being replayed: someone holds a stolen copy. End the
       // whole session (every token of the family) and commit that before refusing.
       await sessions.revokeFamily(row.familyId);
+      await enqueue(tx, 'session.revoked', { userId: row.userId, sessionId: row.familyId }, randomUUID());
       return { kind: 'reused' as const, familyId: row.familyId, userId: row.userId };
     }
     if (row.expiresAt.getTime() <= Date.now()) return { kind: 'invalid' as const };
@@ -89,6 +92,9 @@ export async function logout(ctx: Ctx, token: string): Promise<void> {
   await transact(ctx, async (tx) => {
     const sessions = createSessionsRepository(tx);
     const row = await sessions.findByHashForUpdate(hashRefreshToken(token));
-    if (row) await sessions.revokeFamily(row.familyId);
+    if (row && (await sessions.revokeFamily(row.familyId)) > 0) {
+      // Gateways disconnect the sockets opened with this session's access tokens at once.
+      await enqueue(tx, 'session.revoked', { userId: row.userId, sessionId: row.familyId }, randomUUID());
+    }
   });
 }

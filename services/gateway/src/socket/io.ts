@@ -12,6 +12,8 @@ export interface SocketData {
   username: string;
   /** When the handshake's access token expires (ms since the epoch). */
   expiresAtMs: number;
+  /** The session the handshake's token was issued for: its revocation disconnects this socket. */
+  sessionId?: string;
 }
 
 export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -53,7 +55,7 @@ export function attachSocketServer(http: HttpServer, deps: SocketServerDeps): Ga
       deps.metrics.handshakesRefused.inc({ code: (e.data as { error: { code: string } }).error.code });
       return next(e);
     }
-    socket.data = { userId: claims.userId, username: claims.username, expiresAtMs: claims.expiresAt * 1000 };
+    socket.data = { userId: claims.userId, username: claims.username, expiresAtMs: claims.expiresAt * 1000, sessionId: claims.sessionId };
     // Bound before the client sees `connect`, so a message sent to it right after is not missed.
     await deps.bindings.acquire(claims.userId);
     let released = false;
