@@ -2,6 +2,7 @@
  * Bad input gets a coded 400 and changes nothing, never a 500: strings Postgres cannot store, names
  * that could deceive (bidirectional overrides, zero-width characters), ids in another case.
  */
+import { limits } from '@chat/contracts';
 import { call, registerUsers, startHarness, uniqueName, type Harness, type Users } from './harness';
 
 describe('accounts: input that used to reach Postgres and come back as 500', () => {
@@ -67,6 +68,25 @@ describe('accounts: input that used to reach Postgres and come back as 500', () 
     expect(internal.status).toBe(200);
     expect(internal.body.id).toBe(room.body.id);
     expect(internal.body.members).toEqual([{ userId: u[0].id, role: 'owner' }]);
+  });
+});
+
+describe('accounts: bounded device keys', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+
+  it('takes at most deviceKeysPerUser devices per user; replacing one of them still works', async () => {
+    const [u] = await registerUsers(h.app, 1);
+    const put = (deviceId: string) => call(h.app, 'PUT', `/api/v1/keys/devices/${deviceId}`, { token: u.token, body: { publicKey: 'QUJD' } });
+    for (let i = 0; i < limits.deviceKeysPerUser; i++) expect((await put(`d${i}`)).status).toBe(200);
+    const over = await put('one-more');
+    expect(over.status).toBe(409);
+    expect(over.body.error.code).toBe('CONFLICT');
+    expect((await put('d0')).status).toBe(200);
+    expect((await call(h.app, 'GET', `/api/v1/users/${u.id}/devices`, { token: u.token })).body).toHaveLength(limits.deviceKeysPerUser);
   });
 });
 

@@ -42,6 +42,22 @@ describe('socket events at the edge', () => {
     }
   });
 
+  it('refuses an encrypted payload over its byte bound, and drops a socket whose frame is over the limit', async () => {
+    const conv = h.accounts.conversation([alice, bob]).id;
+    const encrypted = (recipients: number) => ({
+      conversationId: conv,
+      clientMsgId: randomUUID(),
+      encrypted: { ciphertext: 'c', nonce: 'n', keyId: 'k', senderDeviceId: 'd', recipients: Array.from({ length: recipients }, (_, i) => ({ deviceId: `d${i}`, wrappedKey: 'w'.repeat(1000) })) },
+    });
+    // ~150 KiB: fits a frame, but not the payload bound.
+    expect(await send(a1, encrypted(150))).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
+    // ~800 KiB (accepted before): over the frame limit, the socket is closed without a word.
+    const big = await h.connect(gw, alice);
+    const gone = new Promise<string>((resolve) => big.once('disconnect', resolve));
+    big.emit('message:send', encrypted(800) as never, () => undefined);
+    expect(await gone).toBe('transport close');
+  });
+
   it('takes an upper-case conversation id as the same conversation, and forgets a removed member at once in any case', async () => {
     const room = h.accounts.conversation([alice, bob, randomUUID()], { kind: 'room' });
     const upper = room.id.toUpperCase();

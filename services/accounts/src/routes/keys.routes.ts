@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { AppError, IdParams, StorableString } from '@chat/contracts';
+import { AppError, IdParams, limits, StorableString } from '@chat/contracts';
 import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
 import type { Verifier } from '@chat/auth';
 import type { Ctx } from '../context';
@@ -27,8 +27,16 @@ export const keysRoutes = (ctx: Ctx, verify: Verifier): FastifyPluginAsync => as
   const keys = createDeviceKeysRepository(ctx.db);
 
   app.put('/api/v1/keys/devices/:deviceId', {
-    schema: { tags, security, summary: "Register or replace one of your devices' public key", params: DeviceParams, body: DeviceKeyBody, response: { 200: DeviceKey, ...errorResponses(400, 401, 413) } },
-  }, async (req) => toDeviceKey(await keys.put({ userId: userId(req), deviceId: req.params.deviceId, publicKey: req.body.publicKey, algorithm: req.body.algorithm ?? null })));
+    schema: { tags, security, summary: "Register or replace one of your devices' public key", params: DeviceParams, body: DeviceKeyBody, response: { 200: DeviceKey, ...errorResponses(400, 401, 409, 413) } },
+  }, async (req) => {
+    const me = userId(req);
+    // A bounded number of devices per user: every encrypted message carries a key per device.
+    const mine = await keys.listForUser(me);
+    if (mine.length >= limits.deviceKeysPerUser && !mine.some((k) => k.deviceId === req.params.deviceId)) {
+      throw new AppError('CONFLICT', `at most ${limits.deviceKeysPerUser} devices per user`);
+    }
+    return toDeviceKey(await keys.put({ userId: me, deviceId: req.params.deviceId, publicKey: req.body.publicKey, algorithm: req.body.algorithm ?? null }));
+  });
 
   app.get('/api/v1/users/:id/devices', {
     schema: { tags, security, summary: "A user's device public keys", params: IdParams, response: { 200: z.array(DeviceKey), ...errorResponses(400, 401, 404) } },

@@ -1,6 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server, type ExtendedError, type Socket } from 'socket.io';
-import { AppError, clientEventSchemas, errorBody, type ClientToServerEvents, type ServerToClientEvents } from '@chat/contracts';
+import { AppError, clientEventSchemas, errorBody, limits, type ClientToServerEvents, type ServerToClientEvents } from '@chat/contracts';
 import type { Verifier } from '@chat/auth';
 import type { Logger } from '@chat/logger';
 import type { GatewayMetrics } from '../metrics';
@@ -41,7 +41,7 @@ const knownEvent = (e: unknown) => (typeof e === 'string' && Object.hasOwn(clien
 
 /** The Socket.IO server on the gateway's HTTP server: authenticated handshake, then the handler table. */
 export function attachSocketServer(http: HttpServer, deps: SocketServerDeps): GatewayServer {
-  const io: GatewayServer = new Server(http, { serveClient: false, maxHttpBufferSize: 1e6 });
+  const io: GatewayServer = new Server(http, { serveClient: false, maxHttpBufferSize: limits.socketFrameMaxBytes });
   const log = deps.logger;
 
   io.use(async (socket, next) => {
