@@ -97,7 +97,11 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
   await app.register(proxyRoutes, { accountsUrl: config.ACCOUNTS_URL, persistenceUrl: config.PERSISTENCE_URL });
   await app.register(webRoutes, { webDir: config.WEB_DIR });
 
-  const io = attachSocketServer(app.server, { verifier: deps.verifier, bindings, handlers, logger, metrics });
+  let started = broker.isConnected;
+  broker.once('connect', () => {
+    started = true;
+  });
+  const io = attachSocketServer(app.server, { verifier: deps.verifier, bindings, handlers, logger, metrics, started: () => started || broker.isConnected });
   // Stop taking sockets before the HTTP server closes; their bindings go with them.
   app.addHook('preClose', async () => {
     io.local.disconnectSockets(true);

@@ -1,9 +1,11 @@
 /** Socket events at the edge: forged read markers, ids in another case, unstorable strings. */
 import { randomUUID } from 'node:crypto';
 import { io as connectClient } from 'socket.io-client';
+import { createTestIssuer } from '@chat/auth';
+import { freePort } from '@chat/local-infra';
 import { waitFor } from '@chat/testkit';
 import { collect, createHarness, send, textSend, type Client, type Harness } from './testing/harness';
-import type { RunningGateway } from './server';
+import { gatewayConfig, startGateway, type RunningGateway } from './server';
 
 const emit = (s: Client, event: string, payload: unknown) => (s.timeout(5_000) as any).emitWithAck(event, payload);
 
@@ -124,5 +126,24 @@ describe('session revocation', () => {
     expect(await Promise.all(reasons)).toEqual(['io server disconnect', 'io server disconnect']);
     expect(s3.connected).toBe(true);
     s3.close();
+  });
+});
+
+describe('a gateway whose broker is not up yet', () => {
+  it('reports not ready and refuses sockets with UNAVAILABLE until its first broker connection', async () => {
+    const issuer = await createTestIssuer();
+    const gw = await startGateway(gatewayConfig({ PORT: 0, AMQP_URL: `amqp://guest:guest@127.0.0.1:${await freePort()}`, INSTANCE_ID: `test-${randomUUID()}` }), { verifier: issuer.verifier, awaitBroker: false });
+    try {
+      expect((await fetch(`${gw.url}/readyz`)).status).toBe(503);
+      const s = connectClient(gw.url, { auth: { token: await issuer.sign(randomUUID()) }, transports: ['websocket'], forceNew: true, reconnection: false });
+      const err = await new Promise<{ data?: unknown }>((resolve, reject) => {
+        s.once('connect', () => reject(new Error('connected before the broker')));
+        s.once('connect_error', (e) => resolve(e as { data?: unknown }));
+      });
+      s.close();
+      expect(err.data).toMatchObject({ error: { code: 'UNAVAILABLE', retryable: true } });
+    } finally {
+      await gw.close();
+    }
   });
 });

@@ -28,6 +28,8 @@ export interface SocketServerDeps {
   handlers: HandlerTable;
   logger: Logger;
   metrics: GatewayMetrics;
+  /** False until the broker connected for the first time: sockets are refused (UNAVAILABLE) until then. */
+  started: () => boolean;
 }
 
 function refusal(err: unknown): ExtendedError {
@@ -48,6 +50,9 @@ export function attachSocketServer(http: HttpServer, deps: SocketServerDeps): Ga
     const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
     let claims;
     try {
+      // A gateway just started cannot take sends yet: the client retries elsewhere or a moment later.
+      // (Once it has been up, a broker outage keeps sockets and answers sends UNAVAILABLE instead.)
+      if (!deps.started()) throw new AppError('UNAVAILABLE', 'starting up, try again');
       if (typeof token !== 'string' || token.length === 0) throw new AppError('UNAUTHENTICATED', 'missing access token (auth.token)');
       claims = await deps.verifier(token);
     } catch (err) {
