@@ -7,6 +7,7 @@ import type { Config } from './config';
 import { ConversationDirectory } from './conversations.directory';
 import { startDeliveryConsumers } from './deliveries.consumer';
 import { proxyRoutes } from './http/proxy.routes';
+import { securityHeaders } from './http/security-headers';
 import { webRoutes } from './http/web.routes';
 import { createGatewayMetrics } from './metrics';
 import { createRateLimiter } from './rate-limit';
@@ -94,6 +95,7 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     ulid: createUlidFactory(),
   });
 
+  await securityHeaders(app, { webDir: config.WEB_DIR });
   await app.register(proxyRoutes, { accountsUrl: config.ACCOUNTS_URL, persistenceUrl: config.PERSISTENCE_URL });
   await app.register(webRoutes, { webDir: config.WEB_DIR });
 

@@ -2,9 +2,14 @@
  * The public origin answers every input in the contract's error shape, with the right status, and
  * never with a 500, a foreign body or a dropped connection.
  */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createHarness, type Harness } from './testing/harness';
 import type { RunningGateway } from './server';
+import { inlineScriptHashes } from './http/security-headers';
 
 /** One raw HTTP/1.1 exchange: the request line and headers exactly as given, the response as text. */
 function raw(url: string, head: string, body: Buffer = Buffer.alloc(0)): Promise<{ status: number; headers: string; body: string }> {
@@ -106,5 +111,32 @@ describe('the public origin: every answer in the contract shape', () => {
     const res = await fetch(`${gw.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { body: string }).body === body).toBe(true);
+  });
+
+  it('sends the security headers on the web client and the API: CSP, no framing, nosniff, no referrer', async () => {
+    for (const path of ['/', '/api/v1/me']) {
+      const res = await fetch(`${gw.url}${path}`);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      expect(csp).toContain("default-src 'self'");
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).toContain("object-src 'none'");
+      expect(csp).not.toMatch(/script-src[^;]*'unsafe-inline'/);
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+    }
+  });
+});
+
+describe('the CSP allows exactly the web client inline start-up script', () => {
+  it('hashes each inline script of index.html and no script with a src', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'csp-'));
+    try {
+      writeFileSync(join(dir, 'index.html'), '<script type="module" src="/_app/x.js"></script><script>\n  boot();\n</script>');
+      const expected = `'sha256-${createHash('sha256').update('\n  boot();\n').digest('base64')}'`;
+      expect(inlineScriptHashes(dir)).toEqual([expected]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
