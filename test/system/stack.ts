@@ -57,7 +57,8 @@ export class Stack {
   }
 
   envFor(name: ServiceName): Record<string, string> {
-    const common = { AMQP_URL: this.amqpUrl, LOG_LEVEL: 'warn', SHUTDOWN_TIMEOUT_MS: '10000' };
+    // Every internal call of the system tests carries the service credential, as in a deployment.
+    const common = { AMQP_URL: this.amqpUrl, LOG_LEVEL: 'warn', SHUTDOWN_TIMEOUT_MS: '10000', INTERNAL_TOKEN: 'system-test-internal-token' };
     const accounts = this.baseUrl('accounts');
     const byName: Record<ServiceName, Record<string, string>> = {
       // The tests register many users and rooms from one address.

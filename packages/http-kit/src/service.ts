@@ -8,6 +8,7 @@ import { ErrorBody, errorBody, limits } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
 import { installErrorHandler } from './errors';
 import { edgeServerOptions } from './framework-errors';
+import { requireInternalToken, useInternalToken } from './internal-auth';
 
 export type ReadinessCheck = () => boolean | Promise<boolean>;
 
@@ -22,6 +23,11 @@ export interface ServiceOptions {
   /** Process-wide default metrics (off in tests, where many apps share one process). */
   defaultMetrics?: boolean;
   fastify?: Omit<FastifyServerOptions, 'loggerInstance' | 'logger'>;
+  /**
+   * The deployment's service credential (INTERNAL_TOKEN): when set, `/internal/*` routes require it and
+   * this process's internal calls send it.
+   */
+  internalToken?: string;
   /** Errors that mean a dependency is unavailable right now (answered 503 UNAVAILABLE, not 500). */
   isTransient?: (err: unknown) => boolean;
 }
@@ -48,6 +54,10 @@ export async function createService(opts: ServiceOptions): Promise<App> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app, opts.isTransient);
+  if (opts.internalToken) {
+    useInternalToken(opts.internalToken);
+    requireInternalToken(app, opts.internalToken);
+  }
   // Only origin-form targets (`/path?query`): an absolute-form one (`GET http://host/path`) is a
   // proxy request, and nothing here is a forward proxy.
   app.addHook('onRequest', async (req, reply) => {

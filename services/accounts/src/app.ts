@@ -41,6 +41,7 @@ export async function buildApp(deps: Deps): Promise<AccountsApp> {
   const { config, logger, database, broker, keys } = deps;
   const app = (await createService({
     name: 'accounts',
+    internalToken: config.INTERNAL_TOKEN,
     description: 'Users, credentials, sessions, friendships, blocks, conversations and device keys',
     logger,
     registry: deps.registry,

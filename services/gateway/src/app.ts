@@ -48,6 +48,7 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
   const { config, logger, broker, bindings } = deps;
   const app = await createService({
     name: 'gateway',
+    internalToken: config.INTERNAL_TOKEN,
     description: 'Public origin: Socket.IO, the web client, and /api/v1 forwarded to the owning services',
     logger,
     registry: deps.registry,
