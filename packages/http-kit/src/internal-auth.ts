@@ -24,10 +24,13 @@ function matches(header: string | undefined, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** An onRequest hook: `/internal/*` answers 401 without `Authorization: Bearer <token>`. */
+/**
+ * An onRequest hook: an `/internal/*` route answers 401 without `Authorization: Bearer <token>`. By
+ * matched route, so a service without internal routes (the public origin) keeps answering 404.
+ */
 export function requireInternalToken(app: FastifyInstance, token: string): void {
   app.addHook('onRequest', async (req, reply) => {
-    if (!req.url.startsWith('/internal/')) return;
+    if (!req.routeOptions.url?.startsWith('/internal/')) return;
     if (!matches(req.headers.authorization, token)) {
       return reply.status(401).send(errorBody('UNAUTHENTICATED', 'internal routes need the service credential'));
     }
