@@ -28,6 +28,11 @@ export interface ServiceOptions {
    * this process's internal calls send it.
    */
   internalToken?: string;
+  /**
+   * Serve /metrics and /docs on this app (default). The public origin (gateway) says false and serves
+   * them on its operator listener instead (`createOperatorServer`).
+   */
+  operatorRoutes?: boolean;
   /** Errors that mean a dependency is unavailable right now (answered 503 UNAVAILABLE, not 500). */
   isTransient?: (err: unknown) => boolean;
 }
@@ -83,22 +88,26 @@ export async function createService(opts: ServiceOptions): Promise<App> {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  registerProbes(app, opts.readiness);
+  if (opts.operatorRoutes !== false) {
+    await app.register(swaggerUi, { routePrefix: '/docs' });
+    registerMetrics(app, registry);
+  }
+  return app;
+}
 
-  const ops = { tags: ['operations'] };
+const ops = { tags: ['operations'] };
+const ReadyBody = z.object({ status: z.string(), checks: z.record(z.string(), z.boolean()) });
+
+/** `/healthz` (the process is alive) and `/readyz` (every named dependency is up, else 503). */
+function registerProbes(app: FastifyInstance, readiness: Record<string, ReadinessCheck> = {}): void {
   app.get('/healthz', { schema: { ...ops, summary: 'The process is alive', response: { 200: z.object({ status: z.literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
   app.get(
     '/readyz',
-    {
-      schema: {
-        ...ops,
-        summary: 'Every dependency (broker, database) is connected',
-        response: { 200: z.object({ status: z.string(), checks: z.record(z.string(), z.boolean()) }), 503: z.object({ status: z.string(), checks: z.record(z.string(), z.boolean()) }) },
-      },
-    },
+    { schema: { ...ops, summary: 'Every dependency (broker, database) is connected', response: { 200: ReadyBody, 503: ReadyBody } } },
     async (_req, reply) => {
       const checks: Record<string, boolean> = {};
-      for (const [name, check] of Object.entries(opts.readiness ?? {})) {
+      for (const [name, check] of Object.entries(readiness)) {
         try {
           checks[name] = await check();
         } catch {
@@ -110,10 +119,27 @@ export async function createService(opts: ServiceOptions): Promise<App> {
       return reply.status(down.length ? 503 : 200).send(body);
     },
   );
+}
+
+/** `/metrics` in the Prometheus text format. */
+function registerMetrics(app: FastifyInstance, registry: Registry): void {
   app.get('/metrics', { schema: { ...ops, summary: 'Prometheus metrics', hide: false } }, async (_req, reply) => {
     reply.header('content-type', registry.contentType);
     return registry.metrics();
   });
+}
+
+/**
+ * An operator listener: /healthz, /readyz and /metrics on a port of their own, for a service whose
+ * main port is public (the gateway). Never exposed through the public origin.
+ */
+export async function createOperatorServer(opts: { logger: Logger; registry: Registry; readiness?: Record<string, ReadinessCheck> }): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: opts.logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), ...edgeServerOptions });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app);
+  registerProbes(app, opts.readiness);
+  registerMetrics(app, opts.registry);
   return app;
 }
 

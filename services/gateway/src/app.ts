@@ -54,6 +54,8 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     registry: deps.registry,
     defaultMetrics: deps.defaultMetrics,
     readiness: { broker: () => broker.isConnected },
+    // /metrics and /docs are for operators: served on the operator listener (server.ts), not here.
+    operatorRoutes: false,
   });
   const metrics = createGatewayMetrics(app.registry);
   const directory = new ConversationDirectory({

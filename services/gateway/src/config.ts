@@ -6,6 +6,12 @@ import { baseEnv, env, loadConfig } from '@chat/config';
 
 export const Config = baseEnv.extend({
   PORT: env.port(8080),
+  /**
+   * The operator listener (/healthz, /readyz, /metrics), never the public origin. 0 picks a free port
+   * (logged); set a fixed one where something scrapes it.
+   */
+  OPS_PORT: env.port(0),
+  OPS_HOST: env.host(),
   AMQP_URL: env.amqpUrl(),
   /** Accounts' own port: public routes are proxied there, internal lookups go there directly. */
   ACCOUNTS_URL: env.httpUrl('http://127.0.0.1:8081'),

@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import { createVerifier, remoteKeys, type Verifier } from '@chat/auth';
+import { createOperatorServer } from '@chat/http-kit';
 import { silentLogger, type Logger } from '@chat/logger';
 import { Broker } from '@chat/messaging';
 import { buildApp, type Gateway } from './app';
@@ -19,6 +20,8 @@ export interface StartOptions {
 export interface RunningGateway extends Gateway {
   url: string;
   port: number;
+  /** The operator listener: /healthz, /readyz, /metrics. */
+  opsUrl: string;
   instanceId: string;
   broker: Broker;
   close: () => Promise<void>;
@@ -47,6 +50,9 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   const verifier = opts.verifier ?? createVerifier(remoteKeys(jwksUrl(config)));
   const gw = await buildApp({ config, logger, broker, bindings, verifier, registry: opts.registry, defaultMetrics: opts.defaultMetrics });
   const address = await gw.app.listen({ port: config.PORT, host: config.HOST });
+  const ops = await createOperatorServer({ logger, registry: gw.app.registry, readiness: { broker: () => broker.isConnected } });
+  const opsUrl = await ops.listen({ port: config.OPS_PORT, host: config.OPS_HOST });
+  logger.info({ opsUrl }, 'operator listener');
   const port = (gw.app.server.address() as { port: number }).port;
   const connecting = broker.connect();
   if (opts.awaitBroker ?? true) await connecting;
@@ -55,9 +61,11 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     ...gw,
     url: address.replace('[::1]', 'localhost'),
     port,
+    opsUrl,
     instanceId: config.INSTANCE_ID,
     broker,
     close: async () => {
+      await ops.close();
       await gw.app.close();
       await broker.close();
     },
