@@ -19,7 +19,11 @@ const UsernameLookup = StorableString().min(1).max(limits.usernameMax);
 
 export const RegisterBody = z.strictObject({ username: Username, password: Password, displayName: DisplayName.optional() });
 export const LoginBody = z.strictObject({ username: UsernameLookup, password: z.string().min(1).max(limits.passwordMax) });
-export const RefreshBody = z.strictObject({ refreshToken: StorableString().min(1).max(512) });
+/**
+ * The refresh token in the body, or (when the body leaves it out, `{}`) the httpOnly `chat_refresh`
+ * cookie set by register, login and refresh: a browser client need not keep it where scripts read it.
+ */
+export const RefreshBody = z.strictObject({ refreshToken: StorableString().min(1).max(512).optional() });
 export const LogoutBody = RefreshBody;
 export const AuthResult = z.object({ user: User, accessToken: z.string(), refreshToken: z.string() });
 export const TokenPair = z.object({ accessToken: z.string(), refreshToken: z.string() });

@@ -41,3 +41,30 @@ describe('session revocation', () => {
     }
   });
 });
+
+describe('the refresh token as an httpOnly cookie', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+
+  const cookieOf = (headers: Record<string, unknown>) => String(headers['set-cookie'] ?? '');
+
+  it('sets it on register, login and refresh; refresh and logout take it when the body leaves the token out', async () => {
+    const u = await registerUser(h.app);
+    const login = await call(h.app, 'POST', '/api/v1/auth/login', { body: { username: u.username, password: 'correct horse' } });
+    const cookie = cookieOf(login.headers);
+    expect(cookie).toMatch(new RegExp(`^chat_refresh=${login.body.refreshToken}; Max-Age=\\d+; HttpOnly; SameSite=Strict; Path=/api/v1/auth`));
+    const pair = cookie.split(';')[0]!;
+    const refreshed = await call(h.app, 'POST', '/api/v1/auth/refresh', { body: {}, headers: { cookie: `other=1; ${pair}` } });
+    expect(refreshed.status).toBe(200);
+    expect(cookieOf(refreshed.headers)).toContain(`chat_refresh=${refreshed.body.refreshToken};`);
+    // The cookie's token was rotated: replaying it is reuse.
+    expect((await call(h.app, 'POST', '/api/v1/auth/refresh', { body: {}, headers: { cookie: pair } })).status).toBe(401);
+    expect((await call(h.app, 'POST', '/api/v1/auth/refresh', { body: {} })).status).toBe(401);
+    const out = await call(h.app, 'POST', '/api/v1/auth/logout', { body: {}, headers: { cookie: `chat_refresh=${refreshed.body.refreshToken}` } });
+    expect(out.status).toBe(204);
+    expect(cookieOf(out.headers)).toMatch(/^chat_refresh=; Max-Age=0;/);
+  });
+});
