@@ -6,3 +6,4 @@ export * from './objects';
 export * from './http';
 export * from './socket';
 export * from './events';
+export * from './internal';

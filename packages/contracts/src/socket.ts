@@ -46,6 +46,14 @@ export const InvitationEvent = z.object({
 });
 export type InvitationEvent = z.infer<typeof InvitationEvent>;
 
+/**
+ * The gateway lost its broker connection (a broker restart, a network cut): live events sent while it
+ * was re-subscribing may be missing. Fetch history after your sync cursor for every conversation
+ * (`GET /api/v1/conversations/:id/messages?after=<cursor>`), then carry on.
+ */
+export const ResyncEvent = z.object({ reason: z.literal('broker-reconnect'), at: z.string() });
+export type ResyncEvent = z.infer<typeof ResyncEvent>;
+
 export const serverEventSchemas = {
   'message:new': Message,
   typing: TypingEvent,
@@ -54,6 +62,7 @@ export const serverEventSchemas = {
   friends: FriendsEvent,
   conversation: ConversationEvent,
   invitation: InvitationEvent,
+  resync: ResyncEvent,
 } as const;
 export type ServerEventName = keyof typeof serverEventSchemas;
 
@@ -73,4 +82,5 @@ export interface ServerToClientEvents {
   friends: (e: FriendsEvent) => void;
   conversation: (e: ConversationEvent) => void;
   invitation: (e: InvitationEvent) => void;
+  resync: (e: ResyncEvent) => void;
 }

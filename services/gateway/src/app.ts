@@ -1,31 +1,31 @@
 import type { Registry } from 'prom-client';
 import type { Verifier } from '@chat/auth';
 import type { Logger } from '@chat/logger';
-import type { Broker } from '@chat/messaging';
+import { PublishBatcher, type Broker } from '@chat/messaging';
 import { createService, type App } from '@chat/http-kit';
 import type { Config } from './config';
-import { ConversationDirectory } from './conversations.directory';
-import { startDeliveryConsumers } from './deliveries.consumer';
+import { MembershipClient } from '@chat/membership';
+import { startDeliveryConsumer } from './consumers/deliveries.consumer';
+import { startEventsConsumer } from './consumers/events.consumer';
+import { LocalSessions } from './domain/local-sessions';
 import { proxyRoutes } from './http/proxy.routes';
 import { securityHeaders } from './http/security-headers';
 import { webRoutes } from './http/web.routes';
 import { createGatewayMetrics } from './metrics';
 import { createRateLimiter } from './rate-limit';
-import { RecentSends } from './recent-sends';
+import { RecentSends } from './domain/recent-sends';
 import { createHandlers, TYPING_TTL_MS } from './socket/handlers';
 import { attachSocketServer, type GatewayServer } from './socket/io';
 import { PresenceReporter } from './presence/presence-reporter';
 import { ReadCursors } from './typing/read-cursors';
 import { TypingTracker } from './typing/typing-tracker';
-import { createUlidFactory } from './ulid';
-import type { UserBindings } from './user-bindings';
+import { createUlidFactory } from './domain/message-ids';
 
 export interface Deps {
   config: Config;
   logger: Logger;
   /** Built with `onConnect` applying this instance's topology (see server.ts). */
   broker: Broker;
-  bindings: UserBindings;
   verifier: Verifier;
   registry?: Registry;
   defaultMetrics?: boolean;
@@ -34,8 +34,8 @@ export interface Deps {
 export interface Gateway {
   app: App;
   io: GatewayServer;
-  directory: ConversationDirectory;
-  bindings: UserBindings;
+  directory: MembershipClient;
+  sessions: LocalSessions;
   presence: PresenceReporter;
   typing: TypingTracker;
 }
@@ -45,7 +45,8 @@ export interface Gateway {
  * Socket.IO server on the same HTTP server. Registers its broker consumers; never listens or connects.
  */
 export async function buildApp(deps: Deps): Promise<Gateway> {
-  const { config, logger, broker, bindings } = deps;
+  const { config, logger, broker } = deps;
+  const sessions = new LocalSessions();
   const app = await createService({
     name: 'gateway',
     internalToken: config.INTERNAL_TOKEN,
@@ -58,10 +59,10 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     operatorRoutes: false,
   });
   const metrics = createGatewayMetrics(app.registry);
-  const directory = new ConversationDirectory({
+  const directory = new MembershipClient({
     accountsUrl: config.ACCOUNTS_URL,
     logger,
-    maxEntries: config.CONVERSATION_CACHE_SIZE,
+    max: config.CONVERSATION_CACHE_SIZE,
     ttlMs: config.CONVERSATION_CACHE_TTL_MS,
     timeoutMs: config.ACCOUNTS_TIMEOUT_MS,
   });
@@ -80,9 +81,9 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     },
   });
   const readCursors = new ReadCursors(config.READ_CURSORS);
-  const presence = new PresenceReporter({ broker, bindings, gatewayId: config.INSTANCE_ID, heartbeatMs: config.PRESENCE_HEARTBEAT_MS, logger });
+  const presence = new PresenceReporter({ broker, sessions, gatewayId: config.INSTANCE_ID, heartbeatMs: config.PRESENCE_HEARTBEAT_MS, logger });
   // Registered after the reporter: the user's typing indicators are cleared when their last socket goes.
-  bindings.onPresence((userId, present) => {
+  sessions.onPresence((userId, present) => {
     if (!present) typing.userGone(userId);
   });
   const handlers = createHandlers({
@@ -96,6 +97,8 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     typingLimiter: createRateLimiter({ name: 'typing', ratePerSec: config.TYPING_RATE_PER_SEC, burst: config.TYPING_RATE_BURST }),
     readLimiter: createRateLimiter({ name: 'read', ratePerSec: config.READ_RATE_PER_SEC, burst: config.READ_RATE_BURST }),
     ulid: createUlidFactory(),
+    // The sends of a few milliseconds go to the broker as one message with one confirm.
+    messages: new PublishBatcher(broker, 'message.created', { windowMs: config.SEND_BATCH_WINDOW_MS, maxItems: config.SEND_BATCH_MAX }),
   });
 
   await securityHeaders(app, { webDir: config.WEB_DIR });
@@ -106,8 +109,8 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
   broker.once('connect', () => {
     started = true;
   });
-  const io = attachSocketServer(app.server, { verifier: deps.verifier, bindings, handlers, logger, metrics, started: () => started || broker.isConnected });
-  // Stop taking sockets before the HTTP server closes; their bindings go with them.
+  const io = attachSocketServer(app.server, { verifier: deps.verifier, sessions, handlers, logger, metrics, started: () => started || broker.isConnected });
+  // Stop taking sockets before the HTTP server closes.
   app.addHook('preClose', async () => {
     io.local.disconnectSockets(true);
     io.engine.close();
@@ -117,11 +120,10 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
   });
   app.addHook('onReady', async () => presence.start());
 
-  await startDeliveryConsumers({
+  await startDeliveryConsumer({
     broker,
     io,
     instanceId: config.INSTANCE_ID,
-    directory,
     recentSends,
     recentReads,
     readCursors,
@@ -129,5 +131,17 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     prefetch: config.DELIVERY_PREFETCH,
     batchSize: config.DELIVERY_BATCH,
   });
-  return { app, io, directory, bindings, presence, typing };
+  await startEventsConsumer({ broker, instanceId: config.INSTANCE_ID, directory, presence, recentSends, io });
+  // This instance's queues die with its broker connection: what delivery routed here while they were
+  // gone is lost, so on every reconnect (after the queues and consumers are back) the sockets are told
+  // to fetch what they missed from history (docs/api.md, `resync`).
+  let connectedBefore = false;
+  broker.on('connect', () => {
+    if (connectedBefore) {
+      io.emit('resync', { reason: 'broker-reconnect', at: new Date().toISOString() });
+      metrics.resyncs.inc();
+    }
+    connectedBefore = true;
+  });
+  return { app, io, directory, sessions, presence, typing };
 }

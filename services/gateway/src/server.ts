@@ -2,10 +2,9 @@ import type { Registry } from 'prom-client';
 import { createVerifier, remoteKeys, type Verifier } from '@chat/auth';
 import { createOperatorServer } from '@chat/http-kit';
 import { silentLogger, type Logger } from '@chat/logger';
-import { Broker } from '@chat/messaging';
+import { Broker, applyGatewayTopology } from '@chat/messaging';
 import { buildApp, type Gateway } from './app';
 import { jwksUrl, readConfig, type Config } from './config';
-import { UserBindings, applyInstanceTopology, deliveryQueueName } from './user-bindings';
 
 export interface StartOptions {
   logger?: Logger;
@@ -33,22 +32,15 @@ export const gatewayConfig = (overrides: Partial<Config> = {}): Config => ({ ...
 /** Starts one gateway instance in this process: the entry point of main.ts and of system tests. */
 export async function startGateway(config: Config, opts: StartOptions = {}): Promise<RunningGateway> {
   const logger = opts.logger ?? silentLogger();
-  const bindings = new UserBindings(deliveryQueueName(config.INSTANCE_ID), logger);
   const broker = new Broker({
     url: config.AMQP_URL,
     logger,
     registry: opts.registry,
     confirmTimeoutMs: config.BROKER_CONFIRM_TIMEOUT_MS,
-    onConnect: (ch) => applyInstanceTopology(ch, config.INSTANCE_ID, bindings),
-  });
-  bindings.attach(() => broker.channel());
-  // A socket that arrived between the set-up and `connected` may have skipped its bind: redo them all.
-  broker.on('connect', () => {
-    const ch = broker.channel();
-    if (ch) bindings.bindAll(ch).catch((err) => logger.warn({ err: (err as Error).message }, 'rebind failed'));
+    onConnect: (ch) => applyGatewayTopology(ch, config.INSTANCE_ID),
   });
   const verifier = opts.verifier ?? createVerifier(remoteKeys(jwksUrl(config)));
-  const gw = await buildApp({ config, logger, broker, bindings, verifier, registry: opts.registry, defaultMetrics: opts.defaultMetrics });
+  const gw = await buildApp({ config, logger, broker, verifier, registry: opts.registry, defaultMetrics: opts.defaultMetrics });
   const address = await gw.app.listen({ port: config.PORT, host: config.HOST });
   const ops = await createOperatorServer({ logger, registry: gw.app.registry, readiness: { broker: () => broker.isConnected } });
   const opsUrl = await ops.listen({ port: config.OPS_PORT, host: config.OPS_HOST });

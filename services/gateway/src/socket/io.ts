@@ -4,7 +4,7 @@ import { AppError, clientEventSchemas, errorBody, limits, type ClientToServerEve
 import type { Verifier } from '@chat/auth';
 import type { Logger } from '@chat/logger';
 import type { GatewayMetrics } from '../metrics';
-import type { UserBindings } from '../user-bindings';
+import type { LocalSessions } from '../domain/local-sessions';
 import { dispatch, type HandlerTable, type SocketContext } from './handler-table';
 
 export interface SocketData {
@@ -24,7 +24,7 @@ export const userRoom = (userId: string) => `user:${userId}`;
 
 export interface SocketServerDeps {
   verifier: Verifier;
-  bindings: UserBindings;
+  sessions: LocalSessions;
   handlers: HandlerTable;
   logger: Logger;
   metrics: GatewayMetrics;
@@ -61,19 +61,19 @@ export function attachSocketServer(http: HttpServer, deps: SocketServerDeps): Ga
       return next(e);
     }
     socket.data = { userId: claims.userId, username: claims.username, expiresAtMs: claims.expiresAt * 1000, sessionId: claims.sessionId };
-    // Bound before the client sees `connect`, so a message sent to it right after is not missed.
-    await deps.bindings.acquire(claims.userId);
+    // Announced before the client sees `connect`, so a message sent to it right after is routed here.
+    await deps.sessions.acquire(claims.userId);
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
-      deps.bindings.release(claims.userId);
-      deps.metrics.users.set(deps.bindings.userCount);
+      deps.sessions.release(claims.userId);
+      deps.metrics.users.set(deps.sessions.userCount);
     };
     // `disconnect` is not emitted for a socket whose transport closed during the handshake: watch both.
     socket.once('disconnect', release);
     socket.conn.once('close', release);
-    deps.metrics.users.set(deps.bindings.userCount);
+    deps.metrics.users.set(deps.sessions.userCount);
     next();
   });
 
