@@ -83,7 +83,8 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
     typing: {
       ackRequired: false,
       async handle(ctx, p) {
-        await limit(deps.typingLimiter, ctx.userId, 'typing updates too fast, slow down');
+        // Only what would reach the members counts: throttled refreshes are free, toggles are not.
+        if (deps.typing.wouldPublish(ctx.userId, p.conversationId, p.typing)) await limit(deps.typingLimiter, ctx.userId, 'typing updates too fast, slow down');
         const conv = await memberOf(deps, p.conversationId, ctx.userId);
         // A conversation that takes no messages (unfriended, blocked) carries no typing either.
         if (!conv.sendable) throw new AppError('FORBIDDEN', 'this conversation no longer takes new messages');
