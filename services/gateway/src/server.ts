@@ -21,6 +21,7 @@ export interface RunningGateway extends Gateway {
   port: number;
   /** The operator listener: /healthz, /readyz, /metrics. */
   opsUrl: string;
+  closeOps: () => Promise<void>;
   instanceId: string;
   broker: Broker;
   close: () => Promise<void>;
@@ -54,6 +55,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     url: address.replace('[::1]', 'localhost'),
     port,
     opsUrl,
+    closeOps: () => ops.close(),
     instanceId: config.INSTANCE_ID,
     broker,
     close: async () => {
