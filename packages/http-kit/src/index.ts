@@ -5,3 +5,4 @@ export type { ZodTypeProvider } from 'fastify-type-provider-zod';
 export * from './internal-http';
 export * from './boot';
 export * from './internal-auth';
+export * from './listen';

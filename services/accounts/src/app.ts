@@ -5,8 +5,8 @@ import { createService, type App } from '@chat/http-kit';
 import type { Logger } from '@chat/logger';
 import type { Broker } from '@chat/messaging';
 import type { Config } from './config';
-import type { Ctx } from './context';
-import type { schema } from './db/schema';
+import type { Deps } from './deps';
+import type { schema } from './repositories/schema';
 import type { SigningKeys } from './auth/key-store';
 import { createPasswordChecker } from './auth/passwords';
 import { createLimits } from './limits/limits';
@@ -21,7 +21,8 @@ import { invitationsRoutes } from './routes/invitations.routes';
 import { keysRoutes } from './routes/keys.routes';
 import { usersRoutes } from './routes/users.routes';
 
-export interface Deps {
+/** What server.ts hands buildApp; buildApp builds the routes' `Deps` (src/deps.ts) from it. */
+export interface AppDeps {
   config: Config;
   logger: Logger;
   database: Database<typeof schema>;
@@ -34,10 +35,10 @@ export interface Deps {
 export type AccountsApp = App & { outbox: OutboxRelay; presence: PresenceService };
 
 /**
- * The accounts HTTP API. It never listens (main.ts does). The outbox relay starts when the app is
+ * The accounts HTTP API. It never listens (server.ts does). The outbox relay starts when the app is
  * ready and stops when it closes, so a test's `app.close()` leaves nothing running.
  */
-export async function buildApp(deps: Deps): Promise<AccountsApp> {
+export async function buildApp(deps: AppDeps): Promise<AccountsApp> {
   const { config, logger, database, broker, keys } = deps;
   const app = (await createService({
     name: 'accounts',
@@ -75,7 +76,7 @@ export async function buildApp(deps: Deps): Promise<AccountsApp> {
   app.addHook('onReady', async () => presence.startSweeper());
   app.addHook('onClose', async () => presence.stop());
 
-  const ctx: Ctx = {
+  const ctx: Deps = {
     db: database.db,
     config,
     logger,

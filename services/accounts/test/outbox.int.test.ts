@@ -27,16 +27,18 @@ describe('events through the transactional outbox', () => {
       expect((await call(h.app, 'POST', `/api/v1/invitations/${invitation.body.id}/accept`, { token: c.token })).status).toBe(200);
       await call(h.app, 'DELETE', `/api/v1/conversations/${room.body.id}/members/${c.id}`, { token: a.token });
       expect((await call(h.app, 'DELETE', `/api/v1/friends/${a.id}`, { token: b.token })).status).toBe(204);
-      await waitFor(() => tap.events.length >= 12, 5_000, 'twelve events').catch((err) => {
+      await waitFor(() => tap.events.length >= 15, 5_000, 'fifteen events').catch((err) => {
         throw new Error(`${(err as Error).message}; got ${tap.events.map((e) => e.type).join(', ')}`);
       });
 
+      // Each room change is followed by its history entry (a message.created of kind "event").
       expect(tap.events.map((e) => e.type)).toEqual([
         'user.created', 'user.created', 'user.created',
         'friendship.changed', 'friendship.changed', 'conversation.changed',
-        'conversation.changed', 'invitation.changed', 'conversation.changed', 'invitation.changed',
-        'conversation.changed', 'friendship.changed',
+        'conversation.changed', 'message.created', 'invitation.changed', 'conversation.changed', 'message.created', 'invitation.changed',
+        'conversation.changed', 'message.created', 'friendship.changed',
       ]);
+      expect(ofType(tap.events, 'message.created').map((e) => e.payload.event?.type)).toEqual(['created', 'joined', 'removed']);
       expect(ofType(tap.events, 'user.created').map((e) => e.payload.id).sort()).toEqual([a.id, b.id, c.id].sort());
       const [request, accepted, removed] = ofType(tap.events, 'friendship.changed');
       expect(request!.payload).toMatchObject({ userIds: [a.id, b.id], event: { type: 'request', request: { from: { id: a.id }, to: { id: b.id } } } });

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import { AppError, type User } from '@chat/contracts';
 import { signAccessToken } from '@chat/auth';
-import { transact, type Ctx } from '../context';
-import type { Executor } from '../db';
+import { transact, type Deps } from '../deps';
+import type { Executor } from '../repositories/types';
 import { enqueue } from '../outbox/outbox';
 import { hashPassword } from '../auth/passwords';
 import { hashRefreshToken, newRefreshToken } from '../auth/refresh-tokens';
@@ -18,7 +18,7 @@ export interface TokenPair {
   refreshToken: string;
 }
 
-async function issueTokens(ctx: Ctx, db: Executor, user: { id: string; username: string }, familyId?: string): Promise<TokenPair> {
+async function issueTokens(ctx: Deps, db: Executor, user: { id: string; username: string }, familyId?: string): Promise<TokenPair> {
   const refreshToken = newRefreshToken();
   const expiresAt = new Date(Date.now() + ctx.config.REFRESH_TOKEN_TTL_DAYS * 86_400_000);
   const row = await createSessionsRepository(db).issue({ userId: user.id, tokenHash: hashRefreshToken(refreshToken), expiresAt, familyId });
@@ -27,7 +27,7 @@ async function issueTokens(ctx: Ctx, db: Executor, user: { id: string; username:
   return { accessToken, refreshToken };
 }
 
-export async function register(ctx: Ctx, input: { username: string; password: string; displayName?: string }, traceId: string): Promise<{ user: User } & TokenPair> {
+export async function register(ctx: Deps, input: { username: string; password: string; displayName?: string }, traceId: string): Promise<{ user: User } & TokenPair> {
   // A taken name is answered before the costly hash (the unique index still decides a race).
   if (await createUsersRepository(ctx.db).findByUsername(input.username)) throw new AppError('CONFLICT', 'username is taken');
   const passwordHash = await hashPassword(input.password);
@@ -40,7 +40,7 @@ export async function register(ctx: Ctx, input: { username: string; password: st
   });
 }
 
-export async function login(ctx: Ctx, input: { username: string; password: string }, address: string, reply?: FastifyReply): Promise<{ user: User } & TokenPair> {
+export async function login(ctx: Deps, input: { username: string; password: string }, address: string, reply?: FastifyReply): Promise<{ user: User } & TokenPair> {
   const username = input.username.toLowerCase();
   const { loginAddress, loginPair, loginUser } = ctx.limits;
   const pair = `${username}@${address}`;
@@ -61,7 +61,7 @@ export async function login(ctx: Ctx, input: { username: string; password: strin
   return { user: toUser(row), ...(await issueTokens(ctx, ctx.db, row)) };
 }
 
-export async function refresh(ctx: Ctx, token: string): Promise<TokenPair> {
+export async function refresh(ctx: Deps, token: string): Promise<TokenPair> {
   const outcome = await transact(ctx, async (tx) => {
     const sessions = createSessionsRepository(tx);
     const row = await sessions.findByHashForUpdate(hashRefreshToken(token));
@@ -88,7 +88,7 @@ export async function refresh(ctx: Ctx, token: string): Promise<TokenPair> {
 }
 
 /** Ends the session the token belongs to. Unknown tokens are accepted silently: logout is idempotent. */
-export async function logout(ctx: Ctx, token: string): Promise<void> {
+export async function logout(ctx: Deps, token: string): Promise<void> {
   await transact(ctx, async (tx) => {
     const sessions = createSessionsRepository(tx);
     const row = await sessions.findByHashForUpdate(hashRefreshToken(token));

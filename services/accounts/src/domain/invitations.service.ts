@@ -1,12 +1,13 @@
 import { AppError, type Conversation, type Invitation } from '@chat/contracts';
-import { transact, type Ctx } from '../context';
-import type { Tx } from '../db';
+import { transact, type Deps } from '../deps';
+import type { Tx } from '../repositories/types';
 import { enqueueAll, type PendingEvent } from '../outbox/outbox';
 import { createConversationsRepository } from '../repositories/conversations.repository';
 import { createInvitationsRepository, type InvitationRow } from '../repositories/invitations.repository';
 import { createUsersRepository, toUser } from '../repositories/users.repository';
 import { toConversation } from './conversation-view';
-import { lockAsMember, refuseBlocked, requireManager, requireRoom } from './conversations.service';
+import { lockAsMember, names, refuseBlocked, requireManager, requireRoom } from './conversations.service';
+import { roomEventMessage } from './room-events';
 import { conversationEvent } from './events';
 
 /**
@@ -21,7 +22,7 @@ const invitationEvent = (type: 'created' | 'accepted' | 'declined' | 'cancelled'
 
 const notFound = () => new AppError('NOT_FOUND', 'invitation not found');
 
-export async function invite(ctx: Ctx, me: string, conversationId: string, userId: string, traceId: string): Promise<Invitation> {
+export async function invite(ctx: Deps, me: string, conversationId: string, userId: string, traceId: string): Promise<Invitation> {
   return transact(ctx, async (tx) => {
     const { full, mine } = await lockAsMember(tx, conversationId, me);
     requireRoom(full);
@@ -39,12 +40,12 @@ export async function invite(ctx: Ctx, me: string, conversationId: string, userI
   });
 }
 
-export async function listInvitations(ctx: Ctx, me: string) {
+export async function listInvitations(ctx: Deps, me: string) {
   return createInvitationsRepository(ctx.db).listFor(me);
 }
 
 /** The invitee joins: the room must still take them (not full, nobody blocked either way). */
-export async function accept(ctx: Ctx, me: string, id: string, traceId: string): Promise<Conversation> {
+export async function accept(ctx: Deps, me: string, id: string, traceId: string): Promise<Conversation> {
   const c = await transact(ctx, async (tx) => {
     const invitations = createInvitationsRepository(tx);
     const invitation = await invitations.find(id);
@@ -60,14 +61,18 @@ export async function accept(ctx: Ctx, me: string, id: string, traceId: string):
       await convs.addMember(full.conversation.id, me, 'member');
     }
     const after = (await convs.withMembers(full.conversation.id))!;
-    await enqueueAll(tx, [conversationEvent('member_added', after, { userId: me }), invitationEvent('accepted', invitation, me)], traceId);
+    await enqueueAll(
+      tx,
+      [conversationEvent('member_added', after, { userId: me }), roomEventMessage(after.conversation.id, me, { type: 'joined', userId: me, ...names(after, me, me) }), invitationEvent('accepted', invitation, me)],
+      traceId,
+    );
     return after;
   });
   return toConversation(c);
 }
 
 /** Decline (the invitee) or cancel (the inviter): either way the invitation is gone. */
-export async function drop(ctx: Ctx, me: string, id: string, as: 'invitee' | 'inviter', traceId: string): Promise<void> {
+export async function drop(ctx: Deps, me: string, id: string, as: 'invitee' | 'inviter', traceId: string): Promise<void> {
   await transact(ctx, async (tx) => {
     const invitations = createInvitationsRepository(tx);
     const invitation = await invitations.find(id);

@@ -1,8 +1,8 @@
 import { and, desc, eq, or } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { Invitation } from '@chat/contracts';
-import type { Executor } from '../db';
-import { conversations, roomInvitations, users } from '../db/schema';
+import type { Executor } from './types';
+import { conversations, roomInvitations, users } from './schema';
 import { toUser } from './users.repository';
 
 export type InvitationRow = typeof roomInvitations.$inferSelect;

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, AuthResult, LoginBody, LogoutBody, RefreshBody, RegisterBody, TokenPair } from '@chat/contracts';
 import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
 import { z } from 'zod';
-import type { Ctx } from '../context';
+import type { Deps } from '../deps';
 import { traceId } from '../auth/authenticate';
 import { limitBy } from '../limits/limiter';
 import * as auth from '../domain/auth.service';
@@ -14,7 +14,7 @@ const COOKIE = 'chat_refresh';
  * The refresh token as an httpOnly cookie, for browsers: scripts cannot read it, it is sent only to
  * the auth routes, and never cross-site (SameSite=Strict).
  */
-function setRefreshCookie(ctx: Ctx, reply: FastifyReply, token: string | null): void {
+function setRefreshCookie(ctx: Deps, reply: FastifyReply, token: string | null): void {
   const attrs = ['HttpOnly', 'SameSite=Strict', 'Path=/api/v1/auth', ...(ctx.config.NODE_ENV === 'production' ? ['Secure'] : [])];
   const life = token ? ctx.config.REFRESH_TOKEN_TTL_DAYS * 86_400 : 0;
   reply.header('set-cookie', `${COOKIE}=${token ?? ''}; Max-Age=${life}; ${attrs.join('; ')}`);
@@ -29,7 +29,7 @@ function refreshTokenOf(req: FastifyRequest<{ Body: { refreshToken?: string } }>
   return null;
 }
 
-export const authRoutes = (ctx: Ctx): FastifyPluginAsync => async (root) => {
+export const authRoutes = (ctx: Deps): FastifyPluginAsync => async (root) => {
   const app = root.withTypeProvider<ZodTypeProvider>();
 
   app.post('/api/v1/auth/register', {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { Conversation, IdParams, Invitation, InvitationList, InviteBody } from '@chat/contracts';
 import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
 import type { Verifier } from '@chat/auth';
-import type { Ctx } from '../context';
+import type { Deps } from '../deps';
 import { authenticate, traceId, userId } from '../auth/authenticate';
 import { limitBy } from '../limits/limiter';
 import * as invitations from '../domain/invitations.service';
@@ -13,7 +13,7 @@ const security = [{ bearer: [] }];
 const NoContent = { 204: z.null() };
 
 /** Room invitations: joining a room takes the invitee's consent (friends may be added directly). */
-export const invitationsRoutes = (ctx: Ctx, verify: Verifier): FastifyPluginAsync => async (root) => {
+export const invitationsRoutes = (ctx: Deps, verify: Verifier): FastifyPluginAsync => async (root) => {
   const app = root.withTypeProvider<ZodTypeProvider>();
   app.addHook('onRequest', authenticate(verify));
 

@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import type { Verifier } from '@chat/auth';
 import { HistoryPage, HistoryQuery, IdParams, limits, utf8Bytes, type Message } from '@chat/contracts';
 import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
-import type { Core } from '../core';
-import { toMessage } from '../db/messages.repository';
+import type { Deps } from '../app';
+import { toMessage } from '../repositories/messages.repository';
 import { authenticate } from './authenticate';
 
 /**
@@ -26,7 +25,7 @@ export function withinBytes(messages: Message[], hasMore: boolean, forward: bool
 }
 
 /** `GET /api/v1/conversations/:id/messages`: history pages, for members only. */
-export function historyRoutes(deps: { core: Core; verifier: Verifier }) {
+export function historyRoutes(deps: Pick<Deps, 'membership' | 'messages' | 'verifier'>) {
   return async (instance: FastifyInstance): Promise<void> => {
     const app = instance.withTypeProvider<ZodTypeProvider>();
     app.decorateRequest('userId', '');
@@ -49,8 +48,8 @@ export function historyRoutes(deps: { core: Core; verifier: Verifier }) {
       },
       async (req) => {
         const { id } = req.params;
-        await deps.core.membership.assertMember(id, req.userId);
-        const page = await deps.core.messages.page(id, req.query);
+        await deps.membership.assertMember(id, req.userId);
+        const page = await deps.messages.page(id, req.query);
         return withinBytes(page.rows.map(toMessage), page.hasMore, req.query.after !== undefined);
       },
     );
