@@ -119,7 +119,8 @@ describe('rooms, conversation list, users, presence, device keys, internal route
 
   it('records what happens in a room as history entries (message.created of kind "event") in the outbox, in order', async () => {
     const [o, a, b] = await users(3);
-    const r = await room(o, [a], 'first');
+    const r = await room(o, [a], 'first'); // a joins by accepting an invitation
+    await ensureFriends(o, b); // b, a friend, is added directly
     await call(h.app, 'POST', `/api/v1/conversations/${r.id}/members`, { token: o.token, body: { userId: b.id } });
     await call(h.app, 'PATCH', `/api/v1/conversations/${r.id}`, { token: o.token, body: { title: 'second' } });
     await call(h.app, 'PATCH', `/api/v1/conversations/${r.id}`, { token: o.token, body: { title: 'second' } });
@@ -131,6 +132,7 @@ describe('rooms, conversation list, users, presence, device keys, internal route
     const [on, an, bn] = [o, a, b].map((u) => u.username);
     expect(entries.map((e) => [e.senderId, e.event])).toEqual([
       [o.id, { type: 'created', title: 'first', actorName: on }],
+      [a.id, { type: 'joined', userId: a.id, actorName: an, userName: an }],
       [o.id, { type: 'joined', userId: b.id, actorName: on, userName: bn }],
       [o.id, { type: 'renamed', title: 'second', actorName: on }],
       [o.id, { type: 'removed', userId: b.id, actorName: on, userName: bn }],
@@ -141,7 +143,7 @@ describe('rooms, conversation list, users, presence, device keys, internal route
     // Ids sort in the order things happened, like message ids.
     expect(entries.map((e) => e.id)).toEqual(entries.map((e) => e.id).sort());
     // A refused change records nothing.
-    expect(rows.length).toBe(6);
+    expect(rows.length).toBe(7);
   });
 
   it('non-members get NOT_FOUND for every conversation route; direct conversations cannot be changed', async () => {
