@@ -3,6 +3,7 @@
  * packages with their data in .data/, migrations, the web client build, then the four services with
  * prefixed output. Ctrl-C (or SIGTERM) stops the services first, then the servers, and exits.
  */
+import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { ensureSystemPackages, StopError } from './lib/system';
 import { assertPortsFree, portFrom } from './lib/ports';
@@ -79,6 +80,8 @@ async function main(): Promise<void> {
     JWKS_URL: `${accountsUrl}/.well-known/jwks.json`,
     KEYS_DIR: join(dataDir, 'keys'),
     WEB_DIR: join(root, 'web', 'build'),
+    // The service credential of /internal routes: a fresh one per run, shared by the four services.
+    INTERNAL_TOKEN: process.env.INTERNAL_TOKEN ?? randomBytes(24).toString('base64url'),
   };
   const t0 = Date.now();
   services = await startServices(

@@ -58,10 +58,12 @@ export class Stack {
   }
 
   envFor(name: ServiceName): Record<string, string> {
-    const common = { AMQP_URL: this.amqpUrl, LOG_LEVEL: 'warn', SHUTDOWN_TIMEOUT_MS: '10000' };
+    // Every internal call of the system tests carries the service credential, as in a deployment.
+    const common = { AMQP_URL: this.amqpUrl, LOG_LEVEL: 'warn', SHUTDOWN_TIMEOUT_MS: '10000', INTERNAL_TOKEN: 'system-test-internal-token' };
     const accounts = this.baseUrl('accounts');
     const byName: Record<ServiceName, Record<string, string>> = {
-      accounts: { DATABASE_URL: this.db.url, KEYS_DIR: this.keysDir, PERSISTENCE_URL: this.baseUrl('persistence') },
+      // The tests register many users and rooms from one address.
+      accounts: { DATABASE_URL: this.db.url, KEYS_DIR: this.keysDir, PERSISTENCE_URL: this.baseUrl('persistence'), REGISTER_RATE_MAX_PER_ADDRESS: '100000', ROOM_CREATE_RATE_MAX: '100000', INVITE_RATE_MAX: '100000', FRIEND_REQUEST_RATE_MAX: '100000' },
       persistence: { DATABASE_URL: this.db.url, ACCOUNTS_URL: accounts, JWKS_URL: `${accounts}/.well-known/jwks.json` },
       delivery: { ACCOUNTS_URL: accounts },
       gateway: { ACCOUNTS_URL: accounts, PERSISTENCE_URL: this.baseUrl('persistence'), JWKS_URL: `${accounts}/.well-known/jwks.json`, SEND_RATE_PER_SEC: '1000', SEND_RATE_BURST: '2000' },

@@ -23,7 +23,8 @@ export function launch(): Promise<Browser> {
 }
 
 export async function newUser(browser: Browser, origin: string, viewport = { width: 1100, height: 760 }): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ baseURL: origin, viewport });
+  // bypassCSP: axe-core is injected as an inline script, which the origin's Content-Security-Policy refuses.
+  const context = await browser.newContext({ baseURL: origin, viewport, bypassCSP: true });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   return { context, page };

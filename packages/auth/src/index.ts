@@ -11,6 +11,8 @@ export interface AccessClaims {
   username: string;
   /** Seconds since the epoch. */
   expiresAt: number;
+  /** The session (refresh-token family) the token was issued for, when it names one (`sid`). */
+  sessionId?: string;
 }
 
 export type Verifier = (token: string) => Promise<AccessClaims>;
@@ -23,7 +25,9 @@ export function createVerifier(keys: JWTVerifyGetKey): Verifier {
       if (typeof payload.sub !== 'string' || typeof payload.username !== 'string' || typeof payload.exp !== 'number') {
         throw new Error('missing claims');
       }
-      return { userId: payload.sub, username: payload.username, expiresAt: payload.exp };
+      const claims: AccessClaims = { userId: payload.sub, username: payload.username, expiresAt: payload.exp };
+      if (typeof payload.sid === 'string') claims.sessionId = payload.sid;
+      return claims;
     } catch (err) {
       if ((err as { code?: string }).code === 'ERR_JWKS_TIMEOUT' || (err as Error).name === 'TypeError') {
         throw new AppError('UNAVAILABLE', 'cannot verify tokens right now', { cause: err });
@@ -45,8 +49,8 @@ export function bearerToken(header: string | undefined): string | null {
 
 export type PrivateKey = Parameters<SignJWT["sign"]>[0];
 
-export async function signAccessToken(key: PrivateKey, kid: string, claims: { userId: string; username: string }, ttlSeconds: number): Promise<string> {
-  return new SignJWT({ username: claims.username })
+export async function signAccessToken(key: PrivateKey, kid: string, claims: { userId: string; username: string; sessionId?: string }, ttlSeconds: number): Promise<string> {
+  return new SignJWT({ username: claims.username, ...(claims.sessionId ? { sid: claims.sessionId } : {}) })
     .setProtectedHeader({ alg: TOKEN_ALG, kid })
     .setSubject(claims.userId)
     .setIssuer(TOKEN_ISSUER)
@@ -65,6 +69,6 @@ export async function createTestIssuer() {
   return {
     jwks,
     verifier: createVerifier(localKeys(jwks)),
-    sign: (userId: string, username = 'user', ttlSeconds = 900) => signAccessToken(privateKey, kid, { userId, username }, ttlSeconds),
+    sign: (userId: string, username = 'user', ttlSeconds = 900, sessionId?: string) => signAccessToken(privateKey, kid, { userId, username, sessionId }, ttlSeconds),
   };
 }

@@ -77,4 +77,6 @@ export const baseEnv = z.object({
   LOG_LEVEL: env.logLevel(),
   HOST: env.host(),
   SHUTDOWN_TIMEOUT_MS: env.int(10_000, 100),
+  /** The service credential of `/internal/*` routes, the same for every service of a deployment. */
+  INTERNAL_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'must be at least 16 characters').optional()),
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MessageId, Uuid } from './ids';
 import { Conversation, Message, Presence, User } from './objects';
-import { ConversationEvent, FriendsEvent, ReadEvent, TypingEvent } from './socket';
+import { ConversationEvent, FriendsEvent, InvitationEvent, ReadEvent, TypingEvent } from './socket';
 
 /**
  * The broker's event catalogue. Every event travels in a versioned envelope; the routing key on the
@@ -28,6 +28,10 @@ export const eventPayloads = {
     removedUserIds: z.array(Uuid).default([]),
     userId: Uuid.optional(),
   }),
+  /** A room invitation changed; `userIds` are the invitee and the inviter, each sent `event`. */
+  'invitation.changed': z.object({ userIds: z.array(Uuid), event: InvitationEvent }),
+  /** A session (refresh-token family) ended: gateways disconnect the sockets opened with its tokens. */
+  'session.revoked': z.object({ userId: Uuid, sessionId: Uuid }),
   /** A gateway saw a user's first socket connect (online) or last socket go (offline). */
   'presence.reported': z.object({ gatewayId: z.string(), userId: Uuid, online: z.boolean() }),
   /** A gateway's periodic report of the users it holds (presence heartbeat). */
@@ -105,6 +109,7 @@ export const deliveredEvents = {
   presence: Presence,
   friends: FriendsEvent,
   conversation: ConversationEvent,
+  invitation: InvitationEvent,
 } as const;
 export type DeliveredEvent = keyof typeof deliveredEvents;
 

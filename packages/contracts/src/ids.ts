@@ -1,7 +1,10 @@
 import { z } from 'zod';
 
-/** Users, conversations, requests: UUIDs (opaque to clients). */
-export const Uuid = z.uuid();
+/**
+ * Users, conversations, requests: UUIDs (opaque to clients). Lower-cased as parsed: one canonical form
+ * at the edge, so caches and lookups never see the same id spelled two ways.
+ */
+export const Uuid = z.uuid().toLowerCase();
 
 /**
  * Message ids: 26-character ULIDs assigned by the gateway that accepted the message. They sort as
@@ -14,4 +17,10 @@ export function charLength(s: string): number {
   let n = 0;
   for (const _ of s) n++;
   return n;
+}
+
+const encoder = new TextEncoder();
+/** Size of a string as UTF-8 bytes. */
+export function utf8Bytes(s: string): number {
+  return encoder.encode(s).length;
 }

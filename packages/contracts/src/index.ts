@@ -1,6 +1,7 @@
 export * from './errors';
 export * from './limits';
 export * from './ids';
+export * from './text';
 export * from './objects';
 export * from './http';
 export * from './socket';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { limits } from './limits';
-import { MessageId, Uuid, charLength } from './ids';
+import { MessageId, Uuid, charLength, utf8Bytes } from './ids';
+import { isStorable, StorableString, unstorableMessage } from './text';
 
 const isoTime = z.string();
 
@@ -17,18 +18,21 @@ export const TextBody = z
   .refine((s) => charLength(s) >= limits.textMin && charLength(s) <= limits.textMax, {
     message: `must be ${limits.textMin}-${limits.textMax} characters`,
   })
-  .refine((s) => s.trim().length > 0, { message: 'must not be blank' });
+  .refine((s) => s.trim().length > 0, { message: 'must not be blank' })
+  .refine(isStorable, { message: unstorableMessage });
 
 /** Opaque to the server: it stores and forwards it, never reads it. */
 export const EncryptedPayload = z.strictObject({
-  ciphertext: z.string().min(1).max(limits.encryptedMaxChars),
-  nonce: z.string().min(1).max(256),
-  keyId: z.string().min(1).max(256),
-  senderDeviceId: z.string().min(1).max(128),
+  ciphertext: StorableString().min(1).max(limits.encryptedMaxChars),
+  nonce: StorableString().min(1).max(256),
+  keyId: StorableString().min(1).max(256),
+  senderDeviceId: StorableString().min(1).max(128),
   recipients: z
-    .array(z.strictObject({ deviceId: z.string().min(1).max(128), wrappedKey: z.string().min(1).max(1024) }))
+    .array(z.strictObject({ deviceId: StorableString().min(1).max(128), wrappedKey: StorableString().min(1).max(1024) }))
     .max(2000)
     .optional(),
+}).refine((p) => utf8Bytes(JSON.stringify(p)) <= limits.encryptedMaxBytes, {
+  message: `must be at most ${limits.encryptedMaxBytes} bytes as JSON`,
 });
 export type EncryptedPayload = z.infer<typeof EncryptedPayload>;
 
@@ -91,3 +95,13 @@ export const Presence = z.object({
   lastSeenAt: isoTime.nullable(),
 });
 export type Presence = z.infer<typeof Presence>;
+
+/** A pending invitation to a room: joining needs the invitee's consent. */
+export const Invitation = z.object({
+  id: Uuid,
+  conversation: z.object({ id: Uuid, title: z.string().nullable() }),
+  from: User,
+  to: User,
+  createdAt: isoTime,
+});
+export type Invitation = z.infer<typeof Invitation>;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErrorBody } from './errors';
 import { MessageId, Uuid } from './ids';
-import { Conversation, EncryptedPayload, Message, Presence, TextBody } from './objects';
+import { Conversation, EncryptedPayload, Invitation, Message, Presence, TextBody } from './objects';
 
 /* Client to server: parsed at the gateway before any handler sees them. */
 export const MessageSendPayload = z.union([
@@ -36,6 +36,17 @@ export const ConversationEvent = z.object({
 export type ConversationEvent = z.infer<typeof ConversationEvent>;
 
 /**
+ * A room invitation changed: `created` (to the invitee and the inviter), `accepted`, `declined`,
+ * `cancelled` (to both). `userId` is who acted.
+ */
+export const InvitationEvent = z.object({
+  type: z.enum(['created', 'accepted', 'declined', 'cancelled']),
+  invitation: Invitation,
+  userId: Uuid,
+});
+export type InvitationEvent = z.infer<typeof InvitationEvent>;
+
+/**
  * The gateway lost its broker connection (a broker restart, a network cut): live events sent while it
  * was re-subscribing may be missing. Fetch history after your sync cursor for every conversation
  * (`GET /api/v1/conversations/:id/messages?after=<cursor>`), then carry on.
@@ -50,6 +61,7 @@ export const serverEventSchemas = {
   presence: Presence,
   friends: FriendsEvent,
   conversation: ConversationEvent,
+  invitation: InvitationEvent,
   resync: ResyncEvent,
 } as const;
 export type ServerEventName = keyof typeof serverEventSchemas;
@@ -69,5 +81,6 @@ export interface ServerToClientEvents {
   presence: (e: Presence) => void;
   friends: (e: FriendsEvent) => void;
   conversation: (e: ConversationEvent) => void;
+  invitation: (e: InvitationEvent) => void;
   resync: (e: ResyncEvent) => void;
 }

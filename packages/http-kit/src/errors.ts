@@ -12,6 +12,18 @@ const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_VALIDATION: 'VALIDATION',
 };
 
+/**
+ * Postgres refusing a value for its content (U+0000, an unpaired surrogate, a string over its column):
+ * input the edge should have refused. A safety net, so such input is a 400 and never a 500.
+ */
+const refusedValueCodes = new Set(['22021', '22P05', '22001']);
+function isRefusedValue(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | null, depth = 0; e && depth < 5; e = (e.cause as typeof e) ?? null, depth++) {
+    if (typeof e.code === 'string' && refusedValueCodes.has(e.code)) return true;
+  }
+  return false;
+}
+
 /** The one error handler of an HTTP service: 4xx carry their message, 5xx are masked and logged. */
 export function installErrorHandler(app: FastifyInstance, isTransient: (err: unknown) => boolean = () => false): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -31,6 +43,10 @@ export function installErrorHandler(app: FastifyInstance, isTransient: (err: unk
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.status(400).send(errorBody('VALIDATION', err.message));
+    }
+    if (isRefusedValue(err)) {
+      req.log.warn({ err }, 'the database refused a value the edge accepted');
+      return reply.status(400).send(errorBody('VALIDATION', 'a value cannot be stored (control or invalid characters, or too long)'));
     }
     if (isTransient(err)) {
       // A dependency (the database) is down or saturated: the client may retry; nothing is half-done.

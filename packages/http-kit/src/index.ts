@@ -4,4 +4,5 @@ export * from './shutdown';
 export type { ZodTypeProvider } from 'fastify-type-provider-zod';
 export * from './internal-http';
 export * from './boot';
+export * from './internal-auth';
 export * from './listen';

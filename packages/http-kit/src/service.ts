@@ -4,9 +4,11 @@ import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
-import { ErrorBody, limits } from '@chat/contracts';
+import { ErrorBody, errorBody, limits } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
 import { installErrorHandler } from './errors';
+import { edgeServerOptions } from './framework-errors';
+import { requireInternalToken, useInternalToken } from './internal-auth';
 
 export type ReadinessCheck = () => boolean | Promise<boolean>;
 
@@ -21,6 +23,16 @@ export interface ServiceOptions {
   /** Process-wide default metrics (off in tests, where many apps share one process). */
   defaultMetrics?: boolean;
   fastify?: Omit<FastifyServerOptions, 'loggerInstance' | 'logger'>;
+  /**
+   * The deployment's service credential (INTERNAL_TOKEN): when set, `/internal/*` routes require it and
+   * this process's internal calls send it.
+   */
+  internalToken?: string;
+  /**
+   * Serve /metrics and /docs on this app (default). The public origin (gateway) says false and serves
+   * them on its operator listener instead (`createOperatorServer`).
+   */
+  operatorRoutes?: boolean;
   /** Errors that mean a dependency is unavailable right now (answered 503 UNAVAILABLE, not 500). */
   isTransient?: (err: unknown) => boolean;
 }
@@ -40,12 +52,22 @@ export async function createService(opts: ServiceOptions): Promise<App> {
     bodyLimit: limits.bodyLimitBytes,
     // Per-request lines are off: the onResponse hook below records every request as a metric and logs failures.
     logController: new LogController({ disableRequestLogging: true }),
+    ...edgeServerOptions,
     ...(opts.fastify as FastifyServerOptions),
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
   app.decorate('registry', registry);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app, opts.isTransient);
+  if (opts.internalToken) {
+    useInternalToken(opts.internalToken);
+    requireInternalToken(app, opts.internalToken);
+  }
+  // Only origin-form targets (`/path?query`): an absolute-form one (`GET http://host/path`) is a
+  // proxy request, and nothing here is a forward proxy.
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.raw.url?.startsWith('/')) return reply.status(400).send(errorBody('VALIDATION', 'the request target must be a path'));
+  });
 
   const httpSeconds = new Histogram({
     name: 'http_request_seconds',
@@ -66,22 +88,26 @@ export async function createService(opts: ServiceOptions): Promise<App> {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  registerProbes(app, opts.readiness);
+  if (opts.operatorRoutes !== false) {
+    await app.register(swaggerUi, { routePrefix: '/docs' });
+    registerMetrics(app, registry);
+  }
+  return app;
+}
 
-  const ops = { tags: ['operations'] };
+const ops = { tags: ['operations'] };
+const ReadyBody = z.object({ status: z.string(), checks: z.record(z.string(), z.boolean()) });
+
+/** `/healthz` (the process is alive) and `/readyz` (every named dependency is up, else 503). */
+function registerProbes(app: FastifyInstance, readiness: Record<string, ReadinessCheck> = {}): void {
   app.get('/healthz', { schema: { ...ops, summary: 'The process is alive', response: { 200: z.object({ status: z.literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
   app.get(
     '/readyz',
-    {
-      schema: {
-        ...ops,
-        summary: 'Every dependency (broker, database) is connected',
-        response: { 200: z.object({ status: z.string(), checks: z.record(z.string(), z.boolean()) }), 503: z.object({ status: z.string(), checks: z.record(z.string(), z.boolean()) }) },
-      },
-    },
+    { schema: { ...ops, summary: 'Every dependency (broker, database) is connected', response: { 200: ReadyBody, 503: ReadyBody } } },
     async (_req, reply) => {
       const checks: Record<string, boolean> = {};
-      for (const [name, check] of Object.entries(opts.readiness ?? {})) {
+      for (const [name, check] of Object.entries(readiness)) {
         try {
           checks[name] = await check();
         } catch {
@@ -93,10 +119,27 @@ export async function createService(opts: ServiceOptions): Promise<App> {
       return reply.status(down.length ? 503 : 200).send(body);
     },
   );
+}
+
+/** `/metrics` in the Prometheus text format. */
+function registerMetrics(app: FastifyInstance, registry: Registry): void {
   app.get('/metrics', { schema: { ...ops, summary: 'Prometheus metrics', hide: false } }, async (_req, reply) => {
     reply.header('content-type', registry.contentType);
     return registry.metrics();
   });
+}
+
+/**
+ * An operator listener: /healthz, /readyz and /metrics on a port of their own, for a service whose
+ * main port is public (the gateway). Never exposed through the public origin.
+ */
+export async function createOperatorServer(opts: { logger: Logger; registry: Registry; readiness?: Record<string, ReadinessCheck> }): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: opts.logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), ...edgeServerOptions });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app);
+  registerProbes(app, opts.readiness);
+  registerMetrics(app, opts.registry);
   return app;
 }
 

@@ -184,6 +184,9 @@ export class Broker extends EventEmitter {
     this.confirm = confirm;
     this.adminChannel = admin;
     this.current = m;
+    // Connected before the consumers start: a handler that publishes (delivery) must not see its
+    // first batch after a reconnect fail as "not connected" and wait for a retry.
+    this.connected = true;
     for (const spec of this.consumers) {
       step.name = `consumer ${spec.queue}`;
       this.activeConsumers.add(await startConsumer(m, spec, this.ctx(), closeAll(`consumer channel ${spec.queue} closed`)));

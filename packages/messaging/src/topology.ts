@@ -24,7 +24,7 @@ export interface QueueSpec {
 export const QUEUES = {
   delivery: {
     name: 'delivery.events',
-    bindings: ['message.created', 'message.read', 'friendship.changed', 'conversation.changed'],
+    bindings: ['message.created', 'message.read', 'friendship.changed', 'conversation.changed', 'invitation.changed'],
   },
   /**
    * Presence changes come in bursts (a gateway restart reconnects thousands at once) and each costs a
@@ -107,7 +107,7 @@ export const PRIVATE_QUEUES = {
   workerEvents: (workerId: string) => `delivery.${workerId}.sessions`,
 } as const;
 
-export const GATEWAY_EVENT_BINDINGS: EventType[] = ['conversation.changed', 'friendship.changed', 'sessions.requested', 'message.created'];
+export const GATEWAY_EVENT_BINDINGS: EventType[] = ['conversation.changed', 'friendship.changed', 'sessions.requested', 'message.created', 'session.revoked'];
 export const WORKER_EVENT_BINDINGS: EventType[] = ['presence.reported', 'gateway.heartbeat', 'conversation.changed'];
 
 const privateQueue = { exclusive: true, autoDelete: true, durable: false } as const;

@@ -9,7 +9,7 @@ import type { Deps } from './deps';
 import type { schema } from './repositories/schema';
 import type { SigningKeys } from './auth/key-store';
 import { createPasswordChecker } from './auth/passwords';
-import { createRateLimiter } from './auth/rate-limiter';
+import { createLimits } from './limits/limits';
 import { createSummariesClient } from './clients/summaries.client';
 import { createOutboxRelay, type OutboxRelay } from './outbox/relay';
 import { createPresenceService, type PresenceService } from './presence/presence.service';
@@ -18,6 +18,7 @@ import { conversationsRoutes } from './routes/conversations.routes';
 import { e2eRoutes } from './routes/e2e.routes';
 import { friendsRoutes } from './routes/friends.routes';
 import { internalRoutes } from './routes/internal.routes';
+import { invitationsRoutes } from './routes/invitations.routes';
 import { keysRoutes } from './routes/keys.routes';
 import { usersRoutes } from './routes/users.routes';
 
@@ -42,6 +43,7 @@ export async function buildApp(deps: AppDeps): Promise<AccountsApp> {
   const { config, logger, database, broker, keys } = deps;
   const app = (await createService({
     name: 'accounts',
+    internalToken: config.INTERNAL_TOKEN,
     description: 'Users, credentials, sessions, friendships, blocks, conversations and device keys',
     logger,
     registry: deps.registry,
@@ -75,17 +77,13 @@ export async function buildApp(deps: AppDeps): Promise<AccountsApp> {
   app.addHook('onReady', async () => presence.startSweeper());
   app.addHook('onClose', async () => presence.stop());
 
-  const window = { windowMs: config.LOGIN_RATE_WINDOW_MS };
   const ctx: Deps = {
     db: database.db,
     config,
     logger,
     keys,
     passwords: await createPasswordChecker(app.registry),
-    loginLimits: {
-      byUsername: createRateLimiter({ ...window, max: config.LOGIN_RATE_MAX_PER_USERNAME }),
-      byAddress: createRateLimiter({ ...window, max: config.LOGIN_RATE_MAX_PER_ADDRESS }),
-    },
+    limits: createLimits(database.pool, config),
     summaries: createSummariesClient({ baseUrl: config.PERSISTENCE_URL, timeoutMs: config.PERSISTENCE_TIMEOUT_MS, logger }),
     kickOutbox: () => relay.kick(),
   };
@@ -98,6 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<AccountsApp> {
   await app.register(conversationsRoutes(ctx, verify));
   await app.register(keysRoutes(ctx, verify));
   await app.register(e2eRoutes(ctx, verify));
+  await app.register(invitationsRoutes(ctx, verify));
   await app.register(internalRoutes(ctx));
   return app;
 }

@@ -18,10 +18,22 @@ export const Config = baseEnv.extend({
   ACCESS_TOKEN_TTL_SECONDS: env.int(900, 10),
   REFRESH_TOKEN_TTL_DAYS: env.int(30, 1),
   ROOM_MAX_MEMBERS: env.int(limits.defaultRoomSize, 2),
-  /** Sliding window for login attempts, per username and per client address. */
-  LOGIN_RATE_WINDOW_MS: env.int(60_000, 1),
+  /**
+   * Login limits (src/limits): attempts per client address, and failed attempts per (username,
+   * address) in LOGIN_RATE_WINDOW_MS; failed attempts per username from anywhere in
+   * LOGIN_RATE_ANYWHERE_WINDOW_MS. Shared by every instance (Postgres store).
+   */
+  LOGIN_RATE_WINDOW_MS: env.int(60_000, 1_000),
   LOGIN_RATE_MAX_PER_USERNAME: env.int(10, 1),
   LOGIN_RATE_MAX_PER_ADDRESS: env.int(100, 1),
+  LOGIN_RATE_MAX_PER_USERNAME_ANYWHERE: env.int(100, 1),
+  LOGIN_RATE_ANYWHERE_WINDOW_MS: env.int(3_600_000, 1_000),
+  /** Costly actions, per ACTION_RATE_WINDOW_MS: registrations per address, the others per user. */
+  ACTION_RATE_WINDOW_MS: env.int(3_600_000, 1_000),
+  REGISTER_RATE_MAX_PER_ADDRESS: env.int(20, 1),
+  ROOM_CREATE_RATE_MAX: env.int(30, 1),
+  INVITE_RATE_MAX: env.int(100, 1),
+  FRIEND_REQUEST_RATE_MAX: env.int(50, 1),
   /**
    * Proxies whose X-Forwarded-For is believed (the gateway), for the per-address login limit: proxy-addr
    * names or CIDRs, comma-separated, or true/false. Accounts' port is never public, only the gateway's.

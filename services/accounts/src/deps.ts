@@ -3,7 +3,7 @@ import type { Config } from './config';
 import type { Db, Tx } from './repositories/types';
 import type { SigningKeys } from './auth/key-store';
 import type { PasswordChecker } from './auth/passwords';
-import type { RateLimiter } from './auth/rate-limiter';
+import type { Limits } from './limits/limits';
 import type { SummariesClient } from './clients/summaries.client';
 
 /** What the routes and domain modules share (`Deps`, the one name in every service): built once in buildApp, passed down explicitly. */
@@ -13,7 +13,7 @@ export interface Deps {
   logger: Logger;
   keys: SigningKeys;
   passwords: PasswordChecker;
-  loginLimits: { byUsername: RateLimiter; byAddress: RateLimiter };
+  limits: Limits;
   summaries: SummariesClient;
   /** Wakes the outbox relay after a commit. */
   kickOutbox: () => void;

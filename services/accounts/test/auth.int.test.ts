@@ -110,8 +110,9 @@ describe('auth: registration, login, tokens', () => {
   it('rate limits login attempts per address across usernames', async () => {
     const other = await h.another({ LOGIN_RATE_MAX_PER_ADDRESS: '2', LOGIN_RATE_MAX_PER_USERNAME: '100' });
     const statuses: number[] = [];
+    // The counters live in the shared store: a fresh address, so earlier tests' attempts do not count.
     for (const name of ['spray_a', 'spray_b', 'spray_c']) {
-      statuses.push((await call(other.app, 'POST', '/api/v1/auth/login', { body: { username: name, password: 'password1' } })).status);
+      statuses.push((await call(other.app, 'POST', '/api/v1/auth/login', { body: { username: name, password: 'password1' }, headers: { 'x-forwarded-for': '203.0.113.6' } })).status);
     }
     expect(statuses).toEqual([401, 401, 429]);
     // Behind the gateway, the client address is the forwarded one: another client is not limited.
@@ -151,7 +152,9 @@ describe('auth: registration, login, tokens', () => {
     expect((await call(h.app, 'POST', '/api/v1/auth/logout', { body: { refreshToken: u.refreshToken } })).status).toBe(204);
     expect((await call(h.app, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: u.refreshToken } })).status).toBe(401);
     expect((await call(h.app, 'POST', '/api/v1/auth/logout', { body: { refreshToken: 'never-issued' } })).status).toBe(204);
-    expect((await call(h.app, 'POST', '/api/v1/auth/refresh', { body: {} })).status).toBe(400);
+    // No token in the body and no cookie: nothing to refresh with.
+    expect((await call(h.app, 'POST', '/api/v1/auth/refresh', { body: {} })).status).toBe(401);
+    expect((await call(h.app, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: 5 } })).status).toBe(400);
     expect((await call(h.app, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: 'never-issued' } })).status).toBe(401);
   });
 

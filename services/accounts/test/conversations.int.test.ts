@@ -11,10 +11,23 @@ describe('rooms, conversation list, users, presence, device keys, internal route
   afterAll(() => h.close());
 
   const users = (n: number) => registerUsers(h.app, n);
+  /** Only friends are added directly: the tests' owners befriend their members first. */
+  const ensureFriends = async (a: TestUser, b: TestUser) => {
+    const req = await call(h.app, 'POST', '/api/v1/friends/requests', { token: a.token, body: { username: b.username } });
+    if (req.status === 201) await call(h.app, 'POST', `/api/v1/friends/requests/${req.body.id}/accept`, { token: b.token });
+  };
+  /** A room with `members` in it: each joins by accepting an invitation (no friendship needed). */
   const room = async (owner: TestUser, members: TestUser[], title = 'room') => {
-    const res = await call(h.app, 'POST', '/api/v1/conversations/rooms', { token: owner.token, body: { title, memberIds: members.map((m) => m.id) } });
+    const res = await call(h.app, 'POST', '/api/v1/conversations/rooms', { token: owner.token, body: { title, memberIds: [] } });
     if (res.status !== 201) throw new Error(`room: ${res.status} ${JSON.stringify(res.body)}`);
-    return res.body as { id: string; members: Array<{ userId: string; role: string }> };
+    for (const m of new Set(members)) {
+      const inv = await call(h.app, 'POST', `/api/v1/conversations/${res.body.id}/invitations`, { token: owner.token, body: { userId: m.id } });
+      if (inv.status !== 201) throw new Error(`invite: ${inv.status} ${JSON.stringify(inv.body)}`);
+      const acc = await call(h.app, 'POST', `/api/v1/invitations/${inv.body.id}/accept`, { token: m.token });
+      if (acc.status !== 200) throw new Error(`accept: ${acc.status} ${JSON.stringify(acc.body)}`);
+    }
+    const full = await call(h.app, 'GET', `/api/v1/conversations/${res.body.id}`, { token: owner.token });
+    return full.body as { id: string; members: Array<{ userId: string; role: string }> };
   };
   const roles = async (id: string, as: TestUser) => {
     const res = await call(h.app, 'GET', `/api/v1/conversations/${id}`, { token: as.token });
@@ -23,7 +36,11 @@ describe('rooms, conversation list, users, presence, device keys, internal route
 
   it('creates a room with the caller as owner; validates title, members and the size limit', async () => {
     const [o, a, b, c, d] = await users(5);
-    const r = await room(o, [a, b, a]);
+    await ensureFriends(o, a);
+    await ensureFriends(o, b);
+    const created = await call(h.app, 'POST', '/api/v1/conversations/rooms', { token: o.token, body: { title: 'room', memberIds: [a.id, b.id, a.id] } });
+    expect(created.status).toBe(201);
+    const r = created.body;
     expect(r).toMatchObject({ kind: 'room', title: 'room', lastMessage: null, unreadCount: 0 });
     expect(await roles(r.id, o)).toEqual({ [o.id]: 'owner', [a.id]: 'member', [b.id]: 'member' });
     const post = (body: unknown) => call(h.app, 'POST', '/api/v1/conversations/rooms', { token: o.token, body });
@@ -51,6 +68,7 @@ describe('rooms, conversation list, users, presence, device keys, internal route
     const promoted = await setRole(o, a, 'admin');
     expect(promoted.status).toBe(200);
     expect((await setRole(a, m, 'admin')).status).toBe(403);
+    await ensureFriends(a, x);
     const added = await add(a, x);
     expect(added.status).toBe(200);
     expect(added.body.members.map((mm: { userId: string }) => mm.userId)).toContain(x.id);
@@ -87,6 +105,8 @@ describe('rooms, conversation list, users, presence, device keys, internal route
   it('the last owner leaving hands ownership to the oldest admin, else the oldest member', async () => {
     const [o, m1, a, m2] = await users(4);
     const r = await room(o, [m1]);
+    await ensureFriends(o, a);
+    await ensureFriends(o, m2);
     await call(h.app, 'POST', `/api/v1/conversations/${r.id}/members`, { token: o.token, body: { userId: a.id } });
     await call(h.app, 'POST', `/api/v1/conversations/${r.id}/members`, { token: o.token, body: { userId: m2.id } });
     await call(h.app, 'PATCH', `/api/v1/conversations/${r.id}/members/${a.id}`, { token: o.token, body: { role: 'admin' } });
@@ -99,7 +119,8 @@ describe('rooms, conversation list, users, presence, device keys, internal route
 
   it('records what happens in a room as history entries (message.created of kind "event") in the outbox, in order', async () => {
     const [o, a, b] = await users(3);
-    const r = await room(o, [a], 'first');
+    const r = await room(o, [a], 'first'); // a joins by accepting an invitation
+    await ensureFriends(o, b); // b, a friend, is added directly
     await call(h.app, 'POST', `/api/v1/conversations/${r.id}/members`, { token: o.token, body: { userId: b.id } });
     await call(h.app, 'PATCH', `/api/v1/conversations/${r.id}`, { token: o.token, body: { title: 'second' } });
     await call(h.app, 'PATCH', `/api/v1/conversations/${r.id}`, { token: o.token, body: { title: 'second' } });
@@ -111,6 +132,7 @@ describe('rooms, conversation list, users, presence, device keys, internal route
     const [on, an, bn] = [o, a, b].map((u) => u.username);
     expect(entries.map((e) => [e.senderId, e.event])).toEqual([
       [o.id, { type: 'created', title: 'first', actorName: on }],
+      [a.id, { type: 'joined', userId: a.id, actorName: an, userName: an }],
       [o.id, { type: 'joined', userId: b.id, actorName: on, userName: bn }],
       [o.id, { type: 'renamed', title: 'second', actorName: on }],
       [o.id, { type: 'removed', userId: b.id, actorName: on, userName: bn }],
@@ -121,7 +143,7 @@ describe('rooms, conversation list, users, presence, device keys, internal route
     // Ids sort in the order things happened, like message ids.
     expect(entries.map((e) => e.id)).toEqual(entries.map((e) => e.id).sort());
     // A refused change records nothing.
-    expect(rows.length).toBe(6);
+    expect(rows.length).toBe(7);
   });
 
   it('non-members get NOT_FOUND for every conversation route; direct conversations cannot be changed', async () => {

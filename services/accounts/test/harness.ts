@@ -15,9 +15,12 @@ import { schema } from '../src/repositories/schema';
 
 export type Env = Record<string, string>;
 
+/** Tests register many users and rooms from one address: limits are tested where they are set. */
+export const generousLimits: Env = { REGISTER_RATE_MAX_PER_ADDRESS: '100000', ROOM_CREATE_RATE_MAX: '100000', INVITE_RATE_MAX: '100000', FRIEND_REQUEST_RATE_MAX: '100000' };
+
 /** One accounts app over a given database and broker URL, with config from `env` (as main.ts reads it). */
 export async function buildAccounts(opts: { dbUrl: string; amqpUrl: string; keys: SigningKeys; env?: Env; connectBroker?: boolean }) {
-  const config = Config.parse({ DATABASE_URL: opts.dbUrl, AMQP_URL: opts.amqpUrl, KEYS_DIR: '/nonexistent', PERSISTENCE_URL: 'http://127.0.0.1:9', PERSISTENCE_TIMEOUT_MS: '300', ...opts.env });
+  const config = Config.parse({ DATABASE_URL: opts.dbUrl, AMQP_URL: opts.amqpUrl, KEYS_DIR: '/nonexistent', PERSISTENCE_URL: 'http://127.0.0.1:9', PERSISTENCE_TIMEOUT_MS: '300', ...generousLimits, ...opts.env });
   const logger = silentLogger();
   const database = createDatabase(config.DATABASE_URL, schema, logger);
   const broker = new Broker({ url: config.AMQP_URL, logger, confirmTimeoutMs: 2_000 });

@@ -21,11 +21,13 @@ describe('events through the transactional outbox', () => {
     try {
       const [a, b, c] = await registerUsers(h.app, 3);
       const direct = await befriend(h.app, a, b);
-      const room = await call(h.app, 'POST', '/api/v1/conversations/rooms', { token: a.token, body: { title: 'team', memberIds: [c.id] } });
-      await call(h.app, 'POST', `/api/v1/conversations/${room.body.id}/members`, { token: a.token, body: { userId: b.id } });
+      // b, a friend, is added directly; c joins by accepting an invitation.
+      const room = await call(h.app, 'POST', '/api/v1/conversations/rooms', { token: a.token, body: { title: 'team', memberIds: [b.id] } });
+      const invitation = await call(h.app, 'POST', `/api/v1/conversations/${room.body.id}/invitations`, { token: a.token, body: { userId: c.id } });
+      expect((await call(h.app, 'POST', `/api/v1/invitations/${invitation.body.id}/accept`, { token: c.token })).status).toBe(200);
       await call(h.app, 'DELETE', `/api/v1/conversations/${room.body.id}/members/${c.id}`, { token: a.token });
       expect((await call(h.app, 'DELETE', `/api/v1/friends/${a.id}`, { token: b.token })).status).toBe(204);
-      await waitFor(() => tap.events.length >= 13, 5_000, 'thirteen events').catch((err) => {
+      await waitFor(() => tap.events.length >= 15, 5_000, 'fifteen events').catch((err) => {
         throw new Error(`${(err as Error).message}; got ${tap.events.map((e) => e.type).join(', ')}`);
       });
 
@@ -33,8 +35,8 @@ describe('events through the transactional outbox', () => {
       expect(tap.events.map((e) => e.type)).toEqual([
         'user.created', 'user.created', 'user.created',
         'friendship.changed', 'friendship.changed', 'conversation.changed',
-        'conversation.changed', 'message.created', 'conversation.changed', 'message.created', 'conversation.changed', 'message.created',
-        'friendship.changed',
+        'conversation.changed', 'message.created', 'invitation.changed', 'conversation.changed', 'message.created', 'invitation.changed',
+        'conversation.changed', 'message.created', 'friendship.changed',
       ]);
       expect(ofType(tap.events, 'message.created').map((e) => e.payload.event?.type)).toEqual(['created', 'joined', 'removed']);
       expect(ofType(tap.events, 'user.created').map((e) => e.payload.id).sort()).toEqual([a.id, b.id, c.id].sort());

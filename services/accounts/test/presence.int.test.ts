@@ -116,9 +116,11 @@ describe('presence decided from gateway reports', () => {
     expect((await call(h.app, 'GET', '/api/v1/presence?userIds=nope', { token: b.token })).body).toMatchObject({ error: { code: 'VALIDATION' } });
   });
 
-  it('a blocked user no longer sees the blocker, though they still share the direct conversation and a room', async () => {
+  it('a blocked user no longer sees the blocker: blocking separates their shared rooms (docs/api.md, Blocks)', async () => {
     const [a, b, c] = await registerUsers(h.app, 3);
     await befriend(h.app, a, b);
+    await befriend(h.app, c, a);
+    await befriend(h.app, c, b);
     expect((await call(h.app, 'POST', '/api/v1/conversations/rooms', { token: c.token, body: { title: 'shared', memberIds: [a.id, b.id] } })).status).toBe(201);
     const contacts = async (id: string) => (await call(h.app, 'GET', `/internal/v1/users/${id}/contacts`)).body;
     expect((await contacts(a.id)).userIds).toEqual([b.id, c.id].sort());
@@ -130,7 +132,7 @@ describe('presence decided from gateway reports', () => {
     await waitFor(() => changes(a.id).length === 1, 5_000, 'online');
     expect((await call(h.app, 'GET', `/api/v1/presence?userIds=${a.id}`, { token: b.token })).body).toEqual([]);
     expect((await call(h.app, 'GET', `/api/v1/presence?userIds=${a.id}`, { token: c.token })).body).toEqual([{ userId: a.id, online: true, lastSeenAt: null }]);
-    // Unblocking restores what co-members see.
+    // Unblocking restores what co-members of their (still existing) direct conversation see; not the room.
     expect((await call(h.app, 'DELETE', `/api/v1/blocks/${b.id}`, { token: a.token })).status).toBe(204);
     expect((await call(h.app, 'GET', `/api/v1/presence?userIds=${a.id}`, { token: b.token })).body).toEqual([{ userId: a.id, online: true, lastSeenAt: null }]);
   });

@@ -22,6 +22,7 @@ export async function buildApp(deps: Deps): Promise<{ app: App; sessions: Sessio
   const { config, logger, broker } = deps;
   const app = await createService({
     name: 'delivery',
+    internalToken: config.INTERNAL_TOKEN,
     description: 'Fans events out to the gateways holding each recipient',
     logger,
     registry: deps.registry,

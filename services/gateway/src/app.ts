@@ -9,6 +9,7 @@ import { startDeliveryConsumer } from './consumers/deliveries.consumer';
 import { startEventsConsumer } from './consumers/events.consumer';
 import { LocalSessions } from './domain/local-sessions';
 import { proxyRoutes } from './routes/proxy.routes';
+import { securityHeaders } from './routes/security-headers';
 import { webRoutes } from './routes/web.routes';
 import { createGatewayMetrics } from './metrics';
 import { createRateLimiter } from './rate-limit';
@@ -48,11 +49,14 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
   const sessions = new LocalSessions();
   const app = await createService({
     name: 'gateway',
+    internalToken: config.INTERNAL_TOKEN,
     description: 'Public origin: Socket.IO, the web client, and /api/v1 forwarded to the owning services',
     logger,
     registry: deps.registry,
     defaultMetrics: deps.defaultMetrics,
     readiness: { broker: () => broker.isConnected },
+    // /metrics and /docs are for operators: served on the operator listener (server.ts), not here.
+    operatorRoutes: false,
   });
   const metrics = createGatewayMetrics(app.registry);
   const directory = new MembershipClient({
@@ -89,16 +93,23 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     directory,
     recentSends,
     recentReads,
-    sendLimiter: createRateLimiter({ ratePerSec: config.SEND_RATE_PER_SEC, burst: config.SEND_RATE_BURST }),
+    sendLimiter: createRateLimiter({ name: 'send', ratePerSec: config.SEND_RATE_PER_SEC, burst: config.SEND_RATE_BURST }),
+    typingLimiter: createRateLimiter({ name: 'typing', ratePerSec: config.TYPING_RATE_PER_SEC, burst: config.TYPING_RATE_BURST }),
+    readLimiter: createRateLimiter({ name: 'read', ratePerSec: config.READ_RATE_PER_SEC, burst: config.READ_RATE_BURST }),
     ulid: createUlidFactory(),
     // The sends of a few milliseconds go to the broker as one message with one confirm.
     messages: new PublishBatcher(broker, 'message.created', { windowMs: config.SEND_BATCH_WINDOW_MS, maxItems: config.SEND_BATCH_MAX }),
   });
 
+  await securityHeaders(app, { webDir: config.WEB_DIR });
   await app.register(proxyRoutes, { accountsUrl: config.ACCOUNTS_URL, persistenceUrl: config.PERSISTENCE_URL });
   await app.register(webRoutes, { webDir: config.WEB_DIR });
 
-  const io = attachSocketServer(app.server, { verifier: deps.verifier, sessions, handlers, logger, metrics });
+  let started = broker.isConnected;
+  broker.once('connect', () => {
+    started = true;
+  });
+  const io = attachSocketServer(app.server, { verifier: deps.verifier, sessions, handlers, logger, metrics, started: () => started || broker.isConnected });
   // Stop taking sockets before the HTTP server closes.
   app.addHook('preClose', async () => {
     io.local.disconnectSockets(true);
@@ -120,7 +131,7 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     prefetch: config.DELIVERY_PREFETCH,
     batchSize: config.DELIVERY_BATCH,
   });
-  await startEventsConsumer({ broker, instanceId: config.INSTANCE_ID, directory, presence, recentSends });
+  await startEventsConsumer({ broker, instanceId: config.INSTANCE_ID, directory, presence, recentSends, io });
   // This instance's queues die with its broker connection: what delivery routed here while they were
   // gone is lost, so on every reconnect (after the queues and consumers are back) the sockets are told
   // to fetch what they missed from history (docs/api.md, `resync`).

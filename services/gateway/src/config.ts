@@ -6,6 +6,12 @@ import { baseEnv, env, loadConfig } from '@chat/config';
 
 export const Config = baseEnv.extend({
   PORT: env.port(8080),
+  /**
+   * The operator listener (/healthz, /readyz, /metrics), never the public origin. 0 picks a free port
+   * (logged); set a fixed one where something scrapes it.
+   */
+  OPS_PORT: env.port(0),
+  OPS_HOST: env.host(),
   AMQP_URL: env.amqpUrl(),
   /** Accounts' own port: public routes are proxied there, internal lookups go there directly. */
   ACCOUNTS_URL: env.httpUrl('http://127.0.0.1:8081'),
@@ -19,8 +25,14 @@ export const Config = baseEnv.extend({
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,100}$/)
     .default(() => `${hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`),
+  /** Per user on this gateway (src/rate-limit.ts): sustained rate per second, plus a burst. */
   SEND_RATE_PER_SEC: env.int(20, 1),
   SEND_RATE_BURST: env.int(50, 1),
+  /** `typing` and `read` fan out to every member (up to a room's size): limited like sends. */
+  TYPING_RATE_PER_SEC: env.int(2, 1),
+  TYPING_RATE_BURST: env.int(10, 1),
+  READ_RATE_PER_SEC: env.int(5, 1),
+  READ_RATE_BURST: env.int(20, 1),
   /** Recent accepted sends (of every gateway) remembered for idempotent retries. */
   RECENT_SENDS: env.int(100_000, 1),
   /** Conversations cached for membership checks, and for how long. */

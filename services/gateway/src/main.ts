@@ -13,6 +13,7 @@ async function main(): Promise<void> {
     [
       ['disconnect sockets and close http', () => gw.app.close()],
       ['close the broker connection', () => gw.broker.close()],
+      ['close the operator listener', () => gw.closeOps()],
     ],
     config.SHUTDOWN_TIMEOUT_MS,
   );

@@ -1,44 +1,31 @@
+import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+
 /**
- * Per-key token buckets (one per user): `ratePerSec` tokens refill continuously up to `burst`.
- * Idle buckets are swept so memory follows active senders, not every user ever seen.
+ * Per-user limits on socket events, with rate-limiter-flexible's in-memory store: `ratePerSec`
+ * sustained, plus a burst of `burst` more per burst window. Per gateway process on purpose: these
+ * guard a per-event path that must not pay a database round trip, and a user's sockets stay on one
+ * gateway (sticky sessions), so a user meets the limit once.
  */
 export interface RateLimiter {
-  /** Takes one token: 0 when allowed, otherwise how many ms until one is available. */
-  take(key: string, now?: number): number;
-  size(): number;
+  /** Takes one point: 0 when allowed, otherwise how many ms until the next one is. */
+  take(key: string): Promise<number>;
 }
 
-export function createRateLimiter(opts: { ratePerSec: number; burst: number; clock?: () => number }): RateLimiter {
-  const clock = opts.clock ?? Date.now;
-  const buckets = new Map<string, { tokens: number; at: number }>();
-  const perMs = opts.ratePerSec / 1000;
-  // A bucket full again is indistinguishable from a new one: drop it.
-  const fullAfterMs = Math.ceil(opts.burst / perMs);
-  let lastSweep = -Infinity;
-
-  const sweep = (now: number) => {
-    if (now - lastSweep < fullAfterMs) return;
-    lastSweep = now;
-    for (const [k, b] of buckets) if (now - b.at >= fullAfterMs) buckets.delete(k);
-  };
-
+export function createRateLimiter(opts: { name: string; ratePerSec: number; burst: number }): RateLimiter {
+  const burstWindowSec = Math.max(1, Math.ceil(opts.burst / opts.ratePerSec));
+  const rl = new BurstyRateLimiter(
+    new RateLimiterMemory({ keyPrefix: opts.name, points: opts.ratePerSec, duration: 1 }),
+    new RateLimiterMemory({ keyPrefix: `${opts.name}-burst`, points: opts.burst, duration: burstWindowSec }),
+  );
   return {
-    take(key, now = clock()) {
-      sweep(now);
-      let b = buckets.get(key);
-      if (!b) {
-        b = { tokens: opts.burst, at: now };
-        buckets.set(key, b);
-      } else {
-        b.tokens = Math.min(opts.burst, b.tokens + (now - b.at) * perMs);
-        b.at = now;
-      }
-      if (b.tokens >= 1) {
-        b.tokens -= 1;
+    async take(key) {
+      try {
+        await rl.consume(key);
         return 0;
+      } catch (err) {
+        if (err instanceof RateLimiterRes) return Math.max(1, err.msBeforeNext);
+        throw err;
       }
-      return Math.max(1, Math.ceil((1 - b.tokens) / perMs));
     },
-    size: () => buckets.size,
   };
 }

@@ -1,5 +1,5 @@
 import { createVerifier, remoteKeys, type Verifier } from '@chat/auth';
-import { listenThenConnect, type StartOptions as BaseStartOptions } from '@chat/http-kit';
+import { createOperatorServer, listenThenConnect, type StartOptions as BaseStartOptions } from '@chat/http-kit';
 import { silentLogger } from '@chat/logger';
 import { Broker, applyGatewayTopology } from '@chat/messaging';
 import { buildApp, type Gateway } from './app';
@@ -13,6 +13,9 @@ export interface StartOptions extends BaseStartOptions {
 export interface RunningGateway extends Gateway {
   url: string;
   port: number;
+  /** The operator listener: /healthz, /readyz, /metrics. */
+  opsUrl: string;
+  closeOps: () => Promise<void>;
   instanceId: string;
   broker: Broker;
   close: () => Promise<void>;
@@ -34,13 +37,19 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   const verifier = opts.verifier ?? createVerifier(remoteKeys(jwksUrl(config)));
   const gw = await buildApp({ config, logger, broker, verifier, registry: opts.registry, defaultMetrics: opts.defaultMetrics });
   const { url: address, port } = await listenThenConnect(gw.app, broker, { port: config.PORT, host: config.HOST, logger, awaitBroker: opts.awaitBroker });
+  const ops = await createOperatorServer({ logger, registry: gw.app.registry, readiness: { broker: () => broker.isConnected } });
+  const opsUrl = await ops.listen({ port: config.OPS_PORT, host: config.OPS_HOST });
+  logger.info({ opsUrl }, 'operator listener');
   return {
     ...gw,
     url: address.replace('[::1]', 'localhost'),
     port,
+    opsUrl,
+    closeOps: () => ops.close(),
     instanceId: config.INSTANCE_ID,
     broker,
     close: async () => {
+      await ops.close();
       await gw.app.close();
       await broker.close();
     },

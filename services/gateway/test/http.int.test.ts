@@ -104,10 +104,16 @@ describe('the public origin over HTTP', () => {
     expect(await res.text()).toMatch(/not built/);
   });
 
-  it('keeps the operator routes on the same port', async () => {
+  it('serves metrics on the operator listener only; probes on both', async () => {
     expect(await (await fetch(`${gw.url}/healthz`)).json()).toEqual({ status: 'ok' });
     expect((await fetch(`${gw.url}/readyz`)).status).toBe(200);
-    expect(await (await fetch(`${gw.url}/metrics`)).text()).toMatch(/gateway_connected_sockets/);
-    expect((await fetch(`${gw.url}/docs/json`)).status).toBe(200);
+    for (const path of ['/metrics', '/docs', '/docs/json']) {
+      const res = await fetch(`${gw.url}${path}`);
+      expect(res.status).toBe(404);
+      expect(await res.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
+    }
+    expect(await (await fetch(`${gw.opsUrl}/metrics`)).text()).toMatch(/gateway_connected_sockets/);
+    expect((await fetch(`${gw.opsUrl}/readyz`)).status).toBe(200);
+    expect(await (await fetch(`${gw.opsUrl}/healthz`)).json()).toEqual({ status: 'ok' });
   });
 });

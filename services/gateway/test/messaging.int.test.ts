@@ -231,7 +231,7 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
 
     it('exposes readiness and delivery metrics', async () => {
       expect((await fetch(`${gw.url}/readyz`)).status).toBe(200);
-      const text = await (await fetch(`${gw.url}/metrics`)).text();
+      const text = await (await fetch(`${gw.opsUrl}/metrics`)).text();
       expect(text).toMatch(/gateway_send_to_delivery_seconds_count\{[^}]*\} [1-9]/);
       expect(text).toMatch(/gateway_client_events_total\{[^}]*event="message:send"[^}]*outcome="VALIDATION"/);
     });

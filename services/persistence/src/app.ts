@@ -28,6 +28,7 @@ export interface Deps extends Repositories {
 export async function buildApp(deps: Deps): Promise<App> {
   const app = await createService({
     name: 'persistence',
+    internalToken: deps.config.INTERNAL_TOKEN,
     description: 'Message history and read state, written from the broker in batches',
     logger: deps.logger,
     registry: deps.registry,

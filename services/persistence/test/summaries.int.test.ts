@@ -33,17 +33,39 @@ describe('read markers and summaries', () => {
 
   it('moves a read marker forward only', async () => {
     const c = randomUUID();
-    await read(c, bob, messageId(50));
-    await waitFor(async () => (await marker(c, bob)) === messageId(50), 5_000, 'the marker');
-    await read(c, bob, messageId(30));
-    await read(c, bob, messageId(50));
-    await read(c, bob, messageId(60));
-    await waitFor(async () => (await marker(c, bob)) === messageId(60), 5_000, 'the marker at 60');
-    await read(c, bob, messageId(40));
+    const m = Object.fromEntries([1, 30, 40, 50, 60].map((n) => [n, textMessage(c, alice, { id: messageId(n) })]));
+    await send(Object.values(m));
+    await read(c, bob, m[50]!.id);
+    await waitFor(async () => (await marker(c, bob)) === m[50]!.id, 5_000, 'the marker');
+    await read(c, bob, m[30]!.id);
+    await read(c, bob, m[50]!.id);
+    await read(c, bob, m[60]!.id);
+    await waitFor(async () => (await marker(c, bob)) === m[60]!.id, 5_000, 'the marker at 60');
+    await read(c, bob, m[40]!.id);
     // A later event, so once it is handled the older read is known to have been handled too.
-    await read(c, alice, messageId(1));
-    await waitFor(async () => (await marker(c, alice)) === messageId(1), 5_000, 'alice marker');
-    expect(await marker(c, bob)).toBe(messageId(60));
+    await read(c, alice, m[1]!.id);
+    await waitFor(async () => (await marker(c, alice)) === m[1]!.id, 5_000, 'alice marker');
+    expect(await marker(c, bob)).toBe(m[60]!.id);
+  });
+
+  it('ignores a marker that names no message of that conversation (a forged id would pin it for good)', async () => {
+    const c = randomUUID();
+    const other = randomUUID();
+    const mine = textMessage(c, alice, { id: messageId(700) });
+    const elsewhere = textMessage(other, alice, { id: messageId(800) });
+    await send([mine, elsewhere]);
+    await read(c, bob, '7ZZZZZZZZZZZZZZZZZZZZZZZZZ');
+    await read(c, bob, elsewhere.id);
+    await read(c, bob, messageId(750)); // plausible, but never sent
+    await read(c, alice, mine.id); // handled after the three above
+    await waitFor(async () => (await marker(c, alice)) === mine.id, 5_000, 'alice marker');
+    expect(await marker(c, bob)).toBeUndefined();
+    // The reader's marker still moves to a real message afterwards, and unread counts stay right.
+    await read(c, bob, mine.id);
+    await waitFor(async () => (await marker(c, bob)) === mine.id, 5_000, 'bob marker');
+    const later = textMessage(c, alice, { id: messageId(900) });
+    await send([later]);
+    expect((await summaries(bob, [c]))[c].unreadCount).toBe(1);
   });
 
   it('counts unread messages after the marker that others sent, and gives the last message and markers', async () => {

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyReply } from 'fastify';
 import { AppError, type User } from '@chat/contracts';
 import { signAccessToken } from '@chat/auth';
 import { transact, type Deps } from '../deps';
@@ -19,12 +21,15 @@ export interface TokenPair {
 async function issueTokens(ctx: Deps, db: Executor, user: { id: string; username: string }, familyId?: string): Promise<TokenPair> {
   const refreshToken = newRefreshToken();
   const expiresAt = new Date(Date.now() + ctx.config.REFRESH_TOKEN_TTL_DAYS * 86_400_000);
-  await createSessionsRepository(db).issue({ userId: user.id, tokenHash: hashRefreshToken(refreshToken), expiresAt, familyId });
-  const accessToken = await signAccessToken(ctx.keys.privateKey, ctx.keys.kid, { userId: user.id, username: user.username }, ctx.config.ACCESS_TOKEN_TTL_SECONDS);
+  const row = await createSessionsRepository(db).issue({ userId: user.id, tokenHash: hashRefreshToken(refreshToken), expiresAt, familyId });
+  // `sid` names the session, so revoking it can disconnect the sockets opened with its tokens.
+  const accessToken = await signAccessToken(ctx.keys.privateKey, ctx.keys.kid, { userId: user.id, username: user.username, sessionId: row.familyId }, ctx.config.ACCESS_TOKEN_TTL_SECONDS);
   return { accessToken, refreshToken };
 }
 
 export async function register(ctx: Deps, input: { username: string; password: string; displayName?: string }, traceId: string): Promise<{ user: User } & TokenPair> {
+  // A taken name is answered before the costly hash (the unique index still decides a race).
+  if (await createUsersRepository(ctx.db).findByUsername(input.username)) throw new AppError('CONFLICT', 'username is taken');
   const passwordHash = await hashPassword(input.password);
   return transact(ctx, async (tx) => {
     const row = await createUsersRepository(tx).create({ username: input.username.toLowerCase(), displayName: input.displayName ?? input.username, passwordHash });
@@ -35,18 +40,24 @@ export async function register(ctx: Deps, input: { username: string; password: s
   });
 }
 
-export async function login(ctx: Deps, input: { username: string; password: string }, address: string): Promise<{ user: User } & TokenPair> {
+export async function login(ctx: Deps, input: { username: string; password: string }, address: string, reply?: FastifyReply): Promise<{ user: User } & TokenPair> {
   const username = input.username.toLowerCase();
-  // Both limits count every attempt: per username against guessing one account from many addresses,
-  // per address against one client spraying many accounts.
-  const waitUser = ctx.loginLimits.byUsername.hit(username);
-  const waitAddr = ctx.loginLimits.byAddress.hit(address);
-  const wait = Math.max(waitUser, waitAddr);
-  if (wait > 0) throw new AppError('RATE_LIMITED', 'too many login attempts, try again later', { retryAfterMs: wait });
+  const { loginAddress, loginPair, loginUser } = ctx.limits;
+  const pair = `${username}@${address}`;
+  // Every attempt counts per address (one client spraying many accounts). Failures count per
+  // (username, address), so a guesser locks out only their own address, and per username from
+  // anywhere at a much higher bar (guessing spread over many addresses).
+  await loginAddress.consume(address, reply);
+  await loginPair.check(pair, reply);
+  await loginUser.check(username, reply);
 
   const row = await createUsersRepository(ctx.db).findByUsername(username);
   const ok = await ctx.passwords.check(row?.passwordHash ?? null, input.password);
-  if (!row || !ok) throw badCredentials();
+  if (!row || !ok) {
+    await Promise.all([loginPair.penalty(pair), loginUser.penalty(username)]);
+    throw badCredentials();
+  }
+  await loginPair.reset(pair);
   return { user: toUser(row), ...(await issueTokens(ctx, ctx.db, row)) };
 }
 
@@ -59,6 +70,7 @@ export async function refresh(ctx: Deps, token: string): Promise<TokenPair> {
       // A token that was already exchanged is being replayed: someone holds a stolen copy. End the
       // whole session (every token of the family) and commit that before refusing.
       await sessions.revokeFamily(row.familyId);
+      await enqueue(tx, 'session.revoked', { userId: row.userId, sessionId: row.familyId }, randomUUID());
       return { kind: 'reused' as const, familyId: row.familyId, userId: row.userId };
     }
     if (row.expiresAt.getTime() <= Date.now()) return { kind: 'invalid' as const };
@@ -80,6 +92,9 @@ export async function logout(ctx: Deps, token: string): Promise<void> {
   await transact(ctx, async (tx) => {
     const sessions = createSessionsRepository(tx);
     const row = await sessions.findByHashForUpdate(hashRefreshToken(token));
-    if (row) await sessions.revokeFamily(row.familyId);
+    if (row && (await sessions.revokeFamily(row.familyId)) > 0) {
+      // Gateways disconnect the sockets opened with this session's access tokens at once.
+      await enqueue(tx, 'session.revoked', { userId: row.userId, sessionId: row.familyId }, randomUUID());
+    }
   });
 }

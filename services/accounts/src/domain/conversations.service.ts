@@ -4,6 +4,7 @@ import type { Tx } from '../repositories/types';
 import { enqueueAll } from '../outbox/outbox';
 import { createConversationsRepository, type ConversationWithMembers, type Membership } from '../repositories/conversations.repository';
 import { createFriendsRepository } from '../repositories/friends.repository';
+import { createInvitationsRepository } from '../repositories/invitations.repository';
 import { createUsersRepository } from '../repositories/users.repository';
 import { sortByActivity, toConversation } from './conversation-view';
 import { conversationEvent } from './events';
@@ -54,7 +55,7 @@ export async function createRoom(ctx: Deps, me: string, title: string, memberIds
   const found = await createUsersRepository(ctx.db).findManyByIds(others);
   if (found.length !== others.length) throw new AppError('NOT_FOUND', 'user not found');
   const c = await transact(ctx, async (tx) => {
-    await refuseBlockers(tx, me, others);
+    await requireConsent(tx, me, others, [me, ...others]);
     const convs = createConversationsRepository(tx);
     const row = await convs.createRoom(title, [{ userId: me, role: 'owner' }, ...others.map((userId) => ({ userId, role: 'member' as const }))]);
     const full = (await convs.withMembers(row.id))!;
@@ -65,23 +66,60 @@ export async function createRoom(ctx: Deps, me: string, title: string, memberIds
 }
 
 /** The display names a room event carries, from the member list that holds those people. */
-function names(c: ConversationWithMembers, actorId: string, userId?: string): { actorName?: string; userName?: string } {
+export function names(c: ConversationWithMembers, actorId: string, userId?: string): { actorName?: string; userName?: string } {
   const name = (id: string) => c.members.find((m) => m.userId === id)?.displayName;
   const actorName = name(actorId);
   const userName = userId ? name(userId) : undefined;
   return { ...(actorName ? { actorName } : {}), ...(userName ? { userName } : {}) };
 }
 
-/** Someone who blocked the caller cannot be put in a room by them. */
-async function refuseBlockers(tx: Tx, me: string, userIds: string[]): Promise<void> {
+/**
+ * Joining a room takes the newcomer's consent: the caller's friends may be added directly (the
+ * friendship is the consent), anyone else gets an invitation they accept or not.
+ */
+async function requireConsent(tx: Tx, me: string, newIds: string[], memberIds: string[]): Promise<void> {
   const friends = createFriendsRepository(tx);
-  for (const id of userIds) {
-    if (await friends.hasBlocked(id, me)) throw new AppError('FORBIDDEN', 'cannot add this user');
+  if ((await friends.notFriendsOf(me, newIds)).length) {
+    throw new AppError('FORBIDDEN', 'only your friends can be added directly: invite the others');
+  }
+  await refuseBlocked(tx, newIds, memberIds);
+}
+
+/**
+ * A blocked pair never shares a room: no one joins a room holding someone they blocked or who blocked
+ * them (the refusal does not say who, so the caller learns no more than "cannot add").
+ */
+export async function refuseBlocked(tx: Tx, newIds: string[], memberIds: string[]): Promise<void> {
+  if (await createFriendsRepository(tx).anyBlockBetween(newIds, memberIds.filter((id) => !newIds.includes(id)).concat(newIds))) {
+    throw new AppError('FORBIDDEN', 'cannot add this user');
+  }
+}
+
+/**
+ * Blocking separates the pair in every room they share, so the blocked user reaches the blocker
+ * nowhere: in a room where the blocker could remove the blocked user (owner: anyone; admin: plain
+ * members), the blocked user is removed; elsewhere the blocker leaves. Runs in the block's transaction.
+ */
+export async function separate(tx: Tx, blocker: string, blocked: string, traceId: string): Promise<void> {
+  const convs = createConversationsRepository(tx);
+  for (const id of await convs.sharedRoomIds(blocker, blocked)) {
+    await convs.lock(id);
+    const full = (await convs.withMembers(id))!;
+    const mine = full.members.find((m) => m.userId === blocker);
+    const theirs = full.members.find((m) => m.userId === blocked);
+    if (!mine || !theirs) continue;
+    const canRemove = mine.role === 'owner' || (mine.role === 'admin' && theirs.role === 'member');
+    const leaving = canRemove ? blocked : blocker;
+    await convs.removeMember(id, leaving);
+    const heir = nextOwner(full.members.filter((m) => m.userId !== leaving));
+    if (heir) await convs.setRole(id, heir.userId, 'owner');
+    const after = (await convs.withMembers(id))!;
+    await enqueueAll(tx, [conversationEvent('member_removed', after, { removedUserIds: [leaving], userId: leaving })], traceId);
   }
 }
 
 /** Locks the conversation and returns it with the caller's membership; NOT_FOUND for non-members. */
-async function lockAsMember(tx: Tx, id: string, me: string): Promise<{ full: ConversationWithMembers; mine: Membership }> {
+export async function lockAsMember(tx: Tx, id: string, me: string): Promise<{ full: ConversationWithMembers; mine: Membership }> {
   const convs = createConversationsRepository(tx);
   if (!(await convs.lock(id))) throw notFound();
   const full = (await convs.withMembers(id))!;
@@ -90,10 +128,10 @@ async function lockAsMember(tx: Tx, id: string, me: string): Promise<{ full: Con
   return { full, mine };
 }
 
-const requireRoom = (c: ConversationWithMembers) => {
+export const requireRoom = (c: ConversationWithMembers) => {
   if (c.conversation.kind !== 'room') throw new AppError('FORBIDDEN', 'a direct conversation cannot be changed');
 };
-const requireManager = (m: Membership) => {
+export const requireManager = (m: Membership) => {
   if (m.role === 'member') throw new AppError('FORBIDDEN', 'only the owner or an admin can do this');
 };
 
@@ -111,9 +149,10 @@ export async function addMember(ctx: Deps, me: string, id: string, userId: strin
     if (!(await createUsersRepository(tx).findById(userId))) throw new AppError('NOT_FOUND', 'user not found');
     if (full.members.some((m) => m.userId === userId)) throw new AppError('CONFLICT', 'already a member');
     if (full.members.length >= ctx.config.ROOM_MAX_MEMBERS) throw new AppError('CONFLICT', `the room is full (${ctx.config.ROOM_MAX_MEMBERS} members)`);
-    await refuseBlockers(tx, me, [userId]);
+    await requireConsent(tx, me, [userId], full.members.map((m) => m.userId));
     const convs = createConversationsRepository(tx);
     await convs.addMember(id, userId, 'member');
+    await createInvitationsRepository(tx).deleteFor(id, userId);
     const after = (await convs.withMembers(id))!;
     await enqueueAll(tx, [conversationEvent('member_added', after, { userId }), roomEventMessage(id, me, { type: 'joined', userId, ...names(after, me, userId) })], traceId);
     return after;

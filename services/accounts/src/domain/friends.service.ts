@@ -4,6 +4,9 @@ import type { Tx } from '../repositories/types';
 import { enqueueAll, type PendingEvent } from '../outbox/outbox';
 import { createConversationsRepository } from '../repositories/conversations.repository';
 import { createFriendsRepository } from '../repositories/friends.repository';
+import { createInvitationsRepository } from '../repositories/invitations.repository';
+import { separate } from './conversations.service';
+import { dropInvitationEvent } from './invitations.service';
 import { createUsersRepository, toUser } from '../repositories/users.repository';
 import { withPresence } from '../presence/presence.view';
 import { conversationEvent, friendAcceptedEvent, friendRemovedEvent, friendRequestEvent } from './events';
@@ -139,6 +142,10 @@ export async function block(ctx: Deps, meId: string, otherId: string, traceId: s
     }
     if (await friends.deleteFriendship(meId, otherId)) events.push(friendRemovedEvent([meId, otherId], meId, 'unfriended'));
     await enqueueAll(tx, events, traceId);
+    // Nowhere else either: pending room invitations between them end, shared rooms are separated.
+    const invitations = createInvitationsRepository(tx);
+    for (const r of await invitations.deleteBetween(meId, otherId)) await dropInvitationEvent(tx, r, meId, traceId);
+    await separate(tx, meId, otherId, traceId);
   });
 }
 

@@ -130,6 +130,17 @@ export function createConversationsRepository(db: Executor) {
       return rows.map((r) => r.id);
     },
 
+    /** Rooms both users are members of. */
+    async sharedRoomIds(x: string, y: string): Promise<string[]> {
+      const rows = await db.execute<{ id: string }>(sql`
+        select a.conversation_id as id from accounts.conversation_members a
+          join accounts.conversation_members b on a.conversation_id = b.conversation_id
+          join accounts.conversations c on c.id = a.conversation_id
+        where a.user_id = ${x} and b.user_id = ${y} and c.kind = 'room'
+        order by a.conversation_id`);
+      return rows.rows.map((r) => r.id);
+    },
+
     /** Whether two users share a conversation (presence visibility). */
     async shareConversation(x: string, y: string): Promise<boolean> {
       const rows = await db.execute(sql`

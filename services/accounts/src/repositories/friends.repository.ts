@@ -93,6 +93,25 @@ export function createFriendsRepository(db: Executor) {
       const rows = await db.select({ a: blocks.blockerId }).from(blocks).where(and(eq(blocks.blockerId, blockerId), eq(blocks.blockedId, blockedId)));
       return rows.length > 0;
     },
+    /** Whether any user of `newIds` and any of `withIds` blocked the other (either direction). */
+    async anyBlockBetween(newIds: string[], withIds: string[]): Promise<boolean> {
+      if (!newIds.length || !withIds.length) return false;
+      const rows = await db.execute(sql`
+        select 1 from accounts.blocks
+        where (blocker_id = any(${sql.param(newIds)}::uuid[]) and blocked_id = any(${sql.param(withIds)}::uuid[]))
+           or (blocked_id = any(${sql.param(newIds)}::uuid[]) and blocker_id = any(${sql.param(withIds)}::uuid[]))
+        limit 1`);
+      return rows.rows.length > 0;
+    },
+    /** Those of `ids` who are not friends of `userId`. */
+    async notFriendsOf(userId: string, ids: string[]): Promise<string[]> {
+      if (!ids.length) return [];
+      const rows = await db.execute<{ id: string }>(sql`
+        select case when user_a = ${userId} then user_b else user_a end as id from accounts.friendships
+        where (user_a = ${userId} and user_b = any(${sql.param(ids)}::uuid[])) or (user_b = ${userId} and user_a = any(${sql.param(ids)}::uuid[]))`);
+      const friends = new Set(rows.rows.map((r) => r.id));
+      return ids.filter((id) => !friends.has(id));
+    },
     /** Either of the two blocked the other. */
     async blockedEitherWay(x: string, y: string): Promise<boolean> {
       const rows = await db

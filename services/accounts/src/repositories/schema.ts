@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, boolean, check, index, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, integer, varchar, check, index, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 export const accounts = pgSchema('accounts');
 
@@ -72,6 +72,28 @@ export const conversationMembers = accounts.table('conversation_members', {
   joinedAt: timestamp('joined_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 }, (t) => [primaryKey({ columns: [t.conversationId, t.userId] }), index('conversation_members_user_idx').on(t.userId)]);
 
+/**
+ * A pending invitation to a room: joining needs the invitee's consent. Accepting makes them a member
+ * and deletes the row; declining or cancelling deletes it. One pending invitation per (room, invitee).
+ */
+export const roomInvitations = accounts.table('room_invitations', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  conversationId: uuid('conversation_id').notNull().references(() => conversations.id, { onDelete: 'cascade' }),
+  inviterId: uuid('inviter_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  inviteeId: uuid('invitee_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  createdAt: createdAt(),
+}, (t) => [uniqueIndex('room_invitations_pair_key').on(t.conversationId, t.inviteeId), index('room_invitations_invitee_idx').on(t.inviteeId), index('room_invitations_inviter_idx').on(t.inviterId)]);
+
+/**
+ * Counters of rate-limiter-flexible's Postgres store (the library's own table shape), shared by every
+ * accounts instance so a limit holds across them. Keys are `<limit name>:<key>`.
+ */
+export const rateLimits = accounts.table('rate_limits', {
+  key: varchar('key', { length: 255 }).primaryKey(),
+  points: integer('points').notNull().default(0),
+  expire: bigint('expire', { mode: 'number' }),
+});
+
 export const deviceKeys = accounts.table('device_keys', {
   userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
   deviceId: text('device_id').notNull(),
@@ -119,4 +141,4 @@ export const presence = accounts.table('presence', {
   offlinePendingSince: ts('offline_pending_since'),
 }, (t) => [index('presence_pending_idx').on(t.offlinePendingSince).where(sql`${t.offlinePendingSince} is not null`)]);
 
-export const schema = { users, refreshTokens, friendRequests, friendships, blocks, conversations, conversationMembers, deviceKeys, outbox };
+export const schema = { users, refreshTokens, friendRequests, friendships, blocks, conversations, conversationMembers, roomInvitations, deviceKeys, outbox };

@@ -5,6 +5,7 @@ import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
 import type { Verifier } from '@chat/auth';
 import type { Deps } from '../deps';
 import { authenticate, traceId, userId } from '../auth/authenticate';
+import { limitBy } from '../limits/limiter';
 import * as conversations from '../domain/conversations.service';
 
 const tags = ['conversations'];
@@ -31,7 +32,8 @@ export const conversationsRoutes = (ctx: Deps, verify: Verifier): FastifyPluginA
   }, async (req) => conversations.openDirect(ctx, userId(req), req.body.userId, traceId(req)));
 
   app.post('/api/v1/conversations/rooms', {
-    schema: { tags, security, summary: 'Create a room; you are its owner', body: RoomBody, response: { 201: Conversation, ...errorResponses(400, 401, 403, 404, 413) } },
+    schema: { tags, security, summary: 'Create a room; you are its owner. Members must be your friends (invite anyone else)', body: RoomBody, response: { 201: Conversation, ...errorResponses(400, 401, 403, 404, 413, 429) } },
+    preHandler: limitBy(ctx.limits.rooms, userId),
   }, async (req, reply) => reply.status(201).send(await conversations.createRoom(ctx, userId(req), req.body.title, req.body.memberIds, traceId(req))));
 
   app.get('/api/v1/conversations/:id', {

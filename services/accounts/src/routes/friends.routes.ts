@@ -5,6 +5,7 @@ import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
 import type { Verifier } from '@chat/auth';
 import type { Deps } from '../deps';
 import { authenticate, traceId, userId } from '../auth/authenticate';
+import { limitBy } from '../limits/limiter';
 import * as friends from '../domain/friends.service';
 
 const tags = ['friends'];
@@ -31,8 +32,9 @@ export const friendsRoutes = (ctx: Deps, verify: Verifier): FastifyPluginAsync =
       security,
       summary: 'Ask a user to be friends: 201 with the request, or 200 with the new friend when they had already asked you',
       body: FriendRequestBody,
-      response: { 200: FriendWithConversation, 201: OutgoingRequest, ...errorResponses(400, 401, 403, 404, 409, 413) },
+      response: { 200: FriendWithConversation, 201: OutgoingRequest, ...errorResponses(400, 401, 403, 404, 409, 413, 429) },
     },
+    preHandler: limitBy(ctx.limits.friendRequests, userId),
   }, async (req, reply) => {
     const res = await friends.sendRequest(ctx, userId(req), req.body.username, traceId(req));
     return res.kind === 'friends' ? reply.status(200).send(res.friend) : reply.status(201).send(res.request);

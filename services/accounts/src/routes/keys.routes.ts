@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { AppError, IdParams } from '@chat/contracts';
+import { AppError, IdParams, limits, StorableString } from '@chat/contracts';
 import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
 import type { Verifier } from '@chat/auth';
 import type { Deps } from '../deps';
@@ -9,14 +9,12 @@ import { createDeviceKeysRepository, type DeviceKeyRow } from '../repositories/d
 import { createUsersRepository } from '../repositories/users.repository';
 
 const tags = ['keys'];
-/** Devices a user may register: each is a member of every encrypted group of the user (docs/e2e.md). */
-export const DEVICES_PER_USER = 10;
 const security = [{ bearer: [] }];
 
 export const DeviceParams = z.strictObject({ deviceId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be 1-128 of [A-Za-z0-9_-]') });
 export const DeviceKeyBody = z.strictObject({
   publicKey: z.string().min(1).max(1024).regex(/^[A-Za-z0-9+/_-]+={0,2}$/, 'must be base64'),
-  algorithm: z.string().min(1).max(64).optional(),
+  algorithm: StorableString().min(1).max(64).optional(),
 });
 export const DeviceKey = z.object({ deviceId: z.string(), userId: z.uuid(), publicKey: z.string(), algorithm: z.string().nullable(), updatedAt: z.string() });
 
@@ -32,9 +30,10 @@ export const keysRoutes = (ctx: Deps, verify: Verifier): FastifyPluginAsync => a
     schema: { tags, security, summary: "Register or replace one of your devices' public key", params: DeviceParams, body: DeviceKeyBody, response: { 200: DeviceKey, ...errorResponses(400, 401, 409, 413) } },
   }, async (req) => {
     const me = userId(req);
+    // A bounded number of devices per user: each is a member of every encrypted group of the user (docs/e2e.md).
     const mine = await keys.listForUser(me);
-    if (!mine.some((d) => d.deviceId === req.params.deviceId) && mine.length >= DEVICES_PER_USER) {
-      throw new AppError('CONFLICT', `at most ${DEVICES_PER_USER} devices per user: remove one first (DELETE /api/v1/keys/devices/:deviceId)`);
+    if (mine.length >= limits.deviceKeysPerUser && !mine.some((k) => k.deviceId === req.params.deviceId)) {
+      throw new AppError('CONFLICT', `at most ${limits.deviceKeysPerUser} devices per user: remove one first (DELETE /api/v1/keys/devices/:deviceId)`);
     }
     return toDeviceKey(await keys.put({ userId: me, deviceId: req.params.deviceId, publicKey: req.body.publicKey, algorithm: req.body.algorithm ?? null }));
   });

@@ -30,6 +30,12 @@ describe('fanout', () => {
     expect(await fanoutOf(env('message.read', r), resolver)).toMatchObject({ userIds: [a, b, c], event: 'read', data: r });
   });
 
+  it('sends a room invitation change to the invitee and the inviter', async () => {
+    const user = (id: string) => ({ id, username: `u${id.slice(0, 4)}`, displayName: 'U', createdAt: new Date().toISOString() });
+    const event = { type: 'created' as const, invitation: { id: randomUUID(), conversation: { id: conv, title: 'room' }, from: user(a), to: user(c), createdAt: new Date().toISOString() }, userId: a };
+    expect(await fanoutOf(env('invitation.changed', { userIds: [c, a], event }), resolver)).toMatchObject({ userIds: [c, a], event: 'invitation', data: event });
+  });
+
   it('sends typing to the other members only', async () => {
     const t = { conversationId: conv, userId: a, typing: true };
     expect(await fanoutOf(env('typing.changed', t), resolver)).toMatchObject({ userIds: [b, c], event: 'typing' });

@@ -40,6 +40,8 @@ export async function fanoutOf(env: AnyEnvelope, resolve: Resolver): Promise<Fan
     }
     case 'friendship.changed':
       return { ...base, userIds: [...new Set(env.payload.userIds)], event: 'friends', data: env.payload.event };
+    case 'invitation.changed':
+      return { ...base, userIds: [...new Set(env.payload.userIds)], event: 'invitation', data: env.payload.event };
     case 'presence.changed':
       return { ...base, userIds: await resolve.contacts(env.payload.userId), event: 'presence', data: env.payload };
     // Presence bookkeeping (heartbeats, reports) and user creation send nothing to sockets.

@@ -3,13 +3,14 @@ import { PRIVATE_QUEUES, type Broker } from '@chat/messaging';
 import type { MembershipClient } from '@chat/membership';
 import type { PresenceReporter } from '../presence/presence-reporter';
 import type { RecentSends } from '../domain/recent-sends';
+import { userRoom, type GatewayServer } from '../socket/io';
 
 /**
  * This instance's own copy of the domain events that concern it: membership changes (cache
  * invalidation), a delivery worker asking where users are (answered with a heartbeat at once), and
  * every accepted send (so a resend through this gateway keeps the id another gateway gave it).
  */
-export async function startEventsConsumer(deps: { broker: Broker; instanceId: string; directory: MembershipClient; presence: PresenceReporter; recentSends: RecentSends }): Promise<void> {
+export async function startEventsConsumer(deps: { broker: Broker; instanceId: string; directory: MembershipClient; presence: PresenceReporter; recentSends: RecentSends; io: GatewayServer }): Promise<void> {
   await deps.broker.consume<AnyEnvelope | Sent>({
     queue: PRIVATE_QUEUES.gatewayEvents(deps.instanceId),
     maxAttempts: 1,
@@ -23,6 +24,7 @@ export async function startEventsConsumer(deps: { broker: Broker; instanceId: st
         else if (e.type === 'conversation.changed') deps.directory.onConversationChanged(e.payload);
         else if (e.type === 'friendship.changed') deps.directory.onUsersChanged(e.payload.userIds);
         else if (e.type === 'sessions.requested') asked = true;
+        else if (e.type === 'session.revoked') disconnectSession(deps.io, e.payload);
       }
       // One heartbeat answers every worker that asked in this batch.
       if (asked) deps.presence.heartbeat();
@@ -31,6 +33,15 @@ export async function startEventsConsumer(deps: { broker: Broker; instanceId: st
 }
 
 type Sent = { type: 'sent'; message: Message };
+
+/** A revoked session's sockets on this gateway go at once, as when their token expires. */
+function disconnectSession(io: GatewayServer, s: { userId: string; sessionId: string }): void {
+  const nsp = io.of('/');
+  for (const id of [...(nsp.adapter.rooms.get(userRoom(s.userId)) ?? [])]) {
+    const socket = nsp.sockets.get(id);
+    if (socket?.data.sessionId === s.sessionId) socket.disconnect(true);
+  }
+}
 
 /**
  * Every accepted send of the deployment crosses this queue, and all that is needed of one is its key

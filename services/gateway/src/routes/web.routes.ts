@@ -6,7 +6,7 @@ import send from '@fastify/send';
 import { errorBody } from '@chat/contracts';
 
 /** Paths that belong to the API or the services: never answered with the web client. */
-const NOT_WEB = /^\/(api|internal|socket\.io)(\/|$)/;
+const NOT_WEB = /^\/(api|internal|socket\.io|metrics|docs)(\/|$)/;
 
 const NOT_BUILT = `<!doctype html><html><head><meta charset="utf-8"><title>chat</title></head><body>
 <h1>The web client is not built</h1><p>Build it with <code>npm run build -w web</code>. The API (<code>/api/v1</code>) and the socket (<code>/socket.io</code>) work without it.</p>

@@ -5,7 +5,7 @@ import type { RateLimiter } from '../rate-limit';
 import { RecentSends } from '../domain/recent-sends';
 import type { ReadCursors } from '../typing/read-cursors';
 import type { TypingTracker } from '../typing/typing-tracker';
-import type { UlidFactory } from '../domain/message-ids';
+import { ulidTime, type UlidFactory } from '../domain/message-ids';
 import type { HandlerTable } from './handler-table';
 
 export interface HandlerDeps {
@@ -13,6 +13,8 @@ export interface HandlerDeps {
   directory: MembershipClient;
   recentSends: RecentSends;
   sendLimiter: RateLimiter;
+  typingLimiter: RateLimiter;
+  readLimiter: RateLimiter;
   ulid: UlidFactory;
   /** Publishes `message.created`, batched with the other sends of the moment; resolves on the confirm. */
   messages: PublishBatcher<'message.created'>;
@@ -27,6 +29,8 @@ export interface HandlerDeps {
 /** Typing indicators are worthless after a few seconds: they expire in the broker. */
 export const TYPING_TTL_MS = 5_000;
 const RECENT_READS_MAX = 10_000;
+/** Clock skew allowed between gateways when judging whether a read names a message accepted yet. */
+export const READ_FUTURE_SKEW_MS = 60_000;
 
 export const readKey = (userId: string, conversationId: string, messageId: string) => `${userId}:${conversationId}:${messageId}`;
 
@@ -38,14 +42,18 @@ async function memberOf(deps: HandlerDeps, conversationId: string, userId: strin
   return conv;
 }
 
+async function limit(limiter: RateLimiter, userId: string, message: string): Promise<void> {
+  const wait = await limiter.take(userId);
+  if (wait > 0) throw new AppError('RATE_LIMITED', message, { retryAfterMs: wait });
+}
+
 /** The gateway's client events. Payloads arrive already parsed against the shared schemas. */
 export function createHandlers(deps: HandlerDeps): HandlerTable {
   return {
     'message:send': {
       ackRequired: true,
       async handle(ctx, p) {
-        const wait = deps.sendLimiter.take(ctx.userId);
-        if (wait > 0) throw new AppError('RATE_LIMITED', 'sending too fast, slow down', { retryAfterMs: wait });
+        await limit(deps.sendLimiter, ctx.userId, 'sending too fast, slow down');
         const key = RecentSends.key(ctx.userId, p.clientMsgId);
         const message = await deps.recentSends.acceptOnce(key, ctx.socketId, async (reuseId) => {
           const conv = await memberOf(deps, p.conversationId, ctx.userId);
@@ -78,7 +86,11 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
     typing: {
       ackRequired: false,
       async handle(ctx, p) {
-        await memberOf(deps, p.conversationId, ctx.userId);
+        // Only what would reach the members counts: throttled refreshes are free, toggles are not.
+        if (deps.typing.wouldPublish(ctx.userId, p.conversationId, p.typing)) await limit(deps.typingLimiter, ctx.userId, 'typing updates too fast, slow down');
+        const conv = await memberOf(deps, p.conversationId, ctx.userId);
+        // A conversation that takes no messages (unfriended, blocked) carries no typing either.
+        if (!conv.sendable) throw new AppError('FORBIDDEN', 'this conversation no longer takes new messages');
         // Throttled: most refreshes publish nothing; a state change waits for the broker's confirm.
         await deps.typing.set(ctx.userId, p.conversationId, p.typing);
         return {};
@@ -87,7 +99,11 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
     read: {
       ackRequired: false,
       async handle(ctx, p) {
+        await limit(deps.readLimiter, ctx.userId, 'read markers too fast, slow down');
         await memberOf(deps, p.conversationId, ctx.userId);
+        // An id no gateway has issued yet (`7ZZZ...`) names no message. Persistence stores a marker
+        // only for a message of that conversation; this keeps the live broadcast honest too.
+        if (ulidTime(p.messageId) > Date.now() + READ_FUTURE_SKEW_MS) throw new AppError('VALIDATION', 'messageId names no message');
         // Not after the newest read already forwarded: the marker would not move, nobody is told.
         if (deps.readCursors.behind(ctx.userId, p.conversationId, p.messageId)) return {};
         const k = readKey(ctx.userId, p.conversationId, p.messageId);

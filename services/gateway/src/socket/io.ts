@@ -1,6 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server, type ExtendedError, type Socket } from 'socket.io';
-import { AppError, clientEventSchemas, errorBody, type ClientToServerEvents, type ServerToClientEvents } from '@chat/contracts';
+import { AppError, clientEventSchemas, errorBody, limits, type ClientToServerEvents, type ServerToClientEvents } from '@chat/contracts';
 import type { Verifier } from '@chat/auth';
 import type { Logger } from '@chat/logger';
 import type { GatewayMetrics } from '../metrics';
@@ -12,6 +12,8 @@ export interface SocketData {
   username: string;
   /** When the handshake's access token expires (ms since the epoch). */
   expiresAtMs: number;
+  /** The session the handshake's token was issued for: its revocation disconnects this socket. */
+  sessionId?: string;
 }
 
 export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -26,6 +28,8 @@ export interface SocketServerDeps {
   handlers: HandlerTable;
   logger: Logger;
   metrics: GatewayMetrics;
+  /** False until the broker connected for the first time: sockets are refused (UNAVAILABLE) until then. */
+  started: () => boolean;
 }
 
 function refusal(err: unknown): ExtendedError {
@@ -49,13 +53,16 @@ const knownEvent = (e: unknown) => (typeof e === 'string' && Object.hasOwn(clien
 
 /** The Socket.IO server on the gateway's HTTP server: authenticated handshake, then the handler table. */
 export function attachSocketServer(http: HttpServer, deps: SocketServerDeps): GatewayServer {
-  const io: GatewayServer = new Server(http, { serveClient: false, maxHttpBufferSize: 1e6 });
+  const io: GatewayServer = new Server(http, { serveClient: false, maxHttpBufferSize: limits.socketFrameMaxBytes });
   const log = deps.logger;
 
   io.use(handshake(async (socket, next) => {
     const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
     let claims;
     try {
+      // A gateway just started cannot take sends yet: the client retries elsewhere or a moment later.
+      // (Once it has been up, a broker outage keeps sockets and answers sends UNAVAILABLE instead.)
+      if (!deps.started()) throw new AppError('UNAVAILABLE', 'starting up, try again');
       if (typeof token !== 'string' || token.length === 0) throw new AppError('UNAUTHENTICATED', 'missing access token (auth.token)');
       claims = await deps.verifier(token);
     } catch (err) {
@@ -63,7 +70,7 @@ export function attachSocketServer(http: HttpServer, deps: SocketServerDeps): Ga
       deps.metrics.handshakesRefused.inc({ code: (e.data as { error: { code: string } }).error.code });
       return next(e);
     }
-    socket.data = { userId: claims.userId, username: claims.username, expiresAtMs: claims.expiresAt * 1000 };
+    socket.data = { userId: claims.userId, username: claims.username, expiresAtMs: claims.expiresAt * 1000, sessionId: claims.sessionId };
     // Announced before the client sees `connect`, so a message sent to it right after is routed here.
     await deps.sessions.acquire(claims.userId);
     let released = false;

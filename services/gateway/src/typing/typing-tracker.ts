@@ -29,6 +29,13 @@ export class TypingTracker {
   constructor(private readonly opts: TypingOptions) {}
 
   /** Applies a client's `typing`; resolves once what it published is confirmed (null if nothing was). */
+  /** Whether `set` would publish (a state change or a due refresh): what the typing limit counts. */
+  wouldPublish(userId: string, conversationId: string, typing: boolean, now = Date.now()): boolean {
+    const cur = this.states.get(keyOf(userId, conversationId));
+    if (!typing) return cur !== undefined;
+    return !(cur && now - cur.publishedAt < this.opts.refreshMs);
+  }
+
   set(userId: string, conversationId: string, typing: boolean, now = Date.now()): Promise<void> | null {
     const k = keyOf(userId, conversationId);
     const cur = this.states.get(k);

@@ -1,9 +1,28 @@
 import type { FastifyInstance } from 'fastify';
-import { HistoryPage, HistoryQuery, IdParams } from '@chat/contracts';
+import { HistoryPage, HistoryQuery, IdParams, limits, utf8Bytes, type Message } from '@chat/contracts';
 import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
 import type { Deps } from '../app';
 import { toMessage } from '../repositories/messages.repository';
 import { authenticate } from './authenticate';
+
+/**
+ * Bounds a page in bytes as well as in messages: encrypted messages can be large, so a page stops
+ * early (and says `hasMore`) once it passes `historyPageMaxBytes`, always keeping at least one
+ * message. What is dropped is the far end from the cursor, so paging on from the page never skips:
+ * the oldest messages of a backward page (newest or `before=`), the newest of an `after=` page.
+ */
+export function withinBytes(messages: Message[], hasMore: boolean, forward: boolean): { messages: Message[]; hasMore: boolean } {
+  let budget = limits.historyPageMaxBytes;
+  const order = forward ? messages : [...messages].reverse();
+  let kept = 0;
+  for (const m of order) {
+    budget -= utf8Bytes(JSON.stringify(m));
+    if (budget < 0 && kept > 0) break;
+    kept++;
+  }
+  if (kept === messages.length) return { messages, hasMore };
+  return { messages: forward ? messages.slice(0, kept) : messages.slice(messages.length - kept), hasMore: true };
+}
 
 /** `GET /api/v1/conversations/:id/messages`: history pages, for members only. */
 export function historyRoutes(deps: Pick<Deps, 'membership' | 'messages' | 'verifier'>) {
@@ -31,7 +50,7 @@ export function historyRoutes(deps: Pick<Deps, 'membership' | 'messages' | 'veri
         const { id } = req.params;
         await deps.membership.assertMember(id, req.userId);
         const page = await deps.messages.page(id, req.query);
-        return { messages: page.rows.map(toMessage), hasMore: page.hasMore };
+        return withinBytes(page.rows.map(toMessage), page.hasMore, req.query.after !== undefined);
       },
     );
   };

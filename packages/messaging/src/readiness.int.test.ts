@@ -1,0 +1,29 @@
+/** A consumer's first batch after a (re)connect sees the broker connected: it can publish at once. */
+import { randomUUID } from 'node:crypto';
+import { silentLogger } from '@chat/logger';
+import { createTestVhost, waitFor, type TestVhost } from '@chat/testkit';
+import { Broker } from './broker';
+import { QUEUES } from './topology';
+
+let vhost: TestVhost;
+beforeAll(async () => {
+  vhost = await createTestVhost();
+});
+afterAll(() => vhost.drop());
+
+it('counts itself connected before its consumers get their first batch', async () => {
+  const publisher = new Broker({ url: vhost.url, logger: silentLogger() });
+  await publisher.connect();
+  const m = { id: '01JD0000000000000000000000', conversationId: randomUUID(), senderId: randomUUID(), clientMsgId: randomUUID(), createdAt: new Date().toISOString(), kind: 'text' as const, body: 'queued' };
+  await publisher.publish('message.created', m);
+  await publisher.close();
+
+  const consumer = new Broker({ url: vhost.url, logger: silentLogger() });
+  const seen: boolean[] = [];
+  // Registered before connecting, as services do: it starts inside the connection's set-up.
+  await consumer.consume({ queue: QUEUES.persistence.name, handle: async () => void seen.push(consumer.isConnected) });
+  await consumer.connect();
+  await waitFor(() => seen.length > 0, 5_000, 'the queued message');
+  expect(seen[0]).toBe(true);
+  await consumer.close();
+});
