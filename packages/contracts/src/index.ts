@@ -5,3 +5,5 @@ export * from './objects';
 export * from './http';
 export * from './socket';
 export * from './events';
+export * from './bots';
+export * from './session';

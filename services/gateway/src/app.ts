@@ -13,6 +13,7 @@ import { createRateLimiter } from './rate-limit';
 import { RecentSends } from './recent-sends';
 import { createHandlers, TYPING_TTL_MS } from './socket/handlers';
 import { attachSocketServer, type GatewayServer } from './socket/io';
+import { SessionRegistry } from './socket/sessions';
 import { PresenceReporter } from './presence/presence-reporter';
 import { ReadCursors } from './typing/read-cursors';
 import { TypingTracker } from './typing/typing-tracker';
@@ -37,6 +38,7 @@ export interface Gateway {
   bindings: UserBindings;
   presence: PresenceReporter;
   typing: TypingTracker;
+  sessions: SessionRegistry;
 }
 
 /**
@@ -95,11 +97,18 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
   await app.register(proxyRoutes, { accountsUrl: config.ACCOUNTS_URL, persistenceUrl: config.PERSISTENCE_URL });
   await app.register(webRoutes, { webDir: config.WEB_DIR });
 
-  const io = attachSocketServer(app.server, { verifier: deps.verifier, bindings, handlers, logger, metrics });
+  const sessions = new SessionRegistry({
+    windowMs: config.RESUME_WINDOW_MS,
+    bufferMax: config.RESUME_BUFFER,
+    hold: (userId) => bindings.hold(userId),
+    unhold: (userId) => bindings.unhold(userId),
+  });
+  const io = attachSocketServer(app.server, { verifier: deps.verifier, bindings, handlers, logger, metrics, sessions });
   // Stop taking sockets before the HTTP server closes; their bindings go with them.
   app.addHook('preClose', async () => {
     io.local.disconnectSockets(true);
     io.engine.close();
+    sessions.clear();
     // The offline reports of the sockets just closed go out before the broker connection does.
     await presence.stop();
     typing.close();
@@ -115,8 +124,9 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     recentReads,
     readCursors,
     metrics,
+    sessions,
     prefetch: config.DELIVERY_PREFETCH,
     batchSize: config.DELIVERY_BATCH,
   });
-  return { app, io, directory, bindings, presence, typing };
+  return { app, io, directory, bindings, presence, typing, sessions };
 }

@@ -5,7 +5,8 @@ import type { GatewayMetrics } from './metrics';
 import { RecentSends } from './recent-sends';
 import type { ReadCursors } from './typing/read-cursors';
 import { readKey } from './socket/handlers';
-import { userRoom, type GatewayServer } from './socket/io';
+import type { GatewayServer } from './socket/io';
+import type { SessionRegistry } from './socket/sessions';
 import { deliveryQueueName, eventsQueueName } from './user-bindings';
 
 export interface DeliveryConsumerDeps {
@@ -18,6 +19,7 @@ export interface DeliveryConsumerDeps {
   /** A reader's receipt made on another gateway also moves this gateway's cursor for them. */
   readCursors: ReadCursors;
   metrics: GatewayMetrics;
+  sessions: SessionRegistry;
   prefetch: number;
   batchSize: number;
 }
@@ -55,9 +57,8 @@ export async function startDeliveryConsumers(deps: DeliveryConsumerDeps): Promis
           const r = d.data as ReadEvent;
           if (r.userId === d.userId) deps.readCursors.record(r.userId, r.conversationId, r.messageId);
         }
-        const except = originSocket(d, deps);
-        const target = except ? deps.io.to(userRoom(d.userId)).except(except) : deps.io.to(userRoom(d.userId));
-        (target.emit as (ev: string, data: unknown) => boolean)(d.event, d.data);
+        // Numbered per socket session (resume): socket/sessions.ts emits to each of the user's sockets.
+        deps.sessions.emitToUser(d.userId, d.event, d.data, originSocket(d, deps));
         deps.metrics.emitted.inc({ event: d.event });
         if (d.sentAt !== undefined && d.event === 'message:new') deps.metrics.deliveryLatency.observe(Math.max(0, now - d.sentAt) / 1000);
       }

@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import { createVerifier, remoteKeys, type Verifier } from '@chat/auth';
+import { createVerifier, remoteApiTokens, remoteKeys, type Verifier } from '@chat/auth';
 import { silentLogger, type Logger } from '@chat/logger';
 import { Broker } from '@chat/messaging';
 import { buildApp, type Gateway } from './app';
@@ -44,7 +44,8 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     const ch = broker.channel();
     if (ch) bindings.bindAll(ch).catch((err) => logger.warn({ err: (err as Error).message }, 'rebind failed'));
   });
-  const verifier = opts.verifier ?? createVerifier(remoteKeys(jwksUrl(config)));
+  const verifier =
+    opts.verifier ?? createVerifier(remoteKeys(jwksUrl(config)), remoteApiTokens({ accountsUrl: config.ACCOUNTS_URL, timeoutMs: config.ACCOUNTS_TIMEOUT_MS }));
   const gw = await buildApp({ config, logger, broker, bindings, verifier, registry: opts.registry, defaultMetrics: opts.defaultMetrics });
   const address = await gw.app.listen({ port: config.PORT, host: config.HOST });
   const port = (gw.app.server.address() as { port: number }).port;

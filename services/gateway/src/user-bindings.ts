@@ -16,6 +16,8 @@ export const eventsQueueName = (instanceId: string) => `gateway.${instanceId}.ev
 export class UserBindings {
   private readonly counts = new Map<string, number>();
   private readonly chains = new Map<string, Promise<void>>();
+  /** Resumable sessions waiting for their socket: the binding stays, presence does not (socket/sessions.ts). */
+  private readonly holds = new Map<string, number>();
   private channel: () => Channel | null = () => null;
   private readonly listeners: Array<(userId: string, present: boolean) => void> = [];
 
@@ -54,7 +56,28 @@ export class UserBindings {
     }
     this.counts.delete(userId);
     this.notify(userId, false);
-    void this.enqueue(userId);
+    if (!this.holds.has(userId)) void this.enqueue(userId);
+  }
+
+  /** Keeps the user's binding without counting as a socket (no presence): a session awaiting a resume. */
+  hold(userId: string): void {
+    const n = (this.holds.get(userId) ?? 0) + 1;
+    this.holds.set(userId, n);
+    if (n === 1 && !this.counts.has(userId)) void this.enqueue(userId);
+  }
+
+  unhold(userId: string): void {
+    const n = (this.holds.get(userId) ?? 0) - 1;
+    if (n > 0) {
+      this.holds.set(userId, n);
+      return;
+    }
+    if (!this.holds.delete(userId)) return;
+    if (!this.counts.has(userId)) void this.enqueue(userId);
+  }
+
+  private wanted(userId: string): boolean {
+    return this.counts.has(userId) || this.holds.has(userId);
   }
 
   private enqueue(userId: string): Promise<void> {
@@ -72,7 +95,7 @@ export class UserBindings {
     if (!ch) return;
     const key = userRoutingKey(userId);
     try {
-      if (this.counts.has(userId)) await ch.bindQueue(this.queue, EXCHANGES.deliveries, key);
+      if (this.wanted(userId)) await ch.bindQueue(this.queue, EXCHANGES.deliveries, key);
       else await ch.unbindQueue(this.queue, EXCHANGES.deliveries, key);
     } catch (err) {
       // The connection is going away: recovery calls bindAll with the state wanted then.
@@ -82,7 +105,8 @@ export class UserBindings {
 
   /** Binds every held user, on (re)connect, on the set-up channel. */
   async bindAll(ch: Channel): Promise<void> {
-    await Promise.all([...this.counts.keys()].map((u) => ch.bindQueue(this.queue, EXCHANGES.deliveries, userRoutingKey(u))));
+    const all = new Set([...this.counts.keys(), ...this.holds.keys()]);
+    await Promise.all([...all].map((u) => ch.bindQueue(this.queue, EXCHANGES.deliveries, userRoutingKey(u))));
   }
 
   users(): string[] {

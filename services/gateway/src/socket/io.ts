@@ -1,17 +1,21 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server, type ExtendedError, type Socket } from 'socket.io';
-import { AppError, clientEventSchemas, errorBody, type ClientToServerEvents, type ServerToClientEvents } from '@chat/contracts';
-import type { Verifier } from '@chat/auth';
+import { AppError, clientEventSchemas, errorBody, ResumeRequest, type ClientToServerEvents, type ServerToClientEvents } from '@chat/contracts';
+import { hasScope, type Verifier } from '@chat/auth';
 import type { Logger } from '@chat/logger';
 import type { GatewayMetrics } from '../metrics';
 import type { UserBindings } from '../user-bindings';
 import { dispatch, type HandlerTable, type SocketContext } from './handler-table';
+import type { SessionRegistry } from './sessions';
 
 export interface SocketData {
   userId: string;
   username: string;
   /** When the handshake's access token expires (ms since the epoch). */
   expiresAtMs: number;
+  /** A bot's API token: its id and scopes ('write' is needed to send events). */
+  tokenId?: string;
+  scopes?: string[];
 }
 
 export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -26,6 +30,9 @@ export interface SocketServerDeps {
   handlers: HandlerTable;
   logger: Logger;
   metrics: GatewayMetrics;
+  sessions: SessionRegistry;
+  /** How often a socket opened with an API token re-checks it (a revoked token loses its sockets). */
+  tokenRecheckMs?: number;
 }
 
 function refusal(err: unknown): ExtendedError {
@@ -48,18 +55,21 @@ export function attachSocketServer(http: HttpServer, deps: SocketServerDeps): Ga
     try {
       if (typeof token !== 'string' || token.length === 0) throw new AppError('UNAUTHENTICATED', 'missing access token (auth.token)');
       claims = await deps.verifier(token);
+      if (!hasScope(claims, 'read')) throw new AppError('FORBIDDEN', "this API token lacks the 'read' scope the socket needs");
     } catch (err) {
       const e = refusal(err);
       deps.metrics.handshakesRefused.inc({ code: (e.data as { error: { code: string } }).error.code });
       return next(e);
     }
-    socket.data = { userId: claims.userId, username: claims.username, expiresAtMs: claims.expiresAt * 1000 };
+    socket.data = { userId: claims.userId, username: claims.username, expiresAtMs: claims.expiresAt * 1000, tokenId: claims.tokenId, scopes: claims.scopes };
     // Bound before the client sees `connect`, so a message sent to it right after is not missed.
     await deps.bindings.acquire(claims.userId);
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
+      // The session is held (and its binding with it) before the socket's count drops: no gap in deliveries.
+      deps.sessions.detach(socket.id);
       deps.bindings.release(claims.userId);
       deps.metrics.users.set(deps.bindings.userCount);
     };
@@ -75,8 +85,17 @@ export function attachSocketServer(http: HttpServer, deps: SocketServerDeps): Ga
     void socket.join(userRoom(userId));
     deps.metrics.sockets.inc();
     const ctx: SocketContext = { userId, username, socketId: socket.id, logger: log.child({ userId, socketId: socket.id }) };
+    const resume = (socket.handshake.auth as { resume?: unknown } | undefined)?.resume;
+    const parsedResume = resume === undefined || resume === null ? null : ResumeRequest.safeParse(resume);
+    deps.sessions.attach(socket as never, userId, parsedResume === null ? null : parsedResume.success ? parsedResume.data : 'invalid');
+    const readOnly = socket.data.scopes ? !socket.data.scopes.includes('write') : false;
     socket.onAny((event: unknown, ...args: unknown[]) => {
       const started = process.hrtime.bigint();
+      if (readOnly) {
+        const ack = args[args.length - 1];
+        if (typeof ack === 'function') ack({ ok: false, ...errorBody('FORBIDDEN', "this API token lacks the 'write' scope") });
+        return;
+      }
       void dispatch(deps.handlers, ctx, event, args, (name, outcome) => {
         const ev = knownEvent(name);
         deps.metrics.events.inc({ event: ev, outcome });
@@ -90,8 +109,21 @@ export function attachSocketServer(http: HttpServer, deps: SocketServerDeps): Ga
       socket.disconnect(true);
     }, Math.max(0, Math.min(socket.data.expiresAtMs - Date.now(), 2 ** 31 - 1)));
     expiry.unref();
+    // An API token does not expire by the clock alone: it can be revoked. Re-check it now and then.
+    const recheck = socket.data.tokenId
+      ? setInterval(() => {
+          deps.verifier((socket.handshake.auth as { token: string }).token).catch((err: unknown) => {
+            if (err instanceof AppError && err.code === 'UNAUTHENTICATED') {
+              ctx.logger.info('API token revoked; disconnecting');
+              socket.disconnect(true);
+            }
+          });
+        }, deps.tokenRecheckMs ?? 60_000)
+      : null;
+    recheck?.unref();
     socket.once('disconnect', () => {
       clearTimeout(expiry);
+      if (recheck) clearInterval(recheck);
       deps.metrics.sockets.dec();
     });
   });
