@@ -17,8 +17,9 @@ export const RegisterBody = z.strictObject({ username: Username, password: Passw
 export const LoginBody = z.strictObject({ username: z.string().min(1).max(limits.usernameMax), password: z.string().min(1).max(limits.passwordMax) });
 export const RefreshBody = z.strictObject({ refreshToken: z.string().min(1).max(512) });
 export const LogoutBody = RefreshBody;
-export const AuthResult = z.object({ user: User, accessToken: z.string(), refreshToken: z.string() });
-export const TokenPair = z.object({ accessToken: z.string(), refreshToken: z.string() });
+/** `expiresIn`: seconds the access token stays valid from now (refresh a little before). */
+export const AuthResult = z.object({ user: User, accessToken: z.string(), refreshToken: z.string(), expiresIn: z.number().int() });
+export const TokenPair = z.object({ accessToken: z.string(), refreshToken: z.string(), expiresIn: z.number().int() });
 
 export const UserSearchQuery = z.strictObject({ q: z.string().min(1).max(limits.usernameMax) });
 

@@ -14,6 +14,8 @@ const badRefresh = () => new AppError('UNAUTHENTICATED', 'invalid or expired ref
 export interface TokenPair {
   accessToken: string;
   refreshToken: string;
+  /** Seconds the access token is valid for. */
+  expiresIn: number;
 }
 
 async function issueTokens(ctx: Ctx, db: Executor, user: { id: string; username: string }, familyId?: string): Promise<TokenPair> {
@@ -21,7 +23,7 @@ async function issueTokens(ctx: Ctx, db: Executor, user: { id: string; username:
   const expiresAt = new Date(Date.now() + ctx.config.REFRESH_TOKEN_TTL_DAYS * 86_400_000);
   await createSessionsRepository(db).issue({ userId: user.id, tokenHash: hashRefreshToken(refreshToken), expiresAt, familyId });
   const accessToken = await signAccessToken(ctx.keys.privateKey, ctx.keys.kid, { userId: user.id, username: user.username }, ctx.config.ACCESS_TOKEN_TTL_SECONDS);
-  return { accessToken, refreshToken };
+  return { accessToken, refreshToken, expiresIn: ctx.config.ACCESS_TOKEN_TTL_SECONDS };
 }
 
 export async function register(ctx: Ctx, input: { username: string; password: string; displayName?: string }, traceId: string): Promise<{ user: User } & TokenPair> {
