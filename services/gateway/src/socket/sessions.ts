@@ -143,6 +143,11 @@ export class SessionRegistry {
     this.bySocket.clear();
   }
 
+  /** The last seq a session assigned (undefined when unknown here). */
+  lastSeq(sessionId: string): number | undefined {
+    return this.byId.get(sessionId)?.seq;
+  }
+
   get size(): number {
     return this.byId.size;
   }
