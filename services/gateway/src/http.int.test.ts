@@ -90,6 +90,12 @@ describe('the public origin over HTTP', () => {
     expect(asset.headers.get('cache-control')).toMatch(/immutable/);
     expect(await asset.text()).toBe('console.log(1)');
     expect((await fetch(`${gw.url}/favicon.png`)).status).toBe(200);
+    // Not pages: well-known URIs and missing files answer 404, not the app with 200.
+    for (const path of ['/.well-known/security.txt', '/.well-known/openid-configuration', '/robots.txt', '/wp-login.php', '/_app/immutable/gone.js']) {
+      const res = await fetch(`${gw.url}${path}`);
+      expect([path, res.status]).toEqual([path, 404]);
+      expect(await res.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
+    }
     const traversal = await fetch(`${gw.url}/%2e%2e/%2e%2e/etc/passwd`);
     expect(await traversal.text()).not.toContain('root:');
     const post = await fetch(`${gw.url}/nope`, { method: 'POST' });

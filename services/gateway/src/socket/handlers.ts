@@ -71,7 +71,9 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
     typing: {
       ackRequired: false,
       async handle(ctx, p) {
-        await memberOf(deps, p.conversationId, ctx.userId);
+        const conv = await memberOf(deps, p.conversationId, ctx.userId);
+        // Nobody can answer in a conversation that takes no messages: no indicator either (as message:send).
+        if (!conv.sendable) throw new AppError('FORBIDDEN', 'this conversation no longer takes new messages');
         // Throttled: most refreshes publish nothing; a state change waits for the broker's confirm.
         await deps.typing.set(ctx.userId, p.conversationId, p.typing);
         return {};
