@@ -7,3 +7,5 @@ export * from './socket';
 export * from './events';
 export * from './bots';
 export * from './session';
+export { buildAsyncApi } from './asyncapi';
+export { API_VERSION, asyncApiJson } from './asyncapi-file';

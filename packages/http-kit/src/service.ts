@@ -21,6 +21,8 @@ export interface ServiceOptions {
   /** Process-wide default metrics (off in tests, where many apps share one process). */
   defaultMetrics?: boolean;
   fastify?: Omit<FastifyServerOptions, 'loggerInstance' | 'logger'>;
+  /** The `servers` entry of the OpenAPI document. */
+  publicOrigin?: string;
   /** Errors that mean a dependency is unavailable right now (answered 503 UNAVAILABLE, not 500). */
   isTransient?: (err: unknown) => boolean;
 }
@@ -62,9 +64,20 @@ export async function createService(opts: ServiceOptions): Promise<App> {
   await app.register(swagger, {
     openapi: {
       info: { title: opts.name, version: opts.version ?? '1.0.0', description: opts.description },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      // Clients reach every /api/v1 route through the public origin, never the service's own port.
+      servers: [{ url: opts.publicOrigin ?? 'http://localhost:8080', description: 'the public origin (the gateway)' }],
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: "a person's access token (JWT) or a bot's API token (cbt_...)" } },
+      },
     },
     transform: jsonSchemaTransform,
+  });
+  // Every documented route can also answer 500 (a bug) and 503 (a dependency or the owning service is
+  // down; the origin answers it too): listed, so a generated client knows them.
+  app.addHook('onRoute', (route) => {
+    const response = (route.schema as { response?: Record<string | number, unknown> } | undefined)?.response;
+    if (!response) return;
+    for (const status of [500, 503]) if (!(status in response)) response[status] = ErrorBody;
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 

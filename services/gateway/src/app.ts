@@ -6,6 +6,7 @@ import { createService, type App } from '@chat/http-kit';
 import type { Config } from './config';
 import { ConversationDirectory } from './conversations.directory';
 import { startDeliveryConsumers } from './deliveries.consumer';
+import { asyncApiRoutes } from './http/asyncapi.routes';
 import { proxyRoutes } from './http/proxy.routes';
 import { webRoutes } from './http/web.routes';
 import { createGatewayMetrics } from './metrics';
@@ -95,6 +96,7 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
   });
 
   await app.register(proxyRoutes, { accountsUrl: config.ACCOUNTS_URL, persistenceUrl: config.PERSISTENCE_URL });
+  await app.register(asyncApiRoutes);
   await app.register(webRoutes, { webDir: config.WEB_DIR });
 
   const sessions = new SessionRegistry({

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@chat/local-infra';
@@ -108,6 +108,13 @@ describe('the public origin over HTTP', () => {
     const res = await fetch(`${bare.url}/anything`);
     expect(res.status).toBe(200);
     expect(await res.text()).toMatch(/not built/);
+  });
+
+  it('serves the socket contract (AsyncAPI 3) on the public origin, the same text as docs/asyncapi.json', async () => {
+    const res = await fetch(`${gw.url}/asyncapi.json`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    expect(await res.text()).toBe(readFileSync(join(__dirname, '..', '..', '..', 'docs', 'asyncapi.json'), 'utf8'));
   });
 
   it('keeps the operator routes on the same port', async () => {
