@@ -72,12 +72,12 @@ export async function createService(opts: ServiceOptions): Promise<App> {
     },
     transform: jsonSchemaTransform,
   });
-  // Every documented route can also answer 500 (a bug) and 503 (a dependency or the owning service is
-  // down; the origin answers it too): listed, so a generated client knows them.
+  // Every documented route can also answer 503 (a dependency, or the owning service behind the origin, is
+  // down): listed, so a generated client knows it.
   app.addHook('onRoute', (route) => {
     const response = (route.schema as { response?: Record<string | number, unknown> } | undefined)?.response;
     if (!response) return;
-    for (const status of [500, 503]) if (!(status in response)) response[status] = ErrorBody;
+    if (!(503 in response)) response[503] = ErrorBody;
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
