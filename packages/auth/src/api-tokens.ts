@@ -20,10 +20,12 @@ const digest = (token: string) => createHash('sha256').update(token).digest('bas
  * (`POST /internal/v1/tokens/introspect`) and cache the answer briefly, keyed by the token's hash.
  */
 export function remoteApiTokens(opts: RemoteApiTokensOptions): ApiTokenResolver {
-  const cache = new LRUCache<string, AccessClaims>({ max: opts.maxEntries ?? 10_000, ttl: opts.cacheMs ?? 30_000 });
+  const ttl = opts.cacheMs ?? 30_000;
+  // lru-cache reads ttl 0 as "for ever": 0 here means no cache at all.
+  const cache = ttl > 0 ? new LRUCache<string, AccessClaims>({ max: opts.maxEntries ?? 10_000, ttl }) : null;
   return async (token) => {
     const key = digest(token);
-    const hit = cache.get(key);
+    const hit = cache?.get(key);
     if (hit) return hit;
     let res: Response;
     try {
@@ -46,7 +48,7 @@ export function remoteApiTokens(opts: RemoteApiTokensOptions): ApiTokenResolver 
       tokenId: t.tokenId,
       expiresAt: t.expiresAt ? Math.floor(Date.parse(t.expiresAt) / 1000) : NEVER,
     };
-    cache.set(key, claims);
+    cache?.set(key, claims);
     return claims;
   };
 }

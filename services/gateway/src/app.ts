@@ -105,7 +105,7 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     hold: (userId) => bindings.hold(userId),
     unhold: (userId) => bindings.unhold(userId),
   });
-  const io = attachSocketServer(app.server, { verifier: deps.verifier, bindings, handlers, logger, metrics, sessions });
+  const io = attachSocketServer(app.server, { verifier: deps.verifier, bindings, handlers, logger, metrics, sessions, tokenRecheckMs: config.API_TOKEN_RECHECK_MS });
   // Stop taking sockets before the HTTP server closes; their bindings go with them.
   app.addHook('preClose', async () => {
     io.local.disconnectSockets(true);

@@ -45,7 +45,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     if (ch) bindings.bindAll(ch).catch((err) => logger.warn({ err: (err as Error).message }, 'rebind failed'));
   });
   const verifier =
-    opts.verifier ?? createVerifier(remoteKeys(jwksUrl(config)), remoteApiTokens({ accountsUrl: config.ACCOUNTS_URL, timeoutMs: config.ACCOUNTS_TIMEOUT_MS }));
+    opts.verifier ?? createVerifier(remoteKeys(jwksUrl(config)), remoteApiTokens({ accountsUrl: config.ACCOUNTS_URL, timeoutMs: config.ACCOUNTS_TIMEOUT_MS, cacheMs: config.API_TOKEN_CACHE_MS }));
   const gw = await buildApp({ config, logger, broker, bindings, verifier, registry: opts.registry, defaultMetrics: opts.defaultMetrics });
   const address = await gw.app.listen({ port: config.PORT, host: config.HOST });
   const port = (gw.app.server.address() as { port: number }).port;

@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const database = createDatabase(config.DATABASE_URL, schema, logger);
   const core = createCore({ config, logger, database, registry });
   const broker = new Broker({ url: config.AMQP_URL, logger, registry });
-  const verifier = createVerifier(remoteKeys(config.JWKS_URL), remoteApiTokens({ accountsUrl: config.ACCOUNTS_URL }));
+  const verifier = createVerifier(remoteKeys(config.JWKS_URL), remoteApiTokens({ accountsUrl: config.ACCOUNTS_URL, cacheMs: config.API_TOKEN_CACHE_MS }));
   const app = await buildApp({ config, logger, core, broker, verifier, registry, defaultMetrics: true });
   await app.listen({ port: config.PORT, host: config.HOST });
   // Registered before connecting: the broker client starts it on every (re)connect.
