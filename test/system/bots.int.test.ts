@@ -58,7 +58,8 @@ describe('bot API tokens through the public origin', () => {
     await owner.revokeBotToken(bot.id, tokenId);
     expect(await closed).toBe('io server disconnect');
     await expect(asBot.me()).rejects.toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
-    await waitFor(async () => (await asBot.history(conversationId).catch((e: { status: number }) => e)).status === 401, 5_000, 'persistence refuses');
+    const historyStatus = () => asBot.history(conversationId).then(() => 200, (e: { status: number }) => e.status);
+    await waitFor(async () => (await historyStatus()) === 401, 5_000, 'persistence refuses');
     await expect(connect(rw)).rejects.toMatchObject({ data: { error: { code: 'UNAUTHENTICATED' } } });
   }, 60_000);
 });
