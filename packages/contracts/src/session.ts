@@ -21,7 +21,7 @@ export const SessionEvent = z.object({
   /** The last seq assigned before this connection: with `resumed`, what the replay ends at. */
   seq: z.number().int().min(0),
   /** Why a requested resume was refused; the client must resync (friends, requests, conversations, history). */
-  resync: z.enum(['unknown_session', 'expired', 'too_far_behind', 'invalid']).optional(),
+  resync: z.enum(['unknown_session', 'too_far_behind', 'invalid']).optional(),
   /** How long a dropped session stays resumable here. */
   windowMs: z.number().int(),
 });
