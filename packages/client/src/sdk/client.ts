@@ -197,8 +197,10 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     const c = this.http.credentials;
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     if (!c || c.kind !== 'session') return;
-    // A minute early: the socket that dies at expiry reconnects with a fresh token and resumes.
-    this.refreshTimer = setTimeout(() => void this.http.refresh().catch((e: unknown) => this.emit('error', e)), Math.max(1_000, c.expiresAt - Date.now() - 60_000));
+    // Early (a minute, or a fifth of a short lifetime): the socket that dies at its handshake token's
+    // expiry reconnects with the fresh token and resumes.
+    const left = c.expiresAt - Date.now();
+    this.refreshTimer = setTimeout(() => void this.http.refresh().catch((e: unknown) => this.emit('error', e)), Math.max(1_000, left - Math.min(60_000, left / 5)));
     (this.refreshTimer as { unref?: () => void }).unref?.();
   }
 
