@@ -6,7 +6,7 @@
  *   CHAT_ORIGIN=http://localhost:8080 CHAT_BOT_TOKEN=cbt_... npx tsx examples/echo-bot/echo-bot.ts
  */
 import { createHash } from 'node:crypto';
-import { ChatClient, type Snapshot } from '@chat/client';
+import { ChatClient, type Snapshot } from '@chat/client/sdk';
 import type { FriendsEvent, Message } from '@chat/contracts';
 
 /**

@@ -82,6 +82,11 @@ describe('bots: accounts owned by a user, with scoped, revocable API tokens', ()
     expect(taken.status).toBe(409);
   });
 
+  it('query strings: a route with query parameters refuses unknown ones, a route without any ignores them', async () => {
+    expect((await call(h.app, 'GET', '/api/v1/users?q=ab&page=2', { token: owner.token })).body.error.code).toBe('VALIDATION');
+    expect((await call(h.app, 'GET', '/api/v1/bots?page=2', { token: owner.token })).status).toBe(200);
+  });
+
   it('an expired token is refused like a revoked one', async () => {
     const bot = await createBot();
     const { token, apiToken } = (await issue(bot.id, { name: 'short', expiresInDays: 1 })).body;
