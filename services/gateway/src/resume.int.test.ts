@@ -62,6 +62,8 @@ describe('gateway: per-session event sequences and resume over real sockets and 
     await waitFor(() => b.events.length === 3, 5_000, 'live after resume');
     expect(b.events[2]!.meta).toEqual({ seq: 4 });
     b.s.disconnect();
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(metrics).toMatch(/gateway_socket_sessions_total\{[^}]*outcome="resumed"[^}]*\} 1/);
   });
 
   it('tells the client to resync when it cannot resume: unknown session, another user\'s, too far behind', async () => {

@@ -87,7 +87,8 @@ export function attachSocketServer(http: HttpServer, deps: SocketServerDeps): Ga
     const ctx: SocketContext = { userId, username, socketId: socket.id, logger: log.child({ userId, socketId: socket.id }) };
     const resume = (socket.handshake.auth as { resume?: unknown } | undefined)?.resume;
     const parsedResume = resume === undefined || resume === null ? null : ResumeRequest.safeParse(resume);
-    deps.sessions.attach(socket as never, userId, parsedResume === null ? null : parsedResume.success ? parsedResume.data : 'invalid');
+    const session = deps.sessions.attach(socket as never, userId, parsedResume === null ? null : parsedResume.success ? parsedResume.data : 'invalid');
+    deps.metrics.sessions.inc({ outcome: session.resumed ? 'resumed' : (session.resync ?? 'new') });
     const readOnly = socket.data.scopes ? !socket.data.scopes.includes('write') : false;
     socket.onAny((event: unknown, ...args: unknown[]) => {
       const started = process.hrtime.bigint();
