@@ -74,10 +74,13 @@ export async function createService(opts: ServiceOptions): Promise<App> {
   });
   // Every documented route can also answer 503 (a dependency, or the owning service behind the origin, is
   // down): listed, so a generated client knows it.
+  // A route behind a bearer token can also answer 401, and 403 to a bot's API token without the scope.
   app.addHook('onRoute', (route) => {
-    const response = (route.schema as { response?: Record<string | number, unknown> } | undefined)?.response;
+    const schema = route.schema as { response?: Record<string | number, unknown>; security?: unknown[] } | undefined;
+    const response = schema?.response;
     if (!response) return;
-    if (!(503 in response)) response[503] = ErrorBody;
+    const statuses = schema.security?.length ? [401, 403, 503] : [503];
+    for (const status of statuses) if (!(status in response)) response[status] = ErrorBody;
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
