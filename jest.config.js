@@ -6,7 +6,7 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/packages', '<rootDir>/services', '<rootDir>/web', '<rootDir>/test', '<rootDir>/examples'],
   testMatch: ['**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '/.svelte-kit/', '/build/'],
+  testPathIgnorePatterns: ['/node_modules/', '/.svelte-kit/', '/build/', '/test/containers/'],
   transform: { '^.+\\.ts$': tsJest, '/node_modules/(content-disposition|cookie)/.+\\.js$': '<rootDir>/test/esm-to-cjs.js' },
   // ESM-only dependencies, compiled to CJS for jest (see test/esm-to-cjs.js).
   transformIgnorePatterns: ['/node_modules/(?!(content-disposition|cookie)/)'],

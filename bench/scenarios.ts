@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Api, inBatches, newClientMsgId, type BenchUser, type ChatSocket } from '@chat/client';
 import { percentiles } from './lib/stats';
 import { gatewayRss, sample, usage } from './lib/procs';
+import { stackTarget, type Target } from './targets';
 
 export interface Options {
   origin: string;
@@ -20,6 +21,8 @@ interface Track {
   deliveredAt?: number;
   ok?: boolean;
   error?: string;
+  /** Copies delivered after the first (a duplicate delivery). */
+  copies?: number;
 }
 
 const prefix = () => `b${Date.now().toString(36)}`;
@@ -30,19 +33,16 @@ async function registerAll(api: Api, n: number): Promise<BenchUser[]> {
 }
 
 /** U users in pairs, N messages 1:1 at a fixed rate or as fast as a bounded window of acks allows. */
-export async function pairs(o: Options) {
-  const api = new Api(o.origin);
-  const users = await registerAll(api, o.users - (o.users % 2));
-  const pairsList: Array<{ a: BenchUser; b: BenchUser; conv: string }> = [];
-  for (let i = 0; i < users.length; i += 2) pairsList.push({ a: users[i]!, b: users[i + 1]!, conv: await api.befriend(users[i]!, users[i + 1]!) });
-  const sockets = new Map<string, ChatSocket>();
-  await inBatches(users, 50, async (u) => sockets.set(u.id, await api.connect(u.token)));
+export async function pairs(o: Options, target: Target = stackTarget(o.origin)) {
+  const setup = await target.pairs(o.users);
+  const { users, pairs: pairsList, sockets } = setup;
   const tracks = new Map<string, Track>();
   for (const u of users) {
     sockets.get(u.id)!.on('message:new', (m) => {
       if (m.senderId === u.id) return;
       const t = tracks.get(m.clientMsgId);
       if (t && t.deliveredAt === undefined) t.deliveredAt = performance.now();
+      else if (t) t.copies = (t.copies ?? 0) + 1;
     });
   }
   let inFlight = 0;
@@ -94,43 +94,43 @@ export async function pairs(o: Options) {
   const seconds = (end - start) / 1000;
   const lastAck = Math.max(...all.map((t) => t.ackAt ?? 0));
   // Persistence must keep up: wait until every acked message is in history, and how long after the last ack.
-  const ids = new Set(tracks.keys());
-  let persisted = 0;
-  let duplicates = 0;
-  const persistDeadline = performance.now() + 120_000;
-  for (;;) {
-    persisted = 0;
-    duplicates = 0;
-    const seen = new Set<string>();
-    for (const p of pairsList) {
-      for (const m of await api.history(p.conv, p.a.token)) {
-        if (!ids.has(m.clientMsgId)) continue;
-        if (seen.has(m.clientMsgId)) duplicates++;
-        else seen.add(m.clientMsgId);
-      }
+  let persisted: number | null = null;
+  let duplicates: number | null = null;
+  let persistLagMs: number | null = null;
+  if (target.stored) {
+    const ids = new Set(tracks.keys());
+    const persistDeadline = performance.now() + 120_000;
+    for (;;) {
+      ({ persisted, duplicates } = await target.stored(setup, ids));
+      if (persisted >= acked || performance.now() > persistDeadline) break;
     }
-    persisted = seen.size;
-    if (persisted >= acked || performance.now() > persistDeadline) break;
+    persistLagMs = Math.round(performance.now() - lastAck);
   }
-  const persistLagMs = performance.now() - lastAck;
   for (const s of sockets.values()) s.close();
   const delivered = all.filter((t) => t.deliveredAt !== undefined);
+  const processes = usage(before, after, seconds);
+  const cpuPercent = target.processes.reduce((a, n) => a + (processes[n]?.cpuPercent ?? 0), 0);
   return {
     scenario: 'pairs',
+    target: target.name,
     users: users.length,
     sent: all.length,
     acked,
     refused: all.length - acked,
     errors: countBy(all.filter((t) => !t.ok).map((t) => t.error ?? 'unknown')),
     delivered: delivered.length,
+    duplicateDeliveries: all.reduce((a, t) => a + (t.copies ?? 0), 0),
     persisted,
     duplicatesInHistory: duplicates,
     seconds: round(seconds),
     deliveredPerSecond: Math.round(delivered.length / ((Math.max(...delivered.map((t) => t.deliveredAt!)) - start) / 1000)),
     ackLatencyMs: percentiles(all.filter((t) => t.ok).map((t) => t.ackAt! - t.sentAt)),
     sendToDeliveryMs: percentiles(delivered.map((t) => t.deliveredAt! - t.sentAt)),
-    historyCheckAfterLastAckMs: Math.round(persistLagMs),
-    processes: usage(before, after, seconds),
+    historyCheckAfterLastAckMs: persistLagMs,
+    /** CPU of the target's own processes (services + RabbitMQ for the stack), percent of one core and ms per delivered message. */
+    targetCpuPercent: cpuPercent,
+    targetCpuMsPerMessage: round((cpuPercent / 100) * seconds * 1000 / Math.max(1, delivered.length), 3),
+    processes,
   };
 }
 
@@ -204,5 +204,5 @@ async function waitUntil(pred: () => boolean, timeoutMs: number): Promise<boolea
   return true;
 }
 
-const round = (n: number) => Math.round(n * 100) / 100;
+const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 const countBy = (xs: string[]) => xs.reduce<Record<string, number>>((acc, x) => ((acc[x] = (acc[x] ?? 0) + 1), acc), {});

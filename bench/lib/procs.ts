@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** The processes the benchmark reports on, found by their command line. */
 const WATCHED: Array<[string, RegExp]> = [
@@ -7,6 +7,7 @@ const WATCHED: Array<[string, RegExp]> = [
   ['delivery', /services\/delivery\/src\/main\.ts/],
   ['persistence', /services\/persistence\/src\/main\.ts/],
   ['rabbitmq', /beam\.smp/],
+  ['relay', /bench\/relay\/server\.ts/],
   ['postgres', /^postgres:|\/postgres\s|bin\/postgres/],
 ];
 
@@ -19,6 +20,23 @@ export interface ProcSample {
 
 const PAGE = 4096;
 const HZ = 100;
+
+/**
+ * On a machine shared with other stacks (other checkouts, test runs), only processes of this checkout
+ * count: their command line or working directory is under one of these roots (`BENCH_ROOTS`, colon
+ * separated; default the current directory and its `.data`). Unset it with `BENCH_ROOTS=/` to count all.
+ */
+const roots = (process.env.BENCH_ROOTS ?? `${process.cwd()}:${process.env.DEV_DATA_DIR ?? `${process.cwd()}/.data`}`).split(':').filter(Boolean);
+
+function ours(pid: string, cmd: string): boolean {
+  let cwd = '';
+  try {
+    cwd = readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    // not ours to read
+  }
+  return roots.some((r) => cmd.includes(r) || cwd === r || cwd.startsWith(`${r}/`));
+}
 
 function cmdline(pid: string): string {
   try {
@@ -34,7 +52,7 @@ export function sample(): ProcSample[] {
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     const cmd = cmdline(pid);
     const hit = WATCHED.find(([, re]) => re.test(cmd));
-    if (!hit) continue;
+    if (!hit || !ours(pid, cmd)) continue;
     // tsx starts a node child with the same script; skip the tsx launcher itself (it barely runs).
     if (/node_modules\/\.bin\/tsx|\/tsx\/dist\/cli/.test(cmd) && !/--require|--import|loader/.test(cmd)) continue;
     try {

@@ -1,6 +1,7 @@
 /**
- * Docker cannot run here, so the compose file's promises are checked by reading it: health checks,
- * start order on health, a scalable delivery service, and multi-stage images with a non-root user.
+ * The compose file's promises, checked by reading it (test/containers runs it for real): health
+ * checks, start order on health, a scalable delivery service, base images as parameters, no committed
+ * secret, and multi-stage images with a non-root user and no build tooling at run time.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +23,8 @@ interface ComposeService {
   container_name?: string;
   ports?: unknown[];
   environment?: Record<string, string | number>;
+  restart?: string;
+  profiles?: string[];
 }
 interface Compose {
   services: Record<string, ComposeService>;
@@ -30,6 +33,11 @@ interface Compose {
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as Compose;
 const services = compose.services;
 const apps = ['gateway', 'accounts', 'persistence', 'delivery'];
+/** `${VAR:-default}` → default; `${VAR}`/`${VAR:?msg}` → undefined; anything else as it is. */
+const defaultOf = (v: unknown) => {
+  const m = /^\$\{[A-Z_]+(?::-([^}]*)|:\?[^}]*)?\}$/.exec(String(v));
+  return m ? m[1] : String(v);
+};
 
 function dockerfileOf(name: string): { path: string; text: string; target?: string } {
   const b = services[name]?.build;
@@ -62,20 +70,24 @@ function effectiveUser(all: ReturnType<typeof stages>, target: string): string |
 }
 
 describe('docker-compose.yml', () => {
-  it('has Postgres 16, RabbitMQ 3.13 with the management UI and the four services', () => {
-    expect(services.postgres?.image).toMatch(/^postgres:16/);
-    expect(services.rabbitmq?.image).toMatch(/^rabbitmq:3\.13.*management/);
+  it('has Postgres 16, RabbitMQ 3.13 with the management UI and the four services, base images as parameters', () => {
+    expect(services.postgres?.image).toMatch(/^\$\{POSTGRES_IMAGE:-postgres:16/);
+    expect(defaultOf(services.postgres?.image)).toMatch(/^postgres:16/);
+    expect(services.rabbitmq?.image).toMatch(/^\$\{RABBITMQ_IMAGE:-/);
+    expect(defaultOf(services.rabbitmq?.image)).toMatch(/^rabbitmq:3\.13.*management/);
     for (const name of apps) expect(services[name]).toBeDefined();
+    for (const name of apps) expect(defaultOf((services[name]?.build as Build).args?.NODE_IMAGE)).toBe('node:24-bookworm-slim');
   });
 
-  it('gives every service a health check, the services probing /readyz', () => {
+  it('gives every long-running service a health check, the services probing /readyz', () => {
     for (const [name, s] of Object.entries(services)) {
+      if (s.restart === 'no') continue; // one-shot set-up
       expect({ name, healthcheck: Boolean(s.healthcheck?.test) && !s.healthcheck?.disable }).toEqual({ name, healthcheck: true });
     }
     for (const name of apps) expect(JSON.stringify(services[name]?.healthcheck?.test)).toContain('/readyz');
   });
 
-  it('starts each service only once what it depends on is healthy', () => {
+  it('starts each service only once what it depends on is healthy (or, for the broker set-up, done)', () => {
     for (const name of apps) {
       const deps = services[name]?.depends_on;
       expect(deps && !Array.isArray(deps)).toBe(true);
@@ -83,10 +95,13 @@ describe('docker-compose.yml', () => {
       expect(entries.length).toBeGreaterThan(0);
       for (const [dep, spec] of entries) {
         expect(services[dep]).toBeDefined();
-        expect({ name, dep, condition: spec.condition }).toEqual({ name, dep, condition: 'service_healthy' });
+        const want = services[dep]?.restart === 'no' ? 'service_completed_successfully' : 'service_healthy';
+        expect({ name, dep, condition: spec.condition }).toEqual({ name, dep, condition: want });
       }
-      expect(Object.keys(deps as object)).toContain('rabbitmq');
+      // The broker users exist before any service connects.
+      expect(Object.keys(deps as object)).toContain('broker-setup');
     }
+    expect(services['broker-setup']?.depends_on).toEqual({ rabbitmq: { condition: 'service_healthy' } });
     for (const name of ['accounts', 'persistence']) expect(Object.keys(services[name]?.depends_on as object)).toContain('postgres');
   });
 
@@ -98,24 +113,56 @@ describe('docker-compose.yml', () => {
   });
 
   it('publishes the gateway as the public origin on 8080 and serves the web client from it', () => {
-    expect(JSON.stringify(services.gateway?.ports)).toContain('8080:8080');
+    expect(services.gateway?.ports).toEqual(['${GATEWAY_PUBLISH:-8080}:8080']);
     expect(services.gateway?.environment?.WEB_DIR).toBeDefined();
     expect(dockerfileOf('gateway').target).toBe('gateway');
   });
 
-  it('points every service at the broker and the owners at the database, by service name', () => {
-    for (const name of apps) expect(String(services[name]?.environment?.AMQP_URL)).toMatch(/^amqp:\/\/.*@rabbitmq:5672/);
-    for (const name of ['accounts', 'persistence']) expect(String(services[name]?.environment?.DATABASE_URL)).toMatch(/^postgres:\/\/.*@postgres:5432\//);
+  it('points every service at the broker as its own user and the owners at the database, by service name', () => {
+    for (const name of apps) {
+      const e = services[name]?.environment ?? {};
+      expect(e.AMQP_USER).toBe(name);
+      expect(String(e.AMQP_PASSWORD)).toMatch(new RegExp(`^\\$\\{${name.toUpperCase()}_BROKER_PASSWORD:\\?`));
+      expect(defaultOf(e.AMQP_HOSTS)).toBe('rabbitmq:5672');
+      expect(e.AMQP_URL).toBeUndefined();
+    }
+    for (const name of ['accounts', 'persistence']) {
+      expect(String(services[name]?.environment?.DATABASE_URL)).toMatch(/^postgres:\/\/chat:\$\{POSTGRES_PASSWORD:\?[^}]*\}@postgres:5432\//);
+    }
+  });
+
+  it('commits no secret: every password and cookie comes from the environment', () => {
+    for (const [name, s] of Object.entries(services)) {
+      for (const [k, v] of Object.entries(s.environment ?? {})) {
+        if (/PASS|COOKIE|SECRET/.test(k)) expect({ name, k, v: String(v).startsWith('${') && defaultOf(v) === undefined }).toEqual({ name, k, v: true });
+      }
+    }
+  });
+
+  it('publishes the management UI on loopback only, and AMQP not at all', () => {
+    for (const [name, s] of Object.entries(services)) {
+      for (const p of (s.ports ?? []).map(String)) {
+        if (p.endsWith(':15672')) expect(p.startsWith('127.0.0.1:')).toBe(true);
+        expect({ name, amqp: p.endsWith(':5672') }).toEqual({ name, amqp: false });
+      }
+    }
+  });
+
+  it('has a cluster profile of three RabbitMQ nodes', () => {
+    const nodes = Object.entries(services).filter(([n]) => n.startsWith('rabbitmq'));
+    expect(nodes.map(([n]) => n).sort()).toEqual(['rabbitmq', 'rabbitmq-2', 'rabbitmq-3']);
+    for (const [n, s] of nodes) if (n !== 'rabbitmq') expect(s.profiles).toEqual(['cluster']);
   });
 });
 
 describe('Dockerfiles under infra/', () => {
-  it.each(apps)('%s: multi-stage, npm ci in a builder stage, node:20-bookworm-slim, non-root user', (name) => {
+  it.each(apps)('%s: multi-stage, npm ci and the build in a builder stage, NODE_IMAGE base, non-root user, no tooling at run time', (name) => {
     const { path, text, target } = dockerfileOf(name);
     expect(path.startsWith(join(root, 'infra'))).toBe(true);
+    expect(text).toMatch(/^ARG NODE_IMAGE=node:24-bookworm-slim$/m);
     const all = stages(text);
     expect(all.length).toBeGreaterThan(1);
-    expect(all[0]?.from).toBe('node:20-bookworm-slim');
+    expect(all[0]?.from).toBe('${NODE_IMAGE}');
     const finalStage = target ?? all.at(-1)?.name;
     expect(all.map((s) => s.name)).toContain(finalStage);
     const builder = all.find((s) => s.lines.some((l) => /^RUN\b.*\bnpm ci\b/.test(l)));
@@ -123,6 +170,14 @@ describe('Dockerfiles under infra/', () => {
     const user = effectiveUser(all, finalStage as string);
     expect(user).toBeDefined();
     expect(['root', '0', '0:0']).not.toContain(user);
-    expect(text).toMatch(/^COPY --from=/m);
+    // The runtime stages start from the base image, not from the builder, and copy only build output.
+    const chain: string[] = [];
+    for (let s = all.find((x) => x.name === finalStage); s; s = all.find((x) => x.name === s!.from)) chain.push(s.name);
+    const runtime = all.filter((s) => chain.includes(s.name));
+    expect(all.find((s) => s.name === chain.at(-1))?.from).toBe('${NODE_IMAGE}');
+    const lines = runtime.flatMap((s) => s.lines);
+    expect(lines.filter((l) => /^COPY\s+(--chown=\S+\s+)?\.\s/.test(l))).toEqual([]);
+    expect(lines.join('\n')).not.toMatch(/tsx|npm (ci|install)/);
+    expect(lines.some((l) => /^COPY --from=build \/out\//.test(l))).toBe(true);
   });
 });

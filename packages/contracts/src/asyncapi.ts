@@ -31,6 +31,7 @@ const serverDocs: Record<keyof typeof serverEventSchemas, string> = {
   presence: 'A friend or co-member came online or went offline.',
   friends: 'A friend request, an acceptance, or a removal (declined, cancelled, unfriended).',
   conversation: 'A conversation you are (or were) in was created, updated, or gained or lost a member.',
+  resync: 'The gateway lost its broker connection: live events may be missing; fetch history after your cursors.',
 };
 
 export function buildAsyncApi(opts: { version: string; origin?: string } = { version: '1.1.0' }) {
@@ -55,6 +56,12 @@ export function buildAsyncApi(opts: { version: string; origin?: string } = { ver
   }
   for (const [event, s] of Object.entries(serverEventSchemas)) {
     const k = key(event);
+    if (event === 'resync') {
+      // Broadcast to every socket at once, outside the sessions: no `seq`.
+      messages[k] = { name: event, title: event, summary: serverDocs.resync, payload: schema(s, 'input') };
+      operations[`send.${k}`] = { action: 'send', channel, summary: serverDocs.resync, messages: [ref(k)] };
+      continue;
+    }
     messages[k] = {
       name: event,
       title: event,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MessageId, Uuid } from './ids';
 import { Conversation, Message, Presence, User } from './objects';
-import { FriendsEvent, ReadEvent, TypingEvent } from './socket';
+import { ConversationEvent, FriendsEvent, ReadEvent, TypingEvent } from './socket';
 
 /**
  * The broker's event catalogue. Every event travels in a versioned envelope; the routing key on the
@@ -32,6 +32,8 @@ export const eventPayloads = {
   'presence.reported': z.object({ gatewayId: z.string(), userId: Uuid, online: z.boolean() }),
   /** A gateway's periodic report of the users it holds (presence heartbeat). */
   'gateway.heartbeat': z.object({ gatewayId: z.string(), userIds: z.array(Uuid), intervalMs: z.number().int().positive() }),
+  /** A delivery worker (re)started and asks every gateway for a heartbeat now, to learn who is where. */
+  'sessions.requested': z.object({ workerId: z.string() }),
 } as const;
 
 export type EventType = keyof typeof eventPayloads;
@@ -57,26 +59,108 @@ export type Envelope<T extends EventType = EventType> = {
   payload: EventPayload<T>;
 };
 
+/** Any one event, discriminated by `type`: `switch (e.type)` narrows `payload` without a cast. */
+export type AnyEnvelope = { [T in EventType]: Envelope<T> }[EventType];
+
 /** Parses an envelope and its payload; throws a ZodError naming what is wrong. */
-export function parseEnvelope(raw: unknown): Envelope {
+export function parseEnvelope(raw: unknown): AnyEnvelope {
   const env = Envelope.parse(raw);
   const payload = eventPayloads[env.type].parse(env.payload);
-  return { ...env, payload } as Envelope;
+  return { ...env, payload } as AnyEnvelope;
 }
 
 /**
- * What delivery routes to a gateway for one recipient user: the socket event name and its payload,
- * emitted to every socket of `userId` (except `exceptSocketId`, when the sender's socket already has it).
+ * Several events of one type in one broker message (the gateway batches the sends of a few
+ * milliseconds into one confirmed publish). The routing key is still the event type.
+ */
+export const EventBatch = z.object({ v: z.literal(ENVELOPE_VERSION), batch: z.array(z.unknown()).min(1).max(10_000) });
+
+/**
+ * The events one broker message carries: a single envelope or a batch. Throws (a ZodError) if the
+ * message as a whole is malformed; an item that fails its own parse is returned in `bad` instead, so
+ * one poison event never takes its batch with it.
+ */
+export function parseEnvelopes(raw: unknown): { events: AnyEnvelope[]; bad: Array<{ index: number; error: unknown }> } {
+  if (raw !== null && typeof raw === 'object' && 'batch' in raw) {
+    const { batch } = EventBatch.parse(raw);
+    const events: AnyEnvelope[] = [];
+    const bad: Array<{ index: number; error: unknown }> = [];
+    batch.forEach((item, index) => {
+      try {
+        events.push(parseEnvelope(item));
+      } catch (error) {
+        bad.push({ index, error });
+      }
+    });
+    return { events, bad };
+  }
+  return { events: [parseEnvelope(raw)], bad: [] };
+}
+
+/**
+ * What delivery routes to a gateway for one recipient user (version 1, one broker message per user;
+ * no longer published, kept for the shape's record).
  */
 export const Delivery = z.object({
   userId: Uuid,
   event: z.enum(['message:new', 'typing', 'read', 'presence', 'friends', 'conversation']),
   data: z.unknown(),
-  /** The socket that caused it, so the gateway can skip that one where the contract says so. */
   exceptSocketId: z.string().optional(),
   traceId: z.string().optional(),
   sentAt: z.number().optional(),
 });
 export type Delivery = z.infer<typeof Delivery>;
+
+/** The socket events delivery routes, with the payload each carries (the server-to-client contract). */
+export const deliveredEvents = {
+  'message:new': Message,
+  typing: TypingEvent,
+  read: ReadEvent,
+  presence: Presence,
+  friends: FriendsEvent,
+  conversation: ConversationEvent,
+} as const;
+export type DeliveredEvent = keyof typeof deliveredEvents;
+
+/** One socket event for some users on one gateway, discriminated by `event`. */
+export type DeliveryItem = {
+  [E in DeliveredEvent]: {
+    event: E;
+    data: z.infer<(typeof deliveredEvents)[E]>;
+    /** Every socket of these users on the gateway gets it... */
+    userIds: string[];
+    /** ...except the one that caused it (it has the ack), where the contract says so. */
+    exceptSocketId?: string;
+    traceId?: string;
+    /** When the cause was accepted (ms since the epoch): the start of send-to-delivery latency. */
+    sentAt?: number;
+  };
+}[DeliveredEvent];
+
+export const DELIVERY_VERSION = 2;
+const DeliveryItemShape = z.object({
+  event: z.enum(Object.keys(deliveredEvents) as [DeliveredEvent, ...DeliveredEvent[]]),
+  data: z.unknown(),
+  userIds: z.array(z.string()).min(1),
+  exceptSocketId: z.string().optional(),
+  traceId: z.string().optional(),
+  sentAt: z.number().optional(),
+});
+
+/**
+ * Version 2: what delivery publishes to ONE gateway (routing key `gateway.<id>`) per batch of events:
+ * every item for the users that gateway holds. The data of each item was validated when its event was
+ * parsed (the event's payload schema is the socket event's), so the gateway checks the frame and the
+ * event names, not each payload again.
+ */
+export const DeliveryBatch = z.object({
+  v: z.literal(DELIVERY_VERSION),
+  items: z.array(DeliveryItemShape).min(1),
+});
+export type DeliveryBatch = { v: typeof DELIVERY_VERSION; items: DeliveryItem[] };
+
+export function parseDeliveryBatch(raw: unknown): DeliveryBatch {
+  return DeliveryBatch.parse(raw) as DeliveryBatch;
+}
 
 export { MessageId };

@@ -5,6 +5,7 @@ export * from './objects';
 export * from './http';
 export * from './socket';
 export * from './events';
+export * from './internal';
 export * from './bots';
 export * from './session';
 export { buildAsyncApi } from './asyncapi';

@@ -36,6 +36,14 @@ export const ConversationEvent = z.object({
 });
 export type ConversationEvent = z.infer<typeof ConversationEvent>;
 
+/**
+ * The gateway lost its broker connection (a broker restart, a network cut): live events sent while it
+ * was re-subscribing may be missing. Fetch history after your sync cursor for every conversation
+ * (`GET /api/v1/conversations/:id/messages?after=<cursor>`), then carry on.
+ */
+export const ResyncEvent = z.object({ reason: z.literal('broker-reconnect'), at: z.string() });
+export type ResyncEvent = z.infer<typeof ResyncEvent>;
+
 export const serverEventSchemas = {
   'message:new': Message,
   typing: TypingEvent,
@@ -43,6 +51,7 @@ export const serverEventSchemas = {
   presence: Presence,
   friends: FriendsEvent,
   conversation: ConversationEvent,
+  resync: ResyncEvent,
 } as const;
 export type ServerEventName = keyof typeof serverEventSchemas;
 
@@ -63,4 +72,6 @@ export interface ServerToClientEvents {
   friends: (e: FriendsEvent, meta: EventMeta) => void;
   conversation: (e: ConversationEvent, meta: EventMeta) => void;
   session: (e: SessionEvent) => void;
+  /** Not numbered: sent to every socket at once after the gateway's broker connection came back. */
+  resync: (e: ResyncEvent) => void;
 }

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import { silentLogger } from '@chat/logger';
 import { createTestVhost, queueDepth, waitFor, type TestVhost } from '@chat/testkit';
-import type { Envelope } from '@chat/contracts';
+import { ENVELOPE_VERSION, type Envelope } from '@chat/contracts';
 import { Broker } from './broker';
+import { PublishBatcher } from './publish-batcher';
 import { EXCHANGES, QUEUES, deadLetterQueue } from './topology';
 
 const message = () => ({
@@ -90,5 +91,36 @@ describe('Broker against a real RabbitMQ', () => {
     const b = await broker();
     await b.close();
     await expect(b.publish('message.created', message())).rejects.toMatchObject({ code: 'UNAVAILABLE', retryable: true });
+  });
+
+  it('carries a batch of events in one broker message and hands each to the handler; a bad one is dead-lettered alone', async () => {
+    const b = await broker();
+    const got: Envelope[] = [];
+    const published = await b.publishBatch('message.created', [1, 2, 3].map((i) => ({ payload: { ...message(), body: `b${i}` } })));
+    expect((await queueDepth(vhost, QUEUES.persistence.name)).ready).toBe(1);
+    // A batch whose second event is malformed, published by hand.
+    const conn = await amqp.connect(vhost.url);
+    const ch = await conn.createConfirmChannel();
+    const good = b.envelope('message.created', { ...message(), body: 'good' });
+    ch.publish(EXCHANGES.events, 'message.created', Buffer.from(JSON.stringify({ v: ENVELOPE_VERSION, batch: [good, { v: 1, type: 'message.created', payload: { body: 1 } }] })));
+    await ch.waitForConfirms();
+    await conn.close();
+    await b.consume({ queue: QUEUES.persistence.name, handle: async (items) => void got.push(...(items as Envelope[])) });
+    await waitFor(() => got.length === 4, 5_000, 'four events out of two broker messages');
+    expect(got.map((e) => e.id)).toEqual([...published.map((e) => e.id), good.id]);
+    await waitFor(async () => (await queueDepth(vhost, deadLetterQueue(QUEUES.persistence.name))).ready === 1, 5_000, 'one dead letter');
+  });
+
+  it('batches publishes made while a confirm is outstanding, and publishes a lone one at once', async () => {
+    const b = await broker();
+    const batcher = new PublishBatcher(b, 'message.created', { windowMs: 2, maxItems: 50 });
+    const lone = await batcher.publish(message());
+    expect(lone.type).toBe('message.created');
+    const confirmed = await Promise.all(Array.from({ length: 200 }, (_, i) => batcher.publish({ ...message(), body: `m${i}` })));
+    expect(new Set(confirmed.map((e) => e.id)).size).toBe(200);
+    const depth = (await queueDepth(vhost, QUEUES.persistence.name)).ready;
+    // 201 events in at most 1 + ceil(200 / 50) + a few window flushes, far fewer than 201 messages.
+    expect(depth).toBeGreaterThan(1);
+    expect(depth).toBeLessThan(20);
   });
 });

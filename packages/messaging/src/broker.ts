@@ -161,6 +161,25 @@ export class Broker extends EventEmitter {
     );
   }
 
+  /**
+   * Publishes several events of one type as ONE broker message (`{v, batch: [...]}`) with one confirm:
+   * consumers handle each event as if it came alone. Resolves with the envelopes once confirmed.
+   */
+  publishBatch<T extends EventType>(type: T, items: Array<{ payload: EventPayload<T>; opts?: PublishOptions }>): Promise<Envelope<T>[]> {
+    const envs = items.map((i) => this.envelope(type, i.payload, i.opts));
+    if (envs.length === 1) {
+      return this.publishRaw(EXCHANGES.events, type, Buffer.from(JSON.stringify(envs[0])), { messageId: envs[0]!.id, type, persistent: true, headers: { traceId: envs[0]!.traceId } }).then(() => envs);
+    }
+    const body = Buffer.from(JSON.stringify({ v: ENVELOPE_VERSION, batch: envs }));
+    return this.publishRaw(EXCHANGES.events, type, body, { messageId: envs[0]!.id, type, persistent: true, headers: { count: envs.length } }).then(
+      () => envs,
+      (err) => {
+        this.metrics.publishFailed.inc({ type });
+        throw err;
+      },
+    );
+  }
+
   /** Publishes bytes to an exchange with a confirm; rejects with UNAVAILABLE when it cannot be confirmed. */
   publishRaw(exchange: string, routingKey: string, content: Buffer, options: Options.Publish): Promise<void> {
     const ch = this.confirm;

@@ -1,15 +1,24 @@
 import type { ChannelModel, ConsumeMessage } from 'amqplib';
-import { describeZodError, parseEnvelope, type Envelope } from '@chat/contracts';
+import { describeZodError, EventBatch, parseEnvelope, type AnyEnvelope } from '@chat/contracts';
+import { EXCHANGES } from './topology';
 import type { Logger } from '@chat/logger';
 import { ZodError } from 'zod';
 import type { BrokerMetrics } from './metrics';
 
-export interface ConsumerSpec<M = Envelope> {
+export interface ConsumerSpec<M = AnyEnvelope> {
   queue: string;
   /** Unacked messages the broker may hand this consumer at once. */
   prefetch?: number;
-  /** Turns the JSON of one message into what `handle` takes; throws to dead-letter it. Default: an envelope. */
+  /**
+   * Turns the JSON of one event into what `handle` takes; throws to dead-letter it. Default: an
+   * envelope. A broker message may carry a batch of events (`{v, batch: [...]}`, see EventBatch):
+   * each is parsed on its own, and one that fails is dead-lettered alone, its batch carrying on.
+   */
   parse?: (raw: unknown) => M;
+  /** `single`: the message body is one item, never an event batch (e.g. a gateway's delivery batch). */
+  frame?: 'events' | 'single';
+  /** A batch handed to `handle` stops growing at this many items (events), whatever the messages carry. */
+  maxItems?: number;
   /**
    * Handles what arrived while the previous call ran (natural batching: one item when idle, up to
    * `batchSize` under load). Every item is acked after it resolves; it must be idempotent, since a
@@ -41,8 +50,10 @@ export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M
   });
   await ch.prefetch(spec.prefetch ?? Math.max(16, batchSize * 2));
   const parse = spec.parse ?? (parseEnvelope as unknown as (raw: unknown) => M);
+  const maxItems = spec.maxItems ?? Infinity;
   const log = ctx.logger.child({ queue: spec.queue });
-  let buffer: ConsumeMessage[] = [];
+  type Entry = { msg: ConsumeMessage; items: M[] };
+  let buffer: Entry[] = [];
   let running: Promise<void> | null = null;
 
   const deadLetter = (msg: ConsumeMessage, reason: string) => {
@@ -50,40 +61,56 @@ export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M
     safe(() => ch.nack(msg, false, false));
   };
 
-  const parseOne = (msg: ConsumeMessage): M | null => {
+  const why = (err: unknown) => (err instanceof ZodError ? describeZodError(err) : (err as Error).message);
+
+  /** The items of one message; null when the message as a whole is malformed (dead-lettered). */
+  const parseOne = (msg: ConsumeMessage): M[] | null => {
     try {
-      return parse(JSON.parse(msg.content.toString('utf8')));
+      const raw: unknown = JSON.parse(msg.content.toString('utf8'));
+      if (spec.frame !== 'single' && raw !== null && typeof raw === 'object' && 'batch' in raw) {
+        const items: M[] = [];
+        for (const event of EventBatch.parse(raw).batch) {
+          try {
+            items.push(parse(event));
+          } catch (err) {
+            // One bad event of a batch goes to the dead letters alone; the rest are handled.
+            log.warn({ messageId: msg.properties.messageId, why: why(err) }, 'malformed event of a batch dead-lettered');
+            ctx.metrics.deadLettered.inc({ queue: spec.queue, reason: 'malformed' });
+            safe(() => ch.publish(EXCHANGES.deadLetter, spec.queue, Buffer.from(JSON.stringify(event)), { persistent: true, contentType: 'application/json' }));
+          }
+        }
+        return items;
+      }
+      return [parse(raw)];
     } catch (err) {
-      const why = err instanceof ZodError ? describeZodError(err) : (err as Error).message;
-      log.warn({ messageId: msg.properties.messageId, why }, 'malformed message dead-lettered');
+      log.warn({ messageId: msg.properties.messageId, why: why(err) }, 'malformed message dead-lettered');
       deadLetter(msg, 'malformed');
       return null;
     }
   };
 
-  const run = async (msgs: ConsumeMessage[]): Promise<void> => {
-    const items: { msg: ConsumeMessage; item: M }[] = [];
-    for (const msg of msgs) {
-      const item = parseOne(msg);
-      if (item !== null) items.push({ msg, item });
+  const run = async (entries: Entry[]): Promise<void> => {
+    const items = entries.flatMap((e) => e.items);
+    if (items.length === 0) {
+      for (const { msg } of entries) safe(() => ch.ack(msg));
+      return;
     }
-    if (items.length === 0) return;
     const end = ctx.metrics.handleSeconds.startTimer({ queue: spec.queue });
     try {
-      await spec.handle(items.map((i) => i.item), { logger: log });
-      for (const { msg } of items) safe(() => ch.ack(msg));
-      ctx.metrics.consumed.inc({ queue: spec.queue }, items.length);
+      await spec.handle(items, { logger: log });
+      for (const { msg } of entries) safe(() => ch.ack(msg));
+      ctx.metrics.consumed.inc({ queue: spec.queue }, entries.length);
     } catch (err) {
       if (spec.isTransient?.(err)) {
-        log.warn({ err: (err as Error).message, count: items.length }, 'transient failure; will retry');
+        log.warn({ err: (err as Error).message, count: entries.length }, 'transient failure; will retry');
         await delay(spec.retryDelayMs ?? 1_000);
-        ctx.metrics.retried.inc({ queue: spec.queue }, items.length);
-        for (const { msg } of items) safe(() => ch.nack(msg, false, true));
-      } else if (items.length > 1) {
+        ctx.metrics.retried.inc({ queue: spec.queue }, entries.length);
+        for (const { msg } of entries) safe(() => ch.nack(msg, false, true));
+      } else if (entries.length > 1) {
         // Isolate the poison message: the others must not share its fate.
-        for (const one of items) await run([one.msg]);
+        for (const one of entries) await run([one]);
       } else {
-        await retryOrDeadLetter(items[0]!.msg, err);
+        await retryOrDeadLetter(entries[0]!.msg, err);
       }
     } finally {
       end();
@@ -108,8 +135,11 @@ export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M
 
   const pump = () => {
     if (running || buffer.length === 0) return;
-    const take = buffer.slice(0, batchSize);
-    buffer = buffer.slice(batchSize);
+    let n = 0;
+    let count = 0;
+    while (n < buffer.length && n < batchSize && (n === 0 || count + buffer[n]!.items.length <= maxItems)) count += buffer[n++]!.items.length;
+    const take = buffer.slice(0, n);
+    buffer = buffer.slice(n);
     running = run(take)
       .catch((err) => log.error({ err }, 'consumer batch failed'))
       .finally(() => {
@@ -120,7 +150,9 @@ export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M
 
   const { consumerTag } = await ch.consume(spec.queue, (msg) => {
     if (!msg) return; // cancelled by the broker (queue deleted): the connection-level recovery handles it
-    buffer.push(msg);
+    const items = parseOne(msg);
+    if (items === null) return;
+    buffer.push({ msg, items });
     pump();
   });
   log.debug({ consumerTag }, 'consuming');

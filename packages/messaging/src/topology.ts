@@ -8,7 +8,7 @@ import type { EventType } from '@chat/contracts';
 export const EXCHANGES = {
   /** Domain events; routing key = event type. */
   events: 'chat.events',
-  /** One delivery per recipient user; routing key = `user.<id>`; each gateway binds its users. */
+  /** Delivery batches; routing key = `gateway.<instanceId>`: one binding per gateway, none per user. */
   deliveries: 'chat.deliveries',
   /** Where rejected messages go; routing key = the queue they came from. */
   deadLetter: 'chat.dead-letter',
@@ -42,7 +42,43 @@ export const QUEUES = {
 export const RETIRED_BINDINGS: Array<{ queue: string; key: EventType }> = [{ queue: 'delivery.events', key: 'presence.changed' }];
 
 export const deadLetterQueue = (queue: string) => `${queue}.dead`;
-export const userRoutingKey = (userId: string) => `user.${userId}`;
+/** Where delivery sends what one gateway instance's sockets get. */
+export const gatewayRoutingKey = (gatewayId: string) => `gateway.${gatewayId}`;
+
+/**
+ * Queues private to one process: exclusive and auto-deleted, they live exactly as long as its
+ * connection, and are declared again (empty) on every reconnect.
+ */
+export const PRIVATE_QUEUES = {
+  /** A gateway's delivery batches (`chat.deliveries`, key `gateway.<id>`). */
+  gatewayDeliveries: (gatewayId: string) => `gateway.${gatewayId}`,
+  /** A gateway's copy of the events that invalidate its caches or ask for its sessions. */
+  gatewayEvents: (gatewayId: string) => `gateway.${gatewayId}.events`,
+  /** A delivery worker's copy of every session report and membership change: each worker knows them all. */
+  workerEvents: (workerId: string) => `delivery.${workerId}.sessions`,
+} as const;
+
+export const GATEWAY_EVENT_BINDINGS: EventType[] = ['conversation.changed', 'friendship.changed', 'sessions.requested', 'message.created'];
+export const WORKER_EVENT_BINDINGS: EventType[] = ['presence.reported', 'gateway.heartbeat', 'conversation.changed'];
+
+const privateQueue = { exclusive: true, autoDelete: true, durable: false } as const;
+
+/** A gateway instance's own queues, on every (re)connect after `applyTopology`. */
+export async function applyGatewayTopology(ch: Channel, gatewayId: string): Promise<void> {
+  const deliveries = PRIVATE_QUEUES.gatewayDeliveries(gatewayId);
+  await ch.assertQueue(deliveries, privateQueue);
+  await ch.bindQueue(deliveries, EXCHANGES.deliveries, gatewayRoutingKey(gatewayId));
+  const events = PRIVATE_QUEUES.gatewayEvents(gatewayId);
+  await ch.assertQueue(events, privateQueue);
+  for (const key of GATEWAY_EVENT_BINDINGS) await ch.bindQueue(events, EXCHANGES.events, key);
+}
+
+/** A delivery worker's own queue, on every (re)connect after `applyTopology`. */
+export async function applyWorkerTopology(ch: Channel, workerId: string): Promise<void> {
+  const q = PRIVATE_QUEUES.workerEvents(workerId);
+  await ch.assertQueue(q, privateQueue);
+  for (const key of WORKER_EVENT_BINDINGS) await ch.bindQueue(q, EXCHANGES.events, key);
+}
 
 export async function applyTopology(ch: Channel): Promise<void> {
   await ch.assertExchange(EXCHANGES.events, 'topic', { durable: true });

@@ -3,8 +3,10 @@ import type { Logger } from '@chat/logger';
 import type { Broker } from '@chat/messaging';
 import { createService, type App } from '@chat/http-kit';
 import type { Config } from './config';
-import { startEventConsumers } from './events.consumer';
-import { MembersDirectory } from './members.directory';
+import { startEventConsumers } from './consumers/events.consumer';
+import { startWorkerEvents } from './consumers/worker-events.consumer';
+import { SessionRegistry } from './domain/sessions';
+import { MembershipClient } from '@chat/membership';
 
 export interface Deps {
   config: Config;
@@ -16,7 +18,7 @@ export interface Deps {
 }
 
 /** The delivery worker: its operator API, and its consumers registered on the broker. It never listens. */
-export async function buildApp(deps: Deps): Promise<App> {
+export async function buildApp(deps: Deps): Promise<{ app: App; sessions: SessionRegistry }> {
   const { config, logger, broker } = deps;
   const app = await createService({
     name: 'delivery',
@@ -26,20 +28,24 @@ export async function buildApp(deps: Deps): Promise<App> {
     defaultMetrics: deps.defaultMetrics,
     readiness: { broker: () => broker.isConnected },
   });
-  const directory = new MembersDirectory({
+  const directory = new MembershipClient({
     accountsUrl: config.ACCOUNTS_URL,
     logger,
-    maxEntries: config.MEMBERS_CACHE_SIZE,
+    max: config.MEMBERS_CACHE_SIZE,
     ttlMs: config.MEMBERS_CACHE_TTL_MS,
     timeoutMs: config.ACCOUNTS_TIMEOUT_MS,
   });
+  const sessions = new SessionRegistry();
+  const workerEvents = await startWorkerEvents({ broker, workerId: config.INSTANCE_ID, sessions, directory, logger, warmupMs: config.SESSIONS_WARMUP_MS });
+  app.addHook('onClose', async () => workerEvents.stop());
   await startEventConsumers({
     broker,
     directory,
-    instanceId: config.INSTANCE_ID,
+    sessions,
+    sessionsReady: workerEvents.ready,
     prefetch: config.DELIVERY_PREFETCH,
     batchSize: config.DELIVERY_BATCH,
     registry: app.registry,
   });
-  return app;
+  return { app, sessions };
 }

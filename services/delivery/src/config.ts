@@ -15,6 +15,8 @@ export const Config = baseEnv.extend({
   /** Members cached per conversation; membership events keep entries fresh, the TTL bounds a missed one. */
   MEMBERS_CACHE_SIZE: env.int(50_000, 1),
   MEMBERS_CACHE_TTL_MS: env.int(60_000, 0),
+  /** A fresh worker asks the gateways for their sessions and waits at most this long for the answers before routing. */
+  SESSIONS_WARMUP_MS: env.int(1_000, 0),
   /** Names this worker's own cache-update queue; unique per process by default. */
   INSTANCE_ID: z
     .string()

@@ -1,20 +1,40 @@
 import { randomUUID } from 'node:crypto';
 import amqp, { type ChannelModel } from 'amqplib';
-import { Delivery, type Message } from '@chat/contracts';
+import { parseDeliveryBatch, type DeliveryBatch, type Message } from '@chat/contracts';
 import { silentLogger } from '@chat/logger';
-import { Broker, EXCHANGES, QUEUES, deadLetterQueue, userRoutingKey } from '@chat/messaging';
+import { Broker, EXCHANGES, QUEUES, deadLetterQueue, gatewayRoutingKey } from '@chat/messaging';
 import { createTestVhost, queueDepth, startFakeAccounts, waitFor, type FakeAccounts, type TestVhost } from '@chat/testkit';
 import { deliveryConfig, startDelivery, type RunningDelivery } from './server';
 
-/** Stands in for a gateway: its own queue bound to the users it "holds", recording what arrives. */
-async function fakeGateway(url: string, userIds: string[]) {
+type Got = { userId: string; event: string; data: unknown; traceId?: string; sentAt?: number };
+
+/**
+ * Stands in for a gateway: its own queue bound to its routing key, a heartbeat naming the users it
+ * "holds", and every delivery batch that arrives flattened to one record per user.
+ */
+async function fakeGateway(url: string, userIds: string[], workers: RunningDelivery[]) {
+  const id = `fake-${randomUUID()}`;
   const conn: ChannelModel = await amqp.connect(url);
-  const ch = await conn.createChannel();
+  const ch = await conn.createConfirmChannel();
   const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
-  for (const u of userIds) await ch.bindQueue(queue, EXCHANGES.deliveries, userRoutingKey(u));
-  const got: Delivery[] = [];
-  await ch.consume(queue, (m) => m && got.push(Delivery.parse(JSON.parse(m.content.toString()))), { noAck: true });
-  return { got, close: () => conn.close().catch(() => undefined) };
+  await ch.bindQueue(queue, EXCHANGES.deliveries, gatewayRoutingKey(id));
+  const got: Got[] = [];
+  const batches: DeliveryBatch[] = [];
+  await ch.consume(
+    queue,
+    (m) => {
+      if (!m) return;
+      const b = parseDeliveryBatch(JSON.parse(m.content.toString()));
+      batches.push(b);
+      for (const it of b.items) for (const userId of it.userIds) got.push({ userId, event: it.event, data: it.data, traceId: it.traceId, sentAt: it.sentAt });
+    },
+    { noAck: true },
+  );
+  const hb = { v: 1, type: 'gateway.heartbeat', id: randomUUID(), occurredAt: new Date().toISOString(), traceId: 't', payload: { gatewayId: id, userIds, intervalMs: 60_000 } };
+  ch.publish(EXCHANGES.events, 'gateway.heartbeat', Buffer.from(JSON.stringify(hb)));
+  await ch.waitForConfirms();
+  await waitFor(() => workers.every((w) => userIds.every((u) => w.sessions.route([u]).has(id))), 5_000, 'every worker to learn the sessions');
+  return { id, got, batches, close: () => conn.close().catch(() => undefined) };
 }
 
 const message = (conversationId: string, senderId: string, body = 'hi'): Message => ({
@@ -39,7 +59,7 @@ describe('delivery worker against a real RabbitMQ', () => {
     return w;
   };
   const gateway = async (users: string[]) => {
-    const g = await fakeGateway(vhost.url, users);
+    const g = await fakeGateway(vhost.url, users, workers);
     closers.push(g.close);
     return g;
   };
@@ -59,13 +79,17 @@ describe('delivery worker against a real RabbitMQ', () => {
     await vhost.drop();
   });
 
-  it('routes one delivery per member, the sender included', async () => {
+  it('routes one delivery batch per gateway naming its recipients, the sender included', async () => {
     const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
     const conv = accounts.conversation([a, b, c], { kind: 'room' }).id;
     const g = await gateway([a, b, c]);
+    const other = await gateway([c]);
     const m = message(conv, a);
     await publisher.publish('message.created', m, { traceId: 'trace-x' });
-    await waitFor(() => g.got.length === 3, 5_000, 'three deliveries');
+    await waitFor(() => g.got.length === 3 && other.got.length === 1, 5_000, 'three deliveries on one gateway, one on the other');
+    // One broker message per gateway, not one per user.
+    expect(g.batches).toHaveLength(1);
+    expect(other.batches).toEqual([{ v: 2, items: [{ event: 'message:new', data: m, userIds: [c], traceId: 'trace-x', sentAt: Date.parse(m.createdAt) }] }]);
     expect(g.got.map((d) => d.userId).sort()).toEqual([a, b, c].sort());
     for (const d of g.got) expect(d).toEqual({ userId: d.userId, event: 'message:new', data: m, traceId: 'trace-x', sentAt: Date.parse(m.createdAt) });
   });

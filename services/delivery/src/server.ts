@@ -1,10 +1,10 @@
 import type { Registry } from 'prom-client';
 import type { App } from '@chat/http-kit';
 import { silentLogger, type Logger } from '@chat/logger';
-import { Broker } from '@chat/messaging';
+import { Broker, applyWorkerTopology } from '@chat/messaging';
 import { buildApp } from './app';
+import type { SessionRegistry } from './domain/sessions';
 import { readConfig, type Config } from './config';
-import { applyWorkerTopology } from './events.consumer';
 
 export interface StartOptions {
   logger?: Logger;
@@ -17,6 +17,8 @@ export interface StartOptions {
 export interface RunningDelivery {
   app: App;
   broker: Broker;
+  /** Which gateways hold which users, as this worker knows it. */
+  sessions: SessionRegistry;
   url: string;
   port: number;
   /** Stops consuming (in-flight batches finish and ack), then closes. */
@@ -30,7 +32,7 @@ export const deliveryConfig = (overrides: Partial<Config> = {}): Config => ({ ..
 export async function startDelivery(config: Config, opts: StartOptions = {}): Promise<RunningDelivery> {
   const logger = opts.logger ?? silentLogger();
   const broker = new Broker({ url: config.AMQP_URL, logger, registry: opts.registry, onConnect: (ch) => applyWorkerTopology(ch, config.INSTANCE_ID) });
-  const app = await buildApp({ config, logger, broker, registry: opts.registry, defaultMetrics: opts.defaultMetrics });
+  const { app, sessions } = await buildApp({ config, logger, broker, registry: opts.registry, defaultMetrics: opts.defaultMetrics });
   const url = await app.listen({ port: config.PORT, host: config.HOST });
   const connecting = broker.connect();
   if (opts.awaitBroker ?? true) await connecting;
@@ -38,6 +40,7 @@ export async function startDelivery(config: Config, opts: StartOptions = {}): Pr
   return {
     app,
     broker,
+    sessions,
     url,
     port: (app.server.address() as { port: number }).port,
     close: async () => {

@@ -1,32 +1,32 @@
 import type { Registry } from 'prom-client';
 import type { Verifier } from '@chat/auth';
 import type { Logger } from '@chat/logger';
-import type { Broker } from '@chat/messaging';
+import { PublishBatcher, type Broker } from '@chat/messaging';
 import { createService, type App } from '@chat/http-kit';
 import type { Config } from './config';
-import { ConversationDirectory } from './conversations.directory';
-import { startDeliveryConsumers } from './deliveries.consumer';
+import { MembershipClient } from '@chat/membership';
+import { startDeliveryConsumer } from './consumers/deliveries.consumer';
+import { startEventsConsumer } from './consumers/events.consumer';
+import { LocalSessions } from './domain/local-sessions';
 import { asyncApiRoutes } from './http/asyncapi.routes';
 import { proxyRoutes } from './http/proxy.routes';
 import { webRoutes } from './http/web.routes';
 import { createGatewayMetrics } from './metrics';
 import { createRateLimiter } from './rate-limit';
-import { RecentSends } from './recent-sends';
+import { RecentSends } from './domain/recent-sends';
 import { createHandlers, TYPING_TTL_MS } from './socket/handlers';
 import { attachSocketServer, type GatewayServer } from './socket/io';
 import { SessionRegistry } from './socket/sessions';
 import { PresenceReporter } from './presence/presence-reporter';
 import { ReadCursors } from './typing/read-cursors';
 import { TypingTracker } from './typing/typing-tracker';
-import { createUlidFactory } from './ulid';
-import type { UserBindings } from './user-bindings';
+import { createUlidFactory } from './domain/message-ids';
 
 export interface Deps {
   config: Config;
   logger: Logger;
   /** Built with `onConnect` applying this instance's topology (see server.ts). */
   broker: Broker;
-  bindings: UserBindings;
   verifier: Verifier;
   registry?: Registry;
   defaultMetrics?: boolean;
@@ -35,11 +35,11 @@ export interface Deps {
 export interface Gateway {
   app: App;
   io: GatewayServer;
-  directory: ConversationDirectory;
-  bindings: UserBindings;
+  directory: MembershipClient;
+  sessions: LocalSessions;
   presence: PresenceReporter;
   typing: TypingTracker;
-  sessions: SessionRegistry;
+  socketSessions: SessionRegistry;
 }
 
 /**
@@ -47,7 +47,8 @@ export interface Gateway {
  * Socket.IO server on the same HTTP server. Registers its broker consumers; never listens or connects.
  */
 export async function buildApp(deps: Deps): Promise<Gateway> {
-  const { config, logger, broker, bindings } = deps;
+  const { config, logger, broker } = deps;
+  const sessions = new LocalSessions();
   const app = await createService({
     name: 'gateway',
     description: 'Public origin: Socket.IO, the web client, and /api/v1 forwarded to the owning services',
@@ -57,10 +58,10 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     readiness: { broker: () => broker.isConnected },
   });
   const metrics = createGatewayMetrics(app.registry);
-  const directory = new ConversationDirectory({
+  const directory = new MembershipClient({
     accountsUrl: config.ACCOUNTS_URL,
     logger,
-    maxEntries: config.CONVERSATION_CACHE_SIZE,
+    max: config.CONVERSATION_CACHE_SIZE,
     ttlMs: config.CONVERSATION_CACHE_TTL_MS,
     timeoutMs: config.ACCOUNTS_TIMEOUT_MS,
   });
@@ -79,9 +80,9 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     },
   });
   const readCursors = new ReadCursors(config.READ_CURSORS);
-  const presence = new PresenceReporter({ broker, bindings, gatewayId: config.INSTANCE_ID, heartbeatMs: config.PRESENCE_HEARTBEAT_MS, logger });
+  const presence = new PresenceReporter({ broker, sessions, gatewayId: config.INSTANCE_ID, heartbeatMs: config.PRESENCE_HEARTBEAT_MS, logger });
   // Registered after the reporter: the user's typing indicators are cleared when their last socket goes.
-  bindings.onPresence((userId, present) => {
+  sessions.onPresence((userId, present) => {
     if (!present) typing.userGone(userId);
   });
   const handlers = createHandlers({
@@ -93,42 +94,60 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     recentReads,
     sendLimiter: createRateLimiter({ ratePerSec: config.SEND_RATE_PER_SEC, burst: config.SEND_RATE_BURST }),
     ulid: createUlidFactory(),
+    // The sends of a few milliseconds go to the broker as one message with one confirm.
+    messages: new PublishBatcher(broker, 'message.created', { windowMs: config.SEND_BATCH_WINDOW_MS, maxItems: config.SEND_BATCH_MAX }),
   });
 
   await app.register(proxyRoutes, { accountsUrl: config.ACCOUNTS_URL, persistenceUrl: config.PERSISTENCE_URL });
   await app.register(asyncApiRoutes);
   await app.register(webRoutes, { webDir: config.WEB_DIR });
 
-  const sessions = new SessionRegistry({
+  // Numbered, resumable socket sessions (socket/sessions.ts). A session held for a resume keeps its
+  // socket's count in LocalSessions (so delivery keeps routing the user here) until it is resumed or expires.
+  const socketSessions = new SessionRegistry({
     windowMs: config.RESUME_WINDOW_MS,
     bufferMax: config.RESUME_BUFFER,
-    hold: (userId) => bindings.hold(userId),
-    unhold: (userId) => bindings.unhold(userId),
+    hold: () => undefined,
+    unhold: (userId) => {
+      sessions.release(userId);
+      metrics.users.set(sessions.userCount);
+    },
   });
-  const io = attachSocketServer(app.server, { verifier: deps.verifier, bindings, handlers, logger, metrics, sessions, tokenRecheckMs: config.API_TOKEN_RECHECK_MS });
-  // Stop taking sockets before the HTTP server closes; their bindings go with them.
+  const io = attachSocketServer(app.server, { verifier: deps.verifier, sessions, socketSessions, handlers, logger, metrics, tokenRecheckMs: config.API_TOKEN_RECHECK_MS });
+  // Stop taking sockets before the HTTP server closes.
   app.addHook('preClose', async () => {
     io.local.disconnectSockets(true);
     io.engine.close();
-    sessions.clear();
+    socketSessions.clear();
     // The offline reports of the sockets just closed go out before the broker connection does.
     await presence.stop();
     typing.close();
   });
   app.addHook('onReady', async () => presence.start());
 
-  await startDeliveryConsumers({
+  await startDeliveryConsumer({
     broker,
     io,
     instanceId: config.INSTANCE_ID,
-    directory,
     recentSends,
     recentReads,
     readCursors,
     metrics,
-    sessions,
+    sessions: socketSessions,
     prefetch: config.DELIVERY_PREFETCH,
     batchSize: config.DELIVERY_BATCH,
   });
-  return { app, io, directory, bindings, presence, typing, sessions };
+  await startEventsConsumer({ broker, instanceId: config.INSTANCE_ID, directory, presence, recentSends });
+  // This instance's queues die with its broker connection: what delivery routed here while they were
+  // gone is lost, so on every reconnect (after the queues and consumers are back) the sockets are told
+  // to fetch what they missed from history (docs/api.md, `resync`).
+  let connectedBefore = false;
+  broker.on('connect', () => {
+    if (connectedBefore) {
+      io.emit('resync', { reason: 'broker-reconnect', at: new Date().toISOString() });
+      metrics.resyncs.inc();
+    }
+    connectedBefore = true;
+  });
+  return { app, io, directory, sessions, socketSessions, presence, typing };
 }

@@ -1,7 +1,9 @@
 /**
  * RabbitMQ going away under a running gateway and delivery worker: sends answer UNAVAILABLE (never a
- * false ok), sockets stay connected, and both reconnect by themselves (per-instance queue and user
- * bindings re-created) when the broker is back. A PRIVATE RabbitMQ, since this file restarts it.
+ * false ok), sockets stay connected, both reconnect by themselves (per-instance queues re-created,
+ * sessions re-announced) when the broker is back, and every socket is told to `resync` (what was routed
+ * to the gateway while its queue was gone is lost to the live channel). A PRIVATE RabbitMQ, since this
+ * file restarts it.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -41,6 +43,7 @@ it('answers UNAVAILABLE while the broker is down, keeps the sockets, and recover
   const conv = h.accounts.conversation([alice, bob]).id;
   const [a, b] = await Promise.all([h.connect(gw, alice), h.connect(gw, bob)]);
   const onB = collect(b);
+  const resyncs = [collect<{ reason: string }>(a, 'resync'), collect<{ reason: string }>(b, 'resync')];
   const first = await send(a, textSend(conv, 'before'));
   expect(first).toMatchObject({ ok: true });
   await waitFor(() => onB.length === 1, 5_000, 'the first delivery');
@@ -52,7 +55,7 @@ it('answers UNAVAILABLE while the broker is down, keeps the sockets, and recover
   }
   expect((await fetch(`${gw.url}/readyz`)).status).toBe(503);
   expect(a.connected && b.connected).toBe(true);
-  // A user arriving during the outage is bound once the broker is back.
+  // A user arriving during the outage is announced once the broker is back (the reconnect heartbeat).
   const carol = randomUUID();
   const room = h.accounts.conversation([alice, bob, carol], { kind: 'room' }).id;
   const c = await h.connect(gw, carol);
@@ -61,11 +64,15 @@ it('answers UNAVAILABLE while the broker is down, keeps the sockets, and recover
   await rabbit.restart();
   await waitFor(() => gw.broker.isConnected && h.workers.every((w) => w.broker.isConnected), 60_000, 'reconnection');
   expect((await fetch(`${gw.url}/readyz`)).status).toBe(200);
+  // No silent gap: every socket connected across the restart is told to fetch what it may have missed.
+  await waitFor(() => resyncs.every((r) => r.length === 1), 10_000, 'a resync on every socket');
+  expect(resyncs[0]![0]).toMatchObject({ reason: 'broker-reconnect' });
+  expect(resyncs.flat()).toHaveLength(2);
   const after = await waitFor(async () => {
     const ack = await send(a, textSend(conv, 'after'));
     return ack.ok ? ack : null;
   }, 10_000, 'a send to succeed again');
   await waitFor(() => onB.some((m) => m.id === after.message.id), 10_000, 'delivery after the restart');
   const toRoom = await send(b, textSend(room, 'hello carol'));
-  await waitFor(() => onC.some((m) => toRoom.ok && m.id === toRoom.message.id), 10_000, 'carol, bound after the outage');
+  await waitFor(() => onC.some((m) => toRoom.ok && m.id === toRoom.message.id), 10_000, 'carol, who arrived during the outage');
 });

@@ -68,9 +68,30 @@ describe('two gateways and two delivery workers side by side', () => {
     const a = await h.connect(g1, alice);
     const on2 = collect(d2);
     d1.disconnect();
-    await waitFor(() => !g1.bindings.users().includes(dave), 5_000, 'dave unbound on g1');
-    expect(g2.bindings.users()).toContain(dave);
+    await waitFor(() => !g1.sessions.users().includes(dave), 5_000, 'dave unbound on g1');
+    expect(g2.sessions.users()).toContain(dave);
     const ack = await send(a, textSend(conv, 'still here?'));
     await waitFor(() => on2.some((m) => ack.ok && m.id === ack.message.id), 5_000, 'dave on g2');
+  });
+
+  it('gives a resend through another gateway, after the first one went, the id the first one gave, and delivers it once', async () => {
+    const g3 = await h.startGateway();
+    const [dan, erin] = [randomUUID(), randomUUID()];
+    const conv = h.accounts.conversation([dan, erin]).id;
+    const e = await h.connect(g2, erin);
+    const onE = collect(e);
+    const d1 = await h.connect(g3, dan);
+    const payload = textSend(conv, 'exactly once');
+    const first = await send(d1, payload);
+    if (!first.ok) throw new Error('send refused');
+    await waitFor(() => onE.length === 1, 5_000, 'the first delivery');
+    // The first gateway goes away (its ack may never have reached the client): the client resends elsewhere.
+    await g3.close();
+    const d2 = await h.connect(g2, dan);
+    const again = await send(d2, payload);
+    expect(again).toEqual({ ok: true, message: first.message });
+    const marker = await send(d2, textSend(conv, 'marker'));
+    await waitFor(() => onE.some((m) => marker.ok && m.id === marker.message.id), 5_000, 'the marker after the resend');
+    expect(onE.filter((m) => m.clientMsgId === payload.clientMsgId)).toEqual([first.message]);
   });
 });

@@ -21,13 +21,17 @@ export const Config = baseEnv.extend({
     .default(() => `${hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`),
   SEND_RATE_PER_SEC: env.int(20, 1),
   SEND_RATE_BURST: env.int(50, 1),
-  /** Recent accepted sends remembered for idempotent retries. */
-  RECENT_SENDS: env.int(50_000, 1),
+  /** Recent accepted sends (of every gateway) remembered for idempotent retries. */
+  RECENT_SENDS: env.int(100_000, 1),
   /** Conversations cached for membership checks, and for how long. */
   CONVERSATION_CACHE_SIZE: env.int(50_000, 1),
   CONVERSATION_CACHE_TTL_MS: env.int(60_000, 0),
   ACCOUNTS_TIMEOUT_MS: env.int(3_000, 1),
   BROKER_CONFIRM_TIMEOUT_MS: env.int(5_000, 1),
+  /** Sends arriving while a publish waits for its confirm are batched into one broker message: for at most this long, */
+  SEND_BATCH_WINDOW_MS: env.int(2, 0),
+  /** or this many messages. With nothing waiting, a send is published at once. */
+  SEND_BATCH_MAX: env.int(100, 1),
   DELIVERY_PREFETCH: env.int(512, 1),
   DELIVERY_BATCH: env.int(256, 1),
   /** `gateway.heartbeat` cadence: accounts expires this gateway's users about 2.5 heartbeats after the last. */

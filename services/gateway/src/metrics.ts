@@ -18,6 +18,7 @@ export function createGatewayMetrics(registry: Registry) {
       labelNames: ['outcome'],
       registers: [registry],
     }),
+    resyncs: new Counter({ name: 'gateway_resyncs_total', help: 'Times the sockets were told to resync (the broker connection came back)', registers: [registry] }),
     deliveryLatency: new Histogram({
       name: 'gateway_send_to_delivery_seconds',
       help: 'From acceptance of a message at a gateway to its emission at the recipient gateway',

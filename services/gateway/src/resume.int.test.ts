@@ -19,6 +19,9 @@ describe('gateway: per-session event sequences and resume over real sockets and 
   });
   afterAll(async () => h.close());
 
+  /** A network failure, not a close: the transport goes without a goodbye. */
+  const drop = (s: Client) => (s.io as unknown as { engine: { close: () => void } }).engine.close();
+
   /** A raw socket of `userId` recording its `session` event and every event with its meta. */
   async function open(userId: string, resume?: { sessionId: string; seq: number }) {
     const token = await h.issuer.sign(userId, 'u');
@@ -45,10 +48,10 @@ describe('gateway: per-session event sequences and resume over real sockets and 
     await waitFor(() => a.events.length === 1, 5_000, 'live event');
     expect(a.events[0]!.meta).toEqual({ seq: 1 });
 
-    a.s.disconnect();
+    drop(a.s);
     for (const body of ['two', 'three']) expect((await send(sender, textSend(conv, body))).ok).toBe(true);
     // Delivered to the detached session (its binding is held): the gateway numbers and keeps both.
-    await waitFor(() => gw.sessions.lastSeq(a.session.sessionId) === 3, 5_000, 'both buffered');
+    await waitFor(() => gw.socketSessions.lastSeq(a.session.sessionId) === 3, 5_000, 'both buffered');
 
     const b = await open(bob, { sessionId: a.session.sessionId, seq: 1 });
     await waitFor(() => b.events.length >= 2, 5_000, 'replay');
@@ -66,14 +69,21 @@ describe('gateway: per-session event sequences and resume over real sockets and 
     expect(metrics).toMatch(/gateway_socket_sessions_total\{[^}]*outcome="resumed"[^}]*\} 1/);
   });
 
+  it('a socket closed on purpose leaves nothing to resume', async () => {
+    const a = await open(bob);
+    a.s.disconnect();
+    await waitFor(() => gw.socketSessions.lastSeq(a.session.sessionId) === undefined, 5_000, 'forgotten');
+    expect((await open(bob, { sessionId: a.session.sessionId, seq: 0 })).session).toMatchObject({ resumed: false, resync: 'unknown_session' });
+  });
+
   it('tells the client to resync when it cannot resume: unknown session, another user\'s, too far behind', async () => {
     expect((await open(bob, { sessionId: randomUUID(), seq: 3 })).session).toMatchObject({ resumed: false, resync: 'unknown_session', seq: 0 });
     const a = await open(bob);
     expect((await open(alice, { sessionId: a.session.sessionId, seq: 0 })).session).toMatchObject({ resumed: false, resync: 'unknown_session' });
-    a.s.disconnect();
+    drop(a.s);
     const sender = await h.connect(gw, alice);
     for (let i = 0; i < 7; i++) expect((await send(sender, textSend(conv, `n${i}`))).ok).toBe(true);
-    await waitFor(() => gw.sessions.lastSeq(a.session.sessionId) === 7, 5_000, 'all numbered');
+    await waitFor(() => gw.socketSessions.lastSeq(a.session.sessionId) === 7, 5_000, 'all numbered');
     const bad = await open(bob, { sessionId: a.session.sessionId, seq: 0 });
     // RESUME_BUFFER is 5: events 1 and 2 are gone, so a resume from 0 would skip them.
     expect(bad.session).toMatchObject({ resumed: false, resync: 'too_far_behind' });

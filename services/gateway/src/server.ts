@@ -1,10 +1,9 @@
 import type { Registry } from 'prom-client';
 import { createVerifier, remoteApiTokens, remoteKeys, type Verifier } from '@chat/auth';
 import { silentLogger, type Logger } from '@chat/logger';
-import { Broker } from '@chat/messaging';
+import { Broker, applyGatewayTopology } from '@chat/messaging';
 import { buildApp, type Gateway } from './app';
 import { jwksUrl, readConfig, type Config } from './config';
-import { UserBindings, applyInstanceTopology, deliveryQueueName } from './user-bindings';
 
 export interface StartOptions {
   logger?: Logger;
@@ -30,23 +29,16 @@ export const gatewayConfig = (overrides: Partial<Config> = {}): Config => ({ ...
 /** Starts one gateway instance in this process: the entry point of main.ts and of system tests. */
 export async function startGateway(config: Config, opts: StartOptions = {}): Promise<RunningGateway> {
   const logger = opts.logger ?? silentLogger();
-  const bindings = new UserBindings(deliveryQueueName(config.INSTANCE_ID), logger);
   const broker = new Broker({
     url: config.AMQP_URL,
     logger,
     registry: opts.registry,
     confirmTimeoutMs: config.BROKER_CONFIRM_TIMEOUT_MS,
-    onConnect: (ch) => applyInstanceTopology(ch, config.INSTANCE_ID, bindings),
-  });
-  bindings.attach(() => broker.channel());
-  // A socket that arrived between the set-up and `connected` may have skipped its bind: redo them all.
-  broker.on('connect', () => {
-    const ch = broker.channel();
-    if (ch) bindings.bindAll(ch).catch((err) => logger.warn({ err: (err as Error).message }, 'rebind failed'));
+    onConnect: (ch) => applyGatewayTopology(ch, config.INSTANCE_ID),
   });
   const verifier =
     opts.verifier ?? createVerifier(remoteKeys(jwksUrl(config)), remoteApiTokens({ accountsUrl: config.ACCOUNTS_URL, timeoutMs: config.ACCOUNTS_TIMEOUT_MS, cacheMs: config.API_TOKEN_CACHE_MS }));
-  const gw = await buildApp({ config, logger, broker, bindings, verifier, registry: opts.registry, defaultMetrics: opts.defaultMetrics });
+  const gw = await buildApp({ config, logger, broker, verifier, registry: opts.registry, defaultMetrics: opts.defaultMetrics });
   const address = await gw.app.listen({ port: config.PORT, host: config.HOST });
   const port = (gw.app.server.address() as { port: number }).port;
   const connecting = broker.connect();

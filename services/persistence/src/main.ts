@@ -7,7 +7,7 @@ import { bootService, installShutdown } from '@chat/http-kit';
 import { readConfig } from './config';
 import { buildApp } from './app';
 import { createCore } from './core';
-import { createEventsConsumer } from './consumers/events.consumer';
+import { createEventsConsumer, deadLetterTo } from './consumers/events.consumer';
 import { schema } from './db/schema';
 
 async function main(): Promise<void> {
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const app = await buildApp({ config, logger, core, broker, verifier, registry, defaultMetrics: true });
   await app.listen({ port: config.PORT, host: config.HOST });
   // Registered before connecting: the broker client starts it on every (re)connect.
-  await broker.consume(createEventsConsumer({ core, config }));
+  await broker.consume(createEventsConsumer({ core, config, deadLetter: deadLetterTo(broker) }));
   void broker.connect().catch((err) => logger.error({ err }, 'broker gave up'));
   installShutdown(logger, [
     // Cancels the consumer, lets the in-flight batch commit and be acked, then closes the connection.

@@ -237,6 +237,11 @@ export class ChatClient extends Emitter<ChatClientEvents> {
         this.emit('conversation', e);
         return;
       }
+      case 'resync':
+        // The gateway's broker connection came back: live events may be missing. Catch up over HTTP.
+        this.stats.resyncs++;
+        void this.sync().catch((e: unknown) => this.emit('error', e));
+        return;
       case 'friends':
       case 'presence':
       case 'typing':

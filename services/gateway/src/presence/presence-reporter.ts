@@ -1,10 +1,10 @@
 import type { Logger } from '@chat/logger';
 import type { Broker } from '@chat/messaging';
-import type { UserBindings } from '../user-bindings';
+import type { LocalSessions } from '../domain/local-sessions';
 
 export interface PresenceReporterOptions {
   broker: Broker;
-  bindings: UserBindings;
+  sessions: LocalSessions;
   gatewayId: string;
   heartbeatMs: number;
   logger: Logger;
@@ -14,6 +14,8 @@ export interface PresenceReporterOptions {
  * Reports this gateway's users to accounts, which decides presence (docs/internal-contracts.md):
  * `presence.reported` on a user's first socket here and after their last one went, and a
  * `gateway.heartbeat` listing every held user every `heartbeatMs` and on every broker (re)connect.
+ * Delivery workers learn where users are from the same reports; a worker that (re)starts asks with
+ * `sessions.requested` and gets a heartbeat at once (`heartbeat()`).
  * A report lost while the broker was down is repaired by the next heartbeat (it is the full list);
  * a gateway that dies stops heartbeating and accounts' sweeper expires its users.
  */
@@ -22,7 +24,7 @@ export class PresenceReporter {
   private readonly pending = new Set<Promise<unknown>>();
 
   constructor(private readonly opts: PresenceReporterOptions) {
-    opts.bindings.onPresence((userId, online) => this.report(userId, online));
+    opts.sessions.setAnnouncer((userId, online) => this.report(userId, online));
     opts.broker.on('connect', () => this.heartbeat());
   }
 
@@ -45,14 +47,17 @@ export class PresenceReporter {
     void q.finally(() => this.pending.delete(q));
   }
 
-  report(userId: string, online: boolean): void {
-    if (!this.opts.broker.isConnected) return;
-    this.track(this.opts.broker.publish('presence.reported', { gatewayId: this.opts.gatewayId, userId, online }), 'presence report', { userId, online });
+  /** Resolves once the broker confirmed the report (delivery routes this user here from then on). */
+  report(userId: string, online: boolean): Promise<void> {
+    if (!this.opts.broker.isConnected) return Promise.resolve();
+    const p = this.opts.broker.publish('presence.reported', { gatewayId: this.opts.gatewayId, userId, online });
+    this.track(p, 'presence report', { userId, online });
+    return p.then(() => undefined);
   }
 
   heartbeat(): void {
     if (!this.opts.broker.isConnected) return;
-    const userIds = this.opts.bindings.users();
+    const userIds = this.opts.sessions.users();
     this.track(
       this.opts.broker.publish('gateway.heartbeat', { gatewayId: this.opts.gatewayId, userIds, intervalMs: this.opts.heartbeatMs }),
       'heartbeat',

@@ -1,19 +1,21 @@
 import { AppError, type Message } from '@chat/contracts';
-import type { Broker } from '@chat/messaging';
-import type { ConversationDirectory, ConversationInfo } from '../conversations.directory';
+import type { Broker, PublishBatcher } from '@chat/messaging';
+import type { ConversationMembership, MembershipClient } from '@chat/membership';
 import type { RateLimiter } from '../rate-limit';
-import { RecentSends } from '../recent-sends';
+import { RecentSends } from '../domain/recent-sends';
 import type { ReadCursors } from '../typing/read-cursors';
 import type { TypingTracker } from '../typing/typing-tracker';
-import type { UlidFactory } from '../ulid';
+import type { UlidFactory } from '../domain/message-ids';
 import type { HandlerTable } from './handler-table';
 
 export interface HandlerDeps {
   broker: Broker;
-  directory: ConversationDirectory;
+  directory: MembershipClient;
   recentSends: RecentSends;
   sendLimiter: RateLimiter;
   ulid: UlidFactory;
+  /** Publishes `message.created`, batched with the other sends of the moment; resolves on the confirm. */
+  messages: PublishBatcher<'message.created'>;
   /** Remembers which socket caused a read event, so its echo can skip that socket. */
   recentReads: Map<string, string>;
   /** Throttles, expires and clears typing indicators; publishes `typing.changed`. */
@@ -28,7 +30,7 @@ const RECENT_READS_MAX = 10_000;
 
 export const readKey = (userId: string, conversationId: string, messageId: string) => `${userId}:${conversationId}:${messageId}`;
 
-async function memberOf(deps: HandlerDeps, conversationId: string, userId: string): Promise<ConversationInfo> {
+async function memberOf(deps: HandlerDeps, conversationId: string, userId: string): Promise<ConversationMembership> {
   const conv = await deps.directory.get(conversationId);
   if (!conv) throw new AppError('NOT_FOUND', 'no such conversation');
   // A non-member learns no more than about an id that does not exist: the same answer as over HTTP.
@@ -45,12 +47,13 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
         const wait = deps.sendLimiter.take(ctx.userId);
         if (wait > 0) throw new AppError('RATE_LIMITED', 'sending too fast, slow down', { retryAfterMs: wait });
         const key = RecentSends.key(ctx.userId, p.clientMsgId);
-        const message = await deps.recentSends.acceptOnce(key, ctx.socketId, async () => {
+        const message = await deps.recentSends.acceptOnce(key, ctx.socketId, async (reuseId) => {
           const conv = await memberOf(deps, p.conversationId, ctx.userId);
           if (!conv.sendable) throw new AppError('FORBIDDEN', 'this conversation no longer takes new messages');
           const now = Date.now();
           const m: Message = {
-            id: deps.ulid(now),
+            // A retry after a failed attempt (no confirm in time: the broker may have it) keeps its id.
+            id: reuseId ?? deps.ulid(now),
             conversationId: p.conversationId,
             senderId: ctx.userId,
             clientMsgId: p.clientMsgId,
@@ -58,7 +61,8 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
             ...('body' in p ? { kind: 'text' as const, body: p.body } : { kind: 'encrypted' as const, encrypted: p.encrypted }),
           };
           // Resolves only once the broker confirmed: from here on the message is durable.
-          await deps.broker.publish('message.created', m, { id: m.id });
+          deps.recentSends.reserve(key, m.id);
+          await deps.messages.publish(m, { id: m.id });
           return m;
         });
         if (message.conversationId !== p.conversationId) {

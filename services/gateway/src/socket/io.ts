@@ -4,7 +4,7 @@ import { AppError, clientEventSchemas, errorBody, ResumeRequest, type ClientToSe
 import { hasScope, type Verifier } from '@chat/auth';
 import type { Logger } from '@chat/logger';
 import type { GatewayMetrics } from '../metrics';
-import type { UserBindings } from '../user-bindings';
+import type { LocalSessions } from '../domain/local-sessions';
 import { dispatch, type HandlerTable, type SocketContext } from './handler-table';
 import type { SessionRegistry } from './sessions';
 
@@ -16,7 +16,12 @@ export interface SocketData {
   /** A bot's API token: its id and scopes ('write' is needed to send events). */
   tokenId?: string;
   scopes?: string[];
+  /** Set when the server closes the socket at its token's expiry: the client comes back and resumes. */
+  holdOnClose?: boolean;
 }
+
+/** Disconnect reasons that leave the socket's session resumable: drops, and the expiry of its token. */
+const HELD_REASONS = new Set(['transport close', 'transport error', 'ping timeout', 'parse error', 'token expired']);
 
 export type GatewayServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 export type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -26,11 +31,11 @@ export const userRoom = (userId: string) => `user:${userId}`;
 
 export interface SocketServerDeps {
   verifier: Verifier;
-  bindings: UserBindings;
+  sessions: LocalSessions;
   handlers: HandlerTable;
   logger: Logger;
   metrics: GatewayMetrics;
-  sessions: SessionRegistry;
+  socketSessions: SessionRegistry;
   /** How often a socket opened with an API token re-checks it (a revoked token loses its sockets). */
   tokenRecheckMs?: number;
 }
@@ -62,21 +67,23 @@ export function attachSocketServer(http: HttpServer, deps: SocketServerDeps): Ga
       return next(e);
     }
     socket.data = { userId: claims.userId, username: claims.username, expiresAtMs: claims.expiresAt * 1000, tokenId: claims.tokenId, scopes: claims.scopes };
-    // Bound before the client sees `connect`, so a message sent to it right after is not missed.
-    await deps.bindings.acquire(claims.userId);
+    // Announced before the client sees `connect`, so a message sent to it right after is routed here.
+    await deps.sessions.acquire(claims.userId);
     let released = false;
-    const release = () => {
+    const release = (reason?: string) => {
       if (released) return;
       released = true;
-      // The session is held (and its binding with it) before the socket's count drops: no gap in deliveries.
-      deps.sessions.detach(socket.id);
-      deps.bindings.release(claims.userId);
-      deps.metrics.users.set(deps.bindings.userCount);
+      // A socket that dropped (not closed by either side) leaves its session to be resumed: the session
+      // keeps this socket's count, so delivery keeps routing the user here, until resumed or expired.
+      if (reason !== undefined && HELD_REASONS.has(reason) && deps.socketSessions.detach(socket.id)) return;
+      deps.socketSessions.detach(socket.id, false);
+      deps.sessions.release(claims.userId);
+      deps.metrics.users.set(deps.sessions.userCount);
     };
     // `disconnect` is not emitted for a socket whose transport closed during the handshake: watch both.
-    socket.once('disconnect', release);
-    socket.conn.once('close', release);
-    deps.metrics.users.set(deps.bindings.userCount);
+    socket.once('disconnect', (reason) => release(socket.data.holdOnClose ? 'token expired' : reason));
+    socket.conn.once('close', () => release());
+    deps.metrics.users.set(deps.sessions.userCount);
     next();
   });
 
@@ -87,7 +94,7 @@ export function attachSocketServer(http: HttpServer, deps: SocketServerDeps): Ga
     const ctx: SocketContext = { userId, username, socketId: socket.id, logger: log.child({ userId, socketId: socket.id }) };
     const resume = (socket.handshake.auth as { resume?: unknown } | undefined)?.resume;
     const parsedResume = resume === undefined || resume === null ? null : ResumeRequest.safeParse(resume);
-    const session = deps.sessions.attach(socket as never, userId, parsedResume === null ? null : parsedResume.success ? parsedResume.data : 'invalid');
+    const session = deps.socketSessions.attach(socket as never, userId, parsedResume === null ? null : parsedResume.success ? parsedResume.data : 'invalid');
     deps.metrics.sessions.inc({ outcome: session.resumed ? 'resumed' : (session.resync ?? 'new') });
     const readOnly = socket.data.scopes ? !socket.data.scopes.includes('write') : false;
     socket.onAny((event: unknown, ...args: unknown[]) => {
@@ -107,6 +114,7 @@ export function attachSocketServer(http: HttpServer, deps: SocketServerDeps): Ga
     // reconnects with a fresh token (a revoked session cannot keep listening for ever).
     const expiry = setTimeout(() => {
       ctx.logger.debug('access token expired; disconnecting');
+      socket.data.holdOnClose = true;
       socket.disconnect(true);
     }, Math.max(0, Math.min(socket.data.expiresAtMs - Date.now(), 2 ** 31 - 1)));
     expiry.unref();

@@ -94,16 +94,24 @@ export class SessionRegistry {
     return event;
   }
 
-  /** The socket went: its session waits `windowMs` for a resume, still numbering and buffering events. */
-  detach(socketId: string): void {
+  /**
+   * The socket went. `keep`: its session waits `windowMs` for a resume, still numbering and buffering
+   * events (true is returned: the session is held). Otherwise (a socket closed on purpose) it is forgotten.
+   */
+  detach(socketId: string, keep = true): boolean {
     const s = this.bySocket.get(socketId);
-    if (!s) return;
+    if (!s) return false;
     this.bySocket.delete(socketId);
-    if (s.socket?.id !== socketId) return;
+    if (s.socket?.id !== socketId) return false;
     s.socket = null;
+    if (!keep || this.opts.windowMs === 0) {
+      this.forget(s);
+      return false;
+    }
     this.opts.hold(s.userId);
     s.expiry = setTimeout(() => this.forget(s), this.opts.windowMs);
     s.expiry.unref();
+    return true;
   }
 
   private forget(s: Session): void {

@@ -64,6 +64,20 @@ describe('the persistence.events consumer', () => {
     expect((await h.history(c, alice)).body.messages.map((m: Message) => m.id)).toEqual(valid.map((m) => m.id));
   });
 
+  it('stores a 500-message batch with one row the database refuses: the 499 others stored, the refused one dead-lettered alone', async () => {
+    const c = randomUUID();
+    await h.setMembers(c, [alice]);
+    const batch = Array.from({ length: 500 }, (_, i) => textMessage(c, alice, { id: messageId(1000 + i), body: i === 137 ? 'nul \u0000 inside' : `m${i}` }));
+    // One broker message carrying all 500, as a gateway's publish batch does.
+    await h.publisher.publishBatch('message.created', batch.map((payload) => ({ payload, opts: { id: payload.id } })));
+    await h.startConsumer();
+    await waitFor(async () => (await queueDepth(h.vhost, deadLetterQueue(QUEUE))).ready === 1, 15_000, 'the refused row dead-lettered');
+    await drained();
+    expect(await count(c)).toBe(499);
+    const stored = new Set((await h.database.pool.query('select id from persistence.messages where conversation_id = $1', [c])).rows.map((r: { id: string }) => r.id));
+    expect(stored.has(batch[137]!.id)).toBe(false);
+  });
+
   it('guarantee 2: 500 events confirmed while the consumer is stopped are all stored, exactly once, when it starts', async () => {
     const c = randomUUID();
     await h.setMembers(c, [alice, bob]);

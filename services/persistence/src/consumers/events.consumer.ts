@@ -1,6 +1,7 @@
 import { isTransientDbError } from '@chat/db';
-import type { Envelope, EventPayload, Message, ReadEvent } from '@chat/contracts';
-import { QUEUES, type ConsumerSpec } from '@chat/messaging';
+import type { AnyEnvelope, Envelope, EventPayload, Message, ReadEvent } from '@chat/contracts';
+import type { Tx } from '../db/types';
+import { EXCHANGES, QUEUES, type Broker, type ConsumerSpec } from '@chat/messaging';
 import type { Config } from '../config';
 import type { Core } from '../core';
 import { parseEvent } from './parse-event';
@@ -19,17 +20,59 @@ function latestChanges(events: Envelope<'conversation.changed'>[]): Change[] {
   return [...latest.values()];
 }
 
+type Refused = { message: Message; error: unknown };
+
+/** Refused rows go to persistence.events.dead one by one, as envelopes an operator can replay. */
+export const deadLetterTo =
+  (broker: Broker) =>
+  async (messages: Message[]): Promise<void> => {
+    await Promise.all(
+      messages.map((m) =>
+        broker.publishRaw(EXCHANGES.deadLetter, QUEUES.persistence.name, Buffer.from(JSON.stringify(broker.envelope('message.created', m, { id: m.id }))), { persistent: true, contentType: 'application/json' }),
+      ),
+    );
+  };
+
+/**
+ * Inserts a batch under a savepoint: one statement in the common case. When the database refuses a
+ * row (not a transient failure), the refused rows are found by halving under nested savepoints: one bad
+ * row in 500 costs about 2·log2(500) ≈ 18 more statements in the same transaction, and the other 499
+ * are stored with it. A poison row never splits its batch into single transactions.
+ */
+export async function insertIsolating(tx: Tx, rows: Message[], insert: (exec: Tx, rows: Message[]) => Promise<string[]>, isTransient: (e: unknown) => boolean): Promise<{ ids: string[]; refused: Refused[] }> {
+  const go = async (part: Message[]): Promise<{ ids: string[]; refused: Refused[] }> => {
+    try {
+      return { ids: await tx.transaction((sp) => insert(sp, part)), refused: [] };
+    } catch (error) {
+      if (isTransient(error)) throw error;
+      if (part.length === 1) return { ids: [], refused: [{ message: part[0]!, error }] };
+      const mid = part.length >> 1;
+      const a = await go(part.slice(0, mid));
+      const b = await go(part.slice(mid));
+      return { ids: [...a.ids, ...b.ids], refused: [...a.refused, ...b.refused] };
+    }
+  };
+  return rows.length ? go(rows) : { ids: [], refused: [] };
+}
+
 /**
  * Consumes `persistence.events`: every batch (up to PERSISTENCE_BATCH events) is written in ONE
  * transaction and acked by the broker client only after it commits. Idempotent: a redelivered or
  * resent message hits the unique keys and is skipped, read markers only move forward, member lists
  * carry their snapshot time. Database outages are transient: the batch is put back, not dead-lettered.
  */
-export function createEventsConsumer(deps: { core: Core; config: Pick<Config, 'PERSISTENCE_BATCH' | 'PERSISTENCE_PREFETCH'> }): ConsumerSpec<Envelope> {
+export function createEventsConsumer(deps: {
+  core: Core;
+  config: Pick<Config, 'PERSISTENCE_BATCH' | 'PERSISTENCE_PREFETCH'>;
+  /** Where rows the database refuses go (the dead-letter queue); they are logged either way. */
+  deadLetter?: (messages: Message[]) => Promise<void>;
+}): ConsumerSpec<AnyEnvelope> {
   const { core } = deps;
   return {
     queue: QUEUES.persistence.name,
     batchSize: deps.config.PERSISTENCE_BATCH,
+    // A broker message may carry a gateway's batch of sends: the batch is bounded in events (rows).
+    maxItems: deps.config.PERSISTENCE_BATCH,
     prefetch: deps.config.PERSISTENCE_PREFETCH,
     parse: parseEvent,
     isTransient: isTransientDbError,
@@ -38,13 +81,16 @@ export function createEventsConsumer(deps: { core: Core; config: Pick<Config, 'P
       const reads: ReadEvent[] = [];
       const changes: Envelope<'conversation.changed'>[] = [];
       for (const e of items) {
-        if (e.type === 'message.created') created.push((e as Envelope<'message.created'>).payload);
-        else if (e.type === 'message.read') reads.push((e as Envelope<'message.read'>).payload);
-        else if (e.type === 'conversation.changed') changes.push(e as Envelope<'conversation.changed'>);
+        if (e.type === 'message.created') created.push(e.payload);
+        else if (e.type === 'message.read') reads.push(e.payload);
+        else if (e.type === 'conversation.changed') changes.push(e);
       }
       const latest = latestChanges(changes);
+      let refused: Refused[] = [];
       const inserted = await core.db.transaction(async (tx) => {
-        const ids = created.length ? await core.messages.insertBatch(tx, created) : [];
+        const stored = await insertIsolating(tx, created, (exec, rows) => core.messages.insertBatch(exec, rows), isTransientDbError);
+        refused = stored.refused;
+        const ids = stored.ids;
         if (reads.length) await core.readMarkers.advance(tx, reads);
         // Sorted, like the seq reservation, so concurrent batches lock member_sets rows in one order.
         for (const c of latest.sort((a, b) => (a.conversationId < b.conversationId ? -1 : 1))) {
@@ -52,6 +98,10 @@ export function createEventsConsumer(deps: { core: Core; config: Pick<Config, 'P
         }
         return ids;
       });
+      if (refused.length) {
+        for (const r of refused) logger.error({ err: r.error, messageId: r.message.id }, 'message refused by the database; dead-lettered');
+        await deps.deadLetter?.(refused.map((r) => r.message));
+      }
       for (const c of latest) core.membership.forget(c.conversationId);
       core.metrics.stored.inc(inserted.length);
       core.metrics.duplicates.inc(created.length - inserted.length);

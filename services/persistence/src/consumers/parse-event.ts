@@ -1,4 +1,4 @@
-import { parseEnvelope, type Envelope } from '@chat/contracts';
+import { parseEnvelope, type AnyEnvelope } from '@chat/contracts';
 
 const validTime = (s: string) => !Number.isNaN(Date.parse(s));
 
@@ -7,15 +7,15 @@ const validTime = (s: string) => !Number.isNaN(Date.parse(s));
  * message has a body and no ciphertext, an encrypted one the reverse, and times are real times. A
  * message that fails here is dead-lettered by the broker client instead of failing its whole batch.
  */
-export function parseEvent(raw: unknown): Envelope {
+export function parseEvent(raw: unknown): AnyEnvelope {
   const env = parseEnvelope(raw);
   if (env.type === 'message.created') {
-    const m = (env as Envelope<'message.created'>).payload;
+    const m = env.payload;
     if (m.kind === 'text' && (m.body === undefined || m.encrypted !== undefined)) throw new Error('a text message needs a body and no encrypted payload');
     if (m.kind === 'encrypted' && (m.encrypted === undefined || m.body !== undefined)) throw new Error('an encrypted message needs an encrypted payload and no body');
     if (!validTime(m.createdAt)) throw new Error('createdAt is not a time');
   } else if (env.type === 'message.read') {
-    if (!validTime((env as Envelope<'message.read'>).payload.at)) throw new Error('at is not a time');
+    if (!validTime(env.payload.at)) throw new Error('at is not a time');
   } else if (env.type === 'conversation.changed') {
     if (!validTime(env.occurredAt)) throw new Error('occurredAt is not a time');
   }

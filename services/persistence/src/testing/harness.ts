@@ -10,7 +10,7 @@ import type { App } from '@chat/http-kit';
 import { buildApp } from '../app';
 import { createAccountsClient } from '../clients/accounts.client';
 import { readConfig, type Config } from '../config';
-import { createEventsConsumer } from '../consumers/events.consumer';
+import { createEventsConsumer, deadLetterTo } from '../consumers/events.consumer';
 import { createCore, type Core } from '../core';
 import { schema, type Schema } from '../db/schema';
 
@@ -95,7 +95,7 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     sign: (userId) => issuer.sign(userId),
     async startConsumer() {
       const b = new Broker({ url: vhost.url, logger });
-      await b.consume(createEventsConsumer({ core, config }));
+      await b.consume(createEventsConsumer({ core, config, deadLetter: deadLetterTo(b) }));
       await b.connect();
       consumer = b;
       return b;

@@ -56,6 +56,8 @@ class Realtime {
     socket.on('presence', (p) => directory.setPresence(p));
     socket.on('friends', () => void friends.load().catch(() => undefined));
     socket.on('conversation', (e) => conversations.onConversation(e));
+    // The gateway lost its broker connection for a moment: live events may be missing, as after a reconnect.
+    socket.on('resync', () => void conversations.syncAll().catch(() => undefined));
 
     this.ticker = setInterval(() => (conversations.now = Date.now()), 1000);
     socket.connect();

@@ -26,10 +26,26 @@ describe('RecentSends', () => {
     expect((await second).id).toBe('m1');
   });
 
-  it('forgets a failed attempt so the retry runs', async () => {
+  it('forgets a failed attempt so the retry runs, under the id the failed attempt used', async () => {
     const r = new RecentSends(10);
-    await expect(r.acceptOnce('k', 's', async () => Promise.reject(new Error('down')))).rejects.toThrow('down');
-    expect((await r.acceptOnce('k', 's', async () => msg('m2'))).id).toBe('m2');
+    const first = r.acceptOnce('k', 's', async (reuse) => {
+      expect(reuse).toBeUndefined();
+      r.reserve('k', 'm1');
+      throw new Error('no confirm in time');
+    });
+    await expect(first).rejects.toThrow('no confirm');
+    expect((await r.acceptOnce('k', 's', async (reuse) => msg(reuse ?? 'fresh'))).id).toBe('m1');
+  });
+
+  it('answers a resend of a message another gateway accepted with that message', async () => {
+    const r = new RecentSends(10);
+    const m = { id: 'm9', senderId: 'u', clientMsgId: 'c' } as Message;
+    r.learn(m);
+    let ran = false;
+    const got = await r.acceptOnce(RecentSends.key('u', 'c'), 's', async () => ((ran = true), msg('other')));
+    expect(got).toBe(m);
+    expect(ran).toBe(false);
+    expect(r.get(RecentSends.key('u', 'c'))?.socketId).toBeUndefined();
   });
 
   it('is bounded, dropping the oldest', async () => {

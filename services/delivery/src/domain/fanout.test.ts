@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Delivery, type Envelope, type EventPayload, type EventType } from '@chat/contracts';
-import { fanoutOf, serialise, type Resolver } from './fanout';
+import type { AnyEnvelope, EventPayload, EventType } from '@chat/contracts';
+import { byGateway, fanoutOf, type Resolver } from './fanout';
 
 const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
 const conv = randomUUID();
@@ -9,8 +9,8 @@ const resolver: Resolver = {
   contacts: async (u) => (u === a ? [b] : []),
 };
 
-function env<T extends EventType>(type: T, payload: EventPayload<T>): Envelope {
-  return { v: 1, type, id: randomUUID(), occurredAt: new Date(1_700_000_000_000).toISOString(), traceId: 't1', payload } as Envelope;
+function env<T extends EventType>(type: T, payload: EventPayload<T>): AnyEnvelope {
+  return { v: 1, type, id: randomUUID(), occurredAt: new Date(1_700_000_000_000).toISOString(), traceId: 't1', payload } as AnyEnvelope;
 }
 
 const message = { id: '01JD0000000000000000000000', conversationId: conv, senderId: a, clientMsgId: randomUUID(), createdAt: new Date(1_700_000_000_123).toISOString(), kind: 'text' as const, body: 'hi' };
@@ -58,13 +58,17 @@ describe('fanout', () => {
     expect(await fanoutOf(env('gateway.heartbeat', { gatewayId: 'g', userIds: [a], intervalMs: 1000 }), resolver)).toBeNull();
   });
 
-  it('serialises one Delivery per recipient that the gateway parses back', async () => {
+  it('splits a fan-out by gateway: each gateway gets one item naming only the recipients it holds', async () => {
     const f = (await fanoutOf(env('message.created', message), resolver))!;
-    const out = serialise(f);
-    expect(out.map((o) => o.userId)).toEqual([a, b, c]);
-    for (const o of out) {
-      const d = Delivery.parse(JSON.parse(o.body.toString()));
-      expect(d).toEqual({ userId: o.userId, event: 'message:new', data: message, traceId: 't1', sentAt: 1_700_000_000_123 });
-    }
+    const sessions = new Map<string, string[]>([[a, ['g1']], [b, ['g1', 'g2']]]);
+    const route = (ids: string[]) => {
+      const out = new Map<string, string[]>();
+      for (const u of ids) for (const g of sessions.get(u) ?? []) out.set(g, [...(out.get(g) ?? []), u]);
+      return out;
+    };
+    const out = byGateway([f, null], route);
+    expect([...out.keys()].sort()).toEqual(['g1', 'g2']);
+    expect(out.get('g1')).toEqual([{ event: 'message:new', data: message, userIds: [a, b], traceId: 't1', sentAt: 1_700_000_000_123 }]);
+    expect(out.get('g2')).toEqual([{ event: 'message:new', data: message, userIds: [b], traceId: 't1', sentAt: 1_700_000_000_123 }]);
   });
 });

@@ -1,0 +1,161 @@
+import { LRUCache } from 'lru-cache';
+import { AppError, InternalContacts, InternalConversation, type EventPayload } from '@chat/contracts';
+import { internalGet, internalPost } from '@chat/http-kit';
+import type { Logger } from '@chat/logger';
+
+/** What the message path needs to know about a conversation. */
+export interface ConversationMembership {
+  id: string;
+  kind: 'direct' | 'room';
+  memberIds: ReadonlySet<string>;
+  /** False for a direct conversation whose users are no longer friends, or where one blocked the other. */
+  sendable: boolean;
+}
+
+export interface MembershipClientOptions {
+  accountsUrl: string;
+  logger: Logger;
+  /** Conversations kept (least recently used out first). */
+  max: number;
+  /** How long an entry is trusted without an event; past it, the next read refreshes it. */
+  ttlMs: number;
+  timeoutMs: number;
+}
+
+/** Users per contacts request (the route's limit is 1,000). */
+const CONTACTS_BATCH = 500;
+/** "Accounts does not know this conversation" is cached too, as this value. */
+const UNKNOWN = 'unknown' as const;
+type Entry = ConversationMembership | typeof UNKNOWN;
+
+/**
+ * Membership and contacts from accounts' internal routes, for every service on the message path: one
+ * cache (lru-cache: bounded, TTL, concurrent misses of one conversation share one request), kept
+ * current by `conversation.changed` / `friendship.changed` events (`onConversationChanged`,
+ * `onUsersChanged`). When accounts cannot answer, an entry past its TTL is still served (stale): live
+ * delivery keeps flowing through an accounts or database outage; only a conversation never seen fails,
+ * with UNAVAILABLE (retryable).
+ */
+export class MembershipClient {
+  private readonly cache: LRUCache<string, Entry>;
+  private readonly base: string;
+
+  constructor(private readonly opts: MembershipClientOptions) {
+    this.base = opts.accountsUrl.replace(/\/$/, '');
+    this.cache = new LRUCache<string, Entry>({
+      max: opts.max,
+      ttl: Math.max(1, opts.ttlMs),
+      // A stale entry is kept past its TTL and served when the refresh fails (accounts down).
+      allowStale: false,
+      noDeleteOnStaleGet: true,
+      allowStaleOnFetchRejection: true,
+      noDeleteOnFetchRejection: true,
+      fetchMethod: (id) => this.fetch(id),
+    });
+  }
+
+  /** The conversation, or null when accounts does not know it. Throws UNAVAILABLE when accounts cannot answer and nothing is cached. */
+  async get(conversationId: string): Promise<ConversationMembership | null> {
+    const refresh = this.dirty.delete(conversationId);
+    const e = await this.cache.fetch(conversationId, refresh ? { forceRefresh: true } : undefined);
+    if (e === undefined) throw new AppError('UNAVAILABLE', 'cannot check the conversation right now, try again');
+    return e === UNKNOWN ? null : e;
+  }
+
+  /** Member ids, or null for a conversation accounts does not know. */
+  async members(conversationId: string): Promise<string[] | null> {
+    const c = await this.get(conversationId);
+    return c ? [...c.memberIds] : null;
+  }
+
+  private async fetch(id: string): Promise<Entry> {
+    let res: Response;
+    try {
+      res = await internalGet(`${this.base}/internal/v1/conversations/${encodeURIComponent(id)}`, this.opts.timeoutMs);
+    } catch (err) {
+      this.opts.logger.warn({ err: (err as Error).message, conversationId: id }, 'accounts lookup failed');
+      throw new AppError('UNAVAILABLE', 'cannot check the conversation right now, try again', { cause: err });
+    }
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return UNKNOWN;
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      this.opts.logger.warn({ status: res.status, conversationId: id }, 'accounts lookup refused');
+      throw new AppError('UNAVAILABLE', 'cannot check the conversation right now, try again');
+    }
+    const body = InternalConversation.parse(await res.json());
+    return { id: body.id, kind: body.kind, memberIds: new Set(body.members.map((m) => m.userId)), sendable: body.sendable };
+  }
+
+  /** A membership change: rooms are updated in place; a direct conversation is looked up again (its `sendable`). */
+  onConversationChanged(e: EventPayload<'conversation.changed'>): void {
+    const id = e.conversation.id;
+    if (e.conversation.kind === 'direct') {
+      // `sendable` is not in the event: looked up again on the next read (the old entry answers if accounts cannot).
+      if (this.cache.peek(id, { allowStale: true }) !== undefined) this.dirty.add(id);
+      return;
+    }
+    this.cache.set(id, { id, kind: 'room', memberIds: new Set(e.memberIds), sendable: true });
+  }
+
+  /** Unfriending or blocking changes whether the pair's direct conversations take new messages. */
+  onUsersChanged(userIds: string[]): void {
+    for (const id of this.cache.keys()) {
+      const info = this.cache.peek(id, { allowStale: true });
+      if (info !== undefined && info !== UNKNOWN && info.kind === 'direct' && userIds.some((u) => info.memberIds.has(u))) this.dirty.add(id);
+    }
+  }
+
+  /** Entries an event made doubtful: refreshed on their next read, still served if the refresh fails. */
+  private readonly dirty = new Set<string>();
+
+  get size(): number {
+    return this.cache.size;
+  }
+
+  private contactWaiters = new Map<string, Array<{ resolve: (ids: string[]) => void; reject: (err: unknown) => void }>>();
+
+  /**
+   * Friends and co-members of a user (presence fan-out); not cached. The lookups asked for in one tick
+   * go to accounts as one request: a burst of a thousand connects is a handful of queries.
+   */
+  contacts(userId: string): Promise<string[]> {
+    return new Promise((resolve, reject) => {
+      const waiters = this.contactWaiters.get(userId);
+      if (waiters) return void waiters.push({ resolve, reject });
+      this.contactWaiters.set(userId, [{ resolve, reject }]);
+      if (this.contactWaiters.size === 1) setImmediate(() => void this.flushContacts());
+    });
+  }
+
+  private async flushContacts(): Promise<void> {
+    const batch = this.contactWaiters;
+    this.contactWaiters = new Map();
+    const ids = [...batch.keys()];
+    for (let i = 0; i < ids.length; i += CONTACTS_BATCH) {
+      const chunk = ids.slice(i, i + CONTACTS_BATCH);
+      try {
+        const body = await this.postContacts(chunk);
+        for (const id of chunk) for (const w of batch.get(id) ?? []) w.resolve(body.contacts[id] ?? []);
+      } catch (err) {
+        for (const id of chunk) for (const w of batch.get(id) ?? []) w.reject(err);
+      }
+    }
+  }
+
+  private async postContacts(userIds: string[]): Promise<InternalContacts> {
+    let res: Response;
+    try {
+      res = await internalPost(`${this.base}/internal/v1/contacts`, { userIds }, this.opts.timeoutMs);
+    } catch (err) {
+      throw new AppError('UNAVAILABLE', 'contacts lookup failed, try again', { cause: err });
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new AppError('UNAVAILABLE', `contacts lookup failed (accounts answered ${res.status})`);
+    }
+    return InternalContacts.parse(await res.json());
+  }
+}

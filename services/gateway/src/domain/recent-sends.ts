@@ -1,0 +1,69 @@
+import { LRUCache } from 'lru-cache';
+import type { Message } from '@chat/contracts';
+
+interface Entry {
+  /** The socket of this gateway that sent it (spared the echo); absent when another gateway accepted it. */
+  socketId?: string;
+  message: Promise<Message>;
+}
+
+/**
+ * Recent sends keyed by (senderId, clientMsgId), bounded (least recently used out first). A retry of a
+ * send gets the message as first accepted (same id), even while the first attempt is still waiting for
+ * the broker. The id of a failed attempt (the broker did not confirm in time: it may still have it) is
+ * kept, so the retry is published under the SAME id. Sends accepted by OTHER gateways are learnt from
+ * the broker (`learn`, the gateway's events queue): a resend through another gateway after a crash
+ * gets the first id too, without publishing again.
+ */
+export class RecentSends {
+  private readonly entries: LRUCache<string, Entry>;
+  /** Ids handed out by attempts that failed: reused by the retry. */
+  private readonly ids: LRUCache<string, string>;
+
+  constructor(max: number) {
+    this.entries = new LRUCache({ max });
+    this.ids = new LRUCache({ max: Math.max(1, Math.ceil(max / 10)) });
+  }
+
+  static key(senderId: string, clientMsgId: string): string {
+    return `${senderId}:${clientMsgId}`;
+  }
+
+  get(key: string): Entry | undefined {
+    return this.entries.get(key);
+  }
+
+  /**
+   * Runs `accept` unless the same send is already known. `accept` gets the id an earlier failed attempt
+   * used, if any, and must publish under it. A failed attempt is forgotten (but its id kept) so a retry runs again.
+   */
+  acceptOnce(key: string, socketId: string, accept: (reuseId: string | undefined) => Promise<Message>): Promise<Message> {
+    const known = this.entries.get(key);
+    if (known) return known.message;
+    const message = accept(this.ids.get(key));
+    this.entries.set(key, { socketId, message });
+    message.then(
+      () => this.ids.delete(key),
+      () => {
+        if (this.entries.get(key)?.message === message) this.entries.delete(key);
+      },
+    );
+    return message;
+  }
+
+  /** The id an attempt is about to publish under: kept if the attempt fails. */
+  reserve(key: string, id: string): void {
+    this.ids.set(key, id);
+  }
+
+  /** A message accepted by any gateway (seen on the broker): a later resend of it gets it back. */
+  learn(m: Message): void {
+    const key = RecentSends.key(m.senderId, m.clientMsgId);
+    if (!this.entries.has(key)) this.entries.set(key, { message: Promise.resolve(m) });
+    this.ids.delete(key);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
