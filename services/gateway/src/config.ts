@@ -42,7 +42,7 @@ export const Config = baseEnv.extend({
   /** Newest read remembered per user and conversation (backward reads are dropped). */
   READ_CURSORS: env.int(100_000, 1),
   /** A dropped socket session stays resumable this long; it keeps its newest RESUME_BUFFER events. */
-  RESUME_WINDOW_MS: env.int(120_000, 0),
+  RESUME_WINDOW_MS: env.int(30_000, 0),
   RESUME_BUFFER: env.int(256, 1),
   /** A bot API token's check (asked of accounts) is reused this long; its sockets re-check it this often. */
   API_TOKEN_CACHE_MS: env.int(30_000, 0),
