@@ -11,8 +11,8 @@ import { silentLogger } from '@chat/logger';
 import { Broker } from '@chat/messaging';
 import { buildApp } from '../services/persistence/src/app';
 import { readConfig } from '../services/persistence/src/config';
-import { createCore } from '../services/persistence/src/core';
-import { schema } from '../services/persistence/src/db/schema';
+import { createRepositories } from '../services/persistence/src/server';
+import { schema } from '../services/persistence/src/repositories/schema';
 
 /**
  * History page latency on a big table: `npx tsx bench/history.ts --n 5000000 [--conversations 1000]
@@ -71,8 +71,8 @@ async function main() {
 
     const issuer = await createTestIssuer();
     const config = readConfig({ DATABASE_URL: url, MEMBER_CACHE_MS: '5000', LOG_LEVEL: 'silent' });
-    const core = createCore({ config, logger, database, registry: new Registry() });
-    app = await buildApp({ config, logger, core, broker: new Broker({ url: config.AMQP_URL, logger }), verifier: issuer.verifier });
+    const repositories = createRepositories({ config, logger, database, registry: new Registry() });
+    app = await buildApp({ ...repositories, config, logger, broker: new Broker({ url: config.AMQP_URL, logger }), verifier: issuer.verifier });
     const port = await freePort();
     await app.listen({ port, host: '127.0.0.1' });
     const auth = { authorization: `Bearer ${await issuer.sign(reader)}` };

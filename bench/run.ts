@@ -28,7 +28,7 @@ async function main() {
     },
   });
   const o: Options = {
-    origin: values.origin!,
+    origin: values.origin,
     users: Number(values.users),
     messages: Number(values.messages),
     rate: Number(values.rate),

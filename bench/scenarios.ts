@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { Api, inBatches, newClientMsgId, type BenchUser, type ChatSocket } from '@chat/client';
+import { Api, inBatches, newClientMsgId, type BenchUser } from '@chat/client';
 import { percentiles } from './lib/stats';
 import { gatewayRss, sample, usage } from './lib/procs';
 import { stackTarget, type Target } from './targets';

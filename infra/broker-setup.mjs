@@ -8,7 +8,8 @@
 // and read the shared queues, and write to chat.dead-letter; beyond that, only what its role needs:
 //   accounts     publishes domain events (outbox relay) to chat.events
 //   persistence  publishes nothing
-//   delivery     publishes to chat.deliveries; declares and consumes its own delivery.<id>.cache queue
+//   delivery     publishes to chat.deliveries, and sessions requests to chat.events; declares and
+//                consumes its own delivery.<id>.sessions queue
 //   gateway      publishes domain events to chat.events; declares and consumes its own gateway.<id> queues
 // Retries re-publish through the default exchange (write on amq.default). None of them is an
 // administrator, may touch another vhost, or publish where its role does not.
@@ -36,14 +37,14 @@ export const PERMISSIONS = {
     read: any(EXCHANGES, SHARED_QUEUES),
   },
   delivery: {
-    configure: any(EXCHANGES, SHARED_QUEUES, 'delivery\\.[^.]+\\.cache'),
-    write: any(SHARED_QUEUES, 'delivery\\.[^.]+\\.cache', 'chat\\.(deliveries|dead-letter)', 'amq\\.default'),
-    read: any(EXCHANGES, SHARED_QUEUES, 'delivery\\.[^.]+\\.cache'),
+    configure: any(EXCHANGES, SHARED_QUEUES, 'delivery\\..+\\.sessions'),
+    write: any(SHARED_QUEUES, 'delivery\\..+\\.sessions', 'chat\\.(events|deliveries|dead-letter)', 'amq\\.default'),
+    read: any(EXCHANGES, SHARED_QUEUES, 'delivery\\..+\\.sessions'),
   },
   gateway: {
-    configure: any(EXCHANGES, SHARED_QUEUES, 'gateway\\.[^.]+(\\.events)?'),
-    write: any(SHARED_QUEUES, 'gateway\\.[^.]+(\\.events)?', 'chat\\.(events|dead-letter)', 'amq\\.default'),
-    read: any(EXCHANGES, SHARED_QUEUES, 'gateway\\.[^.]+(\\.events)?'),
+    configure: any(EXCHANGES, SHARED_QUEUES, 'gateway\\..+'),
+    write: any(SHARED_QUEUES, 'gateway\\..+', 'chat\\.(events|dead-letter)', 'amq\\.default'),
+    read: any(EXCHANGES, SHARED_QUEUES, 'gateway\\..+'),
   },
 };
 

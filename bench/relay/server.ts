@@ -43,4 +43,4 @@ http.listen(Number(values.port), values.host, () => {
   const a = http.address() as { port: number };
   process.stdout.write(`relay listening on ${a.port}\n`);
 });
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => io.close(() => process.exit(0)));
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => void io.close(() => process.exit(0)));

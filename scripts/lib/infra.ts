@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { ensureDatabase, startPostgres, startRabbit, type LocalPostgres, type LocalRabbit } from '@chat/local-infra';
 import { runMigrations } from '@chat/db';
 import { info, say } from './output';
@@ -81,7 +82,7 @@ export async function startInfra(root: string, dataDir: string, ports: InfraPort
 
 /** The servers' routine chatter hides the services' output; only their problems are shown. */
 function quiet(name: string, line: string, worth: RegExp): void {
-  const plain = line.replace(/\x1b\[[0-9;]*m/g, '');
+  const plain = stripVTControlCharacters(line);
   // The readiness probe connecting while postgres starts is expected, not a problem.
   if (worth.test(plain) && !/database system is starting up/.test(plain)) say(name, plain);
 }

@@ -48,7 +48,7 @@ export function formatLine(line: string): string {
       return `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`;
     })
     .join(' ');
-  return `${colour(label)} ${String(rec.msg ?? '')}${extras ? ` ${colours.grey(extras)}` : ''}`;
+  return `${colour(label)} ${typeof rec.msg === 'string' ? rec.msg : JSON.stringify(rec.msg ?? '')}${extras ? ` ${colours.grey(extras)}` : ''}`;
 }
 
 export function say(name: string, text: string): void {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { stopProcess } from '@chat/local-infra';
+import { serviceCommand, stopProcess } from '@chat/local-infra';
 import { colours, fail, info, pipeLines, warn } from './output';
 import { forgetPid, recordPid } from './leftovers';
 
@@ -44,11 +44,11 @@ export class Supervised {
   }
 
   start(): void {
-    const tsx = join(this.root, 'node_modules', '.bin', 'tsx');
+    const { command, args } = serviceCommand(this.spec.name, this.root);
     this.startedAt = Date.now();
     // Own process group (detached): the terminal's Ctrl-C reaches only the runner, which then stops
     // services first and the servers after them, in that order.
-    const child = spawn(tsx, [this.entry], {
+    const child = spawn(command, args, {
       cwd: this.root,
       env: { ...process.env, ...this.spec.env, PORT: String(this.spec.port) },
       stdio: ['ignore', 'pipe', 'pipe'],

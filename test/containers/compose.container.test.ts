@@ -241,13 +241,14 @@ describe('docker compose: images built, stack up, delivery scaled', () => {
     const perms = await management<Array<{ user: string; configure: string; write: string; read: string }>>('/permissions');
     const of = (u: string) => perms.find((p) => p.user === u)!;
     const may = (re: string, name: string) => new RegExp(re).test(name);
-    expect(may(of('delivery').write, 'chat.events')).toBe(false); // delivery only fans out
     expect(may(of('delivery').write, 'chat.deliveries')).toBe(true);
+    expect(may(of('delivery').configure, 'gateway.x')).toBe(false);
     expect(may(of('persistence').write, 'chat.events')).toBe(false);
     expect(may(of('persistence').write, 'chat.deliveries')).toBe(false);
     expect(may(of('gateway').write, 'chat.deliveries')).toBe(false);
     expect(may(of('gateway').write, 'chat.events')).toBe(true);
     expect(may(of('accounts').configure, 'gateway.x')).toBe(false);
+    expect(may(of('accounts').write, 'chat.deliveries')).toBe(false);
     const users = await management<Array<{ name: string; tags: string | string[] }>>('/users');
     for (const u of ['accounts', 'persistence', 'delivery', 'gateway']) {
       expect({ u, tags: [users.find((x) => x.name === u)?.tags ?? 'missing'].flat().join(',') }).toEqual({ u, tags: '' });

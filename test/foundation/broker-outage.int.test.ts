@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startRabbit, type LocalRabbit } from '@chat/local-infra';
 import { waitFor } from '@chat/testkit';
-import { startServiceProcess, type ServiceProcess } from './service-process';
+import { startServiceProcess, type ServiceProcess } from '@chat/testkit';
 
 jest.setTimeout(180_000);
 

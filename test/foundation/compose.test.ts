@@ -172,7 +172,7 @@ describe('Dockerfiles under infra/', () => {
     expect(['root', '0', '0:0']).not.toContain(user);
     // The runtime stages start from the base image, not from the builder, and copy only build output.
     const chain: string[] = [];
-    for (let s = all.find((x) => x.name === finalStage); s; s = all.find((x) => x.name === s!.from)) chain.push(s.name);
+    for (let s = all.find((x) => x.name === finalStage); s; s = all.find((x) => x.name === s.from)) chain.push(s.name);
     const runtime = all.filter((s) => chain.includes(s.name));
     expect(all.find((s) => s.name === chain.at(-1))?.from).toBe('${NODE_IMAGE}');
     const lines = runtime.flatMap((s) => s.lines);

@@ -2,7 +2,7 @@
  * A malformed setting stops a service at start-up with one clear line naming the variable: no stack
  * trace, no half-started process.
  */
-import { startServiceProcess } from './service-process';
+import { startServiceProcess } from '@chat/testkit';
 
 const services = ['delivery', 'gateway', 'accounts', 'persistence'];
 

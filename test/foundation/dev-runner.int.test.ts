@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@chat/local-infra';
 import { waitFor } from '@chat/testkit';
-import { root } from './service-process';
+import { root } from '@chat/testkit';
 
 jest.setTimeout(240_000);
 

@@ -13,11 +13,11 @@ describe('a delivery worker killed mid-stream', () => {
     track(sa, sb);
     const received = collect(sb);
     const worker = stack.all('delivery')[0] as Proc;
-    let killed: Promise<void> | null = null;
+    const kills: Promise<void>[] = [];
     const results = await sendMany(sa, conversationId, 1_000, 50, (n) => {
-      if (n === 300 && !killed) killed = stack.kill(worker);
+      if (n === 300 && !kills.length) kills.push(stack.kill(worker));
     });
-    await killed;
+    await Promise.all(kills);
     const acked = results.filter((r) => r.ok);
     expect(acked).toHaveLength(1_000);
     expect(worker.process.child.signalCode).toBe('SIGKILL');

@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, stopProcess } from '@chat/local-infra';
-import { createTestDatabase, createTestVhost, waitFor, type TestDatabase, type TestVhost } from '@chat/testkit';
-import { startServiceProcess, type ServiceProcess } from '../foundation/service-process';
+import { createTestDatabase, createTestVhost, startServiceProcess, waitUntilReady, type ServiceProcess, type TestDatabase, type TestVhost } from '@chat/testkit';
 
 export type ServiceName = 'accounts' | 'persistence' | 'delivery' | 'gateway';
 
@@ -80,18 +79,7 @@ export class Stack {
   }
 
   async ready(proc: Proc, timeoutMs = 30_000): Promise<void> {
-    let exit: number | string | undefined;
-    void proc.process.exited.then((c) => (exit = c));
-    await waitFor(
-      async () => {
-        if (exit !== undefined) throw new Error(`${proc.name} exited (${exit}): ${proc.process.stderr().slice(-2000)}${proc.process.stdout().slice(-2000)}`);
-        const res = await fetch(`http://127.0.0.1:${proc.port}/readyz`);
-        return res.status === 200;
-      },
-      timeoutMs,
-      `${proc.name} on ${proc.port} ready`,
-      100,
-    );
+    await waitUntilReady(proc.name, proc.process, proc.port, timeoutMs);
   }
 
   all(name: ServiceName): Proc[] {

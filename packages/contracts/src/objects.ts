@@ -34,15 +34,32 @@ export const EncryptedPayload = z.strictObject({
 });
 export type EncryptedPayload = z.infer<typeof EncryptedPayload>;
 
+/**
+ * What happened in a room, recorded by the server as a history entry (`kind: "event"`) so every member
+ * and every later reader sees it in order with the messages. The entry's `senderId` is who did it;
+ * `userId` is the member it concerns (who joined, left, was removed or became owner); `title` is the
+ * room's name after `created` and `renamed`; `actorName` and `userName` are their display names then.
+ */
+export const RoomEvent = z.object({
+  type: z.enum(['created', 'joined', 'left', 'removed', 'renamed', 'owner_changed']),
+  userId: Uuid.optional(),
+  title: z.string().optional(),
+  /** Display names at the time, for readers who never met these people (e.g. after they left). */
+  actorName: z.string().optional(),
+  userName: z.string().optional(),
+});
+export type RoomEvent = z.infer<typeof RoomEvent>;
+
 export const Message = z.object({
   id: MessageId,
   conversationId: Uuid,
   senderId: Uuid,
   clientMsgId: Uuid,
   createdAt: isoTime,
-  kind: z.enum(['text', 'encrypted']),
+  kind: z.enum(['text', 'encrypted', 'event']),
   body: z.string().optional(),
   encrypted: EncryptedPayload.optional(),
+  event: RoomEvent.optional(),
 });
 export type Message = z.infer<typeof Message>;
 

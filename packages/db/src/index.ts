@@ -1,4 +1,4 @@
-import { Pool, type PoolConfig } from 'pg';
+import { Pool, type PoolConfig, type QueryConfig } from 'pg';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import type { Logger } from '@chat/logger';
@@ -24,7 +24,8 @@ export function createDatabase<S extends Record<string, unknown>>(url: string, s
     ping: async () => {
       const c = await pool.connect();
       try {
-        await c.query({ text: 'select 1', query_timeout: 1_000 } as never);
+        // query_timeout per query is honoured by pg but missing from its QueryConfig type.
+        await c.query({ text: 'select 1', query_timeout: 1_000 } as QueryConfig);
         return true;
       } finally {
         c.release();

@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -27,7 +27,7 @@ export interface ServiceOptions {
   isTransient?: (err: unknown) => boolean;
 }
 
-export type App = FastifyInstance<any, any, any, any, ZodTypeProvider> & { registry: Registry };
+export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider> & { registry: Registry };
 
 /**
  * A Fastify app with what every service has: zod validation and serialization, the contract's error
@@ -38,7 +38,7 @@ export async function createService(opts: ServiceOptions): Promise<App> {
   registry.setDefaultLabels({ service: opts.name });
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
   const app = Fastify({
-    loggerInstance: opts.logger as FastifyBaseLogger,
+    loggerInstance: opts.logger,
     bodyLimit: limits.bodyLimitBytes,
     // Per-request lines are off: the onResponse hook below records every request as a metric and logs failures.
     logController: new LogController({ disableRequestLogging: true }),

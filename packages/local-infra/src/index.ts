@@ -1,3 +1,4 @@
 export * from './proc';
 export * from './postgres';
 export * from './rabbitmq';
+export * from './service';

@@ -17,7 +17,7 @@ export function run(cmd: string, args: string[], opts: SpawnOptions & { asUser?:
   const [c, a] = opts.asUser ? ['runuser', ['-u', opts.asUser, '--', cmd, ...args]] : [cmd, args];
   const r = spawnSync(c, a, { ...opts, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr || r.stdout}`);
-  return r.stdout as string;
+  return r.stdout;
 }
 
 export function start(cmd: string, args: string[], opts: SpawnOptions & { asUser?: string } = {}): ChildProcess {

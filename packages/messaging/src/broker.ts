@@ -129,7 +129,7 @@ export class Broker extends EventEmitter {
     this.consumers.push(spec as unknown as ConsumerSpec);
     const m = this.current;
     if (this.isConnected && m) {
-      this.activeConsumers.add(await startConsumer(m, spec as unknown as ConsumerSpec, this.ctx(), () => m.close().catch(() => undefined)));
+      this.activeConsumers.add(await startConsumer(m, spec as unknown as ConsumerSpec, this.ctx(), () => void m.close().catch(() => undefined)));
     }
   }
 

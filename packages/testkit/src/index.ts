@@ -2,3 +2,4 @@ export * from './infra';
 export * from './per-file';
 export * from './wait';
 export * from './fake-accounts';
+export * from './service-process';

@@ -5,7 +5,7 @@ export async function waitFor<T>(predicate: () => T | Promise<T>, timeoutMs = 5_
   for (;;) {
     try {
       const v = await predicate();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
     } catch (err) {
       last = err;
     }
@@ -14,10 +14,13 @@ export async function waitFor<T>(predicate: () => T | Promise<T>, timeoutMs = 5_
   }
 }
 
+// Loosely typed on purpose: typed Socket.IO sockets, EventEmitters and brokers all fit.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Loose = any;
+
 /** Resolves with the first emission of `event` (optionally one that matches), or rejects on timeout. */
 export function nextEvent<T = unknown>(
-  // Loosely typed on purpose: typed Socket.IO sockets, EventEmitters and brokers all fit.
-  emitter: { on: (e: any, l: any) => unknown; off: (e: any, l: any) => unknown },
+  emitter: { on: (e: Loose, l: Loose) => unknown; off: (e: Loose, l: Loose) => unknown },
   event: string,
   match: (payload: T) => boolean = () => true,
   timeoutMs = 5_000,

@@ -5,8 +5,8 @@ import { createService, type App } from '@chat/http-kit';
 import type { Logger } from '@chat/logger';
 import type { Broker } from '@chat/messaging';
 import type { Config } from './config';
-import type { Ctx } from './context';
-import type { schema } from './db/schema';
+import type { Deps } from './deps';
+import type { schema } from './repositories/schema';
 import type { SigningKeys } from './auth/key-store';
 import { createPasswordChecker } from './auth/passwords';
 import { createRateLimiter } from './auth/rate-limiter';
@@ -22,7 +22,8 @@ import { internalRoutes } from './routes/internal.routes';
 import { keysRoutes } from './routes/keys.routes';
 import { usersRoutes } from './routes/users.routes';
 
-export interface Deps {
+/** What server.ts hands buildApp; buildApp builds the routes' `Deps` (src/deps.ts) from it. */
+export interface AppDeps {
   config: Config;
   logger: Logger;
   database: Database<typeof schema>;
@@ -35,10 +36,10 @@ export interface Deps {
 export type AccountsApp = App & { outbox: OutboxRelay; presence: PresenceService };
 
 /**
- * The accounts HTTP API. It never listens (main.ts does). The outbox relay starts when the app is
+ * The accounts HTTP API. It never listens (server.ts does). The outbox relay starts when the app is
  * ready and stops when it closes, so a test's `app.close()` leaves nothing running.
  */
-export async function buildApp(deps: Deps): Promise<AccountsApp> {
+export async function buildApp(deps: AppDeps): Promise<AccountsApp> {
   const { config, logger, database, broker, keys } = deps;
   const app = (await createService({
     name: 'accounts',
@@ -76,7 +77,7 @@ export async function buildApp(deps: Deps): Promise<AccountsApp> {
   app.addHook('onClose', async () => presence.stop());
 
   const window = { windowMs: config.LOGIN_RATE_WINDOW_MS };
-  const ctx: Ctx = {
+  const ctx: Deps = {
     db: database.db,
     config,
     logger,

@@ -97,6 +97,33 @@ describe('rooms, conversation list, users, presence, device keys, internal route
     expect(await roles(r.id, m1)).toEqual({ [m1.id]: 'owner', [m2.id]: 'member' });
   });
 
+  it('records what happens in a room as history entries (message.created of kind "event") in the outbox, in order', async () => {
+    const [o, a, b] = await users(3);
+    const r = await room(o, [a], 'first');
+    await call(h.app, 'POST', `/api/v1/conversations/${r.id}/members`, { token: o.token, body: { userId: b.id } });
+    await call(h.app, 'PATCH', `/api/v1/conversations/${r.id}`, { token: o.token, body: { title: 'second' } });
+    await call(h.app, 'PATCH', `/api/v1/conversations/${r.id}`, { token: o.token, body: { title: 'second' } });
+    await call(h.app, 'DELETE', `/api/v1/conversations/${r.id}/members/${b.id}`, { token: o.token });
+    await call(h.app, 'DELETE', `/api/v1/conversations/${r.id}/members/${o.id}`, { token: o.token });
+    await call(h.app, 'DELETE', `/api/v1/conversations/${r.id}/members/${a.id}`, { token: o.token });
+    const rows = (await h.database.pool.query("select payload from accounts.outbox where type = 'message.created' and payload->>'conversationId' = $1 order by seq", [r.id])).rows;
+    const entries = rows.map((x: { payload: { id: string; senderId: string; kind: string; event: unknown; body?: string } }) => x.payload);
+    const [on, an, bn] = [o, a, b].map((u) => u.username);
+    expect(entries.map((e) => [e.senderId, e.event])).toEqual([
+      [o.id, { type: 'created', title: 'first', actorName: on }],
+      [o.id, { type: 'joined', userId: b.id, actorName: on, userName: bn }],
+      [o.id, { type: 'renamed', title: 'second', actorName: on }],
+      [o.id, { type: 'removed', userId: b.id, actorName: on, userName: bn }],
+      [o.id, { type: 'left', userId: o.id, actorName: on, userName: on }],
+      [o.id, { type: 'owner_changed', userId: a.id, actorName: on, userName: an }],
+    ]);
+    expect(entries.every((e) => e.kind === 'event' && e.body === undefined)).toBe(true);
+    // Ids sort in the order things happened, like message ids.
+    expect(entries.map((e) => e.id)).toEqual(entries.map((e) => e.id).sort());
+    // A refused change records nothing.
+    expect(rows.length).toBe(6);
+  });
+
   it('non-members get NOT_FOUND for every conversation route; direct conversations cannot be changed', async () => {
     const [o, a, stranger] = await users(3);
     const r = await room(o, [a]);
@@ -119,7 +146,7 @@ describe('rooms, conversation list, users, presence, device keys, internal route
     expect((await call(h.app, 'GET', '/api/v1/conversations', { token: stranger.token })).body).toEqual([]);
   });
 
-  it('searches users by username prefix, case-insensitively, at most 20, wildcards literal', async () => {
+  it('searches users by username (prefix first, then contains, @ ignored), case-insensitively, at most 20, wildcards literal', async () => {
     const prefix = `s${Date.now() % 100000}`;
     for (let i = 0; i < 22; i++) await registerUser(h.app, `${prefix}_${String(i).padStart(2, '0')}`);
     const [me] = await users(1);
@@ -130,6 +157,12 @@ describe('rooms, conversation list, users, presence, device keys, internal route
     expect(res.body[0]).not.toHaveProperty('passwordHash');
     expect((await call(h.app, 'GET', `/api/v1/users?q=${prefix}%25`, { token: me.token })).body).toEqual([]);
     expect((await call(h.app, 'GET', `/api/v1/users?q=${prefix.slice(0, 3)}_`, { token: me.token })).body).toEqual([]);
+    // "@name" and a part from the middle find them too; prefix matches come first.
+    expect((await call(h.app, 'GET', `/api/v1/users?q=%40${prefix}_01`, { token: me.token })).body.map((u: { username: string }) => u.username)).toEqual([`${prefix}_01`]);
+    const middle = await registerUser(h.app, `x${prefix}_mid`);
+    const inner = (await call(h.app, 'GET', `/api/v1/users?q=${prefix.slice(1)}_0`, { token: me.token })).body.map((u: { username: string }) => u.username);
+    expect(inner.slice(0, 10)).toEqual(Array.from({ length: 10 }, (_, i) => `${prefix}_0${i}`));
+    expect((await call(h.app, 'GET', `/api/v1/users?q=${prefix}_mid`, { token: me.token })).body.map((u: { id: string }) => u.id)).toEqual([middle.id]);
     expect((await call(h.app, 'GET', '/api/v1/users?q=', { token: me.token })).status).toBe(400);
     expect((await call(h.app, 'GET', '/api/v1/users', { token: me.token })).status).toBe(400);
   });

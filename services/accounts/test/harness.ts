@@ -11,7 +11,7 @@ import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost 
 import { buildApp, type AccountsApp } from '../src/app';
 import { Config } from '../src/config';
 import { loadOrCreateSigningKeys, type SigningKeys } from '../src/auth/key-store';
-import { schema } from '../src/db/schema';
+import { schema } from '../src/repositories/schema';
 
 export type Env = Record<string, string>;
 

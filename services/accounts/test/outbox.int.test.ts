@@ -25,16 +25,18 @@ describe('events through the transactional outbox', () => {
       await call(h.app, 'POST', `/api/v1/conversations/${room.body.id}/members`, { token: a.token, body: { userId: b.id } });
       await call(h.app, 'DELETE', `/api/v1/conversations/${room.body.id}/members/${c.id}`, { token: a.token });
       expect((await call(h.app, 'DELETE', `/api/v1/friends/${a.id}`, { token: b.token })).status).toBe(204);
-      await waitFor(() => tap.events.length >= 10, 5_000, 'ten events').catch((err) => {
+      await waitFor(() => tap.events.length >= 13, 5_000, 'thirteen events').catch((err) => {
         throw new Error(`${(err as Error).message}; got ${tap.events.map((e) => e.type).join(', ')}`);
       });
 
+      // Each room change is followed by its history entry (a message.created of kind "event").
       expect(tap.events.map((e) => e.type)).toEqual([
         'user.created', 'user.created', 'user.created',
         'friendship.changed', 'friendship.changed', 'conversation.changed',
-        'conversation.changed', 'conversation.changed', 'conversation.changed',
+        'conversation.changed', 'message.created', 'conversation.changed', 'message.created', 'conversation.changed', 'message.created',
         'friendship.changed',
       ]);
+      expect(ofType(tap.events, 'message.created').map((e) => e.payload.event?.type)).toEqual(['created', 'joined', 'removed']);
       expect(ofType(tap.events, 'user.created').map((e) => e.payload.id).sort()).toEqual([a.id, b.id, c.id].sort());
       const [request, accepted, removed] = ofType(tap.events, 'friendship.changed');
       expect(request!.payload).toMatchObject({ userIds: [a.id, b.id], event: { type: 'request', request: { from: { id: a.id }, to: { id: b.id } } } });

@@ -124,4 +124,23 @@ describe('presence decided from gateway reports', () => {
     const back = await call(h.app, 'POST', '/api/v1/friends/requests', { token: b.token, body: { username: a.username } });
     expect(back).toMatchObject({ status: 200, body: { user: { id: a.id }, online: true } });
   });
+
+  it('a blocked user no longer sees the blocker, though they still share the direct conversation and a room', async () => {
+    const [a, b, c] = await registerUsers(h.app, 3);
+    await befriend(h.app, a, b);
+    expect((await call(h.app, 'POST', '/api/v1/conversations/rooms', { token: c.token, body: { title: 'shared', memberIds: [a.id, b.id] } })).status).toBe(201);
+    const contacts = async (id: string) => (await call(h.app, 'GET', `/internal/v1/users/${id}/contacts`)).body;
+    expect((await contacts(a.id)).userIds).toEqual([b.id, c.id].sort());
+    expect((await call(h.app, 'POST', '/api/v1/blocks', { token: a.token, body: { userId: b.id } })).status).toBe(204);
+    const seenBy = (await call(h.app, 'POST', '/internal/v1/contacts', { body: { userIds: [a.id, b.id] } })).body.contacts;
+    expect(seenBy[a.id]).toEqual([c.id]);
+    expect(seenBy[b.id]).toEqual([c.id]);
+    await report('gw1', a.id, true);
+    await waitFor(() => changes(a.id).length === 1, 5_000, 'online');
+    expect((await call(h.app, 'GET', `/api/v1/presence?userIds=${a.id}`, { token: b.token })).body).toEqual([]);
+    expect((await call(h.app, 'GET', `/api/v1/presence?userIds=${a.id}`, { token: c.token })).body).toEqual([{ userId: a.id, online: true, lastSeenAt: null }]);
+    // Unblocking restores what co-members see.
+    expect((await call(h.app, 'DELETE', `/api/v1/blocks/${b.id}`, { token: a.token })).status).toBe(204);
+    expect((await call(h.app, 'GET', `/api/v1/presence?userIds=${a.id}`, { token: b.token })).body).toEqual([{ userId: a.id, online: true, lastSeenAt: null }]);
+  });
 });

@@ -1,18 +1,13 @@
-import type { Registry } from 'prom-client';
 import { createVerifier, remoteApiTokens, remoteKeys, type Verifier } from '@chat/auth';
-import { silentLogger, type Logger } from '@chat/logger';
+import { listenThenConnect, type StartOptions as BaseStartOptions } from '@chat/http-kit';
+import { silentLogger } from '@chat/logger';
 import { Broker, applyGatewayTopology } from '@chat/messaging';
 import { buildApp, type Gateway } from './app';
 import { jwksUrl, readConfig, type Config } from './config';
 
-export interface StartOptions {
-  logger?: Logger;
+export interface StartOptions extends BaseStartOptions {
   /** Defaults to a verifier against `JWKS_URL`; tests pass `createTestIssuer().verifier`. */
   verifier?: Verifier;
-  registry?: Registry;
-  defaultMetrics?: boolean;
-  /** Resolve only once the broker is connected (tests); main.ts listens first and connects after. */
-  awaitBroker?: boolean;
 }
 
 export interface RunningGateway extends Gateway {
@@ -39,11 +34,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   const verifier =
     opts.verifier ?? createVerifier(remoteKeys(jwksUrl(config)), remoteApiTokens({ accountsUrl: config.ACCOUNTS_URL, timeoutMs: config.ACCOUNTS_TIMEOUT_MS, cacheMs: config.API_TOKEN_CACHE_MS }));
   const gw = await buildApp({ config, logger, broker, verifier, registry: opts.registry, defaultMetrics: opts.defaultMetrics });
-  const address = await gw.app.listen({ port: config.PORT, host: config.HOST });
-  const port = (gw.app.server.address() as { port: number }).port;
-  const connecting = broker.connect();
-  if (opts.awaitBroker ?? true) await connecting;
-  else connecting.catch((err) => logger.error({ err }, 'broker gave up'));
+  const { url: address, port } = await listenThenConnect(gw.app, broker, { port: config.PORT, host: config.HOST, logger, awaitBroker: opts.awaitBroker });
   return {
     ...gw,
     url: address.replace('[::1]', 'localhost'),

@@ -1,7 +1,7 @@
 import { AppError, type User } from '@chat/contracts';
 import { signAccessToken } from '@chat/auth';
-import { transact, type Ctx } from '../context';
-import type { Executor } from '../db';
+import { transact, type Deps } from '../deps';
+import type { Executor } from '../repositories/types';
 import { enqueue } from '../outbox/outbox';
 import { hashPassword } from '../auth/passwords';
 import { hashRefreshToken, newRefreshToken } from '../auth/refresh-tokens';
@@ -18,7 +18,7 @@ export interface TokenPair {
   expiresIn: number;
 }
 
-async function issueTokens(ctx: Ctx, db: Executor, user: { id: string; username: string }, familyId?: string): Promise<TokenPair> {
+async function issueTokens(ctx: Deps, db: Executor, user: { id: string; username: string }, familyId?: string): Promise<TokenPair> {
   const refreshToken = newRefreshToken();
   const expiresAt = new Date(Date.now() + ctx.config.REFRESH_TOKEN_TTL_DAYS * 86_400_000);
   await createSessionsRepository(db).issue({ userId: user.id, tokenHash: hashRefreshToken(refreshToken), expiresAt, familyId });
@@ -26,7 +26,7 @@ async function issueTokens(ctx: Ctx, db: Executor, user: { id: string; username:
   return { accessToken, refreshToken, expiresIn: ctx.config.ACCESS_TOKEN_TTL_SECONDS };
 }
 
-export async function register(ctx: Ctx, input: { username: string; password: string; displayName?: string }, traceId: string): Promise<{ user: User } & TokenPair> {
+export async function register(ctx: Deps, input: { username: string; password: string; displayName?: string }, traceId: string): Promise<{ user: User } & TokenPair> {
   const passwordHash = await hashPassword(input.password);
   return transact(ctx, async (tx) => {
     const row = await createUsersRepository(tx).create({ username: input.username.toLowerCase(), displayName: input.displayName ?? input.username, passwordHash });
@@ -37,7 +37,7 @@ export async function register(ctx: Ctx, input: { username: string; password: st
   });
 }
 
-export async function login(ctx: Ctx, input: { username: string; password: string }, address: string): Promise<{ user: User } & TokenPair> {
+export async function login(ctx: Deps, input: { username: string; password: string }, address: string): Promise<{ user: User } & TokenPair> {
   const username = input.username.toLowerCase();
   // Both limits count every attempt: per username against guessing one account from many addresses,
   // per address against one client spraying many accounts.
@@ -52,7 +52,7 @@ export async function login(ctx: Ctx, input: { username: string; password: strin
   return { user: toUser(row), ...(await issueTokens(ctx, ctx.db, row)) };
 }
 
-export async function refresh(ctx: Ctx, token: string): Promise<TokenPair> {
+export async function refresh(ctx: Deps, token: string): Promise<TokenPair> {
   const outcome = await transact(ctx, async (tx) => {
     const sessions = createSessionsRepository(tx);
     const row = await sessions.findByHashForUpdate(hashRefreshToken(token));
@@ -78,7 +78,7 @@ export async function refresh(ctx: Ctx, token: string): Promise<TokenPair> {
 }
 
 /** Ends the session the token belongs to. Unknown tokens are accepted silently: logout is idempotent. */
-export async function logout(ctx: Ctx, token: string): Promise<void> {
+export async function logout(ctx: Deps, token: string): Promise<void> {
   await transact(ctx, async (tx) => {
     const sessions = createSessionsRepository(tx);
     const row = await sessions.findByHashForUpdate(hashRefreshToken(token));

@@ -1,8 +1,8 @@
 import { and, asc, count, eq } from 'drizzle-orm';
 import { AppError, API_TOKEN_PREFIX, botLimits, type ApiToken, type Bot, type TokenScope } from '@chat/contracts';
 import { NEVER_EXPIRES, type AccessClaims } from '@chat/auth';
-import { transact, type Ctx } from '../context';
-import { users } from '../db/schema';
+import { transact, type Deps as Ctx } from '../deps';
+import { users } from '../repositories/schema';
 import { enqueue } from '../outbox/outbox';
 import { hashRefreshToken, newRefreshToken } from '../auth/refresh-tokens';
 import { createApiTokensRepository, toApiToken } from '../repositories/api-tokens.repository';

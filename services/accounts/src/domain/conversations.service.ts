@@ -1,6 +1,6 @@
 import { AppError, type Conversation, type MemberRole } from '@chat/contracts';
-import { transact, type Ctx } from '../context';
-import type { Tx } from '../db';
+import { transact, type Deps } from '../deps';
+import type { Tx } from '../repositories/types';
 import { enqueueAll } from '../outbox/outbox';
 import { createConversationsRepository, type ConversationWithMembers, type Membership } from '../repositories/conversations.repository';
 import { createFriendsRepository } from '../repositories/friends.repository';
@@ -8,6 +8,7 @@ import { createUsersRepository } from '../repositories/users.repository';
 import { sortByActivity, toConversation } from './conversation-view';
 import { conversationEvent } from './events';
 import { nextOwner } from './ownership';
+import { roomEventMessage } from './room-events';
 
 /**
  * Visibility rule: a conversation the caller is not a member of does not exist for them, so every
@@ -16,18 +17,18 @@ import { nextOwner } from './ownership';
  */
 const notFound = () => new AppError('NOT_FOUND', 'conversation not found');
 
-async function withSummary(ctx: Ctx, me: string, c: ConversationWithMembers): Promise<Conversation> {
+async function withSummary(ctx: Deps, me: string, c: ConversationWithMembers): Promise<Conversation> {
   const s = await ctx.summaries.fetch(me, [c.conversation.id]);
   return toConversation(c, s.get(c.conversation.id));
 }
 
-export async function listConversations(ctx: Ctx, me: string): Promise<Conversation[]> {
+export async function listConversations(ctx: Deps, me: string): Promise<Conversation[]> {
   const list = await createConversationsRepository(ctx.db).listForUser(me);
   const summaries = await ctx.summaries.fetch(me, list.map((c) => c.conversation.id));
   return sortByActivity(list.map((c) => ({ c, s: summaries.get(c.conversation.id) })));
 }
 
-export async function openDirect(ctx: Ctx, me: string, otherId: string, traceId: string): Promise<Conversation> {
+export async function openDirect(ctx: Deps, me: string, otherId: string, traceId: string): Promise<Conversation> {
   if (otherId === me) throw new AppError('VALIDATION', 'a direct conversation needs another user');
   if (!(await createUsersRepository(ctx.db).findById(otherId))) throw new AppError('NOT_FOUND', 'user not found');
   const c = await transact(ctx, async (tx) => {
@@ -45,7 +46,7 @@ export async function openDirect(ctx: Ctx, me: string, otherId: string, traceId:
   return withSummary(ctx, me, c);
 }
 
-export async function createRoom(ctx: Ctx, me: string, title: string, memberIds: string[], traceId: string): Promise<Conversation> {
+export async function createRoom(ctx: Deps, me: string, title: string, memberIds: string[], traceId: string): Promise<Conversation> {
   const others = [...new Set(memberIds)].filter((id) => id !== me);
   if (others.length + 1 > ctx.config.ROOM_MAX_MEMBERS) {
     throw new AppError('VALIDATION', `a room holds at most ${ctx.config.ROOM_MAX_MEMBERS} members`);
@@ -57,10 +58,18 @@ export async function createRoom(ctx: Ctx, me: string, title: string, memberIds:
     const convs = createConversationsRepository(tx);
     const row = await convs.createRoom(title, [{ userId: me, role: 'owner' }, ...others.map((userId) => ({ userId, role: 'member' as const }))]);
     const full = (await convs.withMembers(row.id))!;
-    await enqueueAll(tx, [conversationEvent('created', full)], traceId);
+    await enqueueAll(tx, [conversationEvent('created', full), roomEventMessage(row.id, me, { type: 'created', title, ...names(full, me) })], traceId);
     return full;
   });
   return toConversation(c);
+}
+
+/** The display names a room event carries, from the member list that holds those people. */
+function names(c: ConversationWithMembers, actorId: string, userId?: string): { actorName?: string; userName?: string } {
+  const name = (id: string) => c.members.find((m) => m.userId === id)?.displayName;
+  const actorName = name(actorId);
+  const userName = userId ? name(userId) : undefined;
+  return { ...(actorName ? { actorName } : {}), ...(userName ? { userName } : {}) };
 }
 
 /** Someone who blocked the caller cannot be put in a room by them. */
@@ -88,13 +97,13 @@ const requireManager = (m: Membership) => {
   if (m.role === 'member') throw new AppError('FORBIDDEN', 'only the owner or an admin can do this');
 };
 
-export async function getConversation(ctx: Ctx, me: string, id: string): Promise<Conversation> {
+export async function getConversation(ctx: Deps, me: string, id: string): Promise<Conversation> {
   const c = await createConversationsRepository(ctx.db).withMembers(id);
   if (!c || !c.members.some((m) => m.userId === me)) throw notFound();
   return withSummary(ctx, me, c);
 }
 
-export async function addMember(ctx: Ctx, me: string, id: string, userId: string, traceId: string): Promise<Conversation> {
+export async function addMember(ctx: Deps, me: string, id: string, userId: string, traceId: string): Promise<Conversation> {
   const c = await transact(ctx, async (tx) => {
     const { full, mine } = await lockAsMember(tx, id, me);
     requireRoom(full);
@@ -106,7 +115,7 @@ export async function addMember(ctx: Ctx, me: string, id: string, userId: string
     const convs = createConversationsRepository(tx);
     await convs.addMember(id, userId, 'member');
     const after = (await convs.withMembers(id))!;
-    await enqueueAll(tx, [conversationEvent('member_added', after, { userId })], traceId);
+    await enqueueAll(tx, [conversationEvent('member_added', after, { userId }), roomEventMessage(id, me, { type: 'joined', userId, ...names(after, me, userId) })], traceId);
     return after;
   });
   return withSummary(ctx, me, c);
@@ -116,7 +125,7 @@ export async function addMember(ctx: Ctx, me: string, id: string, userId: string
  * Removing oneself is leaving (any role). Removing another takes the owner (anyone) or an admin
  * (plain members only). When the last owner goes, ownership passes on (see `nextOwner`).
  */
-export async function removeMember(ctx: Ctx, me: string, id: string, userId: string, traceId: string): Promise<void> {
+export async function removeMember(ctx: Deps, me: string, id: string, userId: string, traceId: string): Promise<void> {
   await transact(ctx, async (tx) => {
     const { full, mine } = await lockAsMember(tx, id, me);
     requireRoom(full);
@@ -132,12 +141,14 @@ export async function removeMember(ctx: Ctx, me: string, id: string, userId: str
     const heir = nextOwner(remaining);
     if (heir) await convs.setRole(id, heir.userId, 'owner');
     const after = (await convs.withMembers(id))!;
-    await enqueueAll(tx, [conversationEvent('member_removed', after, { removedUserIds: [userId], userId })], traceId);
+    const happened = [roomEventMessage(id, me, { type: userId === me ? 'left' : 'removed', userId, ...names(full, me, userId) })];
+    if (heir) happened.push(roomEventMessage(id, me, { type: 'owner_changed', userId: heir.userId, ...names(full, me, heir.userId) }));
+    await enqueueAll(tx, [conversationEvent('member_removed', after, { removedUserIds: [userId], userId }), ...happened], traceId);
   });
 }
 
 /** Owners only: promote to admin or owner, demote, as long as the room keeps an owner. */
-export async function setRole(ctx: Ctx, me: string, id: string, userId: string, role: MemberRole, traceId: string): Promise<Conversation> {
+export async function setRole(ctx: Deps, me: string, id: string, userId: string, role: MemberRole, traceId: string): Promise<Conversation> {
   const c = await transact(ctx, async (tx) => {
     const { full, mine } = await lockAsMember(tx, id, me);
     requireRoom(full);
@@ -149,13 +160,14 @@ export async function setRole(ctx: Ctx, me: string, id: string, userId: string, 
     const convs = createConversationsRepository(tx);
     await convs.setRole(id, userId, role);
     const after = (await convs.withMembers(id))!;
-    await enqueueAll(tx, [conversationEvent('updated', after, { userId })], traceId);
+    const promoted = role === 'owner' && target.role !== 'owner' ? [roomEventMessage(id, me, { type: 'owner_changed', userId, ...names(full, me, userId) })] : [];
+    await enqueueAll(tx, [conversationEvent('updated', after, { userId }), ...promoted], traceId);
     return after;
   });
   return withSummary(ctx, me, c);
 }
 
-export async function rename(ctx: Ctx, me: string, id: string, title: string, traceId: string): Promise<Conversation> {
+export async function rename(ctx: Deps, me: string, id: string, title: string, traceId: string): Promise<Conversation> {
   const c = await transact(ctx, async (tx) => {
     const { full, mine } = await lockAsMember(tx, id, me);
     requireRoom(full);
@@ -163,7 +175,8 @@ export async function rename(ctx: Ctx, me: string, id: string, title: string, tr
     const convs = createConversationsRepository(tx);
     await convs.rename(id, title);
     const after = (await convs.withMembers(id))!;
-    await enqueueAll(tx, [conversationEvent('updated', after)], traceId);
+    const renamed = full.conversation.title !== title ? [roomEventMessage(id, me, { type: 'renamed', title, ...names(full, me) })] : [];
+    await enqueueAll(tx, [conversationEvent('updated', after), ...renamed], traceId);
     return after;
   });
   return withSummary(ctx, me, c);

@@ -1,6 +1,6 @@
 import { AppError, type User } from '@chat/contracts';
-import { transact, type Ctx } from '../context';
-import type { Tx } from '../db';
+import { transact, type Deps } from '../deps';
+import type { Tx } from '../repositories/types';
 import { enqueueAll, type PendingEvent } from '../outbox/outbox';
 import { createConversationsRepository } from '../repositories/conversations.repository';
 import { createFriendsRepository } from '../repositories/friends.repository';
@@ -33,18 +33,18 @@ async function befriend(tx: Tx, me: User, other: User, requestId: string | null)
   return { view: friendView(other, since, conversation.id), events };
 }
 
-async function requireUser(ctx: Ctx, id: string): Promise<User> {
+async function requireUser(ctx: Deps, id: string): Promise<User> {
   const row = await createUsersRepository(ctx.db).findById(id);
   if (!row) throw new AppError('NOT_FOUND', 'user not found');
   return toUser(row);
 }
 
-export async function listFriends(ctx: Ctx, me: string): Promise<FriendView[]> {
+export async function listFriends(ctx: Deps, me: string): Promise<FriendView[]> {
   const rows = await createFriendsRepository(ctx.db).listFriends(me);
   return withPresence(ctx.db, rows.map((r) => friendView(toUser(r.user), r.since, r.conversationId)));
 }
 
-export async function listRequests(ctx: Ctx, me: string) {
+export async function listRequests(ctx: Deps, me: string) {
   const rows = await createFriendsRepository(ctx.db).listRequests(me);
   return {
     incoming: rows.filter((r) => r.request.toUserId === me).map((r) => ({ id: r.request.id, from: toUser(r.other), createdAt: r.request.createdAt.toISOString() })),
@@ -54,7 +54,7 @@ export async function listRequests(ctx: Ctx, me: string) {
 
 export type SendResult = { kind: 'requested'; request: { id: string; to: User; createdAt: string } } | { kind: 'friends'; friend: FriendView };
 
-export async function sendRequest(ctx: Ctx, meId: string, username: string, traceId: string): Promise<SendResult> {
+export async function sendRequest(ctx: Deps, meId: string, username: string, traceId: string): Promise<SendResult> {
   const users = createUsersRepository(ctx.db);
   const [meRow, otherRow] = await Promise.all([users.findById(meId), users.findByUsername(username)]);
   if (!meRow) throw new AppError('UNAUTHENTICATED', 'your account no longer exists');
@@ -85,7 +85,7 @@ export async function sendRequest(ctx: Ctx, meId: string, username: string, trac
   return result.kind === 'friends' ? { kind: 'friends', friend: (await withPresence(ctx.db, [result.friend]))[0]! } : result;
 }
 
-export async function acceptRequest(ctx: Ctx, meId: string, requestId: string, traceId: string): Promise<FriendView> {
+export async function acceptRequest(ctx: Deps, meId: string, requestId: string, traceId: string): Promise<FriendView> {
   const req = await createFriendsRepository(ctx.db).findRequest(requestId);
   if (!req || req.toUserId !== meId) throw new AppError('NOT_FOUND', 'friend request not found');
   const [me, other] = await Promise.all([requireUser(ctx, meId), requireUser(ctx, req.fromUserId)]);
@@ -102,7 +102,7 @@ export async function acceptRequest(ctx: Ctx, meId: string, requestId: string, t
 }
 
 /** Decline (the recipient) or cancel (the sender): either way the request is gone. */
-export async function dropRequest(ctx: Ctx, meId: string, requestId: string, as: 'recipient' | 'sender', traceId: string): Promise<void> {
+export async function dropRequest(ctx: Deps, meId: string, requestId: string, as: 'recipient' | 'sender', traceId: string): Promise<void> {
   const req = await createFriendsRepository(ctx.db).findRequest(requestId);
   const mine = req && (as === 'recipient' ? req.toUserId : req.fromUserId) === meId;
   if (!req || !mine) throw new AppError('NOT_FOUND', 'friend request not found');
@@ -115,7 +115,7 @@ export async function dropRequest(ctx: Ctx, meId: string, requestId: string, as:
   });
 }
 
-export async function unfriend(ctx: Ctx, meId: string, otherId: string, traceId: string): Promise<void> {
+export async function unfriend(ctx: Deps, meId: string, otherId: string, traceId: string): Promise<void> {
   await transact(ctx, async (tx) => {
     const friends = createFriendsRepository(tx);
     await friends.lockPair(meId, otherId);
@@ -128,7 +128,7 @@ export async function unfriend(ctx: Ctx, meId: string, otherId: string, traceId:
  * Blocking ends the friendship and any pending request between the two. What the blocked user sees
  * is an ordinary unfriend or declined request, and refusals afterwards.
  */
-export async function block(ctx: Ctx, meId: string, otherId: string, traceId: string): Promise<void> {
+export async function block(ctx: Deps, meId: string, otherId: string, traceId: string): Promise<void> {
   if (meId === otherId) throw new AppError('VALIDATION', 'you cannot block yourself');
   await requireUser(ctx, otherId);
   await transact(ctx, async (tx) => {
@@ -144,12 +144,12 @@ export async function block(ctx: Ctx, meId: string, otherId: string, traceId: st
   });
 }
 
-export async function unblock(ctx: Ctx, meId: string, otherId: string): Promise<void> {
+export async function unblock(ctx: Deps, meId: string, otherId: string): Promise<void> {
   const done = await transact(ctx, (tx) => createFriendsRepository(tx).unblock(meId, otherId));
   if (!done) throw new AppError('NOT_FOUND', 'this user is not blocked');
 }
 
-export async function listBlocks(ctx: Ctx, meId: string) {
+export async function listBlocks(ctx: Deps, meId: string) {
   const rows = await createFriendsRepository(ctx.db).listBlocked(meId);
   return rows.map((r) => ({ user: toUser(r.user), createdAt: r.createdAt.toISOString() }));
 }

@@ -1,6 +1,6 @@
 import { eventPayloads, type EventPayload, type EventType } from '@chat/contracts';
-import type { Executor } from '../db';
-import { outbox } from '../db/schema';
+import type { Executor } from '../repositories/types';
+import { outbox } from '../repositories/schema';
 
 /**
  * Writes events into the outbox inside the caller's transaction. The payload is validated here, at

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { ENVELOPE_VERSION } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
 import { EXCHANGES, type Broker } from '@chat/messaging';
-import type { Db } from '../db';
+import type { Db } from '../repositories/types';
 
 /** Any constant: the one advisory lock that makes a single relay publish at a time. */
 const RELAY_LOCK = 0x6f7574626f78;

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Presence } from '@chat/contracts';
-import type { Executor } from '../db';
+import type { Executor } from '../repositories/types';
 
 /** A Postgres array literal of validated uuids (drizzle would expand a JS array into a list). */
 const uuidArray = (ids: string[]) => `{${ids.join(',')}}`;

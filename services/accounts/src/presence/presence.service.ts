@@ -3,7 +3,7 @@ import type { Envelope, Presence } from '@chat/contracts';
 import { isTransientDbError } from '@chat/db';
 import type { Logger } from '@chat/logger';
 import { QUEUES, type Broker } from '@chat/messaging';
-import type { Db, Tx } from '../db';
+import type { Db, Tx } from '../repositories/types';
 import { enqueue } from '../outbox/outbox';
 import { createPresenceRepository } from './presence.repository';
 

@@ -1,5 +1,5 @@
 import type { Presence } from '@chat/contracts';
-import type { Executor } from '../db';
+import type { Executor } from '../repositories/types';
 import { createPresenceRepository, offline } from './presence.repository';
 
 /** The presence of each user, in order; users never seen online read offline with no last seen. */

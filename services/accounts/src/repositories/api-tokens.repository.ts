@@ -1,7 +1,7 @@
 import { and, asc, count, eq, isNull, lt, or } from 'drizzle-orm';
 import type { ApiToken } from '@chat/contracts';
-import type { Executor } from '../db';
-import { apiTokens, users } from '../db/schema';
+import type { Executor } from './types';
+import { apiTokens, users } from './schema';
 
 export type ApiTokenRow = typeof apiTokens.$inferSelect;
 

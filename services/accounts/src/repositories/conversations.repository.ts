@@ -1,7 +1,7 @@
 import { and, asc, count, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import type { MemberRole } from '@chat/contracts';
-import type { Executor } from '../db';
-import { conversationMembers, conversations, users } from '../db/schema';
+import type { Executor } from '../repositories/types';
+import { conversationMembers, conversations, users } from '../repositories/schema';
 import { orderedPair } from './friends.repository';
 
 export type ConversationRow = typeof conversations.$inferSelect;

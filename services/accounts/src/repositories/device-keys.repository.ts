@@ -1,6 +1,6 @@
 import { asc, eq } from 'drizzle-orm';
-import type { Executor } from '../db';
-import { deviceKeys } from '../db/schema';
+import type { Executor } from '../repositories/types';
+import { deviceKeys } from '../repositories/schema';
 
 export type DeviceKeyRow = typeof deviceKeys.$inferSelect;
 

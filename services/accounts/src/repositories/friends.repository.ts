@@ -1,6 +1,6 @@
 import { and, desc, eq, or, sql } from 'drizzle-orm';
-import type { Executor } from '../db';
-import { blocks, conversations, friendRequests, friendships, users } from '../db/schema';
+import type { Executor } from '../repositories/types';
+import { blocks, conversations, friendRequests, friendships, users } from '../repositories/schema';
 
 export type FriendRequestRow = typeof friendRequests.$inferSelect;
 

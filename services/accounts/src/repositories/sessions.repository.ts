@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, isNull } from 'drizzle-orm';
-import type { Executor } from '../db';
-import { refreshTokens } from '../db/schema';
+import type { Executor } from '../repositories/types';
+import { refreshTokens } from '../repositories/schema';
 
 export type RefreshTokenRow = typeof refreshTokens.$inferSelect;
 

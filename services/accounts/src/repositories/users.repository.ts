@@ -1,7 +1,7 @@
-import { asc, eq, inArray, like } from 'drizzle-orm';
+import { and, asc, eq, inArray, like, notLike } from 'drizzle-orm';
 import type { User } from '@chat/contracts';
-import type { Executor } from '../db';
-import { users } from '../db/schema';
+import type { Executor } from '../repositories/types';
+import { users } from '../repositories/schema';
 
 export type UserRow = typeof users.$inferSelect;
 
@@ -13,8 +13,9 @@ export const toUser = (r: UserRow): User => ({
   ...(r.botOwnerId ? { bot: true as const } : {}),
 });
 
-/** `%` and `_` are LIKE wildcards and `_` is legal in usernames: escape them for a literal prefix. */
-const likePrefix = (q: string) => `${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+/** `%` and `_` are LIKE wildcards and `_` is legal in usernames: escape them for a literal match. */
+const escapeLike = (q: string) => q.replace(/[\\%_]/g, (c) => `\\${c}`);
+const likePrefix = (q: string) => `${escapeLike(q)}%`;
 
 export function createUsersRepository(db: Executor) {
   return {
@@ -35,8 +36,22 @@ export function createUsersRepository(db: Executor) {
       if (!ids.length) return [];
       return db.select().from(users).where(inArray(users.id, ids));
     },
-    async searchByPrefix(q: string, limit: number): Promise<UserRow[]> {
-      return db.select().from(users).where(like(users.username, likePrefix(q.toLowerCase()))).orderBy(asc(users.username)).limit(limit);
+    /**
+     * Usernames starting with `q` first (the unique index serves them), then, to fill up to `limit`,
+     * those containing it elsewhere. A leading `@` is how people write a username: it is ignored.
+     */
+    async search(q: string, limit: number): Promise<UserRow[]> {
+      const needle = q.toLowerCase().replace(/^@/, '');
+      if (!needle) return [];
+      const starting = await db.select().from(users).where(like(users.username, likePrefix(needle))).orderBy(asc(users.username)).limit(limit);
+      if (starting.length >= limit) return starting;
+      const inside = await db
+        .select()
+        .from(users)
+        .where(and(like(users.username, `%${escapeLike(needle)}%`), notLike(users.username, likePrefix(needle))))
+        .orderBy(asc(users.username))
+        .limit(limit - starting.length);
+      return [...starting, ...inside];
     },
   };
 }

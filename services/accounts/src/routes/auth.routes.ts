@@ -2,13 +2,13 @@ import type { FastifyPluginAsync } from 'fastify';
 import { AuthResult, LoginBody, LogoutBody, RefreshBody, RegisterBody, TokenPair } from '@chat/contracts';
 import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
 import { z } from 'zod';
-import type { Ctx } from '../context';
+import type { Deps } from '../deps';
 import { traceId } from '../auth/authenticate';
 import * as auth from '../domain/auth.service';
 
 const tags = ['auth'];
 
-export const authRoutes = (ctx: Ctx): FastifyPluginAsync => async (root) => {
+export const authRoutes = (ctx: Deps): FastifyPluginAsync => async (root) => {
   const app = root.withTypeProvider<ZodTypeProvider>();
 
   app.post('/api/v1/auth/register', {

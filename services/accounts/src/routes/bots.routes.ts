@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AppError, ApiToken, Bot, BotTokenParams, CreateBotBody, CreatedToken, CreateTokenBody, IdParams, TokenIntrospection } from '@chat/contracts';
 import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
 import type { AccessClaims, Verifier } from '@chat/auth';
-import type { Ctx } from '../context';
+import type { Deps as Ctx } from '../deps';
 import { authenticate, traceId } from '../auth/authenticate';
 import * as bots from '../domain/bots.service';
 

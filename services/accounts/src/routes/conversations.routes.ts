@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AddMemberBody, Conversation, ConversationList, DirectConversationBody, IdParams, MemberParams, MemberRole, RenameBody, RoomBody } from '@chat/contracts';
 import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
 import type { Verifier } from '@chat/auth';
-import type { Ctx } from '../context';
+import type { Deps } from '../deps';
 import { authenticate, traceId, userId } from '../auth/authenticate';
 import * as conversations from '../domain/conversations.service';
 
@@ -12,7 +12,7 @@ const security = [{ bearer: [] }];
 const RoleBody = z.strictObject({ role: MemberRole });
 
 /** Non-members get NOT_FOUND for every conversation route (the id's existence is not revealed). */
-export const conversationsRoutes = (ctx: Ctx, verify: Verifier): FastifyPluginAsync => async (root) => {
+export const conversationsRoutes = (ctx: Deps, verify: Verifier): FastifyPluginAsync => async (root) => {
   const app = root.withTypeProvider<ZodTypeProvider>();
   app.addHook('onRequest', authenticate(verify));
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { BlockBody, Friend, FriendRequestBody, FriendRequests, IdParams, OutgoingRequest, User, UserIdParams } from '@chat/contracts';
 import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
 import type { Verifier } from '@chat/auth';
-import type { Ctx } from '../context';
+import type { Deps } from '../deps';
 import { authenticate, traceId, userId } from '../auth/authenticate';
 import * as friends from '../domain/friends.service';
 
@@ -13,7 +13,7 @@ const security = [{ bearer: [] }];
 const FriendWithConversation = Friend.extend({ conversationId: z.uuid().nullable() });
 const NoContent = { 204: z.null() };
 
-export const friendsRoutes = (ctx: Ctx, verify: Verifier): FastifyPluginAsync => async (root) => {
+export const friendsRoutes = (ctx: Deps, verify: Verifier): FastifyPluginAsync => async (root) => {
   const app = root.withTypeProvider<ZodTypeProvider>();
   app.addHook('onRequest', authenticate(verify));
 

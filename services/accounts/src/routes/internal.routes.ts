@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { AppError, IdParams, MemberRole } from '@chat/contracts';
 import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
-import type { Ctx } from '../context';
+import type { Deps } from '../deps';
 import { createConversationsRepository } from '../repositories/conversations.repository';
 import { createFriendsRepository } from '../repositories/friends.repository';
 import { contactIds, contactIdsOf } from '../domain/contacts';
@@ -22,7 +22,7 @@ export const InternalConversation = z.object({
  * Service-to-service lookups (docs/internal-contracts.md). Served on the accounts port only; the
  * gateway never proxies /internal, so there is no user token here.
  */
-export const internalRoutes = (ctx: Ctx): FastifyPluginAsync => async (root) => {
+export const internalRoutes = (ctx: Deps): FastifyPluginAsync => async (root) => {
   const app = root.withTypeProvider<ZodTypeProvider>();
   const convs = createConversationsRepository(ctx.db);
 

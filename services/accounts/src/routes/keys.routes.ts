@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AppError, IdParams } from '@chat/contracts';
 import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
 import type { Verifier } from '@chat/auth';
-import type { Ctx } from '../context';
+import type { Deps } from '../deps';
 import { authenticate, userId } from '../auth/authenticate';
 import { createDeviceKeysRepository, type DeviceKeyRow } from '../repositories/device-keys.repository';
 import { createUsersRepository } from '../repositories/users.repository';
@@ -21,7 +21,7 @@ export const DeviceKey = z.object({ deviceId: z.string(), userId: z.uuid(), publ
 const toDeviceKey = (r: DeviceKeyRow): z.infer<typeof DeviceKey> => ({ deviceId: r.deviceId, userId: r.userId, publicKey: r.publicKey, algorithm: r.algorithm, updatedAt: r.updatedAt.toISOString() });
 
 /** Public keys of devices, for end-to-end encryption: stored and served, never interpreted. */
-export const keysRoutes = (ctx: Ctx, verify: Verifier): FastifyPluginAsync => async (root) => {
+export const keysRoutes = (ctx: Deps, verify: Verifier): FastifyPluginAsync => async (root) => {
   const app = root.withTypeProvider<ZodTypeProvider>();
   app.addHook('onRequest', authenticate(verify));
   const keys = createDeviceKeysRepository(ctx.db);

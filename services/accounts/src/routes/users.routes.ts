@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AppError, limits, PresenceList, PresenceQuery, User, UserSearchQuery } from '@chat/contracts';
 import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
 import type { Verifier } from '@chat/auth';
-import type { Ctx } from '../context';
+import type { Deps } from '../deps';
 import { authenticate, userId } from '../auth/authenticate';
 import { createUsersRepository, toUser } from '../repositories/users.repository';
 import { contactIds } from '../domain/contacts';
@@ -12,7 +12,7 @@ import { presenceOf } from '../presence/presence.view';
 const tags = ['users'];
 const security = [{ bearer: [] }];
 
-export const usersRoutes = (ctx: Ctx, verify: Verifier): FastifyPluginAsync => async (root) => {
+export const usersRoutes = (ctx: Deps, verify: Verifier): FastifyPluginAsync => async (root) => {
   const app = root.withTypeProvider<ZodTypeProvider>();
   app.addHook('onRequest', authenticate(verify));
   const users = createUsersRepository(ctx.db);
@@ -26,8 +26,8 @@ export const usersRoutes = (ctx: Ctx, verify: Verifier): FastifyPluginAsync => a
   });
 
   app.get('/api/v1/users', {
-    schema: { tags, security, summary: `Up to ${limits.searchResults} users whose username starts with q (case-insensitive)`, querystring: UserSearchQuery, response: { 200: z.array(User), ...errorResponses(400, 401) } },
-  }, async (req) => (await users.searchByPrefix(req.query.q, limits.searchResults)).map(toUser));
+    schema: { tags, security, summary: `Up to ${limits.searchResults} users whose username contains q (case-insensitive, a leading @ ignored), those starting with it first`, querystring: UserSearchQuery, response: { 200: z.array(User), ...errorResponses(400, 401) } },
+  }, async (req) => (await users.search(req.query.q, limits.searchResults)).map(toUser));
 
   app.get('/api/v1/presence', {
     schema: {

@@ -59,7 +59,7 @@ export function byGateway(fanouts: Array<Fanout | null>, route: (userIds: string
     for (const [gatewayId, userIds] of route(f.userIds)) {
       let items = out.get(gatewayId);
       if (!items) out.set(gatewayId, (items = []));
-      items.push({ ...f, sentAt: Number.isFinite(f.sentAt) ? f.sentAt : Date.now(), userIds } as DeliveryItem);
+      items.push({ ...f, sentAt: Number.isFinite(f.sentAt) ? f.sentAt : Date.now(), userIds });
     }
   }
   return out;

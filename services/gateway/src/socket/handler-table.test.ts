@@ -20,9 +20,9 @@ function table(calls: string[], fail?: Error): HandlerTable {
   };
 }
 
-async function call(t: HandlerTable, event: unknown, ...payloads: unknown[]): Promise<Ack<any> | undefined> {
-  let res: Ack<any> | undefined;
-  await dispatch(t, ctx, event, [...payloads, (r: Ack<any>) => (res = r)]);
+async function call(t: HandlerTable, event: unknown, ...payloads: unknown[]): Promise<Ack<object> | undefined> {
+  let res: Ack<object> | undefined;
+  await dispatch(t, ctx, event, [...payloads, (r: Ack<object>) => (res = r)]);
   return res;
 }
 

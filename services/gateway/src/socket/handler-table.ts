@@ -64,7 +64,7 @@ export async function dispatch(table: HandlerTable, ctx: SocketContext, event: u
   if (!parsed.success) return refuse('VALIDATION', `invalid ${name}: ${describeZodError(parsed.error)}`);
 
   try {
-    const result = await handler.handle(ctx, parsed.data as never);
+    const result = await handler.handle(ctx, parsed.data);
     answer({ ok: true, ...result }, 'ok');
   } catch (err) {
     if (err instanceof AppError) return answer({ ok: false, ...err.toBody() }, err.code);

@@ -47,6 +47,16 @@ function refusal(err: unknown): ExtendedError {
   return e;
 }
 
+/**
+ * Socket.IO ignores a middleware's promise: a rejection refuses the handshake (UNAVAILABLE, retryable)
+ * instead of leaving it hanging as an unhandled rejection.
+ */
+function handshake<S>(fn: (socket: S, next: (err?: ExtendedError) => void) => Promise<void>) {
+  return (socket: S, next: (err?: ExtendedError) => void): void => {
+    fn(socket, next).catch((err: unknown) => next(refusal(err instanceof AppError ? err : new AppError('UNAVAILABLE', 'the connection could not be set up; retry'))));
+  };
+}
+
 const knownEvent = (e: unknown) => (typeof e === 'string' && Object.hasOwn(clientEventSchemas, e) ? e : 'unknown');
 
 /** The Socket.IO server on the gateway's HTTP server: authenticated handshake, then the handler table. */
@@ -54,7 +64,7 @@ export function attachSocketServer(http: HttpServer, deps: SocketServerDeps): Ga
   const io: GatewayServer = new Server(http, { serveClient: false, maxHttpBufferSize: 1e6 });
   const log = deps.logger;
 
-  io.use(async (socket, next) => {
+  io.use(handshake(async (socket, next) => {
     const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
     let claims;
     try {
@@ -85,7 +95,7 @@ export function attachSocketServer(http: HttpServer, deps: SocketServerDeps): Ga
     socket.conn.once('close', () => release());
     deps.metrics.users.set(deps.sessions.userCount);
     next();
-  });
+  }));
 
   io.on('connection', (socket) => {
     const { userId, username } = socket.data;

@@ -1,9 +1,8 @@
 import { isTransientDbError } from '@chat/db';
 import type { AnyEnvelope, Envelope, EventPayload, Message, ReadEvent } from '@chat/contracts';
-import type { Tx } from '../db/types';
 import { EXCHANGES, QUEUES, type Broker, type ConsumerSpec } from '@chat/messaging';
-import type { Config } from '../config';
-import type { Core } from '../core';
+import type { Deps } from '../app';
+import type { Tx } from '../repositories/types';
 import { parseEvent } from './parse-event';
 
 type Change = { conversationId: string; memberIds: string[]; at: Date };
@@ -61,13 +60,12 @@ export async function insertIsolating(tx: Tx, rows: Message[], insert: (exec: Tx
  * resent message hits the unique keys and is skipped, read markers only move forward, member lists
  * carry their snapshot time. Database outages are transient: the batch is put back, not dead-lettered.
  */
-export function createEventsConsumer(deps: {
-  core: Core;
-  config: Pick<Config, 'PERSISTENCE_BATCH' | 'PERSISTENCE_PREFETCH'>;
-  /** Where rows the database refuses go (the dead-letter queue); they are logged either way. */
-  deadLetter?: (messages: Message[]) => Promise<void>;
-}): ConsumerSpec<AnyEnvelope> {
-  const { core } = deps;
+export function createEventsConsumer(
+  deps: Pick<Deps, 'config' | 'db' | 'messages' | 'readMarkers' | 'members' | 'membership' | 'metrics'> & {
+    /** Where rows the database refuses go (the dead-letter queue); they are logged either way. */
+    deadLetter?: (messages: Message[]) => Promise<void>;
+  },
+): ConsumerSpec<AnyEnvelope> {
   return {
     queue: QUEUES.persistence.name,
     batchSize: deps.config.PERSISTENCE_BATCH,
@@ -87,14 +85,14 @@ export function createEventsConsumer(deps: {
       }
       const latest = latestChanges(changes);
       let refused: Refused[] = [];
-      const inserted = await core.db.transaction(async (tx) => {
-        const stored = await insertIsolating(tx, created, (exec, rows) => core.messages.insertBatch(exec, rows), isTransientDbError);
+      const inserted = await deps.db.transaction(async (tx) => {
+        const stored = await insertIsolating(tx, created, (exec, rows) => deps.messages.insertBatch(exec, rows), isTransientDbError);
         refused = stored.refused;
         const ids = stored.ids;
-        if (reads.length) await core.readMarkers.advance(tx, reads);
+        if (reads.length) await deps.readMarkers.advance(tx, reads);
         // Sorted, like the seq reservation, so concurrent batches lock member_sets rows in one order.
         for (const c of latest.sort((a, b) => (a.conversationId < b.conversationId ? -1 : 1))) {
-          await core.members.replace(tx, c.conversationId, c.memberIds, c.at);
+          await deps.members.replace(tx, c.conversationId, c.memberIds, c.at);
         }
         return ids;
       });
@@ -102,9 +100,9 @@ export function createEventsConsumer(deps: {
         for (const r of refused) logger.error({ err: r.error, messageId: r.message.id }, 'message refused by the database; dead-lettered');
         await deps.deadLetter?.(refused.map((r) => r.message));
       }
-      for (const c of latest) core.membership.forget(c.conversationId);
-      core.metrics.stored.inc(inserted.length);
-      core.metrics.duplicates.inc(created.length - inserted.length);
+      for (const c of latest) deps.membership.forget(c.conversationId);
+      deps.metrics.stored.inc(inserted.length);
+      deps.metrics.duplicates.inc(created.length - inserted.length);
       logger.debug({ events: items.length, stored: inserted.length, reads: reads.length, changes: latest.length }, 'batch committed');
     },
   };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseEvent } from './parse-event';
-import { dedupe } from '../db/messages.repository';
-import { furthest } from '../db/read-markers.repository';
+import { dedupe } from '../repositories/messages.repository';
+import { furthest } from '../repositories/read-markers.repository';
 import { readConfig } from '../config';
 
 const id = (n: number) => `01JD${String(n).padStart(22, '0')}`;
@@ -22,11 +22,17 @@ describe('parseEvent', () => {
     expect(parseEvent(envelope('message.created', msg())).type).toBe('message.created');
     const enc = msg({ kind: 'encrypted', body: undefined, encrypted: { ciphertext: 'c', nonce: 'n', keyId: 'k', senderDeviceId: 'd' } });
     expect(parseEvent(envelope('message.created', enc)).type).toBe('message.created');
+    const roomEvent = msg({ kind: 'event', body: undefined, event: { type: 'joined', userId: randomUUID() } });
+    expect(parseEvent(envelope('message.created', roomEvent)).type).toBe('message.created');
   });
   it.each([
     ['a text message without body', msg({ body: undefined })],
     ['a text message with a ciphertext', msg({ encrypted: { ciphertext: 'c', nonce: 'n', keyId: 'k', senderDeviceId: 'd' } })],
     ['an encrypted message without ciphertext', msg({ kind: 'encrypted', body: undefined })],
+    ['a room event without its event', msg({ kind: 'event', body: undefined })],
+    ['a room event with a body', msg({ kind: 'event', event: { type: 'left', userId: randomUUID() } })],
+    ['a text message carrying a room event', msg({ event: { type: 'left', userId: randomUUID() } })],
+    ['an unknown room event type', msg({ kind: 'event', body: undefined, event: { type: 'exploded' } })],
     ['a bad createdAt', msg({ createdAt: 'yesterday' })],
     ['a bad id', msg({ id: 'x' })],
   ])('refuses %s', (_what, payload) => {

@@ -1,8 +1,8 @@
 import { AppError } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
 import type { AccountsClient } from '../clients/accounts.client';
-import type { MembersRepository } from '../db/members.repository';
-import type { Db } from '../db/types';
+import type { MembersRepository } from '../repositories/members.repository';
+import type { Db } from '../repositories/types';
 
 /** Bounds the positive cache; past it the cache starts over (answers are cheap to learn again). */
 const MAX_CACHED = 100_000;
@@ -55,7 +55,7 @@ export function createMembership(deps: { db: Db; members: MembersRepository; acc
           cached = 0;
         }
         let users = cache.get(conversationId);
-        if (!users) cache.set(conversationId, (users = new Map()));
+        if (!users) cache.set(conversationId, (users = new Map<string, number>()));
         if (!users.has(userId)) cached++;
         users.set(userId, Date.now() + deps.cacheMs);
       }

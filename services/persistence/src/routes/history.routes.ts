@@ -1,13 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import type { Verifier } from '@chat/auth';
 import { HistoryPage, HistoryQuery, IdParams } from '@chat/contracts';
 import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
-import type { Core } from '../core';
-import { toMessage } from '../db/messages.repository';
+import type { Deps } from '../app';
+import { toMessage } from '../repositories/messages.repository';
 import { authenticate } from './authenticate';
 
 /** `GET /api/v1/conversations/:id/messages`: history pages, for members only. */
-export function historyRoutes(deps: { core: Core; verifier: Verifier }) {
+export function historyRoutes(deps: Pick<Deps, 'membership' | 'messages' | 'verifier'>) {
   return async (instance: FastifyInstance): Promise<void> => {
     const app = instance.withTypeProvider<ZodTypeProvider>();
     app.decorateRequest('userId', '');
@@ -30,8 +29,8 @@ export function historyRoutes(deps: { core: Core; verifier: Verifier }) {
       },
       async (req) => {
         const { id } = req.params;
-        await deps.core.membership.assertMember(id, req.userId);
-        const page = await deps.core.messages.page(id, req.query);
+        await deps.membership.assertMember(id, req.userId);
+        const page = await deps.messages.page(id, req.query);
         return { messages: page.rows.map(toMessage), hasMore: page.hasMore };
       },
     );

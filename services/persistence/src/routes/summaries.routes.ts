@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { Message, Uuid } from '@chat/contracts';
 import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
-import type { Core } from '../core';
+import type { Deps } from '../app';
 
 const SummariesBody = z.strictObject({ userId: Uuid, conversationIds: z.array(Uuid).max(10_000) });
 const Summary = z.object({
@@ -17,7 +17,7 @@ const Summary = z.object({
  * message, the user's unread count (capped at 1000), the time of its last message and every member's
  * read marker. Accounts calls it to fill its conversation list.
  */
-export function summariesRoutes(deps: { core: Core }) {
+export function summariesRoutes(deps: Pick<Deps, 'summaries'>) {
   return async (instance: FastifyInstance): Promise<void> => {
     const app = instance.withTypeProvider<ZodTypeProvider>();
     app.post(
@@ -31,7 +31,7 @@ export function summariesRoutes(deps: { core: Core }) {
           response: { 200: z.object({ summaries: z.record(z.string(), Summary) }), ...errorResponses(400, 503) },
         },
       },
-      async (req) => ({ summaries: await deps.core.summaries.forUser(req.body.userId, req.body.conversationIds) }),
+      async (req) => ({ summaries: await deps.summaries.forUser(req.body.userId, req.body.conversationIds) }),
     );
   };
 }

@@ -17,6 +17,7 @@ export type FriendT = z.infer<typeof Friend>;
 export type FriendRequestsT = z.infer<typeof FriendRequests>;
 export type IncomingRequestT = z.infer<typeof IncomingRequest>;
 export type OutgoingRequestT = z.infer<typeof OutgoingRequest>;
+export type BlockedT = { user: User; createdAt: string };
 export type { Conversation, HistoryPage, Presence, User };
 
 const enc = encodeURIComponent;
@@ -38,6 +39,7 @@ export const api = {
   unfriend: (userId: string) => request<void>('DELETE', `/friends/${enc(userId)}`),
   block: (userId: string) => request<unknown>('POST', '/blocks', { userId }),
   unblock: (userId: string) => request<void>('DELETE', `/blocks/${enc(userId)}`),
+  blocks: () => request<BlockedT[]>('GET', '/blocks'),
 
   conversations: () => request<Conversation[]>('GET', '/conversations'),
   direct: (userId: string) => request<Conversation>('POST', '/conversations/direct', { userId }),

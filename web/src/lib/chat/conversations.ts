@@ -73,7 +73,7 @@ export function userName(id: string, users: ReadonlyMap<string, KnownUser>, memb
 /** A room's title; a direct conversation is named after the other person. */
 export function conversationTitle(c: Conversation, me: string, users: ReadonlyMap<string, KnownUser>): string {
   if (c.kind === 'room') return c.title ?? 'Untitled room';
-  const other = c.members.find((m) => m.userId !== me) as NamedMember | undefined;
+  const other: NamedMember | undefined = c.members.find((m) => m.userId !== me);
   return other ? userName(other.userId, users, other) : (c.title ?? 'Direct conversation');
 }
 

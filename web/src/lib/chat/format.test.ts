@@ -12,6 +12,12 @@ describe('day separators', () => {
     expect(items[0]).toMatchObject({ label: 'Yesterday' });
     expect(items[2]).toMatchObject({ firstOfGroup: false });
   });
+  it('puts the "New messages" divider before the first unread, and a room event breaks a sender group', () => {
+    const m = (id: string, over = {}) => ({ id, conversationId: 'c', senderId: 's', clientMsgId: id, createdAt: '2026-01-01T10:00:00', kind: 'text' as const, body: id, status: 'sent' as const, ...over });
+    const items = withDaySeparators([m('1'), m('2', { kind: 'event', body: undefined }), m('3'), m('4')], (x) => x.id, new Date('2026-01-01T12:00:00'), '4');
+    expect(items.map((i) => i.kind)).toEqual(['day', 'message', 'message', 'message', 'unread', 'message']);
+    expect(items.filter((i) => i.kind === 'message').map((i) => (i as { firstOfGroup: boolean }).firstOfGroup)).toEqual([true, false, true, true]);
+  });
   it('labels older days with a date', () => {
     expect(dayLabel('2025-03-01T10:00:00', new Date('2026-01-02T12:00:00'))).not.toMatch(/Today|Yesterday/);
   });

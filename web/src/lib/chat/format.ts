@@ -20,12 +20,21 @@ export function timeLabel(iso: string): string {
   return new Date(iso).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
 }
 
+/** The full local date and time, for a tooltip on the short time. */
+export function fullTimeLabel(iso: string): string {
+  return new Date(iso).toLocaleString(undefined, { dateStyle: 'full', timeStyle: 'short' });
+}
+
 export type TimelineItem =
   | { kind: 'day'; key: string; label: string }
+  | { kind: 'unread'; key: string }
   | { kind: 'message'; key: string; message: ChatMessage; firstOfGroup: boolean };
 
-/** Day separators between messages of different local days; consecutive messages of one sender group. */
-export function withDaySeparators(messages: readonly ChatMessage[], keyOf: (m: ChatMessage) => string, now: Date = new Date()): TimelineItem[] {
+/**
+ * Day separators between messages of different local days; consecutive messages of one sender group
+ * (a room event breaks a group). With `unreadBefore`, a "New messages" divider precedes that message.
+ */
+export function withDaySeparators(messages: readonly ChatMessage[], keyOf: (m: ChatMessage) => string, now: Date = new Date(), unreadBefore: string | null = null): TimelineItem[] {
   const items: TimelineItem[] = [];
   let day = '';
   let prevSender = '';
@@ -36,8 +45,12 @@ export function withDaySeparators(messages: readonly ChatMessage[], keyOf: (m: C
       day = d;
       prevSender = '';
     }
+    if (unreadBefore && m.id === unreadBefore) {
+      items.push({ kind: 'unread', key: 'unread' });
+      prevSender = '';
+    }
     items.push({ kind: 'message', key: keyOf(m), message: m, firstOfGroup: m.senderId !== prevSender });
-    prevSender = m.senderId;
+    prevSender = m.kind === 'event' ? '' : m.senderId;
   }
   return items;
 }

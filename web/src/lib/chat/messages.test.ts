@@ -1,4 +1,4 @@
-import { addPending, markFailed, mergeMessages, unsent, type ChatMessage } from './messages';
+import { addPending, markFailed, markQueued, mergeMessages, unsent, type ChatMessage } from './messages';
 import { msg } from './fixtures.test-helpers';
 
 const ids = (l: ChatMessage[]) => l.map((m) => m.id);
@@ -66,5 +66,16 @@ describe('optimistic sends', () => {
     const held = mergeMessages([], [server]).messages;
     expect(addPending(held, base)).toEqual(held);
     expect(markFailed(held, 'me', 'u-3', 'late error')[0]!.status).toBe('sent');
+  });
+
+  it('a message written offline waits queued, keeps its clientMsgId, and becomes the server copy once sent', () => {
+    const queued = addPending([], base, 'queued');
+    expect(queued[0]).toMatchObject({ status: 'queued', id: '' });
+    const inFlight = addPending(queued, base);
+    expect(inFlight[0]!.status).toBe('pending');
+    expect(markQueued(markFailed(inFlight, 'me', 'u-3', 'x'), 'me', 'u-3')[0]).toMatchObject({ status: 'queued', error: undefined });
+    const sent = mergeMessages(inFlight, [msg('5', { senderId: 'me', clientMsgId: 'u-3' })]).messages;
+    expect(sent).toHaveLength(1);
+    expect(markQueued(sent, 'me', 'u-3')[0]!.status).toBe('sent');
   });
 });

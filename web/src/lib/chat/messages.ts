@@ -2,9 +2,10 @@ import type { Message } from '@chat/contracts';
 
 /**
  * A message as the client shows it. Server messages are `sent`; an optimistic one is `pending` (no
- * server id yet, `id` is empty) until its ack or its `message:new`, or `failed` until retried.
+ * server id yet, `id` is empty) until its ack or its `message:new`, `queued` while there is no
+ * connection (it goes out by itself on reconnect), or `failed` (refused by the server) until retried.
  */
-export type SendStatus = 'pending' | 'sent' | 'failed';
+export type SendStatus = 'pending' | 'queued' | 'sent' | 'failed';
 export type ChatMessage = Message & { status: SendStatus; error?: string };
 
 /** Server messages in id order (the server's acceptance order); own unsent ones after them. */
@@ -63,11 +64,11 @@ export function mergeMessages(existing: readonly ChatMessage[], incoming: readon
 }
 
 /** Adds (or, on retry, re-marks as pending) an optimistic message; a no-op once the server has it. */
-export function addPending(existing: readonly ChatMessage[], pending: Omit<ChatMessage, 'status' | 'id'>): ChatMessage[] {
+export function addPending(existing: readonly ChatMessage[], pending: Omit<ChatMessage, 'status' | 'id'>, status: 'pending' | 'queued' | 'failed' = 'pending'): ChatMessage[] {
   const same = (m: ChatMessage) => m.senderId === pending.senderId && m.clientMsgId === pending.clientMsgId;
   if (existing.some((m) => m.id && same(m))) return existing.slice();
   const rest = existing.filter((m) => !same(m));
-  rest.push({ ...pending, id: '', status: 'pending' });
+  rest.push({ ...pending, id: '', status });
   return rest.sort(compareMessages);
 }
 
@@ -76,6 +77,11 @@ export function markFailed(existing: readonly ChatMessage[], senderId: string, c
   return existing.map((m) =>
     m.senderId === senderId && m.clientMsgId === clientMsgId && !m.id ? { ...m, status: 'failed' as const, error } : m,
   );
+}
+
+/** Marks an unsent message as waiting for the connection (it is resent by itself on reconnect). */
+export function markQueued(existing: readonly ChatMessage[], senderId: string, clientMsgId: string): ChatMessage[] {
+  return existing.map((m) => (m.senderId === senderId && m.clientMsgId === clientMsgId && !m.id ? { ...m, status: 'queued' as const, error: undefined } : m));
 }
 
 /** The pending/failed messages of a timeline, to resend after a reconnect. */

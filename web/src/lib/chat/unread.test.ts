@@ -1,4 +1,4 @@
-import { countUnread, maxId, tabTitle, totalUnread, unreadAfterMessage } from './unread';
+import { countUnread, firstUnreadId, maxId, tabTitle, totalUnread, unreadAfterMessage } from './unread';
 import { msg } from './fixtures.test-helpers';
 
 describe('unread arithmetic', () => {
@@ -20,6 +20,15 @@ describe('unread arithmetic', () => {
     const l = [msg('1'), msg('2', { senderId: 'me' }), msg('3'), msg('4')];
     expect(countUnread(l, 'me', msg('2').id)).toBe(2);
     expect(countUnread(l, 'me', null)).toBe(3);
+  });
+
+  it('room events are never unread, and the "New messages" divider skips them and own messages', () => {
+    expect(unreadAfterMessage(2, { senderId: 'alice', kind: 'event' }, 'me', false)).toBe(2);
+    const l = [msg('1'), msg('2', { senderId: 'me' }), msg('3', { kind: 'event' }), msg('4'), msg('5')];
+    expect(countUnread(l, 'me', msg('1').id)).toBe(2);
+    expect(firstUnreadId(l, 'me', msg('1').id)).toBe(msg('4').id);
+    expect(firstUnreadId(l, 'me', null)).toBe(msg('1').id);
+    expect(firstUnreadId(l, 'me', msg('5').id)).toBeNull();
   });
 
   it('maxId keeps the later id', () => {

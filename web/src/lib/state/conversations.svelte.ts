@@ -1,5 +1,5 @@
 import { SvelteMap } from 'svelte/reactivity';
-import type { Conversation, ConversationEvent, Message, ReadEvent, TypingEvent } from '@chat/contracts';
+import type { Ack, Conversation, ConversationEvent, Message, ReadEvent, TypingEvent } from '@chat/contracts';
 import { api } from '../api/endpoints';
 import { describeError } from '../chat/errors';
 import { ApiError } from '../chat/errors';
@@ -12,11 +12,15 @@ import {
   upsertConversation,
 } from '../chat/conversations';
 import { applyTyping, typers, type TypingMap } from '../chat/typing';
-import { maxId, totalUnread, unreadAfterMessage } from '../chat/unread';
+import { countUnread, firstUnreadId, maxId, totalUnread, unreadAfterMessage } from '../chat/unread';
+import { outbox, type OutboxEntry } from '../offline/outbox';
 import type { ChatSocket } from '../socket';
 import { ACK_TIMEOUT_MS } from '../socket';
 import { directory } from './directory.svelte';
 import { Timeline } from './timeline.svelte';
+
+/** After an ack timeout on a socket that still looks connected, one automatic resend after this pause. */
+const RESEND_AFTER_MS = 3000;
 
 /** Conversations, their timelines, typing and read markers: everything the socket events change. */
 class Conversations {
@@ -24,14 +28,25 @@ class Conversations {
   loaded = $state(false);
   /** The conversation on screen (null on the list or friends page). */
   activeId = $state<string | null>(null);
-  /** Whether the user can see the page (tab visible and focused enough to read). */
+  /** Whether the user can see the page: the tab is visible AND focused ("Seen" means really seen). */
   visible = $state(true);
+  /** Per open conversation: the message the "New messages" divider precedes (fixed when it opened). */
+  dividers = new SvelteMap<string, string | null>();
+  /** Rooms the user was removed from (or left elsewhere) during this session: id -> title. */
+  removed = new SvelteMap<string, string | null>();
   typing = $state.raw<TypingMap>({});
   now = $state(Date.now());
   timelines = new SvelteMap<string, Timeline>();
   me = '';
   private socket: ChatSocket | null = null;
   private readSent = new Map<string, string>();
+  /** The newest server message the reader has had on screen, per conversation (see message-list). */
+  private seenUpTo = new Map<string, string>();
+  /** The latest send attempt per clientMsgId: the outcome of an older attempt is ignored. */
+  private attempts = new Map<string, number>();
+  private attemptSeq = 0;
+  /** Sends already retried once by themselves after an ack timeout on a live socket. */
+  private resent = new Set<string>();
 
   totalUnread = $derived(totalUnread(this.list));
 
@@ -43,10 +58,16 @@ class Conversations {
   reset(): void {
     this.list = [];
     this.loaded = false;
+    this.loading = null;
     this.activeId = null;
     this.typing = {};
     this.timelines.clear();
     this.readSent.clear();
+    this.seenUpTo.clear();
+    this.dividers.clear();
+    this.removed.clear();
+    this.attempts.clear();
+    this.resent.clear();
   }
 
   get(id: string): Conversation | undefined {
@@ -62,11 +83,33 @@ class Conversations {
     return t;
   }
 
-  async load(): Promise<void> {
+  private loading: Promise<void> | null = null;
+
+  load(): Promise<void> {
+    const p = this.doLoad();
+    this.loading = p;
+    return p;
+  }
+
+  /** The list as the server has it (the unread count and read marker decide the divider). */
+  private whenLoaded(): Promise<void> {
+    if (this.loaded) return Promise.resolve();
+    return (this.loading ?? this.load()).catch(() => undefined);
+  }
+
+  private async doLoad(): Promise<void> {
     const list = await api.conversations();
     this.list = sortConversations(list);
     this.loaded = true;
+    this.rememberMembers(list);
     void this.loadPresence();
+  }
+
+  /** Members carry their names: a co-member who is not a friend shows by name, not as an id. */
+  private rememberMembers(list: readonly Pick<Conversation, 'members'>[]): void {
+    for (const c of list) {
+      for (const m of c.members) if (m.username) directory.remember({ id: m.userId, username: m.username, displayName: m.displayName ?? m.username });
+    }
   }
 
   /** Presence of co-members who are not friends (friends come with their presence). */
@@ -89,36 +132,61 @@ class Conversations {
 
   async open(id: string): Promise<void> {
     this.activeId = id;
+    await this.whenLoaded();
+    if (this.activeId !== id) return;
+    const c = this.get(id);
+    // What was unread when the conversation opened decides where the "New messages" divider sits.
+    const unread = c?.unreadCount ?? 0;
+    const lastRead = c?.members.find((m) => m.userId === this.me)?.lastReadMessageId ?? null;
     const t = this.timeline(id);
-    if (!t.loaded) {
-      try {
-        await t.sync();
-      } catch (err) {
-        t.error = describeError(err);
-        return;
-      }
+    try {
+      if (!t.loaded) await t.sync();
+      // A long backlog: page back (a few pages at most) so the divider is on a loaded message.
+      if (unread > 0) await t.loadBackTo(lastRead, 4);
+    } catch (err) {
+      t.error = describeError(err);
+      return;
     }
+    if (this.activeId === id) this.dividers.set(id, unread > 0 ? firstUnreadId(t.messages, this.me, lastRead) : null);
     this.markRead(id);
   }
 
   close(id: string): void {
     if (this.activeId === id) this.activeId = null;
+    this.dividers.delete(id);
+    this.seenUpTo.delete(id);
   }
 
-  /** The user sees the newest messages of the open conversation: tell the server (once per id). */
+  /** The message list reports the newest server message on screen; reading follows it. */
+  setSeen(id: string, messageId: string | null): void {
+    // Until open() has placed the divider the view is not where the reader will be: nothing counts yet.
+    if (!messageId || !this.dividers.has(id)) return;
+    const had = this.seenUpTo.get(id);
+    if (had && had >= messageId) return;
+    this.seenUpTo.set(id, messageId);
+    this.markRead(id);
+  }
+
+  /**
+   * The user has seen the open conversation up to the newest message that was on screen while the tab
+   * was visible and focused: tell the server (once per id), so the sender's "Seen" is true.
+   */
   markRead(id: string): void {
     if (this.activeId !== id || !this.visible) return;
     const t = this.timelines.get(id);
-    const last = t?.lastServerId();
     const c = this.get(id);
-    if (!last || !c) return;
-    if (c.unreadCount) this.list = setUnread(this.list, id, 0);
+    const seen = this.seenUpTo.get(id);
+    if (!t || !c || !seen) return;
+    const last = t.lastServerId();
+    const upTo = last && last < seen ? last : seen;
+    const left = last && upTo >= last ? 0 : countUnread(t.messages, this.me, upTo);
+    if (c.unreadCount !== left) this.list = setUnread(this.list, id, Math.min(c.unreadCount, left));
     const mine = c.members.find((m) => m.userId === this.me)?.lastReadMessageId ?? null;
     const known = maxId(mine, this.readSent.get(id));
-    if (known && known >= last) return;
-    this.readSent.set(id, last);
-    this.list = applyRead(this.list, id, this.me, last);
-    this.socket?.emit('read', { conversationId: id, messageId: last });
+    if (known && known >= upTo) return;
+    this.readSent.set(id, upTo);
+    this.list = applyRead(this.list, id, this.me, upTo);
+    this.socket?.emit('read', { conversationId: id, messageId: upTo });
   }
 
   /** A `message:new` (or an ack): merge it, count it, and report whether it was new. */
@@ -139,10 +207,10 @@ class Conversations {
       t?.merge([m]);
       isNew = !c.lastMessage || m.id > c.lastMessage.id;
     }
-    const seenNow = this.activeId === m.conversationId && this.visible;
-    this.list = applyMessage(this.list, m, (conv) => (isNew ? unreadAfterMessage(conv.unreadCount, m, this.me, seenNow) : conv.unreadCount));
-    if (isNew && m.senderId !== this.me) this.typing = applyTyping(this.typing, { conversationId: m.conversationId, userId: m.senderId, typing: false }, Date.now());
-    if (seenNow) this.markRead(m.conversationId);
+    // Counted unread until the message list reports it on screen (then markRead settles the count).
+    this.list = applyMessage(this.list, m, (conv) => (isNew ? unreadAfterMessage(conv.unreadCount, m, this.me, false) : conv.unreadCount));
+    if (isNew && m.senderId !== this.me && m.kind !== 'event') this.typing = applyTyping(this.typing, { conversationId: m.conversationId, userId: m.senderId, typing: false }, Date.now());
+    if (this.activeId === m.conversationId) this.markRead(m.conversationId);
     return isNew;
   }
 
@@ -168,40 +236,112 @@ class Conversations {
     const conv = e.conversation;
     const stillMember = conv.members.some((m) => m.userId === this.me);
     if (!stillMember) {
+      if (conv.kind === 'room') this.removed.set(conv.id, conv.title);
       this.list = removeConversation(this.list, conv.id);
       return;
     }
+    this.removed.delete(conv.id);
     this.list = upsertConversation(this.list, conv);
+    this.rememberMembers([conv]);
     void this.loadPresence();
   }
 
-  /** Sends a text message optimistically; the same clientMsgId is reused by `retry`. */
+  /**
+   * Sends a text message optimistically. It is written to the offline outbox first: without a
+   * connection it waits there (and survives a reload) and goes out by itself on reconnect, always with
+   * its original clientMsgId, so the server stores it once however many times it is sent.
+   */
   send(conversationId: string, body: string): void {
-    const clientMsgId = crypto.randomUUID();
-    this.dispatch(conversationId, clientMsgId, body);
+    const entry: OutboxEntry = { clientMsgId: crypto.randomUUID(), senderId: this.me, conversationId, body, createdAt: new Date().toISOString() };
+    void outbox.put(entry);
+    this.dispatch(entry);
   }
 
   retry(conversationId: string, clientMsgId: string): void {
     const m = this.timelines.get(conversationId)?.messages.find((x) => x.clientMsgId === clientMsgId && !x.id);
-    if (m?.body !== undefined) this.dispatch(conversationId, clientMsgId, m.body, m.createdAt);
+    if (m?.body === undefined) return;
+    const entry: OutboxEntry = { clientMsgId, senderId: this.me, conversationId, body: m.body, createdAt: m.createdAt };
+    void outbox.put(entry);
+    this.dispatch(entry);
   }
 
-  private dispatch(conversationId: string, clientMsgId: string, body: string, createdAt = new Date().toISOString()): void {
-    const t = this.timeline(conversationId);
-    t.addPending({ conversationId, clientMsgId, senderId: this.me, createdAt, kind: 'text', body });
-    const socket = this.socket;
-    if (!socket?.connected) {
-      t.fail(this.me, clientMsgId, 'Not connected');
-      return;
+  /** Gives up on an unsent message. */
+  discard(conversationId: string, clientMsgId: string): void {
+    this.attempts.delete(clientMsgId);
+    this.timelines.get(conversationId)?.discard(this.me, clientMsgId);
+    void outbox.delete(clientMsgId);
+  }
+
+  /** After a reload: the user's unsent messages back in their timelines (waiting, or refused). */
+  async restoreOutbox(): Promise<void> {
+    for (const e of await outbox.of(this.me)) {
+      this.timeline(e.conversationId).addPending(
+        { conversationId: e.conversationId, clientMsgId: e.clientMsgId, senderId: e.senderId, createdAt: e.createdAt, kind: 'text', body: e.body, ...(e.error ? { error: e.error } : {}) },
+        e.error ? 'failed' : 'queued',
+      );
     }
+  }
+
+  /** On (re)connect: everything waiting in the outbox goes out, oldest first. */
+  async flushOutbox(): Promise<void> {
+    for (const e of await outbox.of(this.me)) {
+      if (!e.error && !this.attempts.has(e.clientMsgId)) this.dispatch(e);
+    }
+  }
+
+  /** The connection dropped: sends still waiting for an ack go out again on reconnect. */
+  onDisconnect(): void {
+    for (const t of this.timelines.values()) {
+      for (const m of t.messages) {
+        if (m.status === 'pending') {
+          this.attempts.delete(m.clientMsgId);
+          t.queue(this.me, m.clientMsgId);
+        }
+      }
+    }
+  }
+
+  private dispatch(e: OutboxEntry): void {
+    const { conversationId, clientMsgId, body } = e;
+    const t = this.timeline(conversationId);
+    const socket = this.socket;
+    const online = !!socket?.connected;
+    t.addPending({ conversationId, clientMsgId, senderId: this.me, createdAt: e.createdAt, kind: 'text', body }, online ? 'pending' : 'queued');
+    if (!socket || !online) return;
+    const attempt = ++this.attemptSeq;
+    this.attempts.set(clientMsgId, attempt);
+    const current = () => this.attempts.get(clientMsgId) === attempt;
+    const refused = (error: string) => {
+      t.fail(this.me, clientMsgId, error);
+      void outbox.put({ ...e, error });
+    };
     socket
       .timeout(ACK_TIMEOUT_MS)
       .emitWithAck('message:send', { conversationId, clientMsgId, body })
-      .then((ack) => {
-        if (ack.ok) this.onMessage(ack.message);
-        else t.fail(this.me, clientMsgId, describeError(new ApiError(ack.error.code, ack.error.message, 0, ack.error.retryAfterMs), 'send'));
+      .then((ack: Ack<{ message: Message }>) => {
+        if (!current()) return;
+        this.attempts.delete(clientMsgId);
+        this.resent.delete(clientMsgId);
+        if (ack.ok) {
+          void outbox.delete(clientMsgId);
+          this.onMessage(ack.message);
+        } else refused(describeError(new ApiError(ack.error.code, ack.error.message, 0, ack.error.retryAfterMs), 'send'));
       })
-      .catch(() => t.fail(this.me, clientMsgId, 'No answer from the server'));
+      .catch(() => {
+        if (!current()) return;
+        this.attempts.delete(clientMsgId);
+        // No ack: the connection may be dead without the socket knowing yet. It waits for the next
+        // connect (which resends it); still connected, it is resent once more after a pause, and only a
+        // second silence asks the user.
+        t.queue(this.me, clientMsgId);
+        if (!this.socket?.connected) return;
+        if (this.resent.has(clientMsgId)) return refused('No answer from the server');
+        this.resent.add(clientMsgId);
+        setTimeout(() => {
+          const still = this.timelines.get(conversationId)?.messages.some((m) => m.clientMsgId === clientMsgId && m.status === 'queued');
+          if (still && !this.attempts.has(clientMsgId) && this.socket?.connected) this.dispatch(e);
+        }, RESEND_AFTER_MS);
+      });
   }
 
   sendTyping(conversationId: string, typing: boolean): void {

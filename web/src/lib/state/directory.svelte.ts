@@ -21,6 +21,12 @@ export class Directory {
     this.presence.set(p.userId, p);
   }
 
+  /** The name of someone met, or null. */
+  known(id: string): string | null {
+    const u = this.users.get(id);
+    return u?.displayName || u?.username || null;
+  }
+
   name(id: string): string {
     const u = this.users.get(id);
     return u?.displayName || u?.username || `user ${id.slice(0, 8)}`;

@@ -18,6 +18,7 @@ class Realtime {
   everConnected = $state(false);
   private socket: ChatSocket | null = null;
   private ticker: ReturnType<typeof setInterval> | null = null;
+  private stopNetworkWatch: (() => void) | null = null;
 
   start(): void {
     if (this.socket || !session.user) return;
@@ -32,9 +33,11 @@ class Realtime {
       // Covers the first connect too: anything sent between the list load and the subscription.
       void conversations.syncAll().catch(() => undefined);
       void friends.load().catch(() => undefined);
+      void conversations.flushOutbox();
     });
     socket.on('disconnect', (reason) => {
       this.state = 'disconnected';
+      conversations.onDisconnect();
       // A server-side disconnect is not retried by socket.io by itself.
       if (reason === 'io server disconnect') socket.connect();
     });
@@ -60,10 +63,26 @@ class Realtime {
     socket.on('resync', () => void conversations.syncAll().catch(() => undefined));
 
     this.ticker = setInterval(() => (conversations.now = Date.now()), 1000);
-    socket.connect();
+    // The browser knows it lost the network before the socket's heartbeat does: queue sends at once.
+    const offline = () => socket.disconnect();
+    const online = () => {
+      if (!socket.connected) socket.connect();
+    };
+    window.addEventListener('offline', offline);
+    window.addEventListener('online', online);
+    this.stopNetworkWatch = () => {
+      window.removeEventListener('offline', offline);
+      window.removeEventListener('online', online);
+    };
+    // Unsent messages from before a reload show (and go out) again; connect once they are back.
+    void conversations.restoreOutbox().finally(() => {
+      if (this.socket === socket && navigator.onLine !== false) socket.connect();
+    });
   }
 
   stop(): void {
+    this.stopNetworkWatch?.();
+    this.stopNetworkWatch = null;
     this.socket?.removeAllListeners();
     this.socket?.disconnect();
     this.socket = null;
@@ -80,6 +99,7 @@ class Realtime {
     if (Notification.permission !== 'granted' || !document.hidden) return;
     const c = conversations.get(m.conversationId);
     const title = c ? conversationTitle(c, session.user?.id ?? '', directory.users) : 'New message';
+    if (m.kind === 'event') return;
     const who = directory.name(m.senderId);
     const n = new Notification(c?.kind === 'room' ? `${who} in ${title}` : title, { body: preview(m), tag: m.conversationId });
     n.onclick = () => {

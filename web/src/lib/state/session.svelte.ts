@@ -1,6 +1,8 @@
 import type { User } from '@chat/contracts';
 import { api } from '../api/endpoints';
 import { clearTokens, hasStoredSession, refreshAccessToken, storeTokens, takeRefreshToken } from '../auth/tokens';
+import { clearDrafts } from '../offline/drafts';
+import { outbox } from '../offline/outbox';
 import { directory } from './directory.svelte';
 
 export type SessionStatus = 'unknown' | 'anonymous' | 'authenticated';
@@ -42,8 +44,13 @@ class Session {
     this.setUser(r.user);
   }
 
+  /** Logging out on purpose also forgets what this browser kept for the user (drafts, unsent messages). */
   async logout(): Promise<void> {
     const token = takeRefreshToken();
+    if (this.user) {
+      clearDrafts(this.user.id);
+      await outbox.clear(this.user.id);
+    }
     this.user = null;
     this.status = 'anonymous';
     if (token) await api.logout(token).catch(() => undefined);

@@ -1,7 +1,7 @@
 import type { Message } from '@chat/contracts';
 import { api } from '../api/endpoints';
 import { catchUp } from '../chat/cursor';
-import { addPending, markFailed, mergeMessages, type ChatMessage } from '../chat/messages';
+import { addPending, markFailed, markQueued, mergeMessages, type ChatMessage } from '../chat/messages';
 
 export const PAGE_SIZE = 50;
 /** Catch-up after a disconnect reads as much as the API allows per page. */
@@ -72,12 +72,30 @@ export class Timeline {
     }
   }
 
-  addPending(m: Omit<ChatMessage, 'status' | 'id'>): void {
-    this.messages = addPending(this.messages, m);
+  addPending(m: Omit<ChatMessage, 'status' | 'id'>, status: 'pending' | 'queued' | 'failed' = 'pending'): void {
+    this.messages = addPending(this.messages, m, status);
   }
 
   fail(senderId: string, clientMsgId: string, error: string): void {
     this.messages = markFailed(this.messages, senderId, clientMsgId, error);
+  }
+
+  queue(senderId: string, clientMsgId: string): void {
+    this.messages = markQueued(this.messages, senderId, clientMsgId);
+  }
+
+  /** Drops an unsent message (the user discarded it). */
+  discard(senderId: string, clientMsgId: string): void {
+    this.messages = this.messages.filter((m) => m.id || m.senderId !== senderId || m.clientMsgId !== clientMsgId);
+  }
+
+  /** Pages back until `id` (exclusive) is covered or `maxPages` pages were read: the first unread of a long backlog. */
+  async loadBackTo(id: string | null, maxPages: number): Promise<void> {
+    for (let i = 0; i < maxPages && this.hasOlder; i++) {
+      const oldest = this.messages.find((m) => m.id)?.id;
+      if (!oldest || (id && oldest <= id)) return;
+      await this.loadOlder();
+    }
   }
 
   /** The newest message the server holds: what "read up to here" points at. */

@@ -1,0 +1,3 @@
+ALTER TABLE "persistence"."messages" DROP CONSTRAINT "messages_kind_payload_ck";--> statement-breakpoint
+ALTER TABLE "persistence"."messages" ADD COLUMN "event" jsonb;--> statement-breakpoint
+ALTER TABLE "persistence"."messages" ADD CONSTRAINT "messages_kind_payload_ck" CHECK ((kind = 'text' and body is not null and encrypted is null and event is null) or (kind = 'encrypted' and encrypted is not null and body is null and event is null) or (kind = 'event' and event is not null and body is null and encrypted is null));
