@@ -20,6 +20,11 @@ export interface ConsumerSpec<M = AnyEnvelope> {
   /** A batch handed to `handle` stops growing at this many items (events), whatever the messages carry. */
   maxItems?: number;
   /**
+   * For a consumer off the latency path (persistence): a batch smaller than `batchSize` may wait this
+   * long for more, so a trickle of events is not one transaction each. Default 0: never waits.
+   */
+  lingerMs?: number;
+  /**
    * Handles what arrived while the previous call ran (natural batching: one item when idle, up to
    * `batchSize` under load). Every item is acked after it resolves; it must be idempotent, since a
    * crash before the ack redelivers.
@@ -40,7 +45,14 @@ interface Ctx {
 
 const ATTEMPTS_HEADER = 'x-attempts';
 
-export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M>, ctx: Ctx, onUnexpectedClose: () => void): Promise<{ stop: () => Promise<void> }> {
+export interface ActiveConsumer {
+  queue: string;
+  stop: () => Promise<void>;
+  /** When it last received or finished work, if it holds none now (nothing buffered or running); else null. */
+  idleSince: () => number | null;
+}
+
+export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M>, ctx: Ctx, onUnexpectedClose: () => void): Promise<ActiveConsumer> {
   const batchSize = spec.batchSize ?? 1;
   const ch = await model.createChannel();
   let stopping = false;
@@ -55,6 +67,7 @@ export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M
   type Entry = { msg: ConsumeMessage; items: M[] };
   let buffer: Entry[] = [];
   let running: Promise<void> | null = null;
+  let lastActivity = Date.now();
 
   const deadLetter = (msg: ConsumeMessage, reason: string) => {
     ctx.metrics.deadLettered.inc({ queue: spec.queue, reason });
@@ -133,8 +146,28 @@ export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M
     });
   };
 
+  let lingering: NodeJS.Timeout | null = null;
+  let lingerSince = 0;
   const pump = () => {
     if (running || buffer.length === 0) return;
+    const linger = spec.lingerMs ?? 0;
+    if (linger > 0 && !stopping) {
+      const items = buffer.reduce((a, e) => a + e.items.length, 0);
+      if (buffer.length < batchSize && items < maxItems) {
+        if (!lingerSince) lingerSince = Date.now();
+        const left = lingerSince + linger - Date.now();
+        if (left > 0) {
+          lingering ??= setTimeout(() => {
+            lingering = null;
+            pump();
+          }, left);
+          return;
+        }
+      }
+      if (lingering) clearTimeout(lingering);
+      lingering = null;
+      lingerSince = 0;
+    }
     let n = 0;
     let count = 0;
     while (n < buffer.length && n < batchSize && (n === 0 || count + buffer[n]!.items.length <= maxItems)) count += buffer[n++]!.items.length;
@@ -144,12 +177,14 @@ export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M
       .catch((err) => log.error({ err }, 'consumer batch failed'))
       .finally(() => {
         running = null;
+        lastActivity = Date.now();
         pump();
       });
   };
 
   const { consumerTag } = await ch.consume(spec.queue, (msg) => {
     if (!msg) return; // cancelled by the broker (queue deleted): the connection-level recovery handles it
+    lastActivity = Date.now();
     const items = parseOne(msg);
     if (items === null) return;
     buffer.push({ msg, items });
@@ -158,6 +193,8 @@ export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M
   log.debug({ consumerTag }, 'consuming');
 
   return {
+    queue: spec.queue,
+    idleSince: () => (running || buffer.length ? null : lastActivity),
     async stop() {
       stopping = true;
       await ch.cancel(consumerTag).catch(() => undefined);
