@@ -87,7 +87,7 @@ describe('gateway: per-session event sequences and resume over real sockets and 
     const bad = await open(bob, { sessionId: a.session.sessionId, seq: 0 });
     // RESUME_BUFFER is 5: events 1 and 2 are gone, so a resume from 0 would skip them.
     expect(bad.session).toMatchObject({ resumed: false, resync: 'too_far_behind' });
-    const malformed = await open(bob, { sessionId: 'nope', seq: -1 } as never);
+    const malformed = await open(bob, { sessionId: 'nope', seq: -1 });
     expect(malformed.session).toMatchObject({ resumed: false, resync: 'invalid' });
   });
 });

@@ -129,7 +129,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
         });
         const offErr = this.once('error', (e) => {
           offOk();
-          reject(e);
+          reject(e instanceof Error ? e : new Error(String(e)));
         });
       });
       this.openSocket();
@@ -324,7 +324,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       const socket = await this.connected();
       let ack: Ack<{ message: Message }>;
       try {
-        ack = await socket.timeout(this.opts.sendTimeoutMs ?? 5_000).emitWithAck('message:send', { conversationId, clientMsgId, body });
+        ack = (await socket.timeout(this.opts.sendTimeoutMs ?? 5_000).emitWithAck('message:send', { conversationId, clientMsgId, body })) as Ack<{ message: Message }>;
       } catch {
         if (attempt >= attempts) throw new ApiError(0, 'UNAVAILABLE', 'send outcome unknown after retries', true);
         continue; // outcome unknown: resend the same clientMsgId
@@ -343,7 +343,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
 
   /** Marks everything up to `messageId` read (acked; throws the coded error). */
   async markRead(conversationId: string, messageId: string): Promise<void> {
-    const ack = await (await this.connected()).timeout(5_000).emitWithAck('read', { conversationId, messageId });
+    const ack = (await (await this.connected()).timeout(5_000).emitWithAck('read', { conversationId, messageId })) as Ack;
     if (!ack.ok) throw new ApiError(0, ack.error.code, ack.error.message, ack.error.retryable);
   }
 

@@ -126,7 +126,7 @@ export class HttpApi {
   removeMember = (conversationId: string, userId: string) => this.request<null>('DELETE', `/conversations/${conversationId}/members/${userId}`);
   history = (conversationId: string, q: { before?: string; after?: string; limit?: number } = {}) => {
     const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]));
-    return this.request<HistoryPage>('GET', `/conversations/${conversationId}/messages${qs.size ? `?${qs}` : ''}`);
+    return this.request<HistoryPage>('GET', `/conversations/${conversationId}/messages${qs.size ? `?${qs.toString()}` : ''}`);
   };
   createBot = (username: string, displayName?: string) => this.request<Bot>('POST', '/bots', { username, ...(displayName ? { displayName } : {}) });
   bots = () => this.request<Bot[]>('GET', '/bots');

@@ -76,7 +76,8 @@ export function createPresenceService(opts: PresenceOptions): PresenceService {
       return online;
     });
     if (changes.length) opts.kickOutbox();
-    if (timer && items.some((e) => e.type === 'presence.reported' && !(e as Envelope<'presence.reported'>).payload.online)) wakeAfterGrace();
+    const wentOffline = items.some((e) => e.type === 'presence.reported' && !(e.payload as { online: boolean }).online);
+    if (timer && wentOffline) wakeAfterGrace();
   };
 
   const wakeAfterGrace = () => {

@@ -111,7 +111,7 @@ export function attachSocketServer(http: HttpServer, deps: SocketServerDeps): Ga
       const started = process.hrtime.bigint();
       if (readOnly) {
         const ack = args[args.length - 1];
-        if (typeof ack === 'function') ack({ ok: false, ...errorBody('FORBIDDEN', "this API token lacks the 'write' scope") });
+        if (typeof ack === 'function') (ack as (res: unknown) => void)({ ok: false, ...errorBody('FORBIDDEN', "this API token lacks the 'write' scope") });
         return;
       }
       void dispatch(deps.handlers, ctx, event, args, (name, outcome) => {
