@@ -17,6 +17,7 @@ import { authRoutes } from './routes/auth.routes';
 import { botsRoutes, tokenIntrospectionRoute } from './routes/bots.routes';
 import { resolveApiToken } from './domain/bots.service';
 import { conversationsRoutes } from './routes/conversations.routes';
+import { e2eRoutes } from './routes/e2e.routes';
 import { friendsRoutes } from './routes/friends.routes';
 import { internalRoutes } from './routes/internal.routes';
 import { keysRoutes } from './routes/keys.routes';
@@ -100,6 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<AccountsApp> {
   await app.register(conversationsRoutes(ctx, verify));
   await app.register(keysRoutes(ctx, verify));
   await app.register(botsRoutes(ctx, verify));
+  await app.register(e2eRoutes(ctx, verify));
   await app.register(internalRoutes(ctx));
   await app.register(tokenIntrospectionRoute(ctx));
   return app;
