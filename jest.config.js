@@ -4,7 +4,7 @@ const tsJest = ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }];
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/packages', '<rootDir>/services', '<rootDir>/web', '<rootDir>/test'],
+  roots: ['<rootDir>/packages', '<rootDir>/services', '<rootDir>/web', '<rootDir>/test', '<rootDir>/examples'],
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/.svelte-kit/', '/build/', '/test/containers/'],
   transform: { '^.+\\.ts$': tsJest, '/node_modules/(content-disposition|cookie|ts-mls|@noble/curves|@noble/hashes|@noble/ciphers)/.+\\.js$': '<rootDir>/test/esm-to-cjs.js' },

@@ -1,5 +1,5 @@
 import { createLocalJWKSet, createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import { AppError } from '@chat/contracts';
+import { AppError, isApiToken } from '@chat/contracts';
 
 /** Access tokens: EdDSA (Ed25519) JWTs issued by accounts, verified elsewhere through its JWKS. */
 export const TOKEN_ISSUER = 'chat-accounts';
@@ -13,13 +13,24 @@ export interface AccessClaims {
   expiresAt: number;
   /** The session (refresh-token family) the token was issued for, when it names one (`sid`). */
   sessionId?: string;
+  /** Set for a bot's API token: what it may do ('read': GET and socket events in; 'write': the rest). */
+  scopes?: string[];
+  /** Set for a bot's API token: its id (sockets re-check it, so a revoked token is cut off). */
+  tokenId?: string;
 }
+
+/** Resolves a bot's API token (`cbt_...`) to its claims; throws UNAUTHENTICATED when unknown or revoked. */
+export type ApiTokenResolver = (token: string) => Promise<AccessClaims>;
 
 export type Verifier = (token: string) => Promise<AccessClaims>;
 
 /** Verifies against the issuer's JWKS, fetched once and refreshed on an unknown key id (cached by jose). */
-export function createVerifier(keys: JWTVerifyGetKey): Verifier {
+export function createVerifier(keys: JWTVerifyGetKey, apiTokens?: ApiTokenResolver): Verifier {
   return async (token) => {
+    if (isApiToken(token)) {
+      if (!apiTokens) throw new AppError('UNAUTHENTICATED', 'API tokens are not accepted here');
+      return apiTokens(token);
+    }
     try {
       const { payload } = await jwtVerify(token, keys, { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, algorithms: [TOKEN_ALG] });
       if (typeof payload.sub !== 'string' || typeof payload.username !== 'string' || typeof payload.exp !== 'number') {
@@ -36,6 +47,22 @@ export function createVerifier(keys: JWTVerifyGetKey): Verifier {
     }
   };
 }
+
+/** Far enough to mean "never" for a token without an expiry, small enough for a timer's arithmetic. */
+export const NEVER_EXPIRES = 253402300799; // 9999-12-31T23:59:59Z
+
+/** May these claims do `what`? Access tokens of people may do everything; API tokens what their scopes say. */
+export function hasScope(claims: AccessClaims, what: 'read' | 'write'): boolean {
+  return !claims.scopes || claims.scopes.includes(what);
+}
+
+/** Throws FORBIDDEN for an API token without the scope an HTTP method needs (GET/HEAD: read, others: write). */
+export function requireScopeForMethod(claims: AccessClaims, method: string): void {
+  const need = method === 'GET' || method === 'HEAD' ? 'read' : 'write';
+  if (!hasScope(claims, need)) throw new AppError('FORBIDDEN', `this API token lacks the '${need}' scope`);
+}
+
+export { remoteApiTokens } from './api-tokens';
 
 export const remoteKeys = (jwksUrl: string): JWTVerifyGetKey => createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 30_000, timeoutDuration: 3_000 });
 export const localKeys = (jwks: JSONWebKeySet): JWTVerifyGetKey => createLocalJWKSet(jwks);

@@ -96,3 +96,7 @@ export async function inBatches<T, R>(items: T[], size: number, fn: (item: T, i:
   }
   return out;
 }
+
+// The SDK: typed HTTP, a self-healing socket client (resume, resync, cursors, resend). See README.md.
+export { ApiError, HttpApi, type Credentials, type Friend, type FriendRequests, type Session } from './sdk/http';
+export { ChatClient, ZERO_CURSOR, type ChatClientEvents, type ChatClientOptions, type Snapshot } from './sdk/client';

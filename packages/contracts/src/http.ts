@@ -25,8 +25,9 @@ export const LoginBody = z.strictObject({ username: UsernameLookup, password: z.
  */
 export const RefreshBody = z.strictObject({ refreshToken: StorableString().min(1).max(512).optional() });
 export const LogoutBody = RefreshBody;
-export const AuthResult = z.object({ user: User, accessToken: z.string(), refreshToken: z.string() });
-export const TokenPair = z.object({ accessToken: z.string(), refreshToken: z.string() });
+/** `expiresIn`: seconds the access token stays valid from now (refresh a little before). */
+export const AuthResult = z.object({ user: User, accessToken: z.string(), refreshToken: z.string(), expiresIn: z.number().int() });
+export const TokenPair = z.object({ accessToken: z.string(), refreshToken: z.string(), expiresIn: z.number().int() });
 
 export const UserSearchQuery = z.strictObject({ q: UsernameLookup });
 

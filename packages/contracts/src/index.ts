@@ -7,3 +7,7 @@ export * from './http';
 export * from './socket';
 export * from './events';
 export * from './internal';
+export * from './bots';
+export * from './session';
+export { buildAsyncApi } from './asyncapi';
+export { API_VERSION, asyncApiJson } from './asyncapi-file';

@@ -10,6 +10,8 @@ export const User = z.object({
   username: z.string(),
   displayName: z.string(),
   createdAt: isoTime,
+  /** Present (true) on bot accounts only. */
+  bot: z.literal(true).optional(),
 });
 export type User = z.infer<typeof User>;
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ErrorBody } from './errors';
 import { MessageId, Uuid } from './ids';
 import { Conversation, EncryptedPayload, Invitation, Message, Presence, TextBody } from './objects';
+import type { EventMeta, SessionEvent } from './session';
 
 /* Client to server: parsed at the gateway before any handler sees them. */
 export const MessageSendPayload = z.union([
@@ -74,13 +75,16 @@ export interface ClientToServerEvents {
   typing: (payload: TypingPayload, ack?: (res: Ack) => void) => void;
   read: (payload: ReadPayload, ack?: (res: Ack) => void) => void;
 }
+/** Every event but `session` carries its per-session sequence as a second argument (see session.ts). */
 export interface ServerToClientEvents {
-  'message:new': (m: Message) => void;
-  typing: (e: TypingEvent) => void;
-  read: (e: ReadEvent) => void;
-  presence: (e: Presence) => void;
-  friends: (e: FriendsEvent) => void;
-  conversation: (e: ConversationEvent) => void;
-  invitation: (e: InvitationEvent) => void;
+  'message:new': (m: Message, meta: EventMeta) => void;
+  typing: (e: TypingEvent, meta: EventMeta) => void;
+  read: (e: ReadEvent, meta: EventMeta) => void;
+  presence: (e: Presence, meta: EventMeta) => void;
+  friends: (e: FriendsEvent, meta: EventMeta) => void;
+  conversation: (e: ConversationEvent, meta: EventMeta) => void;
+  invitation: (e: InvitationEvent, meta: EventMeta) => void;
+  session: (e: SessionEvent) => void;
+  /** Not numbered: sent to every socket at once after the gateway's broker connection came back. */
   resync: (e: ResyncEvent) => void;
 }

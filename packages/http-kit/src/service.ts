@@ -33,6 +33,8 @@ export interface ServiceOptions {
    * them on its operator listener instead (`createOperatorServer`).
    */
   operatorRoutes?: boolean;
+  /** The `servers` entry of the OpenAPI document. */
+  publicOrigin?: string;
   /** Errors that mean a dependency is unavailable right now (answered 503 UNAVAILABLE, not 500). */
   isTransient?: (err: unknown) => boolean;
 }
@@ -84,9 +86,23 @@ export async function createService(opts: ServiceOptions): Promise<App> {
   await app.register(swagger, {
     openapi: {
       info: { title: opts.name, version: opts.version ?? '1.0.0', description: opts.description },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      // Clients reach every /api/v1 route through the public origin, never the service's own port.
+      servers: [{ url: opts.publicOrigin ?? 'http://localhost:8080', description: 'the public origin (the gateway)' }],
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: "a person's access token (JWT) or a bot's API token (cbt_...)" } },
+      },
     },
     transform: jsonSchemaTransform,
+  });
+  // Every documented route can also answer 503 (a dependency, or the owning service behind the origin, is
+  // down): listed, so a generated client knows it.
+  // A route behind a bearer token can also answer 401, and 403 to a bot's API token without the scope.
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as { response?: Record<string | number, unknown>; security?: unknown[] } | undefined;
+    const response = schema?.response;
+    if (!response) return;
+    const statuses = schema.security?.length ? [401, 403, 503] : [503];
+    for (const status of statuses) if (!(status in response)) response[status] = ErrorBody;
   });
   registerProbes(app, opts.readiness);
   if (opts.operatorRoutes !== false) {

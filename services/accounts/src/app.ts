@@ -14,6 +14,8 @@ import { createSummariesClient } from './clients/summaries.client';
 import { createOutboxRelay, type OutboxRelay } from './outbox/relay';
 import { createPresenceService, type PresenceService } from './presence/presence.service';
 import { authRoutes } from './routes/auth.routes';
+import { botsRoutes, tokenIntrospectionRoute } from './routes/bots.routes';
+import { resolveApiToken } from './domain/bots.service';
 import { conversationsRoutes } from './routes/conversations.routes';
 import { e2eRoutes } from './routes/e2e.routes';
 import { friendsRoutes } from './routes/friends.routes';
@@ -87,7 +89,8 @@ export async function buildApp(deps: AppDeps): Promise<AccountsApp> {
     summaries: createSummariesClient({ baseUrl: config.PERSISTENCE_URL, timeoutMs: config.PERSISTENCE_TIMEOUT_MS, logger }),
     kickOutbox: () => relay.kick(),
   };
-  const verify = createVerifier(localKeys(keys.jwks));
+  // API tokens (bots) are looked up here directly; other services ask /internal/v1/tokens/introspect.
+  const verify = createVerifier(localKeys(keys.jwks), (token) => resolveApiToken(ctx, token));
 
   // A database that is down answers 503 UNAVAILABLE through http-kit's one error handler (isTransient).
   await app.register(authRoutes(ctx));
@@ -95,8 +98,10 @@ export async function buildApp(deps: AppDeps): Promise<AccountsApp> {
   await app.register(friendsRoutes(ctx, verify));
   await app.register(conversationsRoutes(ctx, verify));
   await app.register(keysRoutes(ctx, verify));
+  await app.register(botsRoutes(ctx, verify));
   await app.register(e2eRoutes(ctx, verify));
   await app.register(invitationsRoutes(ctx, verify));
   await app.register(internalRoutes(ctx));
+  await app.register(tokenIntrospectionRoute(ctx));
   return app;
 }

@@ -116,6 +116,15 @@ describe('presence decided from gateway reports', () => {
     expect((await call(h.app, 'GET', '/api/v1/presence?userIds=nope', { token: b.token })).body).toMatchObject({ error: { code: 'VALIDATION' } });
   });
 
+  it('asking back a user who asked you returns them as a friend with their real presence', async () => {
+    const [a, b] = await registerUsers(h.app, 2);
+    await report('gw1', a.id, true);
+    await waitFor(async () => (await stored(a.id))?.online === true, 5_000, 'online');
+    expect((await call(h.app, 'POST', '/api/v1/friends/requests', { token: a.token, body: { username: b.username } })).status).toBe(201);
+    const back = await call(h.app, 'POST', '/api/v1/friends/requests', { token: b.token, body: { username: a.username } });
+    expect(back).toMatchObject({ status: 200, body: { user: { id: a.id }, online: true } });
+  });
+
   it('a blocked user no longer sees the blocker: blocking separates their shared rooms (docs/api.md, Blocks)', async () => {
     const [a, b, c] = await registerUsers(h.app, 3);
     await befriend(h.app, a, b);

@@ -11,11 +11,13 @@ import { LocalSessions } from './domain/local-sessions';
 import { proxyRoutes } from './routes/proxy.routes';
 import { securityHeaders } from './routes/security-headers';
 import { webRoutes } from './routes/web.routes';
+import { asyncApiRoutes } from './routes/asyncapi.routes';
 import { createGatewayMetrics } from './metrics';
 import { createRateLimiter } from './rate-limit';
 import { RecentSends } from './domain/recent-sends';
 import { createHandlers, TYPING_TTL_MS } from './socket/handlers';
 import { attachSocketServer, type GatewayServer } from './socket/io';
+import { SessionRegistry } from './socket/sessions';
 import { PresenceReporter } from './presence/presence-reporter';
 import { ReadCursors } from './typing/read-cursors';
 import { TypingTracker } from './typing/typing-tracker';
@@ -38,6 +40,7 @@ export interface Gateway {
   sessions: LocalSessions;
   presence: PresenceReporter;
   typing: TypingTracker;
+  socketSessions: SessionRegistry;
 }
 
 /**
@@ -103,17 +106,30 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
 
   await securityHeaders(app, { webDir: config.WEB_DIR });
   await app.register(proxyRoutes, { accountsUrl: config.ACCOUNTS_URL, persistenceUrl: config.PERSISTENCE_URL });
+  await app.register(asyncApiRoutes);
   await app.register(webRoutes, { webDir: config.WEB_DIR });
 
   let started = broker.isConnected;
   broker.once('connect', () => {
     started = true;
   });
-  const io = attachSocketServer(app.server, { verifier: deps.verifier, sessions, handlers, logger, metrics, started: () => started || broker.isConnected });
+  // Numbered, resumable socket sessions (socket/sessions.ts). A session held for a resume keeps its
+  // socket's count in LocalSessions (so delivery keeps routing the user here) until it is resumed or expires.
+  const socketSessions = new SessionRegistry({
+    windowMs: config.RESUME_WINDOW_MS,
+    bufferMax: config.RESUME_BUFFER,
+    hold: () => undefined,
+    unhold: (userId) => {
+      sessions.release(userId);
+      metrics.users.set(sessions.userCount);
+    },
+  });
+  const io = attachSocketServer(app.server, { verifier: deps.verifier, sessions, socketSessions, handlers, logger, metrics, tokenRecheckMs: config.API_TOKEN_RECHECK_MS, started: () => started || broker.isConnected });
   // Stop taking sockets before the HTTP server closes.
   app.addHook('preClose', async () => {
     io.local.disconnectSockets(true);
     io.engine.close();
+    socketSessions.clear();
     // The offline reports of the sockets just closed go out before the broker connection does.
     await presence.stop();
     typing.close();
@@ -128,6 +144,7 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     recentReads,
     readCursors,
     metrics,
+    sessions: socketSessions,
     prefetch: config.DELIVERY_PREFETCH,
     batchSize: config.DELIVERY_BATCH,
   });
@@ -143,5 +160,5 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     }
     connectedBefore = true;
   });
-  return { app, io, directory, sessions, presence, typing };
+  return { app, io, directory, sessions, socketSessions, presence, typing };
 }

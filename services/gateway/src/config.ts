@@ -53,6 +53,12 @@ export const Config = baseEnv.extend({
   TYPING_EXPIRE_MS: env.int(6_000, 10),
   /** Newest read remembered per user and conversation (backward reads are dropped). */
   READ_CURSORS: env.int(100_000, 1),
+  /** A dropped socket session stays resumable this long; it keeps its newest RESUME_BUFFER events. */
+  RESUME_WINDOW_MS: env.int(30_000, 0),
+  RESUME_BUFFER: env.int(256, 1),
+  /** A bot API token's check (asked of accounts) is reused this long; its sockets re-check it this often. */
+  API_TOKEN_CACHE_MS: env.int(30_000, 0),
+  API_TOKEN_RECHECK_MS: env.int(60_000, 100),
 });
 export type Config = z.infer<typeof Config>;
 

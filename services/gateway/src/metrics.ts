@@ -12,6 +12,12 @@ export function createGatewayMetrics(registry: Registry) {
     events: new Counter({ name: 'gateway_client_events_total', help: 'Client events by outcome', labelNames: ['event', 'outcome'], registers: [registry] }),
     sendAck: new Histogram({ name: 'gateway_send_ack_seconds', help: 'message:send from arrival to ack', labelNames: ['outcome'], buckets: latencyBuckets, registers: [registry] }),
     emitted: new Counter({ name: 'gateway_deliveries_emitted_total', help: 'Deliveries emitted to a user room', labelNames: ['event'], registers: [registry] }),
+    sessions: new Counter({
+      name: 'gateway_socket_sessions_total',
+      help: "Connections by session outcome: new, resumed, or a resume refused (the client resyncs) by reason",
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
     resyncs: new Counter({ name: 'gateway_resyncs_total', help: 'Times the sockets were told to resync (the broker connection came back)', registers: [registry] }),
     deliveryLatency: new Histogram({
       name: 'gateway_send_to_delivery_seconds',

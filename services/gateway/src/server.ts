@@ -1,4 +1,4 @@
-import { createVerifier, remoteKeys, type Verifier } from '@chat/auth';
+import { createVerifier, remoteApiTokens, remoteKeys, type Verifier } from '@chat/auth';
 import { createOperatorServer, listenThenConnect, type StartOptions as BaseStartOptions } from '@chat/http-kit';
 import { silentLogger } from '@chat/logger';
 import { Broker, applyGatewayTopology } from '@chat/messaging';
@@ -34,7 +34,8 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     confirmTimeoutMs: config.BROKER_CONFIRM_TIMEOUT_MS,
     onConnect: (ch) => applyGatewayTopology(ch, config.INSTANCE_ID),
   });
-  const verifier = opts.verifier ?? createVerifier(remoteKeys(jwksUrl(config)));
+  const verifier =
+    opts.verifier ?? createVerifier(remoteKeys(jwksUrl(config)), remoteApiTokens({ accountsUrl: config.ACCOUNTS_URL, timeoutMs: config.ACCOUNTS_TIMEOUT_MS, cacheMs: config.API_TOKEN_CACHE_MS }));
   const gw = await buildApp({ config, logger, broker, verifier, registry: opts.registry, defaultMetrics: opts.defaultMetrics });
   const { url: address, port } = await listenThenConnect(gw.app, broker, { port: config.PORT, host: config.HOST, logger, awaitBroker: opts.awaitBroker });
   const ops = await createOperatorServer({ logger, registry: gw.app.registry, readiness: { broker: () => broker.isConnected } });

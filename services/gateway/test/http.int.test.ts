@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@chat/local-infra';
@@ -90,6 +90,12 @@ describe('the public origin over HTTP', () => {
     expect(asset.headers.get('cache-control')).toMatch(/immutable/);
     expect(await asset.text()).toBe('console.log(1)');
     expect((await fetch(`${gw.url}/favicon.png`)).status).toBe(200);
+    // Not pages: well-known URIs and missing files answer 404, not the app with 200.
+    for (const path of ['/.well-known/security.txt', '/.well-known/openid-configuration', '/robots.txt', '/wp-login.php', '/_app/immutable/gone.js']) {
+      const res = await fetch(`${gw.url}${path}`);
+      expect([path, res.status]).toEqual([path, 404]);
+      expect(await res.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
+    }
     const traversal = await fetch(`${gw.url}/%2e%2e/%2e%2e/etc/passwd`);
     expect(await traversal.text()).not.toContain('root:');
     const post = await fetch(`${gw.url}/nope`, { method: 'POST' });
@@ -102,6 +108,13 @@ describe('the public origin over HTTP', () => {
     const res = await fetch(`${bare.url}/anything`);
     expect(res.status).toBe(200);
     expect(await res.text()).toMatch(/not built/);
+  });
+
+  it('serves the socket contract (AsyncAPI 3) on the public origin, the same text as docs/asyncapi.json', async () => {
+    const res = await fetch(`${gw.url}/asyncapi.json`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    expect(await res.text()).toBe(readFileSync(join(__dirname, '..', '..', '..', 'docs', 'asyncapi.json'), 'utf8'));
   });
 
   it('serves metrics on the operator listener only; probes on both', async () => {

@@ -106,6 +106,9 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
     it('refuses a conversation that no longer takes messages (unfriended) with FORBIDDEN', async () => {
       const c = h.accounts.conversation([alice, carol], { sendable: false }).id;
       expect(await send(a1, textSend(c))).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+      // Typing there is refused the same way: nobody could answer.
+      const typing = await (a1.timeout(5_000) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<unknown> }).emitWithAck('typing', { conversationId: c, typing: true });
+      expect(typing).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     });
 
     it('answers each kind of bad input with VALIDATION and keeps the socket working', async () => {

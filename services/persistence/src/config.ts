@@ -17,6 +17,8 @@ export const Config = baseEnv.extend({
   PERSISTENCE_LINGER_MS: env.int(10, 0),
   /** How long a positive membership answer is trusted in memory. */
   MEMBER_CACHE_MS: env.int(5_000, 0),
+  /** How long a bot API token's check (asked of accounts) is reused: a revoked token works at most this long. */
+  API_TOKEN_CACHE_MS: env.int(30_000, 0),
   /** Apply the drizzle migrations at start-up. */
   MIGRATE: env.bool(true),
 });

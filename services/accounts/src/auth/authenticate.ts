@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '@chat/contracts';
-import { bearerToken, type AccessClaims, type Verifier } from '@chat/auth';
+import { bearerToken, requireScopeForMethod, type AccessClaims, type Verifier } from '@chat/auth';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -15,6 +15,7 @@ export const authenticate = (verify: Verifier) => async (req: FastifyRequest) =>
   const token = bearerToken(req.headers.authorization);
   if (!token) throw new AppError('UNAUTHENTICATED', 'missing bearer token');
   req.auth = await verify(token);
+  requireScopeForMethod(req.auth, req.method);
 };
 
 /** The caller's id on a route behind `authenticate`. */

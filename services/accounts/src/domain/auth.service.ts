@@ -16,6 +16,8 @@ const badRefresh = () => new AppError('UNAUTHENTICATED', 'invalid or expired ref
 export interface TokenPair {
   accessToken: string;
   refreshToken: string;
+  /** Seconds the access token is valid for. */
+  expiresIn: number;
 }
 
 async function issueTokens(ctx: Deps, db: Executor, user: { id: string; username: string }, familyId?: string): Promise<TokenPair> {
@@ -24,7 +26,7 @@ async function issueTokens(ctx: Deps, db: Executor, user: { id: string; username
   const row = await createSessionsRepository(db).issue({ userId: user.id, tokenHash: hashRefreshToken(refreshToken), expiresAt, familyId });
   // `sid` names the session, so revoking it can disconnect the sockets opened with its tokens.
   const accessToken = await signAccessToken(ctx.keys.privateKey, ctx.keys.kid, { userId: user.id, username: user.username, sessionId: row.familyId }, ctx.config.ACCESS_TOKEN_TTL_SECONDS);
-  return { accessToken, refreshToken };
+  return { accessToken, refreshToken, expiresIn: ctx.config.ACCESS_TOKEN_TTL_SECONDS };
 }
 
 export async function register(ctx: Deps, input: { username: string; password: string; displayName?: string }, traceId: string): Promise<{ user: User } & TokenPair> {

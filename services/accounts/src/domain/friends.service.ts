@@ -65,7 +65,7 @@ export async function sendRequest(ctx: Deps, meId: string, username: string, tra
   if (otherRow.id === meId) throw new AppError('VALIDATION', 'you cannot send a friend request to yourself');
   const me = toUser(meRow);
   const other = toUser(otherRow);
-  return transact(ctx, async (tx) => {
+  const result = await transact(ctx, async (tx): Promise<SendResult> => {
     const friends = createFriendsRepository(tx);
     await friends.lockPair(me.id, other.id);
     if (await friends.hasBlocked(other.id, me.id)) throw refused();
@@ -84,6 +84,8 @@ export async function sendRequest(ctx: Deps, meId: string, username: string, tra
     await enqueueAll(tx, [friendRequestEvent(req, me, other)], traceId);
     return { kind: 'requested', request: { id: req.id, to: other, createdAt: req.createdAt.toISOString() } };
   });
+  // Asking back is accepting: the new friend's presence is filled in as on accept (not a constant offline).
+  return result.kind === 'friends' ? { kind: 'friends', friend: (await withPresence(ctx.db, [result.friend]))[0]! } : result;
 }
 
 export async function acceptRequest(ctx: Deps, meId: string, requestId: string, traceId: string): Promise<FriendView> {

@@ -51,6 +51,8 @@ export function createPresenceService(opts: PresenceOptions): PresenceService {
   const { db, logger } = opts;
   let timer: NodeJS.Timeout | null = null;
   let sweeping: Promise<unknown> = Promise.resolve();
+  /** One-shot sweeps at the end of a grace: the offline event comes at the grace, not up to a tick later. */
+  const wakes = new Set<NodeJS.Timeout>();
 
   const handle = async (items: AnyEnvelope[]) => {
     const changes = await db.transaction(async (tx) => {
@@ -74,6 +76,18 @@ export function createPresenceService(opts: PresenceOptions): PresenceService {
       return online;
     });
     if (changes.length) opts.kickOutbox();
+    const wentOffline = items.some((e) => e.type === 'presence.reported' && !(e.payload as { online: boolean }).online);
+    if (timer && wentOffline) wakeAfterGrace();
+  };
+
+  const wakeAfterGrace = () => {
+    const t = setTimeout(() => {
+      wakes.delete(t);
+      if (!timer) return;
+      sweeping = Promise.all([sweeping, sweep().catch((err) => logger.warn({ err: (err as Error).message }, 'presence sweep failed; the next tick retries'))]);
+    }, opts.graceMs + 25);
+    t.unref();
+    wakes.add(t);
   };
 
   const sweep = async (): Promise<Presence[]> => {
@@ -104,6 +118,8 @@ export function createPresenceService(opts: PresenceOptions): PresenceService {
     async stop() {
       if (timer) clearTimeout(timer);
       timer = null;
+      for (const t of wakes) clearTimeout(t);
+      wakes.clear();
       await sweeping;
     },
     sweep,

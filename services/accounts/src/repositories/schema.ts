@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, boolean, integer, varchar, check, index, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { type AnyPgColumn, bigint, bigserial, boolean, integer, varchar, check, index, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 export const accounts = pgSchema('accounts');
 
@@ -12,7 +12,26 @@ export const users = accounts.table('users', {
   displayName: text('display_name').notNull(),
   passwordHash: text('password_hash').notNull(),
   createdAt: createdAt(),
-}, (t) => [uniqueIndex('users_username_key').on(t.username), check('users_username_lower', sql`${t.username} = lower(${t.username})`)]);
+  /** Set on bot accounts: the user who owns the bot (bots have no usable password). */
+  botOwnerId: uuid('bot_owner_id').references((): AnyPgColumn => users.id, { onDelete: 'cascade' }),
+}, (t) => [
+  uniqueIndex('users_username_key').on(t.username),
+  check('users_username_lower', sql`${t.username} = lower(${t.username})`),
+  index('users_bot_owner_idx').on(t.botOwnerId).where(sql`${t.botOwnerId} is not null`),
+]);
+
+/** A bot's long-lived API tokens. Only the SHA-256 of the secret is stored; a revoked row is kept. */
+export const apiTokens = accounts.table('api_tokens', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  botId: uuid('bot_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  name: text('name').notNull(),
+  scopes: text('scopes').array().notNull(),
+  tokenHash: text('token_hash').notNull(),
+  createdAt: createdAt(),
+  expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
+  lastUsedAt: timestamp('last_used_at', { withTimezone: true, mode: 'date' }),
+  revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
+}, (t) => [uniqueIndex('api_tokens_hash_key').on(t.tokenHash), index('api_tokens_bot_idx').on(t.botId)]);
 
 /**
  * One row per refresh token ever issued. A session is a family: every rotation adds a row with the same
@@ -141,4 +160,4 @@ export const presence = accounts.table('presence', {
   offlinePendingSince: ts('offline_pending_since'),
 }, (t) => [index('presence_pending_idx').on(t.offlinePendingSince).where(sql`${t.offlinePendingSince} is not null`)]);
 
-export const schema = { users, refreshTokens, friendRequests, friendships, blocks, conversations, conversationMembers, roomInvitations, deviceKeys, outbox };
+export const schema = { users, apiTokens, refreshTokens, friendRequests, friendships, blocks, conversations, conversationMembers, roomInvitations, deviceKeys, outbox };

@@ -5,7 +5,13 @@ import { users } from '../repositories/schema';
 
 export type UserRow = typeof users.$inferSelect;
 
-export const toUser = (r: UserRow): User => ({ id: r.id, username: r.username, displayName: r.displayName, createdAt: r.createdAt.toISOString() });
+export const toUser = (r: UserRow): User => ({
+  id: r.id,
+  username: r.username,
+  displayName: r.displayName,
+  createdAt: r.createdAt.toISOString(),
+  ...(r.botOwnerId ? { bot: true as const } : {}),
+});
 
 /** `%` and `_` are LIKE wildcards and `_` is legal in usernames: escape them for a literal match. */
 const escapeLike = (q: string) => q.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -14,7 +20,7 @@ const likePrefix = (q: string) => `${escapeLike(q)}%`;
 export function createUsersRepository(db: Executor) {
   return {
     /** Null when the username is taken (the unique index decides, not a check before insert). */
-    async create(input: { username: string; displayName: string; passwordHash: string }): Promise<UserRow | null> {
+    async create(input: { username: string; displayName: string; passwordHash: string; botOwnerId?: string }): Promise<UserRow | null> {
       const rows = await db.insert(users).values(input).onConflictDoNothing({ target: users.username }).returning();
       return rows[0] ?? null;
     },

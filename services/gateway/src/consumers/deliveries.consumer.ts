@@ -4,7 +4,8 @@ import type { GatewayMetrics } from '../metrics';
 import { RecentSends } from '../domain/recent-sends';
 import type { ReadCursors } from '../typing/read-cursors';
 import { readKey } from '../socket/handlers';
-import { userRoom, type GatewayServer } from '../socket/io';
+import type { GatewayServer } from '../socket/io';
+import type { SessionRegistry } from '../socket/sessions';
 
 export interface DeliveryConsumerDeps {
   broker: Broker;
@@ -15,6 +16,7 @@ export interface DeliveryConsumerDeps {
   /** A reader's receipt made on another gateway also moves this gateway's cursor for them. */
   readCursors: ReadCursors;
   metrics: GatewayMetrics;
+  sessions: SessionRegistry;
   prefetch: number;
   batchSize: number;
 }
@@ -56,9 +58,8 @@ export async function startDeliveryConsumer(deps: DeliveryConsumerDeps): Promise
         for (const d of batch.items) {
           if (d.event === 'read' && d.userIds.includes(d.data.userId)) deps.readCursors.record(d.data.userId, d.data.conversationId, d.data.messageId);
           const except = originSocket(d, deps);
-          const rooms = d.userIds.map(userRoom);
-          const target = except ? deps.io.to(rooms).except(except) : deps.io.to(rooms);
-          (target.emit as (ev: string, data: unknown) => boolean)(d.event, d.data);
+          // Numbered per socket session (resume): socket/sessions.ts emits to each of the users' sockets.
+          for (const userId of d.userIds) deps.sessions.emitToUser(userId, d.event, d.data, except);
           deps.metrics.emitted.inc({ event: d.event }, d.userIds.length);
           if (d.sentAt !== undefined && d.event === 'message:new') deps.metrics.deliveryLatency.observe(Math.max(0, now - d.sentAt) / 1000);
         }

@@ -5,8 +5,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import send from '@fastify/send';
 import { errorBody } from '@chat/contracts';
 
-/** Paths that belong to the API or the services: never answered with the web client. */
-const NOT_WEB = /^\/(api|internal|socket\.io|metrics|docs)(\/|$)/;
+/** Paths that belong to the API, the services or well-known URIs: never answered with the web client. */
+const NOT_WEB = /^\/(api|internal|socket\.io|\.well-known|metrics|docs|asyncapi)(\/|$)/;
+/** A last segment with an extension names a file, not a page: a missing one is a 404, not the app. */
+const FILE_LIKE = /\/[^/]*\.[A-Za-z0-9]{1,10}$/;
 
 const NOT_BUILT = `<!doctype html><html><head><meta charset="utf-8"><title>chat</title></head><body>
 <h1>The web client is not built</h1><p>Build it with <code>npm run build -w web</code>. The API (<code>/api/v1</code>) and the socket (<code>/socket.io</code>) work without it.</p>
@@ -36,6 +38,7 @@ export async function webRoutes(app: FastifyInstance, opts: { webDir: string }):
       // SvelteKit's hashed assets never change; everything else is revalidated.
       const sent = await sendFile(req, reply, root, path, path.startsWith('/_app/immutable/'));
       if (sent) return sent;
+      if (FILE_LIKE.test(path)) return reply.status(404).send(errorBody('NOT_FOUND', `no such file ${path}`));
     }
     return (await sendFile(req, reply, root, '/index.html', false)) ?? reply.status(404).send(errorBody('NOT_FOUND', 'no such file'));
   });

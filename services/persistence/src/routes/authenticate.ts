@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '@chat/contracts';
-import { bearerToken, type Verifier } from '@chat/auth';
+import { bearerToken, requireScopeForMethod, type Verifier } from '@chat/auth';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -14,6 +14,8 @@ export function authenticate(verify: Verifier) {
   return async (req: FastifyRequest): Promise<void> => {
     const token = bearerToken(req.headers.authorization);
     if (!token) throw new AppError('UNAUTHENTICATED', 'missing bearer access token');
-    req.userId = (await verify(token)).userId;
+    const claims = await verify(token);
+    requireScopeForMethod(claims, req.method);
+    req.userId = claims.userId;
   };
 }
