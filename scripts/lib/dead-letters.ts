@@ -1,5 +1,5 @@
 import amqp, { type GetMessage } from 'amqplib';
-import { deadLetterQueue } from '@chat/messaging';
+import { BrokerTargets, brokerUrls, deadLetterQueue } from '@chat/messaging';
 
 export interface DeadLetter {
   messageId?: string;
@@ -19,7 +19,8 @@ function describe(msg: GetMessage): DeadLetter {
  * Peek takes every message and puts them all back (requeue) when done.
  */
 export async function processDeadLetters(url: string, queue: string, mode: 'peek' | 'replay', limit = Infinity): Promise<DeadLetter[]> {
-  const conn = await amqp.connect(url);
+  // AMQP_URL may list a cluster's nodes: any one of them serves the queue.
+  const conn = await amqp.connect(new BrokerTargets(brokerUrls(url)).target);
   try {
     const ch = await conn.createConfirmChannel();
     const dead = deadLetterQueue(queue);
@@ -35,7 +36,7 @@ export async function processDeadLetters(url: string, queue: string, mode: 'peek
         held.push(msg);
         continue;
       }
-      const { 'x-death': _death, 'x-first-death-exchange': _e, 'x-first-death-queue': _q, 'x-first-death-reason': _r, 'x-attempts': _a, ...headers } = msg.properties.headers ?? {};
+      const { 'x-death': _death, 'x-first-death-exchange': _e, 'x-first-death-queue': _q, 'x-first-death-reason': _r, 'x-attempts': _a, 'x-delivery-count': _n, ...headers } = msg.properties.headers ?? {};
       ch.sendToQueue(queue, msg.content, { ...msg.properties, headers, persistent: true });
       await ch.waitForConfirms();
       ch.ack(msg);

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { ensureDatabase, startPostgres, startRabbit, type LocalPostgres, type LocalRabbit } from '@chat/local-infra';
 import { runMigrations } from '@chat/db';
-import { info, say } from './output';
+import { migrateToQuorum } from '@chat/messaging';
+import { colours, fail, info, say } from './output';
+import { stopLeftovers } from './leftovers';
 
 export interface InfraPorts {
   postgres: number;
@@ -34,7 +36,12 @@ export async function startInfra(root: string, dataDir: string, ports: InfraPort
   try {
     info(`starting postgres on 127.0.0.1:${ports.postgres} and rabbitmq on 127.0.0.1:${ports.amqp} (data in ${dataDir})`);
     const [pgResult, rabbitResult] = await Promise.allSettled([
-      startPostgres({ dataDir: join(dataDir, 'postgres'), port: ports.postgres, onOutput: (l) => quiet('postgres', l, /\b(WARNING|ERROR|FATAL|PANIC):/) }),
+      startPostgres({
+        dataDir: join(dataDir, 'postgres'),
+        port: ports.postgres,
+        onOutput: (l) => quiet('postgres', l, /\b(WARNING|ERROR|FATAL|PANIC):/),
+        supervise: superviseAs('postgres'),
+      }),
       startRabbit({
         baseDir: join(dataDir, 'rabbitmq'),
         port: ports.amqp,
@@ -42,6 +49,7 @@ export async function startInfra(root: string, dataDir: string, ports: InfraPort
         distPort: ports.dist,
         nodeName: `chat-dev-${ports.amqp}@localhost`,
         onOutput: (l) => quiet('rabbitmq', l, /\[(error|critical|alert|emergency)\]/),
+        supervise: superviseAs('rabbitmq'),
       }),
     ]);
     if (pgResult.status === 'fulfilled') pg = pgResult.value;
@@ -57,22 +65,15 @@ export async function startInfra(root: string, dataDir: string, ports: InfraPort
   const stop = async () => {
     info('stopping rabbitmq and postgres');
     await Promise.allSettled([r.stop(), p.stop()]);
+    // A server someone restarted by hand in our data folder is ours to stop too (its pid file says so).
+    await stopLeftovers(dataDir, 'servers started outside the runner in its data folder');
     // RabbitMQ starts Erlang's port mapper daemon when none runs; it outlives the broker. Ours goes
     // too (epmd refuses to stop while another Erlang node is registered with it, which is what we want).
     if (!epmdWasRunning) spawnSync('epmd', ['-kill'], { stdio: 'ignore' });
   };
   try {
-    await ensureDatabase(p.url('postgres'), DATABASE);
-    const databaseUrl = p.url(DATABASE);
-    for (const schema of OWNED_SCHEMAS) {
-      const folder = join(root, 'services', schema, 'drizzle');
-      if (!existsSync(join(folder, 'meta', '_journal.json'))) {
-        info(`no migrations for ${schema} yet (${folder}): skipped`);
-        continue;
-      }
-      await runMigrations(databaseUrl, folder, schema);
-      info(`migrations applied: ${schema}`);
-    }
+    const databaseUrl = await prepareDatabase(root, p);
+    await migrateBroker(r.url());
     return { databaseUrl, amqpUrl: r.url(), managementUrl: `http://127.0.0.1:${ports.management}`, stop };
   } catch (err) {
     await stop();
@@ -80,13 +81,45 @@ export async function startInfra(root: string, dataDir: string, ports: InfraPort
   }
 }
 
-/** The servers' routine chatter hides the services' output; only their problems are shown. */
-function quiet(name: string, line: string, worth: RegExp): void {
-  const plain = stripVTControlCharacters(line);
-  // The readiness probe connecting while postgres starts is expected, not a problem.
-  if (worth.test(plain) && !/database system is starting up/.test(plain)) say(name, plain);
+/** Creates the database when missing and applies every owned schema's migrations; returns its URL. */
+export async function prepareDatabase(root: string, p: LocalPostgres): Promise<string> {
+  await ensureDatabase(p.url('postgres'), DATABASE);
+  const databaseUrl = p.url(DATABASE);
+  for (const schema of OWNED_SCHEMAS) {
+    const folder = join(root, 'services', schema, 'drizzle');
+    if (!existsSync(join(folder, 'meta', '_journal.json'))) {
+      info(`no migrations for ${schema} yet (${folder}): skipped`);
+      continue;
+    }
+    await runMigrations(databaseUrl, folder, schema);
+    info(`migrations applied: ${schema}`);
+  }
+  return databaseUrl;
 }
 
-function epmdRunning(): boolean {
+/** A broker kept in `.data/` by an earlier version has classic queues: make them quorum, messages kept. */
+export async function migrateBroker(amqpUrl: string): Promise<void> {
+  const report = await migrateToQuorum(amqpUrl);
+  for (const m of report.migrated) info(`rabbitmq: ${m.queue} migrated from a classic to a quorum queue (${m.moved} message(s) kept)`);
+}
+
+/** Restart messages for a supervised server (restarts use a backoff: 0.2 s doubling to 30 s). */
+export function superviseAs(name: string) {
+  return {
+    onDied: (how: string, inMs: number) => fail(colours.bold(`${name} DIED (${how}); restarting in ${(inMs / 1000).toFixed(1)}s`)),
+    onRestarted: (downMs: number) => info(`${name} is back, accepting again ${(downMs / 1000).toFixed(1)}s after it died`),
+    onRestartFailed: (err: Error, inMs: number) => fail(`${name} did not come back (${err.message.split('\n')[0]}); trying again in ${(inMs / 1000).toFixed(1)}s`),
+  };
+}
+
+/** The servers' routine chatter hides the services' output; only their problems are shown. */
+export function quiet(name: string, line: string, worth: RegExp): void {
+  const plain = stripVTControlCharacters(line);
+  // The readiness probe connecting while postgres starts is expected, not a problem; nor is a client's
+  // channel error (a declaration probing whether a queue exists), which the client handles and logs.
+  if (worth.test(plain) && !/database system is starting up|Channel error on connection|caused a channel exception/.test(plain)) say(name, plain);
+}
+
+export function epmdRunning(): boolean {
   return spawnSync('epmd', ['-names'], { stdio: 'ignore' }).status === 0;
 }

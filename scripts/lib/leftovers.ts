@@ -6,22 +6,26 @@ import { warn } from './output';
  * If a previous run was killed without a chance to clean up (kill -9, a closed terminal), its servers
  * may still hold the ports. Their pids are on disk: stop them, so running again just works.
  */
-export async function stopLeftovers(dataDir: string): Promise<void> {
+export async function stopLeftovers(dataDir: string, what = 'what a previous run left behind'): Promise<void> {
   const pids: Array<[string, number, NodeJS.Signals]> = [];
   const pgPid = readPid(join(dataDir, 'postgres', 'postmaster.pid'));
   if (pgPid && runs(pgPid, 'postgres')) pids.push(['postgres', pgPid, 'SIGINT']);
-  const rabbitPid = readPid(join(dataDir, 'rabbitmq', 'rabbit.pid'));
-  if (rabbitPid && runs(rabbitPid, 'rabbit')) pids.push(['rabbitmq', rabbitPid, 'SIGTERM']);
+  // `rabbitmq` for npm start, `rabbitmq-1`... for the cluster's nodes.
+  const rabbitDirs = existsSync(dataDir) ? readdirSync(dataDir).filter((d) => /^rabbitmq(-\d+)?$/.test(d)) : [];
+  for (const d of rabbitDirs) {
+    const rabbitPid = readPid(join(dataDir, d, 'rabbit.pid'));
+    if (rabbitPid && runs(rabbitPid, 'rabbit')) pids.push([d, rabbitPid, 'SIGTERM']);
+  }
   const runDir = join(dataDir, 'run');
   if (existsSync(runDir)) {
     for (const f of readdirSync(runDir)) {
       const pid = readPid(join(runDir, f));
-      if (pid && runs(pid, 'main.ts')) pids.push([f.replace(/\.pid$/, ''), pid, 'SIGTERM']);
+      if (pid && (runs(pid, 'main.ts') || runs(pid, 'haproxy'))) pids.push([f.replace(/\.pid$/, ''), pid, 'SIGTERM']);
     }
   }
   const alive = pids.filter(([, pid]) => isAlive(pid));
   if (alive.length === 0) return;
-  warn(`stopping what a previous run left behind: ${alive.map(([n, p]) => `${n} (pid ${p})`).join(', ')}`);
+  warn(`stopping ${what}: ${alive.map(([n, p]) => `${n} (pid ${p})`).join(', ')}`);
   for (const [, pid, sig] of alive) signal(pid, sig);
   const deadline = Date.now() + 20_000;
   while (alive.some(([, pid]) => isAlive(pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));

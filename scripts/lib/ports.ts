@@ -25,3 +25,15 @@ export async function assertPortsFree(specs: PortSpec[]): Promise<void> {
   const lines = taken.map((s) => `  port ${s.port} (${s.what}) is already in use: stop what holds it (ss -ltnp 'sport = :${s.port}') or set ${s.variable}=<another port>`);
   throw new StopError(`cannot start:\n${lines.join('\n')}`);
 }
+
+/** The first `n` free ports after `after`, skipping those in `taken` (which it extends). */
+export async function nextFreePorts(after: number, n: number, taken: Set<number>): Promise<number[]> {
+  const out: number[] = [];
+  for (let p = after + 1; out.length < n && p <= 65535; p++) {
+    if (taken.has(p) || (await portInUse(p))) continue;
+    taken.add(p);
+    out.push(p);
+  }
+  if (out.length < n) throw new StopError(`no ${n} free ports after ${after}`);
+  return out;
+}

@@ -6,7 +6,10 @@ import { colours, fail, info, pipeLines, warn } from './output';
 import { forgetPid, recordPid } from './leftovers';
 
 export interface ServiceSpec {
+  /** Its label in the output and pid file (`gateway-2` when several instances run). */
   name: string;
+  /** Which service it runs, when `name` is an instance label (default: `name`). */
+  service?: string;
   port: number;
   env: Record<string, string>;
 }
@@ -36,7 +39,7 @@ export class Supervised {
   ) {}
 
   get entry(): string {
-    return join(this.root, 'services', this.spec.name, 'src', 'main.ts');
+    return join(this.root, 'services', this.spec.service ?? this.spec.name, 'src', 'main.ts');
   }
 
   exists(): boolean {

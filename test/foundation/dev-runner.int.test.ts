@@ -4,6 +4,7 @@
  * of it, leaving no process behind. A second run on the same data folder works too.
  */
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,7 +60,46 @@ const alive = (pid: number) => {
   }
 };
 
-async function runOnce(): Promise<void> {
+async function readyAll(): Promise<boolean> {
+  for (const name of names) {
+    const res = await fetch(`http://127.0.0.1:${ports[name]}/readyz`).catch(() => null);
+    if (res?.status !== 200) return false;
+  }
+  return true;
+}
+
+/** kill -9 of the broker and of Postgres: the runner starts them again (the broker within 10 s). */
+async function crashServers(out: () => string): Promise<void> {
+  const rabbitPid = Number(readFileSync(join(dataDir, 'rabbitmq', 'rabbit.pid'), 'utf8').trim());
+  const pgPid = Number(readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const killedAt = Date.now();
+  process.kill(rabbitPid, 'SIGKILL');
+  process.kill(pgPid, 'SIGKILL');
+  const amqpPort = Number(env.AMQP_PORT_DEV);
+  await waitFor(() => /rabbitmq DIED/.test(out()) && /postgres DIED/.test(out()), 10_000, 'the runner to notice the deaths');
+  await waitFor(() => portAccepts(amqpPort), 20_000, 'the broker to accept again');
+  const brokerBackMs = Date.now() - killedAt;
+  process.stdout.write(`broker accepting again ${brokerBackMs} ms after kill -9\n`);
+  // The target is 10 s (about 6 s on an idle machine); the bound leaves room for a loaded CI machine.
+  expect(brokerBackMs).toBeLessThan(20_000);
+  await waitFor(() => /rabbitmq is back/.test(out()) && /postgres is back/.test(out()), 30_000, 'both servers back');
+  await waitFor(readyAll, 60_000, 'every /readyz back to 200');
+  const restarted = Number(readFileSync(join(dataDir, 'rabbitmq', 'rabbit.pid'), 'utf8').trim());
+  expect(restarted).not.toBe(rabbitPid);
+}
+
+function portAccepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+async function runOnce(crash = false): Promise<void> {
   const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'scripts', 'dev.ts')], {
     cwd: root,
     env: { ...process.env, ...env },
@@ -76,6 +116,7 @@ async function runOnce(): Promise<void> {
       const res = await fetch(`http://127.0.0.1:${ports[name]}/readyz`);
       expect({ name, status: res.status }).toEqual({ name, status: 200 });
     }
+    if (crash) await crashServers(() => out);
     const pids = recordedPids();
     expect(pids.length).toBe(6);
     child.kill('SIGTERM');
@@ -95,7 +136,7 @@ describe('npm start (scripts/dev.ts)', () => {
     await runOnce();
   });
 
-  it('runs again on the same data folder', async () => {
-    await runOnce();
+  it('runs again on the same data folder, restarts a broker and a Postgres killed with -9, and stops the restarted ones', async () => {
+    await runOnce(true);
   });
 });

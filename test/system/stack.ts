@@ -19,6 +19,8 @@ export interface StackOptions {
   /** Use this broker instead of the run's shared one (a private RabbitMQ a test may restart). */
   amqpUrl?: string;
   env?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** How long each process may take to report ready (default 30 s). */
+  readyTimeoutMs?: number;
 }
 
 /**
@@ -74,7 +76,7 @@ export class Stack {
     const env = { ...this.envFor(name), PORT: String(p) };
     const proc: Proc = { name, port: p, env, process: startServiceProcess(name, env) };
     this.procs.push(proc);
-    await this.ready(proc);
+    await this.ready(proc, this.opts.readyTimeoutMs);
     return proc;
   }
 

@@ -38,11 +38,28 @@ const urlWith = (protocols: string[]) =>
     { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
   );
 
+/** One URL, or several comma-separated (a cluster's nodes), each with one of `protocols`. */
+const urlListWith = (protocols: string[]) =>
+  z.string().refine(
+    (s) => {
+      const parts = s.split(',').map((p) => p.trim());
+      return parts.every((p) => {
+        try {
+          return protocols.includes(new URL(p).protocol);
+        } catch {
+          return false;
+        }
+      });
+    },
+    { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}, or several separated by commas` },
+  );
+
 /** Reusable variable schemas. */
 export const env = {
   port: (def: number) => z.coerce.number().int().min(0).max(65535).default(def),
   host: (def = '127.0.0.1') => z.string().min(1).default(def),
-  amqpUrl: () => urlWith(['amqp:', 'amqps:']).default('amqp://guest:guest@127.0.0.1:5672'),
+  /** RabbitMQ: one node, or a cluster's nodes comma-separated (the broker client rotates through them). */
+  amqpUrl: () => urlListWith(['amqp:', 'amqps:']).default('amqp://guest:guest@127.0.0.1:5672'),
   databaseUrl: () => urlWith(['postgres:', 'postgresql:']).default('postgres://chat:chat@127.0.0.1:5432/chat'),
   httpUrl: (def: string) => urlWith(['http:', 'https:']).default(def),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,4 +1,7 @@
 export * from './proc';
 export * from './postgres';
 export * from './rabbitmq';
+export * from './keeper';
+export * from './cluster';
+export * from './haproxy';
 export * from './service';

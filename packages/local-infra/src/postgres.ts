@@ -2,12 +2,16 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync } from 'node:f
 import { dirname, join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Client } from 'pg';
-import { isRoot, run, start, stopProcess, until, watchOutput, which } from './proc';
+import { isRoot, run, start, until, watchOutput, which } from './proc';
+import { Keeper, type SuperviseOptions } from './keeper';
 
 export interface LocalPostgres {
   url: (database: string) => string;
   port: number;
   stop: () => Promise<void>;
+  /** The running postmaster's process group leader, if any. */
+  pid: () => number | undefined;
+  restarts: () => number;
 }
 
 export interface PostgresOptions {
@@ -18,6 +22,8 @@ export interface PostgresOptions {
   /** Trades durability for speed: only for throwaway test data. */
   fast?: boolean;
   onOutput?: (line: string) => void;
+  /** Restart it with a backoff when it dies on its own (the dev runners). */
+  supervise?: SuperviseOptions;
 }
 
 export function findPostgresBin(): string | null {
@@ -60,21 +66,25 @@ export async function startPostgres(opts: PostgresOptions): Promise<LocalPostgre
   }
   const args = ['-D', dataDir, '-p', String(opts.port), '-c', 'listen_addresses=127.0.0.1', '-k', dataDir, '-c', 'max_connections=300'];
   if (opts.fast) args.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
-  const child: ChildProcess = start(join(bin, 'postgres'), args, { asUser, detached: true });
-  const status = watchOutput(child, opts.onOutput);
   const url = (db: string) => `postgres://${user}:${password}@127.0.0.1:${opts.port}/${db}`;
-  await until(
-    `postgres on port ${opts.port}`,
-    async () => {
-      if (status().exited) throw new Error(`postgres exited: ${status().tail}`);
-      const c = new Client({ connectionString: url('postgres') });
-      await c.connect();
-      await c.end();
-      return true;
-    },
-    30_000,
-  );
-  return { url, port: opts.port, stop: () => stopProcess(child, 15_000, 'SIGINT') };
+  const keeper = new Keeper(async (register) => {
+    const child: ChildProcess = start(join(bin, 'postgres'), args, { asUser, detached: true });
+    register(child);
+    const status = watchOutput(child, opts.onOutput);
+    await until(
+      `postgres on port ${opts.port}`,
+      async () => {
+        if (status().exited) throw new Error(`postgres exited: ${status().tail}`);
+        const c = new Client({ connectionString: url('postgres') });
+        await c.connect();
+        await c.end();
+        return true;
+      },
+      30_000,
+    );
+  }, opts.supervise);
+  await keeper.start();
+  return { url, port: opts.port, stop: () => keeper.stop('SIGINT', 15_000), pid: () => keeper.current?.pid, restarts: () => keeper.restarts };
 }
 
 export async function ensureDatabase(adminUrl: string, name: string): Promise<void> {

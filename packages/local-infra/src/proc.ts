@@ -61,21 +61,41 @@ export async function until<T>(what: string, fn: () => Promise<T | null | undefi
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
 }
 
-/** Stops a process (and its group when it leads one): SIGTERM, then SIGKILL after `graceMs`. */
+/**
+ * Stops a process and, when it leads a process group (spawned `detached`), everything left in that
+ * group: SIGTERM (or `signal`), then SIGKILL after `graceMs`. A group outlives its leader (a server's
+ * workers, a wrapper script's child), so an exited leader is not the end of it.
+ */
 export async function stopProcess(child: ChildProcess, graceMs = 10_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const pid = child.pid;
+  const leaderExited = () => child.exitCode !== null || child.signalCode !== null;
+  if (leaderExited() && !(pid && groupAlive(pid))) return;
+  const exited = leaderExited() ? Promise.resolve() : new Promise<void>((r) => child.once('exit', () => r()));
   const kill = (sig: NodeJS.Signals) => {
     try {
-      if (child.pid) process.kill(-child.pid, sig);
+      if (pid) process.kill(-pid, sig);
     } catch {
-      child.kill(sig);
+      if (!leaderExited()) child.kill(sig);
     }
   };
   kill(signal);
   const timer = setTimeout(() => kill('SIGKILL'), graceMs);
   await exited;
+  // Its group: until every member is gone (the SIGKILL above reaches them too). Bounded: a zombie no one
+  // reaps still counts as a member.
+  const deadline = Date.now() + graceMs + 2_000;
+  while (pid && groupAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   clearTimeout(timer);
+}
+
+/** Whether any process of the group `pgid` is alive (false when there is no such group). */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
-import { start, stopProcess, until, watchOutput, which } from './proc';
+import { start, until, watchOutput, which } from './proc';
+import { Keeper, type SuperviseOptions } from './keeper';
 
 export interface RabbitOptions {
   baseDir: string;
@@ -11,6 +11,12 @@ export interface RabbitOptions {
   distPort: number;
   nodeName: string;
   onOutput?: (line: string) => void;
+  /** Restart it with a backoff when it dies on its own (the dev runners; tests crash it on purpose). */
+  supervise?: SuperviseOptions;
+  /** Extra rabbitmq.conf lines (cluster formation). */
+  extraConfig?: string[];
+  /** The Erlang cookie, shared by a cluster's nodes and the CLI tools (written to `$HOME/.erlang.cookie`). */
+  erlangCookie?: string;
 }
 
 export interface LocalRabbit {
@@ -23,6 +29,12 @@ export interface LocalRabbit {
   kill: () => Promise<void>;
   /** Starts it again on the same ports with the same data. */
   restart: () => Promise<void>;
+  /** Starts it after a stop or a kill. */
+  start: () => Promise<void>;
+  /** The running server process (its process group leader), if any. */
+  pid: () => number | undefined;
+  /** How many times supervision restarted it. */
+  restarts: () => number;
 }
 
 export function findRabbitServer(): string | null {
@@ -44,9 +56,16 @@ export async function startRabbit(opts: RabbitOptions): Promise<LocalRabbit> {
       'log.console = true',
       'log.console.level = warning',
       'log.file = false',
+      ...(opts.extraConfig ?? []),
       '',
     ].join('\n'),
   );
+  if (opts.erlangCookie) {
+    const cookie = join(opts.baseDir, '.erlang.cookie');
+    if (existsSync(cookie)) chmodSync(cookie, 0o600);
+    writeFileSync(cookie, opts.erlangCookie);
+    chmodSync(cookie, 0o400);
+  }
   const plugins = join(opts.baseDir, 'enabled_plugins');
   writeFileSync(plugins, '[rabbitmq_management].\n');
   const env = {
@@ -62,10 +81,9 @@ export async function startRabbit(opts: RabbitOptions): Promise<LocalRabbit> {
     RABBITMQ_PID_FILE: join(opts.baseDir, 'rabbit.pid'),
   };
   const managementUrl = `http://guest:guest@127.0.0.1:${opts.managementPort}`;
-  let child: ChildProcess;
-
-  const launch = async () => {
-    child = start(server, [], { env, detached: true });
+  const keeper = new Keeper(async (register) => {
+    const child = start(server, [], { env, detached: true });
+    register(child);
     const status = watchOutput(child, opts.onOutput);
     await until(
       `rabbitmq on port ${opts.port}`,
@@ -77,18 +95,21 @@ export async function startRabbit(opts: RabbitOptions): Promise<LocalRabbit> {
       60_000,
       200,
     );
-  };
-  await launch();
+  }, opts.supervise);
+  await keeper.start();
   return {
     url: (vhost = '/') => `amqp://guest:guest@127.0.0.1:${opts.port}/${encodeURIComponent(vhost)}`,
     managementUrl,
     port: opts.port,
-    stop: () => stopProcess(child, 20_000, 'SIGTERM'),
-    kill: () => stopProcess(child, 1_000, 'SIGKILL'),
+    stop: () => keeper.stop('SIGTERM', 20_000),
+    kill: () => keeper.stop('SIGKILL', 1_000),
     restart: async () => {
-      await stopProcess(child, 20_000, 'SIGTERM');
-      await launch();
+      await keeper.stop('SIGTERM', 20_000);
+      await keeper.start();
     },
+    start: () => keeper.start(),
+    pid: () => keeper.current?.pid,
+    restarts: () => keeper.restarts,
   };
 }
 

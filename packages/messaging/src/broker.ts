@@ -6,9 +6,11 @@ import { AppError, ENVELOPE_VERSION, type Envelope, type EventPayload, type Even
 import type { Logger } from '@chat/logger';
 import { EXCHANGES, applyTopology } from './topology';
 import { createBrokerMetrics, type BrokerMetrics } from './metrics';
-import { startConsumer, type ConsumerSpec } from './consumer';
+import { startConsumer, type ActiveConsumer, type ConsumerSpec } from './consumer';
+import { BrokerTargets, brokerUrls } from './urls';
 
 export interface BrokerOptions {
+  /** One broker URL, or a cluster's nodes comma-separated: a lost connection reconnects to the next node. */
   url: string;
   logger: Logger;
   registry?: Registry;
@@ -27,6 +29,16 @@ export interface PublishOptions {
   id?: string;
 }
 
+/** Longest a (re)connect's set-up (topology, channels, consumers) may take before it is abandoned. */
+const SETUP_TIMEOUT_MS = 15_000;
+/** Longest a TCP connect plus AMQP handshake may take (a node that accepts but never answers). */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** How often idle consumers are checked against their queue's ready messages. */
+const STALL_CHECK_MS = 10_000;
+/** At most one reconnect per this interval because of nacks. */
+const NACK_RECONNECT_EVERY_MS = 5_000;
+
 type Pending = { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
 
 /**
@@ -39,7 +51,8 @@ export class Broker extends EventEmitter {
   private model: amqp.RecoveringChannelModel | null = null;
   private confirm: ConfirmChannel | null = null;
   private readonly consumers: ConsumerSpec[] = [];
-  private readonly activeConsumers = new Set<{ stop: () => Promise<void> }>();
+  private readonly activeConsumers = new Set<ActiveConsumer>();
+  private stallTimer: NodeJS.Timeout | undefined;
   private readonly pending = new Set<Pending>();
   private connected = false;
   private closing = false;
@@ -56,10 +69,12 @@ export class Broker extends EventEmitter {
   /** Resolves once connected the first time. */
   async connect(): Promise<void> {
     const log = this.opts.logger;
-    const model = await amqp.connect(this.opts.url, {
+    const targets = new BrokerTargets(brokerUrls(this.opts.url));
+    const model = await amqp.connect(targets.target, {
       // Confirms and small deliveries are tiny frames: without TCP_NODELAY, Nagle's algorithm and the
       // peer's delayed ACK hold each round trip up to ~40 ms.
       noDelay: true,
+      timeout: CONNECT_TIMEOUT_MS,
       recovery: {
         initialDelay: 200,
         maxDelay: 5_000,
@@ -71,7 +86,7 @@ export class Broker extends EventEmitter {
     this.model = model;
     model.on('connect', () => {
       this.connected = true;
-      log.info('broker connected');
+      log.info({ node: targets.address }, 'broker connected');
       this.emit('connect');
     });
     model.on('disconnect', (err: Error) => {
@@ -79,19 +94,81 @@ export class Broker extends EventEmitter {
       this.confirm = null;
       this.failPending(new AppError('UNAVAILABLE', 'message broker connection lost'));
       this.activeConsumers.clear();
-      log.warn({ err: err.message }, 'broker disconnected');
+      log.warn({ err: err.message, node: targets.address }, 'broker disconnected');
+      // A cluster: the node may be gone; the next attempt goes to another one.
+      targets.rotate();
       this.emit('disconnect');
     });
-    model.on('connect-failed', (err: Error) => log.warn({ err: err.message }, 'broker connect failed'));
+    model.on('connect-failed', (err: Error) => {
+      log.warn({ err: err.message, node: targets.address }, 'broker connect failed');
+      targets.rotate();
+    });
     model.on('error', (err: Error) => log.warn({ err: err.message }, 'broker connection error'));
     model.on('handler-error', (err: Error) => log.error({ err }, 'broker event handler failed'));
     await model.waitForConnect();
+    this.stallTimer = setInterval(() => void this.checkStalled(), STALL_CHECK_MS);
+    this.stallTimer.unref();
+  }
+
+  /**
+   * A consumer idle for a whole check interval while its queue holds ready messages is stalled. Seen on
+   * a cluster (RabbitMQ 3.10): after the node leading a quorum queue dies, a consumer whose connection
+   * was on another node may receive nothing more. Reconnecting (fresh channels, consumers registered
+   * with the new leader) gets the messages flowing; they were never lost, only not delivered.
+   */
+  private async checkStalled(): Promise<void> {
+    const m = this.current;
+    if (!this.isConnected || !m || this.closing) return;
+    const stalled = [...this.activeConsumers].filter((c) => {
+      const idle = c.idleSince();
+      return idle !== null && Date.now() - idle >= STALL_CHECK_MS;
+    });
+    if (stalled.length === 0) return;
+    // Its own channel: a failed check must not close a channel the service uses.
+    const ch = await m.createChannel().catch(() => null);
+    if (!ch) return;
+    ch.on('error', () => undefined);
+    try {
+      const ready = async (queue: string) => ch.checkQueue(queue).then((q) => q.messageCount, () => 0);
+      for (const c of stalled) {
+        if ((await ready(c.queue)) === 0) continue;
+        // A message just published may be on its way to the consumer: look again a moment later.
+        await new Promise((r) => setTimeout(r, 1_000));
+        const n = await ready(c.queue);
+        if (n > 0 && c.idleSince() !== null && this.current === m && !this.closing) {
+          this.opts.logger.warn({ queue: c.queue, ready: n }, 'consumer stalled with messages ready; reconnecting');
+          m.close().catch(() => undefined);
+          return;
+        }
+      }
+    } finally {
+      await ch.close().catch(() => undefined);
+    }
   }
 
   private async setup(m: ChannelModel): Promise<void> {
+    const step = { name: 'topology' };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.opts.logger.warn({ step: step.name, timeoutMs: SETUP_TIMEOUT_MS }, 'broker set-up did not finish; trying again');
+        m.close().catch(() => undefined);
+        reject(new Error(`broker set-up timed out at ${step.name}`));
+      }, SETUP_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([this.setupSteps(m, step), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async setupSteps(m: ChannelModel, step: { name: string }): Promise<void> {
     const admin = await m.createChannel();
     await applyTopology(admin);
+    step.name = 'onConnect';
     if (this.opts.onConnect) await this.opts.onConnect(admin);
+    step.name = 'confirm channel';
     const confirm = await m.createConfirmChannel();
     // A channel closed by the server (a protocol error) leaves the connection up; close the connection
     // too so recovery rebuilds everything from one known state.
@@ -108,6 +185,7 @@ export class Broker extends EventEmitter {
     this.adminChannel = admin;
     this.current = m;
     for (const spec of this.consumers) {
+      step.name = `consumer ${spec.queue}`;
       this.activeConsumers.add(await startConsumer(m, spec, this.ctx(), closeAll(`consumer channel ${spec.queue} closed`)));
     }
   }
@@ -199,7 +277,10 @@ export class Broker extends EventEmitter {
         ch.publish(exchange, routingKey, content, options, (err) => {
           if (!this.pending.delete(entry)) return;
           clearTimeout(entry.timer);
-          if (err) return reject(new AppError('UNAVAILABLE', 'message broker refused the message, try again', { cause: err }));
+          if (err) {
+            this.onNack();
+            return reject(new AppError('UNAVAILABLE', 'message broker refused the message, try again', { cause: err }));
+          }
           this.metrics.published.inc({ type: String(options.type ?? routingKey) });
           this.metrics.publishSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
           resolve();
@@ -210,6 +291,22 @@ export class Broker extends EventEmitter {
         reject(new AppError('UNAVAILABLE', 'message broker unavailable, try again', { cause: err }));
       }
     });
+  }
+
+  private lastNackReconnect = 0;
+
+  /**
+   * A nack means the broker could not enqueue the message. Seen on a cluster (RabbitMQ 3.10): after the
+   * node leading a quorum queue dies, a channel that stayed up on another node may go on being nacked
+   * for that queue while fresh channels publish fine. So a nack renews the connection (at most every
+   * few seconds); the sender gets a retryable refusal and its retry goes out on fresh channels.
+   */
+  private onNack(): void {
+    const m = this.current;
+    if (!m || this.closing || Date.now() - this.lastNackReconnect < NACK_RECONNECT_EVERY_MS) return;
+    this.lastNackReconnect = Date.now();
+    this.opts.logger.warn('publish refused by the broker; reconnecting with fresh channels');
+    m.close().catch(() => undefined);
   }
 
   private failPending(err: Error): void {
@@ -223,6 +320,7 @@ export class Broker extends EventEmitter {
   /** Stops consuming (in-flight handlers finish and ack), then closes the connection. */
   async close(): Promise<void> {
     this.closing = true;
+    clearInterval(this.stallTimer);
     await Promise.allSettled([...this.activeConsumers].map((c) => c.stop()));
     this.activeConsumers.clear();
     await this.model?.close().catch(() => undefined);

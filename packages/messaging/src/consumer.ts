@@ -40,7 +40,14 @@ interface Ctx {
 
 const ATTEMPTS_HEADER = 'x-attempts';
 
-export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M>, ctx: Ctx, onUnexpectedClose: () => void): Promise<{ stop: () => Promise<void> }> {
+export interface ActiveConsumer {
+  queue: string;
+  stop: () => Promise<void>;
+  /** When it last received or finished work, if it holds none now (nothing buffered or running); else null. */
+  idleSince: () => number | null;
+}
+
+export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M>, ctx: Ctx, onUnexpectedClose: () => void): Promise<ActiveConsumer> {
   const batchSize = spec.batchSize ?? 1;
   const ch = await model.createChannel();
   let stopping = false;
@@ -55,6 +62,7 @@ export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M
   type Entry = { msg: ConsumeMessage; items: M[] };
   let buffer: Entry[] = [];
   let running: Promise<void> | null = null;
+  let lastActivity = Date.now();
 
   const deadLetter = (msg: ConsumeMessage, reason: string) => {
     ctx.metrics.deadLettered.inc({ queue: spec.queue, reason });
@@ -144,12 +152,14 @@ export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M
       .catch((err) => log.error({ err }, 'consumer batch failed'))
       .finally(() => {
         running = null;
+        lastActivity = Date.now();
         pump();
       });
   };
 
   const { consumerTag } = await ch.consume(spec.queue, (msg) => {
     if (!msg) return; // cancelled by the broker (queue deleted): the connection-level recovery handles it
+    lastActivity = Date.now();
     const items = parseOne(msg);
     if (items === null) return;
     buffer.push({ msg, items });
@@ -158,6 +168,8 @@ export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M
   log.debug({ consumerTag }, 'consuming');
 
   return {
+    queue: spec.queue,
+    idleSince: () => (running || buffer.length ? null : lastActivity),
     async stop() {
       stopping = true;
       await ch.cancel(consumerTag).catch(() => undefined);

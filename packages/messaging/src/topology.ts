@@ -42,6 +42,55 @@ export const QUEUES = {
 export const RETIRED_BINDINGS: Array<{ queue: string; key: EventType }> = [{ queue: 'delivery.events', key: 'presence.changed' }];
 
 export const deadLetterQueue = (queue: string) => `${queue}.dead`;
+
+/**
+ * Durable queues are quorum queues: replicated across a cluster's nodes (Raft), so losing a node loses
+ * no confirmed message; on one node they behave like durable classic queues. Confirms mean "written by
+ * a majority", acks keep their meaning. A queue cannot change type in place: an existing broker with
+ * classic queues is migrated by `migrateToQuorum` (see docs/operations.md).
+ */
+export const QUORUM = 'quorum';
+
+/**
+ * Deliveries of one message (redeliveries after a crash or a requeue) before the broker dead-letters it:
+ * a message that kills its consumer every time ends in `<q>.dead` instead of looping. High, because a
+ * transient failure (database down) requeues after each `retryDelayMs` and must survive a long outage;
+ * explicit, because RabbitMQ 4 would otherwise apply its default of 20.
+ */
+export const DELIVERY_LIMIT = 1_000;
+
+/** The arguments of a durable queue's declaration (also used to check an existing queue's type). */
+export function durableQueueArgs(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { 'x-queue-type': QUORUM, 'x-delivery-limit': DELIVERY_LIMIT, ...extra };
+}
+
+/**
+ * A dead-letter queue: quorum, without a delivery limit. Peeking at dead letters requeues them, which
+ * counts as a delivery; a limit would drop them (they have nowhere further to go) after enough peeks.
+ */
+export function deadLetterQueueArgs(): Record<string, unknown> {
+  return { 'x-queue-type': QUORUM };
+}
+
+/** The bindings of every durable queue: what a migration moves from a classic queue to its quorum successor. */
+export function durableQueues(): Array<{ name: string; args: Record<string, unknown>; bindings: Array<{ exchange: string; key: string }> }> {
+  const out: ReturnType<typeof durableQueues> = [];
+  for (const q of Object.values(QUEUES) as QueueSpec[]) {
+    if (q.messageTtlMs !== undefined) continue;
+    out.push({ name: deadLetterQueue(q.name), args: deadLetterQueueArgs(), bindings: [{ exchange: EXCHANGES.deadLetter, key: q.name }] });
+    out.push({ name: q.name, args: durableQueueArgs(mainQueueArgs(q)), bindings: q.bindings.map((key) => ({ exchange: EXCHANGES.events, key })) });
+  }
+  return out;
+}
+
+function mainQueueArgs(q: QueueSpec): Record<string, unknown> {
+  const args: Record<string, unknown> = {
+    'x-dead-letter-exchange': EXCHANGES.deadLetter,
+    'x-dead-letter-routing-key': q.name,
+  };
+  if (q.messageTtlMs) args['x-message-ttl'] = q.messageTtlMs;
+  return args;
+}
 /** Where delivery sends what one gateway instance's sockets get. */
 export const gatewayRoutingKey = (gatewayId: string) => `gateway.${gatewayId}`;
 
@@ -86,14 +135,12 @@ export async function applyTopology(ch: Channel): Promise<void> {
   await ch.assertExchange(EXCHANGES.deadLetter, 'direct', { durable: true });
   for (const q of Object.values(QUEUES) as QueueSpec[]) {
     const dead = deadLetterQueue(q.name);
-    await ch.assertQueue(dead, { durable: true });
+    await ch.assertQueue(dead, { durable: true, arguments: deadLetterQueueArgs() });
     await ch.bindQueue(dead, EXCHANGES.deadLetter, q.name);
-    const args: Record<string, unknown> = {
-      'x-dead-letter-exchange': EXCHANGES.deadLetter,
-      'x-dead-letter-routing-key': q.name,
-    };
-    if (q.messageTtlMs) args['x-message-ttl'] = q.messageTtlMs;
-    await ch.assertQueue(q.name, { durable: q.messageTtlMs === undefined, arguments: args });
+    // Ephemeral queues (typing) stay classic and transient: nothing in them is worth replicating, and a
+    // transient queue whose node is lost is simply declared again on the node a service reconnects to.
+    const durable = q.messageTtlMs === undefined;
+    await ch.assertQueue(q.name, { durable, arguments: durable ? durableQueueArgs(mainQueueArgs(q)) : mainQueueArgs(q) });
     for (const key of q.bindings) await ch.bindQueue(q.name, EXCHANGES.events, key);
   }
   for (const { queue, key } of RETIRED_BINDINGS) await ch.unbindQueue(queue, EXCHANGES.events, key);
