@@ -25,6 +25,7 @@ async function main() {
       window: { type: 'string', default: '256' },
       'room-size': { type: 'string', default: '1000' },
       sockets: { type: 'string', default: '10000' },
+      'persistence-metrics': { type: 'string' },
     },
   });
   const o: Options = {
@@ -35,6 +36,7 @@ async function main() {
     window: Number(values.window),
     roomSize: Number(values['room-size']),
     sockets: Number(values.sockets),
+    persistenceMetrics: values['persistence-metrics'],
   };
   if (values.compare) return compare(o, Number(values.rounds));
   let result: unknown;
@@ -64,7 +66,7 @@ async function compare(o: Options, rounds: number) {
       process.stderr.write(
         `round ${r + 1}: relay ${rel.deliveredPerSecond} msg/s, stack ${st.deliveredPerSecond} msg/s (${pct(st.deliveredPerSecond / rel.deliveredPerSecond)}); ` +
           `stack p99 ${st.sendToDeliveryMs.p99.toFixed(1)} ms, cpu ${st.targetCpuMsPerMessage} ms/msg (relay ${rel.targetCpuMsPerMessage}); ` +
-          `delivered ${st.delivered}/${st.acked}, persisted ${st.persisted}, dup ${st.duplicatesInHistory}+${st.duplicateDeliveries}, history after ${st.historyCheckAfterLastAckMs} ms\n`,
+          `delivered ${st.delivered}/${st.acked}, persisted ${st.persisted}, dup ${st.duplicatesInHistory}+${st.duplicateDeliveries}, history read back after ${st.historyCheckAfterLastAckMs} ms, persistence drained ${st.persistenceDrainedAfterLastAckMs} ms after the last ack\n`,
       );
     }
   } finally {
@@ -87,6 +89,7 @@ async function compare(o: Options, rounds: number) {
       stackCpuMsPerMessage: m((x) => x.targetCpuMsPerMessage, 'stack'),
       relayCpuMsPerMessage: m((x) => x.targetCpuMsPerMessage, 'relay'),
       stackHistoryAfterLastAckMs: m((x) => x.historyCheckAfterLastAckMs ?? NaN, 'stack'),
+      stackPersistenceDrainedAfterLastAckMs: m((x) => x.persistenceDrainedAfterLastAckMs ?? NaN, 'stack'),
     },
     allComplete: runs.every((x) => x.stack.delivered === x.stack.sent && x.stack.persisted === x.stack.sent && x.stack.duplicatesInHistory === 0 && x.stack.duplicateDeliveries === 0),
     runs,

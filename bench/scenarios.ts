@@ -13,6 +13,8 @@ export interface Options {
   window: number;
   roomSize: number;
   sockets: number;
+  /** Persistence's `/metrics`: measures when every acked message was stored (its stored counter). */
+  persistenceMetrics?: string;
 }
 
 interface Track {
@@ -60,6 +62,7 @@ export async function pairs(o: Options, target: Target = stackTarget(o.origin)) 
       if (!t.ok) t.error = err ? 'timeout' : res?.error?.code;
     });
   };
+  const storedBefore = target.name === 'stack' && o.persistenceMetrics ? await storedCount(o.persistenceMetrics) : null;
   const before = sample();
   const start = performance.now();
   if (o.rate > 0) {
@@ -87,10 +90,15 @@ export async function pairs(o: Options, target: Target = stackTarget(o.origin)) 
   }
   const all = [...tracks.values()];
   await waitUntil(() => all.every((t) => t.ackAt !== undefined), 60_000);
+  // Persistence keeping up, read from its stored counter: when every acked message was committed, after
+  // the last ack. Exacter than reading history back through the origin (which takes seconds itself).
+  let persistenceDrainedAfterLastAckMs: number | null = null;
+  const drained = target.name === 'stack' && o.persistenceMetrics && storedBefore !== null ? storedBy(o.persistenceMetrics, storedBefore + all.filter((t) => t.ok).length) : null;
   const acked = all.filter((t) => t.ok).length;
   await waitUntil(() => all.filter((t) => t.ok && t.deliveredAt !== undefined).length >= acked, 60_000);
   const end = performance.now();
   const after = sample();
+  if (drained) persistenceDrainedAfterLastAckMs = Math.max(0, Math.round((await drained) - Math.max(...all.map((t) => t.ackAt ?? 0))));
   const seconds = (end - start) / 1000;
   const lastAck = Math.max(...all.map((t) => t.ackAt ?? 0));
   // Persistence must keep up: wait until every acked message is in history, and how long after the last ack.
@@ -127,6 +135,7 @@ export async function pairs(o: Options, target: Target = stackTarget(o.origin)) 
     ackLatencyMs: percentiles(all.filter((t) => t.ok).map((t) => t.ackAt! - t.sentAt)),
     sendToDeliveryMs: percentiles(delivered.map((t) => t.deliveredAt! - t.sentAt)),
     historyCheckAfterLastAckMs: persistLagMs,
+    persistenceDrainedAfterLastAckMs,
     /** CPU of the target's own processes (services + RabbitMQ for the stack), percent of one core and ms per delivered message. */
     targetCpuPercent: cpuPercent,
     targetCpuMsPerMessage: round((cpuPercent / 100) * seconds * 1000 / Math.max(1, delivered.length), 3),
@@ -193,6 +202,22 @@ export async function idle(o: Options) {
     gatewayRssAfterMiB: Math.round(rss1 / 1048576),
     bytesPerSocket: Math.round((rss1 - rss0) / sockets.length),
   };
+}
+
+/** Messages persistence has stored so far (its `persistence_messages_stored_total`). */
+async function storedCount(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  const m = /^persistence_messages_stored_total(?:\{[^}]*\})? (\d+(?:\.\d+)?)/m.exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+
+/** Resolves with the time (performance.now()) persistence had stored `target` messages, polling every 10 ms. */
+async function storedBy(metricsUrl: string, target: number): Promise<number> {
+  for (;;) {
+    const t = performance.now();
+    if ((await storedCount(metricsUrl)) >= target) return t;
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 async function waitUntil(pred: () => boolean, timeoutMs: number): Promise<boolean> {

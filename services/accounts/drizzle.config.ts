@@ -2,7 +2,7 @@ import { defineConfig } from 'drizzle-kit';
 
 export default defineConfig({
   dialect: 'postgresql',
-  schema: './src/repositories/schema.ts',
+  schema: ['./src/repositories/schema.ts', './src/repositories/e2e.schema.ts'],
   out: './drizzle',
   schemaFilter: ['accounts'],
 });

@@ -88,6 +88,14 @@ export class Stack {
     return this.procs.filter((p) => p.name === name && p.process.child.exitCode === null && p.process.child.signalCode === null);
   }
 
+  /** This stack's own database and vhost (for tests that inspect what the servers stored or carried). */
+  get database(): TestDatabase {
+    return this.db;
+  }
+  get testVhost(): TestVhost | undefined {
+    return this.vhost;
+  }
+
   origin(i = 0): string {
     const gw = this.procs.filter((p) => p.name === 'gateway')[i];
     if (!gw) throw new Error(`no gateway #${i}`);

@@ -25,6 +25,24 @@ export class Api {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
+  /**
+   * A request function for the signed-in user, in the shape the end-to-end layer takes
+   * (`E2EDevice.open({ request })`, from `@chat/client/e2e`): failures throw with the API's error `code`.
+   */
+  requester(token: string) {
+    return async <T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> => {
+      const res = await fetch(`${this.origin}/api/v1${path}`, {
+        method,
+        headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), authorization: `Bearer ${token}` },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+      });
+      const text = await res.text();
+      const json = text ? (JSON.parse(text) as { error?: { code?: string; message?: string } }) : undefined;
+      if (!res.ok) throw Object.assign(new Error(`${method} ${path}: ${res.status} ${json?.error?.message ?? text}`), { code: json?.error?.code ?? 'INTERNAL', status: res.status });
+      return json as T;
+    };
+  }
+
   async register(prefix: string, i: number): Promise<BenchUser> {
     const username = `${prefix}_${i}`.slice(0, 32);
     const r = await this.call<{ user: { id: string }; accessToken: string }>('POST', '/auth/register', { username, password: 'bench-password-1' });

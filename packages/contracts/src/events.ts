@@ -97,20 +97,6 @@ export function parseEnvelopes(raw: unknown): { events: AnyEnvelope[]; bad: Arra
   return { events: [parseEnvelope(raw)], bad: [] };
 }
 
-/**
- * What delivery routes to a gateway for one recipient user (version 1, one broker message per user;
- * no longer published, kept for the shape's record).
- */
-export const Delivery = z.object({
-  userId: Uuid,
-  event: z.enum(['message:new', 'typing', 'read', 'presence', 'friends', 'conversation']),
-  data: z.unknown(),
-  exceptSocketId: z.string().optional(),
-  traceId: z.string().optional(),
-  sentAt: z.number().optional(),
-});
-export type Delivery = z.infer<typeof Delivery>;
-
 /** The socket events delivery routes, with the payload each carries (the server-to-client contract). */
 export const deliveredEvents = {
   'message:new': Message,

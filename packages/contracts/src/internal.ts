@@ -9,6 +9,8 @@ export const InternalConversation = z.looseObject({
   kind: z.enum(['direct', 'room']),
   members: z.array(z.looseObject({ userId: z.string() })),
   sendable: z.boolean(),
+  /** End-to-end encrypted (docs/e2e.md): the gateway refuses plaintext sends. Absent means false. */
+  encrypted: z.boolean().optional(),
 });
 export type InternalConversation = z.infer<typeof InternalConversation>;
 

@@ -10,6 +10,8 @@ export interface ConversationMembership {
   memberIds: ReadonlySet<string>;
   /** False for a direct conversation whose users are no longer friends, or where one blocked the other. */
   sendable: boolean;
+  /** End-to-end encrypted: takes `encrypted` payloads only. Once true it stays true (it never reverts). */
+  encrypted?: boolean;
 }
 
 export interface MembershipClientOptions {
@@ -62,6 +64,26 @@ export class MembershipClient {
     return e === UNKNOWN ? null : e;
   }
 
+  /**
+   * Whether a conversation is end-to-end encrypted. A room known only from an event (the flag is not
+   * in it) is looked up once; when accounts cannot answer, unknown counts as not encrypted.
+   */
+  async encrypted(conversationId: string): Promise<boolean> {
+    const c = await this.get(conversationId);
+    if (!c) return false;
+    if (c.encrypted !== undefined || this.encryptionAsked.has(conversationId)) return c.encrypted === true;
+    // Asked once per entry, and only the flag is taken from the answer (the entry, its members and its
+    // TTL stay as the events made them); when accounts cannot answer, unknown counts as not encrypted.
+    if (this.encryptionAsked.size > 10_000) this.encryptionAsked.clear();
+    this.encryptionAsked.add(conversationId);
+    const fresh = await this.fetch(conversationId).catch(() => UNKNOWN);
+    if (fresh === UNKNOWN) return false;
+    const entry = this.cache.peek(conversationId, { allowStale: true });
+    if (entry !== undefined && entry !== UNKNOWN && entry.encrypted === undefined) entry.encrypted = fresh.encrypted;
+    return fresh.encrypted === true;
+  }
+  private readonly encryptionAsked = new Set<string>();
+
   /** Member ids, or null for a conversation accounts does not know. */
   async members(conversationId: string): Promise<string[] | null> {
     const c = await this.get(conversationId);
@@ -86,7 +108,9 @@ export class MembershipClient {
       throw new AppError('UNAVAILABLE', 'cannot check the conversation right now, try again');
     }
     const body = InternalConversation.parse(await res.json());
-    return { id: body.id, kind: body.kind, memberIds: new Set(body.members.map((m) => m.userId)), sendable: body.sendable };
+    const prev = this.cache.peek(id, { allowStale: true });
+    const encrypted = body.encrypted === true || (prev !== undefined && prev !== UNKNOWN && prev.encrypted === true);
+    return { id: body.id, kind: body.kind, memberIds: new Set(body.members.map((m) => m.userId)), sendable: body.sendable, encrypted };
   }
 
   /** A membership change: rooms are updated in place; a direct conversation is looked up again (its `sendable`). */
@@ -97,7 +121,11 @@ export class MembershipClient {
       if (this.cache.peek(id, { allowStale: true }) !== undefined) this.dirty.add(id);
       return;
     }
-    this.cache.set(id, { id, kind: 'room', memberIds: new Set(e.memberIds), sendable: true });
+    // `encrypted` is not in the event: it carries over from the entry (unknown for a room not cached yet).
+    const prev = this.cache.peek(id, { allowStale: true });
+    const encrypted = prev !== undefined && prev !== UNKNOWN ? prev.encrypted : undefined;
+    this.cache.set(id, { id, kind: 'room', memberIds: new Set(e.memberIds), sendable: true, encrypted });
+    if (encrypted === undefined) this.encryptionAsked.delete(id);
   }
 
   /** Unfriending or blocking changes whether the pair's direct conversations take new messages. */

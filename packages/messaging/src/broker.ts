@@ -245,11 +245,9 @@ export class Broker extends EventEmitter {
    */
   publishBatch<T extends EventType>(type: T, items: Array<{ payload: EventPayload<T>; opts?: PublishOptions }>): Promise<Envelope<T>[]> {
     const envs = items.map((i) => this.envelope(type, i.payload, i.opts));
-    if (envs.length === 1) {
-      return this.publishRaw(EXCHANGES.events, type, Buffer.from(JSON.stringify(envs[0])), { messageId: envs[0]!.id, type, persistent: true, headers: { traceId: envs[0]!.traceId } }).then(() => envs);
-    }
-    const body = Buffer.from(JSON.stringify({ v: ENVELOPE_VERSION, batch: envs }));
-    return this.publishRaw(EXCHANGES.events, type, body, { messageId: envs[0]!.id, type, persistent: true, headers: { count: envs.length } }).then(
+    // A batch of one travels as a plain envelope: any consumer reads it, batch-aware or not.
+    const body = Buffer.from(JSON.stringify(envs.length === 1 ? envs[0] : { v: ENVELOPE_VERSION, batch: envs }));
+    return this.publishRaw(EXCHANGES.events, type, body, { messageId: envs[0]!.id, type, persistent: true, headers: { traceId: envs[0]!.traceId, count: envs.length } }).then(
       () => envs,
       (err) => {
         this.metrics.publishFailed.inc({ type });

@@ -20,6 +20,11 @@ export interface ConsumerSpec<M = AnyEnvelope> {
   /** A batch handed to `handle` stops growing at this many items (events), whatever the messages carry. */
   maxItems?: number;
   /**
+   * For a consumer off the latency path (persistence): a batch smaller than `batchSize` may wait this
+   * long for more, so a trickle of events is not one transaction each. Default 0: never waits.
+   */
+  lingerMs?: number;
+  /**
    * Handles what arrived while the previous call ran (natural batching: one item when idle, up to
    * `batchSize` under load). Every item is acked after it resolves; it must be idempotent, since a
    * crash before the ack redelivers.
@@ -141,8 +146,28 @@ export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M
     });
   };
 
+  let lingering: NodeJS.Timeout | null = null;
+  let lingerSince = 0;
   const pump = () => {
     if (running || buffer.length === 0) return;
+    const linger = spec.lingerMs ?? 0;
+    if (linger > 0 && !stopping) {
+      const items = buffer.reduce((a, e) => a + e.items.length, 0);
+      if (buffer.length < batchSize && items < maxItems) {
+        if (!lingerSince) lingerSince = Date.now();
+        const left = lingerSince + linger - Date.now();
+        if (left > 0) {
+          lingering ??= setTimeout(() => {
+            lingering = null;
+            pump();
+          }, left);
+          return;
+        }
+      }
+      if (lingering) clearTimeout(lingering);
+      lingering = null;
+      lingerSince = 0;
+    }
     let n = 0;
     let count = 0;
     while (n < buffer.length && n < batchSize && (n === 0 || count + buffer[n]!.items.length <= maxItems)) count += buffer[n++]!.items.length;

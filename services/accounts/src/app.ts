@@ -15,6 +15,7 @@ import { createOutboxRelay, type OutboxRelay } from './outbox/relay';
 import { createPresenceService, type PresenceService } from './presence/presence.service';
 import { authRoutes } from './routes/auth.routes';
 import { conversationsRoutes } from './routes/conversations.routes';
+import { e2eRoutes } from './routes/e2e.routes';
 import { friendsRoutes } from './routes/friends.routes';
 import { internalRoutes } from './routes/internal.routes';
 import { keysRoutes } from './routes/keys.routes';
@@ -96,6 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<AccountsApp> {
   await app.register(friendsRoutes(ctx, verify));
   await app.register(conversationsRoutes(ctx, verify));
   await app.register(keysRoutes(ctx, verify));
+  await app.register(e2eRoutes(ctx, verify));
   await app.register(internalRoutes(ctx));
   return app;
 }

@@ -201,7 +201,7 @@ describe('rooms, conversation list, users, presence, device keys, internal route
     const direct = await befriend(h.app, a, b);
     const r = await room(a, [c]);
     const conv = await call(h.app, 'GET', `/internal/v1/conversations/${r.id}`);
-    expect(conv.body).toEqual({ id: r.id, kind: 'room', title: 'room', createdAt: expect.any(String), members: expect.arrayContaining([{ userId: a.id, role: 'owner' }, { userId: c.id, role: 'member' }]), sendable: true });
+    expect(conv.body).toEqual({ id: r.id, kind: 'room', title: 'room', createdAt: expect.any(String), members: expect.arrayContaining([{ userId: a.id, role: 'owner' }, { userId: c.id, role: 'member' }]), sendable: true, encrypted: false });
     expect((await call(h.app, 'GET', `/internal/v1/conversations/${direct}`)).body.sendable).toBe(true);
     expect((await call(h.app, 'GET', '/internal/v1/conversations/00000000-0000-4000-8000-000000000000')).status).toBe(404);
     expect((await call(h.app, 'GET', `/internal/v1/users/${a.id}/contacts`)).body).toEqual({ userIds: [b.id, c.id].sort() });

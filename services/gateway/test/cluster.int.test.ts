@@ -68,7 +68,7 @@ describe('two gateways and two delivery workers side by side', () => {
     const a = await h.connect(g1, alice);
     const on2 = collect(d2);
     d1.disconnect();
-    await waitFor(() => !g1.sessions.users().includes(dave), 5_000, 'dave unbound on g1');
+    await waitFor(() => !g1.sessions.users().includes(dave), 5_000, 'dave gone from g1');
     expect(g2.sessions.users()).toContain(dave);
     const ack = await send(a, textSend(conv, 'still here?'));
     await waitFor(() => on2.some((m) => ack.ok && m.id === ack.message.id), 5_000, 'dave on g2');
@@ -93,5 +93,18 @@ describe('two gateways and two delivery workers side by side', () => {
     const marker = await send(d2, textSend(conv, 'marker'));
     await waitFor(() => onE.some((m) => marker.ok && m.id === marker.message.id), 5_000, 'the marker after the resend');
     expect(onE.filter((m) => m.clientMsgId === payload.clientMsgId)).toEqual([first.message]);
+  });
+
+  it('a delivery worker started after the users connected learns where they are from the gateways, and routes at once', async () => {
+    const [fay, gus] = [randomUUID(), randomUUID()];
+    const conv = h.accounts.conversation([fay, gus]).id;
+    const [f, g] = await Promise.all([h.connect(g1, fay), h.connect(g2, gus)]);
+    const onG = collect(g);
+    // Every worker that knew these sessions goes; a fresh one (which asks the gateways) is all there is.
+    const fresh = await h.startWorker();
+    await Promise.all(h.workers.filter((w) => w !== fresh).map((w) => w.stop()));
+    const sent = await send(f, textSend(conv, 'after the restart'));
+    if (!sent.ok) throw new Error('send refused');
+    await waitFor(() => onG.some((m) => m.id === sent.message.id), 5_000, 'the delivery through the fresh worker');
   });
 });

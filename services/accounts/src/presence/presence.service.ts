@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Envelope, Presence } from '@chat/contracts';
+import type { AnyEnvelope, Presence } from '@chat/contracts';
 import { isTransientDbError } from '@chat/db';
 import type { Logger } from '@chat/logger';
 import { QUEUES, type Broker } from '@chat/messaging';
@@ -52,18 +52,18 @@ export function createPresenceService(opts: PresenceOptions): PresenceService {
   let timer: NodeJS.Timeout | null = null;
   let sweeping: Promise<unknown> = Promise.resolve();
 
-  const handle = async (items: Envelope[]) => {
+  const handle = async (items: AnyEnvelope[]) => {
     const changes = await db.transaction(async (tx) => {
       const repo = createPresenceRepository(tx);
       const touched = new Set<string>();
       for (const e of items) {
         if (e.type === 'presence.reported') {
-          const p = (e as Envelope<'presence.reported'>).payload;
+          const p = e.payload;
           if (p.online) await repo.touch(p.gatewayId, [p.userId], opts.sessionTtlMs);
           else await repo.drop(p.gatewayId, p.userId);
           touched.add(p.userId);
         } else if (e.type === 'gateway.heartbeat') {
-          const h = (e as Envelope<'gateway.heartbeat'>).payload;
+          const h = e.payload;
           await repo.touch(h.gatewayId, h.userIds, Math.ceil(h.intervalMs * opts.heartbeatTtlFactor));
           for (const u of await repo.dropAllBut(h.gatewayId, h.userIds)) touched.add(u);
           for (const u of h.userIds) touched.add(u);
@@ -96,7 +96,7 @@ export function createPresenceService(opts: PresenceOptions): PresenceService {
 
   return {
     consume: () =>
-      opts.broker.consume<Envelope>({ queue: QUEUES.accountsPresence.name, prefetch: opts.prefetch, batchSize: opts.batchSize, isTransient, retryDelayMs: 500, handle }),
+      opts.broker.consume<AnyEnvelope>({ queue: QUEUES.accountsPresence.name, prefetch: opts.prefetch, batchSize: opts.batchSize, isTransient, retryDelayMs: 500, handle }),
     startSweeper() {
       if (timer) return;
       timer = setTimeout(tick, opts.sweepMs);

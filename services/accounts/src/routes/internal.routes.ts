@@ -6,6 +6,7 @@ import type { Deps } from '../deps';
 import { createConversationsRepository } from '../repositories/conversations.repository';
 import { createFriendsRepository } from '../repositories/friends.repository';
 import { contactIds, contactIdsOf } from '../domain/contacts';
+import { createE2eRepository } from '../repositories/e2e.repository';
 
 const tags = ['internal'];
 
@@ -16,6 +17,8 @@ export const InternalConversation = z.object({
   createdAt: z.string(),
   members: z.array(z.object({ userId: z.uuid(), role: MemberRole })),
   sendable: z.boolean(),
+  /** End-to-end encrypted (docs/e2e.md): the gateway then refuses plaintext messages. */
+  encrypted: z.boolean(),
 });
 
 /**
@@ -45,6 +48,7 @@ export const internalRoutes = (ctx: Deps): FastifyPluginAsync => async (root) =>
       createdAt: c.conversation.createdAt.toISOString(),
       members: c.members.map((m) => ({ userId: m.userId, role: m.role })),
       sendable,
+      encrypted: (await createE2eRepository(ctx.db).findGroup(c.conversation.id)) !== null,
     };
   });
 

@@ -9,6 +9,8 @@ import { createDeviceKeysRepository, type DeviceKeyRow } from '../repositories/d
 import { createUsersRepository } from '../repositories/users.repository';
 
 const tags = ['keys'];
+/** Devices a user may register: each is a member of every encrypted group of the user (docs/e2e.md). */
+export const DEVICES_PER_USER = 10;
 const security = [{ bearer: [] }];
 
 export const DeviceParams = z.strictObject({ deviceId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be 1-128 of [A-Za-z0-9_-]') });
@@ -27,8 +29,15 @@ export const keysRoutes = (ctx: Deps, verify: Verifier): FastifyPluginAsync => a
   const keys = createDeviceKeysRepository(ctx.db);
 
   app.put('/api/v1/keys/devices/:deviceId', {
-    schema: { tags, security, summary: "Register or replace one of your devices' public key", params: DeviceParams, body: DeviceKeyBody, response: { 200: DeviceKey, ...errorResponses(400, 401, 413) } },
-  }, async (req) => toDeviceKey(await keys.put({ userId: userId(req), deviceId: req.params.deviceId, publicKey: req.body.publicKey, algorithm: req.body.algorithm ?? null })));
+    schema: { tags, security, summary: "Register or replace one of your devices' public key", params: DeviceParams, body: DeviceKeyBody, response: { 200: DeviceKey, ...errorResponses(400, 401, 409, 413) } },
+  }, async (req) => {
+    const me = userId(req);
+    const mine = await keys.listForUser(me);
+    if (!mine.some((d) => d.deviceId === req.params.deviceId) && mine.length >= DEVICES_PER_USER) {
+      throw new AppError('CONFLICT', `at most ${DEVICES_PER_USER} devices per user: remove one first (DELETE /api/v1/keys/devices/:deviceId)`);
+    }
+    return toDeviceKey(await keys.put({ userId: me, deviceId: req.params.deviceId, publicKey: req.body.publicKey, algorithm: req.body.algorithm ?? null }));
+  });
 
   app.get('/api/v1/users/:id/devices', {
     schema: { tags, security, summary: "A user's device public keys", params: IdParams, response: { 200: z.array(DeviceKey), ...errorResponses(400, 401, 404) } },

@@ -50,6 +50,9 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
         const message = await deps.recentSends.acceptOnce(key, ctx.socketId, async (reuseId) => {
           const conv = await memberOf(deps, p.conversationId, ctx.userId);
           if (!conv.sendable) throw new AppError('FORBIDDEN', 'this conversation no longer takes new messages');
+          if ('body' in p && (conv.encrypted ?? (await deps.directory.encrypted(p.conversationId)))) {
+            throw new AppError('FORBIDDEN', 'this conversation is end-to-end encrypted: send an encrypted payload');
+          }
           const now = Date.now();
           const m: Message = {
             // A retry after a failed attempt (no confirm in time: the broker may have it) keeps its id.

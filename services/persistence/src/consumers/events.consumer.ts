@@ -71,6 +71,8 @@ export function createEventsConsumer(
     batchSize: deps.config.PERSISTENCE_BATCH,
     // A broker message may carry a gateway's batch of sends: the batch is bounded in events (rows).
     maxItems: deps.config.PERSISTENCE_BATCH,
+    // Off the latency path (live delivery does not wait for it): a trickle waits a few ms to share a transaction.
+    lingerMs: deps.config.PERSISTENCE_LINGER_MS,
     prefetch: deps.config.PERSISTENCE_PREFETCH,
     parse: parseEvent,
     isTransient: isTransientDbError,
@@ -85,17 +87,27 @@ export function createEventsConsumer(
       }
       const latest = latestChanges(changes);
       let refused: Refused[] = [];
-      const inserted = await deps.db.transaction(async (tx) => {
-        const stored = await insertIsolating(tx, created, (exec, rows) => deps.messages.insertBatch(exec, rows), isTransientDbError);
-        refused = stored.refused;
-        const ids = stored.ids;
-        if (reads.length) await deps.readMarkers.advance(tx, reads);
-        // Sorted, like the seq reservation, so concurrent batches lock member_sets rows in one order.
-        for (const c of latest.sort((a, b) => (a.conversationId < b.conversationId ? -1 : 1))) {
-          await deps.members.replace(tx, c.conversationId, c.memberIds, c.at);
-        }
-        return ids;
-      });
+      // The common case is one insert statement, no savepoint. Only when the database refuses something
+      // does the batch run again with the messages isolated under savepoints (insertIsolating).
+      const commit = (isolate: boolean) =>
+        deps.db.transaction(async (tx) => {
+          const insert = (exec: Tx, rows: Message[]) => deps.messages.insertBatch(exec, rows);
+          const stored = isolate ? await insertIsolating(tx, created, insert, isTransientDbError) : { ids: created.length ? await insert(tx, created) : [], refused: [] };
+          refused = stored.refused;
+          if (reads.length) await deps.readMarkers.advance(tx, reads);
+          // Sorted, like the seq reservation, so concurrent batches lock member_sets rows in one order.
+          for (const c of latest.sort((a, b) => (a.conversationId < b.conversationId ? -1 : 1))) {
+            await deps.members.replace(tx, c.conversationId, c.memberIds, c.at);
+          }
+          return stored.ids;
+        });
+      let inserted: string[];
+      try {
+        inserted = await commit(false);
+      } catch (err) {
+        if (isTransientDbError(err) || created.length === 0) throw err;
+        inserted = await commit(true);
+      }
       if (refused.length) {
         for (const r of refused) logger.error({ err: r.error, messageId: r.message.id }, 'message refused by the database; dead-lettered');
         await deps.deadLetter?.(refused.map((r) => r.message));

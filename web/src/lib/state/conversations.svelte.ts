@@ -17,6 +17,7 @@ import { outbox, type OutboxEntry } from '../offline/outbox';
 import type { ChatSocket } from '../socket';
 import { ACK_TIMEOUT_MS } from '../socket';
 import { directory } from './directory.svelte';
+import { e2e } from '../e2e/e2e.svelte';
 import { Timeline } from './timeline.svelte';
 
 /** After an ack timeout on a socket that still looks connected, one automatic resend after this pause. */
@@ -132,6 +133,8 @@ class Conversations {
 
   async open(id: string): Promise<void> {
     this.activeId = id;
+    // Whether it became end-to-end encrypted (by another member), and its devices up to date.
+    void e2e.refresh().then(() => e2e.reconcile(id)).catch(() => undefined);
     await this.whenLoaded();
     if (this.activeId !== id) return;
     const c = this.get(id);
@@ -315,11 +318,24 @@ class Conversations {
       t.fail(this.me, clientMsgId, error);
       void outbox.put({ ...e, error });
     };
-    socket
-      .timeout(ACK_TIMEOUT_MS)
-      .emitWithAck('message:send', { conversationId, clientMsgId, body })
-      .then((ack: Ack<{ message: Message }>) => {
-        if (!current()) return;
+    // An end-to-end encrypted conversation gets the text encrypted on this device (lib/e2e); a resend
+    // encrypts again (same clientMsgId: the server keeps the first copy it accepted).
+    const payload = e2e.isEncrypted(conversationId)
+      ? e2e.encrypt(conversationId, clientMsgId, body).then((encrypted) => ({ conversationId, clientMsgId, encrypted }))
+      : Promise.resolve({ conversationId, clientMsgId, body });
+    payload
+      .then(
+        (p) => socket.timeout(ACK_TIMEOUT_MS).emitWithAck('message:send', p),
+        (err: Error) => {
+          if (current()) {
+            this.attempts.delete(clientMsgId);
+            refused(`Not encrypted: ${err.message}`);
+          }
+          return null;
+        },
+      )
+      .then((ack: Ack<{ message: Message }> | null) => {
+        if (!ack || !current()) return;
         this.attempts.delete(clientMsgId);
         this.resent.delete(clientMsgId);
         if (ack.ok) {

@@ -4,6 +4,7 @@ import { accessToken, refreshAccessToken } from '../auth/tokens';
 import { conversationTitle } from '../chat/conversations';
 import { preview } from '../chat/format';
 import { createSocket, isAuthRefusal, type ChatSocket } from '../socket';
+import { e2e } from '../e2e/e2e.svelte';
 import { conversations } from './conversations.svelte';
 import { directory } from './directory.svelte';
 import { friends } from './friends.svelte';
@@ -34,6 +35,7 @@ class Realtime {
       void conversations.syncAll().catch(() => undefined);
       void friends.load().catch(() => undefined);
       void conversations.flushOutbox();
+      void e2e.start(me);
     });
     socket.on('disconnect', (reason) => {
       this.state = 'disconnected';
@@ -52,13 +54,17 @@ class Realtime {
     socket.io.on('reconnect_attempt', () => (this.state = 'connecting'));
 
     socket.on('message:new', (m) => {
+      if (m.kind === 'encrypted') void e2e.decrypt(m).catch(() => undefined);
       if (conversations.onMessage(m)) this.notify(m);
     });
     socket.on('typing', (e) => conversations.onTyping(e));
     socket.on('read', (e) => conversations.onRead(e));
     socket.on('presence', (p) => directory.setPresence(p));
     socket.on('friends', () => void friends.load().catch(() => undefined));
-    socket.on('conversation', (e) => conversations.onConversation(e));
+    socket.on('conversation', (e) => {
+      conversations.onConversation(e);
+      e2e.reconcile(e.conversation.id);
+    });
     // The gateway lost its broker connection for a moment: live events may be missing, as after a reconnect.
     socket.on('resync', () => void conversations.syncAll().catch(() => undefined));
 
@@ -87,6 +93,7 @@ class Realtime {
     this.socket?.disconnect();
     this.socket = null;
     conversations.attach(null, '');
+    e2e.reset();
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = null;
     this.state = 'connecting';

@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto';
+import type { BenchUser, ChatSocket } from '@chat/client';
+import { E2EDevice, MemoryStore, type EncryptedPayload } from '@chat/client/e2e';
+import type { Message } from '@chat/contracts';
+import { waitFor } from '@chat/testkit';
+import { useStack } from './stack';
+import { collect, friendsPair, send } from './fixtures';
+import { dumpDatabase, tapBroker } from './plaintext-audit';
+
+type Ack = { ok: true; message: Message } | { ok: false; error: { code: string } };
+
+function sendEncrypted(socket: ChatSocket, conversationId: string, encrypted: EncryptedPayload, clientMsgId = randomUUID()): Promise<Message> {
+  return new Promise((resolve, reject) => {
+    socket.timeout(15_000).emit('message:send', { conversationId, clientMsgId, encrypted }, (err: Error | null, res?: Ack) => {
+      if (err || !res) reject(err ?? new Error('no ack'));
+      else if (!res.ok) reject(new Error(`send refused: ${res.error.code}`));
+      else resolve(res.message);
+    });
+  });
+}
+
+/**
+ * End-to-end encrypted rooms through the real stack, with the client package's crypto layer (MLS):
+ * two users and three devices talk; a removed member's device cannot read what follows; a member added
+ * later cannot read what came before; a corrupted ciphertext is reported and breaks nothing; the
+ * plaintext is in no table, no broker message and no service log.
+ */
+/** Encrypts on a device and sends through a socket, with one clientMsgId for both. */
+async function say(device: E2EDevice, socket: ChatSocket, conversationId: string, text: string): Promise<Message> {
+  const clientMsgId = randomUUID();
+  return sendEncrypted(socket, conversationId, await device.encrypt(conversationId, text, clientMsgId), clientMsgId);
+}
+
+describe('end-to-end encrypted conversations', () => {
+  const { stack, track } = useStack();
+  let tap: Awaited<ReturnType<typeof tapBroker>> | undefined;
+  afterAll(() => tap?.stop());
+
+  it('two users, three devices; removal, late join and a corrupted ciphertext', async () => {
+    const broker = await tapBroker(stack.testVhost!);
+    tap = broker;
+    const { api, a, b } = await friendsPair(stack.origin());
+    const carol: BenchUser = await api.register(`c${Date.now().toString(36)}`, 2);
+    await api.befriend(a, carol);
+    const roomId = await api.room(a, [b.id]);
+
+    const open = (u: BenchUser) => E2EDevice.open({ request: api.requester(u.token), store: new MemoryStore(), userId: u.id });
+    const [a1, a2, b1, c1] = await Promise.all([open(a), open(a), open(b), open(carol)]);
+    expect(new Set([a1.deviceId, a2.deviceId]).size).toBe(2);
+
+    const [sa, sb, sc] = await Promise.all([api.connect(a.token), api.connect(b.token), api.connect(carol.token)]);
+    track(sa, sb, sc);
+    const toB = collect(sb);
+    const toA = collect(sa);
+
+    // Alice's first device makes the room encrypted and adds the other devices (a2, b1).
+    await a1.enable(roomId);
+    expect(await a1.encryptedConversations()).toContain(roomId);
+    expect((await a1.groupDevices(roomId)).map((d) => d.deviceId).sort()).toEqual([a1.deviceId, a2.deviceId, b1.deviceId].sort());
+
+    const secret1 = `first secret ${randomUUID()}`;
+    const m1 = await say(a1, sa, roomId, secret1);
+    expect(await a1.decrypt(m1)).toEqual({ ok: true, text: secret1 });
+    expect(m1.kind).toBe('encrypted');
+    expect(JSON.stringify(m1)).not.toContain(secret1);
+    const gotB = await waitFor(() => toB.get(m1.id), 10_000, 'bob receives the message');
+    expect(await b1.decrypt(gotB)).toEqual({ ok: true, text: secret1 });
+    expect(await a2.decrypt(m1)).toEqual({ ok: true, text: secret1 });
+    // Decrypting again (history reload) gives the same text.
+    expect(await b1.decrypt(gotB)).toEqual({ ok: true, text: secret1 });
+    // An encrypted conversation takes no plaintext.
+    expect(await send(sb, roomId, 'in the clear')).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+
+    const secret2 = `bob replies ${randomUUID()}`;
+    const m2 = await say(b1, sb, roomId, secret2);
+    expect(await b1.decrypt(m2)).toEqual({ ok: true, text: secret2 });
+    const gotA = await waitFor(() => toA.get(m2.id), 10_000, 'alice receives the reply');
+    expect(await a1.decrypt(gotA)).toEqual({ ok: true, text: secret2 });
+    expect(await a2.decrypt(gotA)).toEqual({ ok: true, text: secret2 });
+
+    // Carol is added later: her device is added at alice's next message; what came before stays closed.
+    await api.call('POST', `/conversations/${roomId}/members`, { userId: carol.id }, a.token);
+    const secret3 = `after carol joined ${randomUUID()}`;
+    const m3 = await say(a2, sa, roomId, secret3);
+    expect(await c1.decrypt(m1)).toEqual({ ok: false, reason: 'before-join' });
+    expect(await c1.decrypt(m2)).toEqual({ ok: false, reason: 'before-join' });
+    expect(await c1.decrypt(m3)).toEqual({ ok: true, text: secret3 });
+    expect(await b1.decrypt(m3)).toEqual({ ok: true, text: secret3 });
+
+    // Bob is removed: the next message (a new epoch without bob's device) is closed to him.
+    await api.call('DELETE', `/conversations/${roomId}/members/${b.id}`, undefined, a.token);
+    const secret4 = `after bob left ${randomUUID()}`;
+    const m4 = await say(c1, sc, roomId, secret4);
+    expect((await a1.groupDevices(roomId)).length).toBe(3);
+    expect(await a1.decrypt(m4)).toEqual({ ok: true, text: secret4 });
+    expect(await b1.decrypt(m4)).toMatchObject({ ok: false });
+    expect((await c1.groupDevices(roomId)).map((d) => d.userId)).not.toContain(b.id);
+
+    // A corrupted ciphertext is reported as such; the messages around it still open.
+    const good = await a1.encrypt(roomId, 'not this one', randomUUID());
+    const bytes = Buffer.from(good.ciphertext, 'base64');
+    bytes[bytes.length - 3]! ^= 0x55;
+    const bad = await sendEncrypted(sa, roomId, { ...good, ciphertext: bytes.toString('base64') });
+    const secret5 = `after the corruption ${randomUUID()}`;
+    const m5 = await say(a1, sa, roomId, secret5);
+    expect(await c1.decrypt(bad)).toEqual({ ok: false, reason: 'corrupt' });
+    expect(await a2.decrypt(bad)).toEqual({ ok: false, reason: 'corrupt' });
+    expect(await c1.decrypt(m5)).toEqual({ ok: true, text: secret5 });
+    expect(await a2.decrypt(m5)).toEqual({ ok: true, text: secret5 });
+    expect(await c1.decrypt({ ...m5, clientMsgId: randomUUID(), encrypted: { ...m5.encrypted!, ciphertext: 'AAAA' } })).toEqual({ ok: false, reason: 'corrupt' });
+    // A message shown as another member's (a lying server): MLS says who signed it, so it is refused,
+    // and the genuine copy still opens.
+    const secret6 = `signed by alice ${randomUUID()}`;
+    const m6 = await say(a1, sa, roomId, secret6);
+    expect(await c1.decrypt({ ...m6, senderId: carol.id, clientMsgId: randomUUID() })).toEqual({ ok: false, reason: 'corrupt' });
+    expect(await c1.decrypt({ ...m6, clientMsgId: randomUUID(), encrypted: { ...m6.encrypted!, senderDeviceId: a2.deviceId } })).toEqual({ ok: false, reason: 'corrupt' });
+    expect(await c1.decrypt(m6)).toEqual({ ok: true, text: secret6 });
+
+    // History serves the ciphertexts; the plaintexts are nowhere on the server side.
+    const history = await api.history(roomId, carol.token);
+    expect(history.map((m) => m.id)).toEqual(expect.arrayContaining([m1.id, m4.id, m5.id]));
+    await waitFor(() => broker.bodies().some((body) => body.includes(m5.id)), 10_000, 'the broker to carry the last message');
+    const dump = await dumpDatabase(stack.database.url);
+    expect(dump).toContain(m5.id);
+    const logs = stack.procs.map((p) => p.process.stdout() + p.process.stderr()).join('\n');
+    for (const secret of [secret1, secret2, secret3, secret4, secret5, secret6]) {
+      expect(dump).not.toContain(secret);
+      expect(broker.bodies().some((body) => body.includes(secret))).toBe(false);
+      expect(logs).not.toContain(secret);
+    }
+  });
+
+  it('orders commits, bounds key material and answers bad input with coded errors', async () => {
+    const { api, a, b, conversationId } = await friendsPair(stack.origin());
+    const reqA = api.requester(a.token);
+    const reqB = api.requester(b.token);
+    const a1 = await E2EDevice.open({ request: reqA, store: new MemoryStore(), userId: a.id });
+    const b1 = await E2EDevice.open({ request: reqB, store: new MemoryStore(), userId: b.id });
+    const code = (p: Promise<unknown>) => p.then(() => 'OK', (e: { code?: string }) => e.code);
+
+    expect(await code(reqA('GET', `/e2e/groups/${conversationId}`))).toBe('NOT_FOUND');
+    await a1.enable(conversationId);
+    expect(await code(reqB('POST', `/e2e/groups/${conversationId}`))).toBe('CONFLICT');
+    const group = await reqB<{ epoch: number; devices: Array<{ deviceId: string }> }>('GET', `/e2e/groups/${conversationId}`);
+    expect(group.epoch).toBe(1);
+    expect(group.devices.map((d) => d.deviceId).sort()).toEqual([a1.deviceId, b1.deviceId].sort());
+
+    // A commit from a stale epoch is refused: every device applies the same commits in the same order.
+    const stale = { epoch: 0, deviceId: b1.deviceId, commit: 'AAAA' };
+    expect(await code(reqB('POST', `/e2e/groups/${conversationId}/commits`, stale))).toBe('CONFLICT');
+    expect(await code(reqB('POST', `/e2e/groups/${conversationId}/commits`, { ...stale, epoch: 1, commit: 'not base64!' }))).toBe('VALIDATION');
+    expect(await code(reqB('POST', `/e2e/groups/${conversationId}/commits`, { ...stale, epoch: 1, commit: 'A'.repeat(30_004) }))).toBe('VALIDATION');
+    expect(await code(reqB('POST', `/e2e/groups/${conversationId}/commits`, { ...stale, epoch: 1, welcome: { message: 'AAAA', devices: [{ userId: randomUUID(), deviceId: 'x' }] } }))).toBe('VALIDATION');
+    const page = await reqB<{ epoch: number; commits: Array<{ epoch: number }> }>('GET', `/e2e/groups/${conversationId}/commits?from=0`);
+    expect(page).toMatchObject({ epoch: 1, commits: [{ epoch: 0 }] });
+
+    // Key packages: only for your own devices, bounded per upload and per device.
+    expect(await code(reqB('POST', `/e2e/devices/${a1.deviceId}/key-packages`, { keyPackages: ['AAAA'] }))).toBe('NOT_FOUND');
+    expect(await code(reqB('POST', `/e2e/devices/${b1.deviceId}/key-packages`, { keyPackages: new Array(51).fill('AAAA') }))).toBe('VALIDATION');
+    const { available } = await reqB<{ available: number }>('GET', `/e2e/devices/${b1.deviceId}/key-packages`);
+    expect(await code(reqB('POST', `/e2e/devices/${b1.deviceId}/key-packages`, { keyPackages: new Array(50).fill('AAAA') }))).toBe('OK');
+    expect(await code(reqB('POST', `/e2e/devices/${b1.deviceId}/key-packages`, { keyPackages: new Array(100 - available - 49).fill('AAAA') }))).toBe('CONFLICT');
+
+    // Claims: only of users you share a conversation with; a device's last package is kept.
+    const stranger = await api.register(`x${Date.now().toString(36)}`, 9);
+    const strangerDevice = await E2EDevice.open({ request: api.requester(stranger.token), store: new MemoryStore(), userId: stranger.id });
+    expect(await code(reqA('POST', '/e2e/key-packages/claim', { devices: [{ userId: stranger.id, deviceId: strangerDevice.deviceId }] }))).toBe('NOT_FOUND');
+    let left = (await reqB<{ available: number }>('GET', `/e2e/devices/${b1.deviceId}/key-packages`)).available;
+    while (left > 1) {
+      await reqA('POST', '/e2e/key-packages/claim', { devices: [{ userId: b.id, deviceId: b1.deviceId }] });
+      left--;
+    }
+    for (let i = 0; i < 2; i++) {
+      const last = await reqA<{ keyPackages: Array<{ keyPackage: string | null }> }>('POST', '/e2e/key-packages/claim', { devices: [{ userId: b.id, deviceId: b1.deviceId }] });
+      expect(last.keyPackages[0]!.keyPackage).not.toBeNull();
+    }
+    expect((await reqB<{ available: number }>('GET', `/e2e/devices/${b1.deviceId}/key-packages`)).available).toBe(1);
+
+    // At most 10 devices per user.
+    for (let i = 1; i < 10; i++) await reqA('PUT', `/keys/devices/extra${i}`, { publicKey: 'AAAA', algorithm: 'test' });
+    expect(await code(reqA('PUT', '/keys/devices/extra10', { publicKey: 'AAAA' }))).toBe('CONFLICT');
+    expect(await code(reqA('PUT', '/keys/devices/extra9', { publicKey: 'BBBB' }))).toBe('OK');
+
+    // Removing a device takes its key material with it; the group drops it at the next commit.
+    await reqB('DELETE', `/keys/devices/${b1.deviceId}`);
+    expect(await code(reqB('DELETE', `/keys/devices/${b1.deviceId}`))).toBe('NOT_FOUND');
+    expect(await code(reqB('GET', `/e2e/devices/${b1.deviceId}/welcomes`))).toBe('NOT_FOUND');
+    await a1.reconcile(conversationId);
+    expect((await a1.groupDevices(conversationId)).map((d) => d.deviceId)).toEqual([a1.deviceId]);
+  });
+});

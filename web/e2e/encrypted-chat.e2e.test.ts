@@ -1,0 +1,145 @@
+/**
+ * An end-to-end encrypted direct conversation in a real Chromium against the real stack (docs/e2e.md):
+ * both screens show the plaintext; no table of Postgres, no message the broker carried and no service
+ * log contains it. Screenshots go to web/test-results/screenshots/.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Browser, Page } from 'playwright-core';
+import { Api, type BenchUser } from '@chat/client';
+import { waitFor } from '@chat/testkit';
+import { Stack } from '../../test/system/stack';
+import { dumpDatabase, tapBroker } from '../../test/system/plaintext-audit';
+import { launch, newUser, openConversation, seeText, send, shot } from './browser';
+
+jest.setTimeout(180_000);
+
+const info = { LOG_LEVEL: 'info' };
+
+describe('an end-to-end encrypted direct conversation in the browser', () => {
+  let stack: Stack;
+  let browser: Browser;
+  let tap: Awaited<ReturnType<typeof tapBroker>>;
+  let api: Api;
+  let alice: BenchUser;
+  let bob: BenchUser;
+  let a: Page;
+  let b: Page;
+  const password = 'bench-password-1';
+
+  async function login(page: Page, username: string) {
+    await page.goto('/login');
+    await page.getByTestId('auth-username').fill(username);
+    await page.getByTestId('auth-password').fill(password);
+    await page.getByTestId('auth-submit').click();
+    await page.waitForURL('**/chat');
+  }
+
+  beforeAll(async () => {
+    // Services log at info here, so the log check sees every request line they write.
+    stack = await new Stack({ env: { accounts: info, persistence: info, delivery: info, gateway: info } }).start();
+    tap = await tapBroker(stack.testVhost!);
+    api = new Api(stack.origin());
+    const run = Date.now().toString(36).slice(-5);
+    alice = await api.register(`ea${run}`, 0);
+    bob = await api.register(`eb${run}`, 1);
+    await api.befriend(alice, bob);
+    browser = await launch();
+    a = (await newUser(browser, stack.origin())).page;
+    b = (await newUser(browser, stack.origin())).page;
+  });
+  afterAll(async () => {
+    await tap?.stop();
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  test('two users chat encrypted; the plaintext is on both screens and nowhere on the server side', async () => {
+    await login(a, alice.username);
+    await login(b, bob.username);
+    // Each browser registers its device (keys made and kept in IndexedDB) on its first connection.
+    for (const u of [alice, bob]) {
+      await waitFor(async () => (await api.call<unknown[]>('GET', `/users/${u.id}/devices`, undefined, u.token)).length === 1, 15_000, `${u.username}'s device`);
+    }
+
+    await a.goto('/friends');
+    await a.getByTestId('direct-e2e').check();
+    await a.getByRole('button', { name: `Message ${bob.username}` }).click();
+    await a.waitForURL('**/chat/*');
+    await seeText(a.getByTestId('e2e-lock'), 'End-to-end encrypted');
+
+    const hello = `Hello Bob, secretly ${randomUUID().slice(0, 8)}`;
+    await send(a, hello);
+    const mine = await seeText(a.getByTestId('message'), hello);
+    await seeText(mine.getByTestId('message-status'), /Sent|Seen/);
+
+    await openConversation(b, alice.username);
+    await seeText(b.getByTestId('e2e-lock'), 'End-to-end encrypted');
+    await seeText(b.getByTestId('message-body'), hello);
+    const reply = `Hi Alice, secretly ${randomUUID().slice(0, 8)}`;
+    await send(b, reply);
+    await seeText(a.getByTestId('message-body'), reply);
+    // The conversation list's preview is decrypted on the client.
+    await seeText(a.getByTestId('conversation-item'), reply);
+    await shot(a, '20-e2e-direct-alice');
+    await shot(b, '21-e2e-direct-bob');
+
+    // Both compute the same safety number.
+    await a.getByTestId('e2e-lock').click();
+    await b.getByTestId('e2e-lock').click();
+    const na = await (await seeText(a.getByTestId('e2e-safety-number'), /\d{5}/)).textContent();
+    const nb = await (await seeText(b.getByTestId('e2e-safety-number'), /\d{5}/)).textContent();
+    expect(na).toMatch(/^(\d{5} ){11}\d{5}$/);
+    expect(na).toBe(nb);
+    await shot(a, '22-e2e-devices');
+
+    // After a reload the history reads the same (the device and its plaintexts persist in IndexedDB).
+    await a.reload();
+    await seeText(a.getByTestId('message-body'), reply);
+    expect(await a.getByTestId('message-body').allTextContents()).toEqual([hello, reply]);
+
+    // Bob logs in on a second browser: a new device. What was sent before it exists stays closed to it,
+    // said so in place; once alice's next message adds it to the group, it reads that one.
+    const b2 = (await newUser(browser, stack.origin())).page;
+    await login(b2, bob.username);
+    await waitFor(async () => (await api.call<unknown[]>('GET', `/users/${bob.id}/devices`, undefined, bob.token)).length === 2, 15_000, "bob's second device");
+    await openConversation(b2, alice.username);
+    await seeText(b2.getByTestId('message-undecryptable'), /keys not received yet|sent before this device joined/);
+    const later = `For both of your devices, secretly ${randomUUID().slice(0, 8)}`;
+    await send(a, later);
+    await seeText(b2.getByTestId('message-body'), later);
+    await seeText(b.getByTestId('message-body'), later);
+    await seeText(b2.getByTestId('message-undecryptable'), 'sent before this device joined');
+    expect(await b2.getByTestId('message-undecryptable').count()).toBe(2);
+    await shot(b2, '23-e2e-new-device');
+
+    // A room made encrypted with the checkbox: the lock, and the text on the other side.
+    await a.getByTestId('new-room').click();
+    await a.getByTestId('room-title').fill('Secret room');
+    await a.getByRole('checkbox', { name: bob.username }).check();
+    await a.getByTestId('room-e2e').check();
+    await a.getByTestId('room-create').click();
+    await seeText(a.getByTestId('conversation-title'), 'Secret room');
+    await seeText(a.getByTestId('e2e-lock'), 'End-to-end encrypted');
+    // Bob's second device appeared since alice's device last looked: the lock says so.
+    await seeText(a.getByTestId('e2e-devices-changed'), 'devices changed');
+    const inRoom = `Room talk, secretly ${randomUUID().slice(0, 8)}`;
+    await send(a, inRoom);
+    await openConversation(b, 'Secret room');
+    await seeText(b.getByTestId('message-body'), inRoom);
+
+    // The server side: the message ids are there, the plaintexts are not.
+    const direct = (await api.call<Array<{ id: string; kind: string }>>('GET', '/conversations', undefined, alice.token)).find((c) => c.kind === 'direct')!;
+    const history = await api.history(direct.id, alice.token);
+    expect(history).toHaveLength(3);
+    await waitFor(() => tap.bodies().some((body) => body.includes(history[2]!.id)), 10_000, 'the broker to carry the last message');
+    const dump = await dumpDatabase(stack.database.url);
+    expect(dump).toContain(history[2]!.id);
+    const logs = stack.procs.map((p) => p.process.stdout() + p.process.stderr()).join('\n');
+    expect(logs.length).toBeGreaterThan(0);
+    for (const secret of [hello, reply, later, inRoom, 'secretly']) {
+      expect(dump).not.toContain(secret);
+      expect(tap.bodies().filter((body) => body.includes(secret))).toEqual([]);
+      expect(logs).not.toContain(secret);
+    }
+  });
+});
