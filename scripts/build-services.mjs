@@ -38,7 +38,8 @@ const packageName = (spec) => spec.split('/').slice(0, spec.startsWith('@') ? 2 
 /** Bundles one service; returns the third-party package names it imports. */
 async function bundle(service) {
   const dir = join(root, 'services', service);
-  const external = new Set();
+  /** Third-party package name → the installed folder the importing source resolves it to. */
+  const external = new Map();
   const result = await build({
     entryPoints: [join(dir, 'src', 'main.ts')],
     outfile: join(dir, 'dist', 'main.js'),
@@ -55,7 +56,17 @@ async function bundle(service) {
           b.onResolve({ filter: /^[^./]/ }, (a) => {
             if (a.path.startsWith('node:') || builtins.has(a.path)) return { path: a.path, external: true };
             if (a.path.startsWith('@chat/')) return undefined; // workspace source: bundled
-            external.add(packageName(a.path));
+            const name = packageName(a.path);
+            const dir = resolvePackage(name, a.resolveDir);
+            if (!dir) return undefined; // let esbuild report it
+            const had = external.get(name);
+            if (had && had !== dir) {
+              // Two installs of one package (npm could not hoist them): the same version is the same
+              // code; another version is bundled into this importer, since the bundle loads one install.
+              if (readJson(join(had, 'package.json')).version === readJson(join(dir, 'package.json')).version) return { path: a.path, external: true };
+              return undefined;
+            }
+            external.set(name, dir);
             return { path: a.path, external: true };
           });
         },
@@ -64,8 +75,11 @@ async function bundle(service) {
   });
   if (result.errors.length) throw new Error(`${service}: build failed`);
   // pino loads pino-pretty by name (a transport) when stdout is a terminal, e.g. `docker run -t`.
-  if (external.has('pino')) external.add('pino-pretty');
-  return [...external].sort();
+  if (external.has('pino') && !external.has('pino-pretty')) {
+    const dir = resolvePackage('pino-pretty', external.get('pino'));
+    if (dir) external.set('pino-pretty', dir);
+  }
+  return external;
 }
 
 /** Finds `name` as Node would from the package folder `fromDir` (nested node_modules first). */
@@ -79,26 +93,41 @@ function resolvePackage(name, fromDir) {
   }
 }
 
-/** The installed packages `names` need, with their dependencies, as folders under root. */
-function closure(names) {
-  const seen = new Set();
-  const queue = names.map((n) => ({ name: n, from: root, optional: false }));
+/**
+ * Where each package goes in the runtime tree: the bundle's imports at the top (node_modules/<name>,
+ * the install its importer resolved), their dependencies at the top too unless another install of the
+ * same name is there already, then nested under the package that needs them, as npm lays them out.
+ * Returns destination (relative) → source folder.
+ */
+function placement(externals) {
+  const placed = new Map();
+  const queue = [...externals].map(([name, src]) => ({ name, src, parentDest: '' }));
   while (queue.length) {
-    const { name, from, optional } = queue.shift();
-    const dir = resolvePackage(name, from);
-    if (!dir) {
-      if (optional) continue; // another platform's binary, or an optional peer not installed
-      throw new Error(`${name} (needed from ${relative(root, from) || '.'}) is not installed: run npm ci`);
+    const { name, src, parentDest } = queue.shift();
+    let dest = join('node_modules', name);
+    if (placed.has(dest) && placed.get(dest) !== src) {
+      if (!parentDest) throw new Error(`two installs of ${name} are needed at the top`);
+      dest = join(parentDest, 'node_modules', name);
+      if (placed.has(dest) && placed.get(dest) !== src) throw new Error(`cannot place ${relative(root, src)}`);
     }
-    if (seen.has(dir)) continue;
-    seen.add(dir);
-    const pkg = readJson(join(dir, 'package.json'));
-    for (const n of Object.keys(pkg.dependencies ?? {})) queue.push({ name: n, from: dir, optional: false });
-    for (const n of Object.keys(pkg.optionalDependencies ?? {})) queue.push({ name: n, from: dir, optional: true });
-    // Peers are resolved from the dependent's place; only those installed count.
-    for (const n of Object.keys(pkg.peerDependencies ?? {})) queue.push({ name: n, from: dir, optional: true });
+    if (placed.has(dest)) continue;
+    placed.set(dest, src);
+    const pkg = readJson(join(src, 'package.json'));
+    const deps = [
+      ...Object.keys(pkg.dependencies ?? {}).map((n) => [n, false]),
+      ...Object.keys(pkg.optionalDependencies ?? {}).map((n) => [n, true]),
+      ...Object.keys(pkg.peerDependencies ?? {}).map((n) => [n, true]), // only those installed count
+    ];
+    for (const [n, optional] of deps) {
+      const dir = resolvePackage(n, src);
+      if (!dir) {
+        if (optional) continue; // another platform's binary, or an optional peer not installed
+        throw new Error(`${n} (needed by ${relative(root, src)}) is not installed: run npm ci`);
+      }
+      queue.push({ name: n, src: dir, parentDest: dest });
+    }
   }
-  return [...seen];
+  return placed;
 }
 
 function layOut(service, externals, out) {
@@ -115,10 +144,8 @@ function layOut(service, externals, out) {
   cpSync(join(svc, 'dist'), join(dest, 'services', service, 'dist'), { recursive: true });
   if (existsSync(join(svc, 'drizzle'))) cpSync(join(svc, 'drizzle'), join(dest, 'services', service, 'drizzle'), { recursive: true });
   let count = 0;
-  for (const dir of closure(externals)) {
-    const rel = relative(root, dir);
-    if (rel.split(sep).includes('..')) throw new Error(`${dir} is outside the repository`);
-    // The package's own files, not its nested node_modules: those it needs are in the closure too.
+  for (const [rel, dir] of placement(externals)) {
+    // The package's own files, not its nested node_modules: those it needs are placed too.
     cpSync(dir, join(dest, rel), {
       recursive: true,
       dereference: true,
@@ -132,7 +159,7 @@ function layOut(service, externals, out) {
 for (const service of services) {
   const started = Date.now();
   const externals = await bundle(service);
-  let line = `[build] ${service}: services/${service}/dist/main.js (${Date.now() - started} ms), ${externals.length} external packages`;
+  let line = `[build] ${service}: services/${service}/dist/main.js (${Date.now() - started} ms), ${externals.size} external packages`;
   if (runtimeOut) line += `, runtime tree ${join(runtimeOut, service)} with ${layOut(service, externals, runtimeOut)} packages`;
   process.stdout.write(`${line}\n`);
 }
