@@ -31,6 +31,7 @@ const serverDocs: Record<keyof typeof serverEventSchemas, string> = {
   presence: 'A friend or co-member came online or went offline.',
   friends: 'A friend request, an acceptance, or a removal (declined, cancelled, unfriended).',
   conversation: 'A conversation you are (or were) in was created, updated, or gained or lost a member.',
+  invitation: 'A room invitation to you or from you was created, accepted, declined or cancelled.',
   resync: 'The gateway lost its broker connection: live events may be missing; fetch history after your cursors.',
 };
 
