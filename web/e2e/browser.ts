@@ -6,6 +6,9 @@ import { chromium, type Browser, type BrowserContext, type Locator, type Page } 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SCREENSHOTS = path.resolve(__dirname, '../test-results/screenshots');
 
+/** What the browser reported the origin's Content-Security-Policy refusing; a suite expects none. */
+export const cspViolations: string[] = [];
+
 export function launch(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
@@ -23,9 +26,11 @@ export function launch(): Promise<Browser> {
 }
 
 export async function newUser(browser: Browser, origin: string, viewport = { width: 1100, height: 760 }): Promise<{ context: BrowserContext; page: Page }> {
-  // bypassCSP: axe-core is injected as an inline script, which the origin's Content-Security-Policy refuses.
-  const context = await browser.newContext({ baseURL: origin, viewport, bypassCSP: true });
+  const context = await browser.newContext({ baseURL: origin, viewport });
   const page = await context.newPage();
+  page.on('console', (msg) => {
+    if (/Content[- ]Security[- ]Policy/i.test(msg.text())) cspViolations.push(`${page.url()}: ${msg.text()}`);
+  });
   page.setDefaultTimeout(15_000);
   return { context, page };
 }

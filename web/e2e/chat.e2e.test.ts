@@ -6,7 +6,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { Stack } from '../../test/system/stack';
-import { launch, newUser, openConversation, register, seeText, send, shot } from './browser';
+import { cspViolations, launch, newUser, openConversation, register, seeText, send, shot } from './browser';
 
 jest.setTimeout(180_000);
 
@@ -124,6 +124,17 @@ jest.setTimeout(180_000);
     });
 
     test('a room: alice creates it with bob, adds carol, and carol joins the conversation', async () => {
+      // Only friends are added to a room directly (anyone else is invited): alice and carol become friends first.
+      await a.goto('/friends');
+      await a.getByTestId('user-search').fill(carol.username);
+      await a.getByRole('button', { name: `Add ${carol.username} as a friend` }).click();
+      await c.goto('/friends');
+      await c.getByRole('button', { name: `Accept ${alice.username}` }).click();
+      await seeText(c.getByTestId('friend-row'), alice.username);
+      await seeText(a.getByTestId('friend-row'), carol.username);
+      await c.goto('/chat');
+      await a.goto('/chat');
+
       await a.getByTestId('new-room').click();
       await a.getByTestId('room-title').fill(`Room ${run}`);
       await a.getByRole('checkbox', { name: bob.name }).check();
@@ -156,6 +167,10 @@ jest.setTimeout(180_000);
       await a.goto('/friends');
       const bobRow = await seeText(a.getByTestId('friend-row'), bob.username);
       await seeText(bobRow.getByTestId('presence'), 'last seen');
+    });
+
+    test('the Content-Security-Policy refuses nothing the app does', () => {
+      expect(cspViolations).toEqual([]);
     });
   });
 }

@@ -9,7 +9,7 @@ import { Api, type BenchUser } from '@chat/client';
 import { waitFor } from '@chat/testkit';
 import { Stack } from '../../test/system/stack';
 import { dumpDatabase, tapBroker } from '../../test/system/plaintext-audit';
-import { launch, newUser, openConversation, seeText, send, shot } from './browser';
+import { cspViolations, launch, newUser, openConversation, seeText, send, shot } from './browser';
 
 jest.setTimeout(180_000);
 
@@ -141,5 +141,9 @@ describe('an end-to-end encrypted direct conversation in the browser', () => {
       expect(tap.bodies().filter((body) => body.includes(secret))).toEqual([]);
       expect(logs).not.toContain(secret);
     }
+  });
+
+  test('the Content-Security-Policy refuses nothing the app does', () => {
+    expect(cspViolations).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Stack } from '../../test/system/stack';
 import { seriousViolations } from './a11y';
-import { launch, newUser, openConversation, register, seeText, send, shot } from './browser';
+import { cspViolations, launch, newUser, openConversation, register, seeText, send, shot } from './browser';
 
 jest.setTimeout(240_000);
 
@@ -125,6 +125,8 @@ describe('the web client people expect', () => {
   });
 
   test('2. rooms: names for non-friends, what happened in the timeline, "1 member", confirmed removal, a removed member told so', async () => {
+    // Only friends are added to a room directly: Dana befriends Fay (Eli and Fay stay strangers).
+    await befriend(d, f, fay, dana);
     await d.getByTestId('new-room').click();
     await d.getByTestId('room-title').fill(`Plans ${run}`);
     await d.getByRole('checkbox', { name: eli.name }).check();
@@ -231,6 +233,16 @@ describe('the web client people expect', () => {
     await (await seeText(e.getByTestId('blocked-row'), dana.username)).getByTestId('unblock').click();
     await seeText(e.locator('.notice'), 'is unblocked');
     await befriend(d, e, eli, dana);
+
+    // Eli's block took Eli out of the room they shared, and unblocking gives no room back:
+    // Dana, a friend again, adds Eli to it again.
+    await d.goto(roomUrl);
+    await d.getByTestId('room-settings').click();
+    await d.getByTestId('member-search').fill(eli.username);
+    await d.getByTestId('member-search').press('Enter');
+    await d.getByRole('button', { name: `Add ${eli.username} to the room` }).click();
+    await seeText(d.getByTestId('conversation-status'), '2 members');
+    await d.getByRole('button', { name: 'Close room settings' }).click();
   });
 
   test('4. a long backlog opens at a "New messages" divider; "Seen" only when on screen in a focused tab', async () => {
@@ -385,5 +397,9 @@ describe('the web client people expect', () => {
   test('axe-core finds no serious or critical violation on the main screens', () => {
     expect(Object.keys(axeFindings).sort()).toEqual(['chat list', 'conversation', 'friends', 'login', 'room panel']);
     expect(axeFindings).toEqual({ 'chat list': [], conversation: [], friends: [], login: [], 'room panel': [] });
+  });
+
+  test('the Content-Security-Policy refuses nothing the app does', () => {
+    expect(cspViolations).toEqual([]);
   });
 });

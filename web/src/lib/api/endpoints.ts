@@ -45,6 +45,8 @@ export const api = {
   direct: (userId: string) => request<Conversation>('POST', '/conversations/direct', { userId }),
   createRoom: (title: string, memberIds: string[]) => request<Conversation>('POST', '/conversations/rooms', { title, memberIds }),
   addMember: (id: string, userId: string) => request<unknown>('POST', `/conversations/${enc(id)}/members`, { userId }),
+  /** Anyone not your friend is invited to a room rather than added; they join when they accept. */
+  invite: (id: string, userId: string) => request<unknown>('POST', `/conversations/${enc(id)}/invitations`, { userId }),
   removeMember: (id: string, userId: string) => request<unknown>('DELETE', `/conversations/${enc(id)}/members/${enc(userId)}`),
   rename: (id: string, title: string) => request<Conversation>('PATCH', `/conversations/${enc(id)}`, { title }),
   history: (id: string, q: { before?: string; after?: string; limit?: number }) => {
