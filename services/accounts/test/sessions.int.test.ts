@@ -49,7 +49,10 @@ describe('the refresh token as an httpOnly cookie', () => {
   });
   afterAll(() => h.close());
 
-  const cookieOf = (headers: Record<string, unknown>) => String(headers['set-cookie'] ?? '');
+  const cookieOf = (headers: Record<string, unknown>) => {
+    const c = headers['set-cookie'];
+    return Array.isArray(c) ? c.join('; ') : typeof c === 'string' ? c : '';
+  };
 
   it('sets it on register, login and refresh; refresh and logout take it when the body leaves the token out', async () => {
     const u = await registerUser(h.app);

@@ -101,7 +101,7 @@ describe('the public origin: every answer in the contract shape', () => {
         },
       }),
       duplex: 'half',
-    } as RequestInit);
+    });
     expect(res.status).toBe(413);
     expect(await res.json()).toEqual(errorShape('PAYLOAD_TOO_LARGE'));
   });
