@@ -56,7 +56,7 @@ export class ClusterStack {
   async socketCounts(): Promise<Map<number, number>> {
     const out = new Map<number, number>();
     for (const g of this.stack.all('gateway')) {
-      const text = await (await fetch(`http://127.0.0.1:${g.port}/metrics`)).text();
+      const text = await (await fetch(`http://127.0.0.1:${g.opsPort}/metrics`)).text();
       out.set(g.port, Number(/^gateway_connected_sockets(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0));
     }
     return out;

@@ -9,6 +9,8 @@ export type ServiceName = 'accounts' | 'persistence' | 'delivery' | 'gateway';
 export interface Proc {
   name: ServiceName;
   port: number;
+  /** A gateway's operator listener (/metrics, /readyz): its own port, never the public origin. */
+  opsPort?: number;
   env: Record<string, string>;
   process: ServiceProcess;
 }
@@ -75,8 +77,9 @@ export class Stack {
   async spawn(name: ServiceName, port?: number): Promise<Proc> {
     const p = port ?? this.ports.get(name) ?? (await freePort());
     if (name === 'accounts' || name === 'persistence') this.ports.set(name, p);
-    const env = { ...this.envFor(name), PORT: String(p) };
-    const proc: Proc = { name, port: p, env, process: startServiceProcess(name, env) };
+    const opsPort = name === 'gateway' ? await freePort() : undefined;
+    const env = { ...this.envFor(name), PORT: String(p), ...(opsPort ? { OPS_PORT: String(opsPort) } : {}) };
+    const proc: Proc = { name, port: p, opsPort, env, process: startServiceProcess(name, env) };
     this.procs.push(proc);
     await this.ready(proc, this.opts.readyTimeoutMs);
     return proc;

@@ -11,6 +11,8 @@ export interface RemoteApiTokensOptions {
   /** How long an answer is reused: a revoked token is refused by other services within this time. */
   cacheMs?: number;
   maxEntries?: number;
+  /** Headers for the internal call: the deployment's service credential (http-kit's `internalHeaders`). */
+  headers?: () => Record<string, string>;
 }
 
 const digest = (token: string) => createHash('sha256').update(token).digest('base64url');
@@ -31,7 +33,7 @@ export function remoteApiTokens(opts: RemoteApiTokensOptions): ApiTokenResolver 
     try {
       res = await fetch(new URL('/internal/v1/tokens/introspect', opts.accountsUrl), {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...opts.headers?.() },
         body: JSON.stringify({ token }),
         signal: AbortSignal.timeout(opts.timeoutMs ?? 3_000),
       });

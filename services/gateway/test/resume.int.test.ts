@@ -25,7 +25,7 @@ describe('gateway: per-session event sequences and resume over real sockets and 
   /** A raw socket of `userId` recording its `session` event and every event with its meta. */
   async function open(userId: string, resume?: { sessionId: string; seq: number }) {
     const token = await h.issuer.sign(userId, 'u');
-    const s: Client = connectClient(gw.url, { auth: { token, ...(resume ? { resume } : {}) }, transports: ['websocket'], forceNew: true, reconnection: false });
+    const s: Client = connectClient(gw.url, { auth: { token, resumable: true, ...(resume ? { resume } : {}) }, transports: ['websocket'], forceNew: true, reconnection: false });
     const events: Array<{ event: string; payload: unknown; meta?: EventMeta }> = [];
     let session: SessionEvent | undefined;
     s.on('session', (e) => (session = e));
@@ -65,7 +65,7 @@ describe('gateway: per-session event sequences and resume over real sockets and 
     await waitFor(() => b.events.length === 3, 5_000, 'live after resume');
     expect(b.events[2]!.meta).toEqual({ seq: 4 });
     b.s.disconnect();
-    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    const metrics = await (await fetch(`${gw.opsUrl}/metrics`)).text();
     expect(metrics).toMatch(/gateway_socket_sessions_total\{[^}]*outcome="resumed"[^}]*\} 1/);
   });
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Counter, Registry } from 'prom-client';
 import { createVerifier, remoteApiTokens, remoteKeys, type Verifier } from '@chat/auth';
 import { createDatabase, runMigrations, type Database } from '@chat/db';
-import { listenThenConnect, type App, type StartOptions as BaseStartOptions } from '@chat/http-kit';
+import { internalHeaders, listenThenConnect, type App, type StartOptions as BaseStartOptions } from '@chat/http-kit';
 import { silentLogger, type Logger } from '@chat/logger';
 import { Broker } from '@chat/messaging';
 import { buildApp } from './app';
@@ -73,7 +73,7 @@ export async function startPersistence(config: Config, opts: StartOptions = {}):
   const database = createDatabase(config.DATABASE_URL, schema, logger);
   const repositories = createRepositories({ config, logger, database, registry: opts.registry });
   const broker = new Broker({ url: config.AMQP_URL, logger, registry: opts.registry });
-  const verifier = opts.verifier ?? createVerifier(remoteKeys(config.JWKS_URL), remoteApiTokens({ accountsUrl: config.ACCOUNTS_URL, cacheMs: config.API_TOKEN_CACHE_MS }));
+  const verifier = opts.verifier ?? createVerifier(remoteKeys(config.JWKS_URL), remoteApiTokens({ accountsUrl: config.ACCOUNTS_URL, cacheMs: config.API_TOKEN_CACHE_MS, headers: internalHeaders }));
   // Registers the consumer before connecting: the broker client starts it on every (re)connect.
   const app = await buildApp({ ...repositories, config, logger, broker, verifier, registry: opts.registry, defaultMetrics: opts.defaultMetrics });
   const { url, port } = await listenThenConnect(app, broker, { port: config.PORT, host: config.HOST, logger, awaitBroker: opts.awaitBroker });

@@ -141,7 +141,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   private openSocket(): void {
     const socket: ChatSocket = io(this.opts.origin, {
       // A function: every (re)connection presents the current token and the session to resume.
-      auth: (cb) => cb({ token: this.http.token, ...(this.sessionId ? { resume: { sessionId: this.sessionId, seq: this.lastSeq } } : {}) }),
+      auth: (cb) => cb({ token: this.http.token, resumable: true, ...(this.sessionId ? { resume: { sessionId: this.sessionId, seq: this.lastSeq } } : {}) }),
       transports: this.opts.transports ?? ['websocket'],
       reconnectionDelay: 250,
       reconnectionDelayMax: 5_000,

@@ -20,6 +20,11 @@ export interface SocketData {
   scopes?: string[];
   /** Set when the server closes the socket at its token's expiry: the client comes back and resumes. */
   holdOnClose?: boolean;
+  /**
+   * The client asked for a resumable session (`auth.resumable: true`, or it is resuming one). Only such a
+   * session is held after a drop: one that never resumes (a closed browser tab) goes offline at once.
+   */
+  resumable?: boolean;
 }
 
 /** Disconnect reasons that leave the socket's session resumable: drops, and the expiry of its token. */
@@ -83,7 +88,9 @@ export function attachSocketServer(http: HttpServer, deps: SocketServerDeps): Ga
       deps.metrics.handshakesRefused.inc({ code: (e.data as { error: { code: string } }).error.code });
       return next(e);
     }
-    socket.data = { userId: claims.userId, username: claims.username, expiresAtMs: claims.expiresAt * 1000, sessionId: claims.sessionId, tokenId: claims.tokenId, scopes: claims.scopes };
+    const auth = socket.handshake.auth as { resumable?: unknown; resume?: unknown } | undefined;
+    const resumable = auth?.resumable === true || (auth?.resume !== undefined && auth.resume !== null);
+    socket.data = { userId: claims.userId, username: claims.username, expiresAtMs: claims.expiresAt * 1000, sessionId: claims.sessionId, tokenId: claims.tokenId, scopes: claims.scopes, resumable };
     // Announced before the client sees `connect`, so a message sent to it right after is routed here.
     await deps.sessions.acquire(claims.userId);
     let released = false;
@@ -92,7 +99,7 @@ export function attachSocketServer(http: HttpServer, deps: SocketServerDeps): Ga
       released = true;
       // A socket that dropped (not closed by either side) leaves its session to be resumed: the session
       // keeps this socket's count, so delivery keeps routing the user here, until resumed or expired.
-      if (reason !== undefined && HELD_REASONS.has(reason) && deps.socketSessions.detach(socket.id)) return;
+      if (reason !== undefined && socket.data.resumable && HELD_REASONS.has(reason) && deps.socketSessions.detach(socket.id)) return;
       deps.socketSessions.detach(socket.id, false);
       deps.sessions.release(claims.userId);
       deps.metrics.users.set(deps.sessions.userCount);
