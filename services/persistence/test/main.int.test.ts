@@ -52,7 +52,10 @@ describe('persistence main.ts', () => {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       const stored = await rows();
-      const queued = (await queueDepth(vhost, QUEUES.persistence.name)).ready;
+      // A quorum queue's message count is updated asynchronously after the acks the process sent before
+      // it exited: read it until it settles (a message both stored and still queued would never settle).
+      let queued = -1;
+      await waitFor(async () => (queued = (await queueDepth(vhost, QUEUES.persistence.name)).ready) + stored === total, 10_000, 'the queue count to settle', 250).catch(() => undefined);
       expect(stored + queued).toBe(total);
       expect(stderr).not.toMatch(/error|fatal/i);
     } finally {
