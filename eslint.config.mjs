@@ -9,7 +9,18 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['**/node_modules/', '**/build/', '**/dist/', '**/.svelte-kit/', '**/.turbo/', '.data/', 'coverage/', 'test-results/'] },
+  {
+    ignores: [
+      '**/node_modules/',
+      '**/build/',
+      '**/dist/',
+      '**/.svelte-kit/',
+      '**/.turbo/',
+      '.data/',
+      'coverage/',
+      'test-results/',
+    ],
+  },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   svelte.configs.recommended,
@@ -26,7 +37,15 @@ export default defineConfig(
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        {
+          argsIgnorePattern: '^_',
+          varsIgnorePattern: '^_',
+          destructuredArrayIgnorePattern: '^_',
+          ignoreRestSiblings: true,
+        },
+      ],
       // Fastify plugins and handlers, broker handlers and test callbacks are async by contract, awaiting or not.
       '@typescript-eslint/require-await': 'off',
     },

@@ -48,7 +48,9 @@ async function main() {
   try {
     await runMigrations(url, join(__dirname, '..', 'services', 'persistence', 'drizzle'), 'persistence');
     const q = (text: string, params: unknown[] = []) => database.pool.query(text, params);
-    await q('truncate persistence.messages, persistence.conversation_seqs, persistence.members, persistence.member_sets, persistence.read_markers');
+    await q(
+      'truncate persistence.messages, persistence.conversation_seqs, persistence.members, persistence.member_sets, persistence.read_markers',
+    );
     const conversationIds = Array.from({ length: convs }, () => randomUUID());
     const reader = randomUUID();
 
@@ -72,7 +74,13 @@ async function main() {
     const issuer = await createTestIssuer();
     const config = readConfig({ DATABASE_URL: url, MEMBER_CACHE_MS: '5000', LOG_LEVEL: 'silent' });
     const repositories = createRepositories({ config, logger, database, registry: new Registry() });
-    app = await buildApp({ ...repositories, config, logger, broker: new Broker({ url: config.AMQP_URL, logger }), verifier: issuer.verifier });
+    app = await buildApp({
+      ...repositories,
+      config,
+      logger,
+      broker: new Broker({ url: config.AMQP_URL, logger }),
+      verifier: issuer.verifier,
+    });
     const port = await freePort();
     await app.listen({ port, host: '127.0.0.1' });
     const auth = { authorization: `Bearer ${await issuer.sign(reader)}` };
@@ -83,9 +91,12 @@ async function main() {
       const times: number[] = [];
       for (let i = 0; i < requests; i++) {
         const t = process.hrtime.bigint();
-        const res = await fetch(`http://127.0.0.1:${port}/api/v1/conversations/${target}/messages?${query()}`, { headers: auth });
+        const res = await fetch(`http://127.0.0.1:${port}/api/v1/conversations/${target}/messages?${query()}`, {
+          headers: auth,
+        });
         const body = (await res.json()) as { messages: unknown[] };
-        if (res.status !== 200 || body.messages.length === 0) throw new Error(`${kind}: ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
+        if (res.status !== 200 || body.messages.length === 0)
+          throw new Error(`${kind}: ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
         times.push(Number(process.hrtime.bigint() - t) / 1e6);
       }
       times.sort((a, b) => a - b);

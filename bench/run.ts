@@ -40,7 +40,8 @@ async function main() {
   };
   if (values.compare) return compare(o, Number(values.rounds));
   let result: unknown;
-  if (values.scenario === 'pairs') result = await pairs(o, values.target === 'relay' ? relayTarget(o.origin) : stackTarget(o.origin));
+  if (values.scenario === 'pairs')
+    result = await pairs(o, values.target === 'relay' ? relayTarget(o.origin) : stackTarget(o.origin));
   else {
     const run = { room, idle }[values.scenario as 'room' | 'idle'];
     if (!run) throw new Error(`unknown scenario ${values.scenario}: pairs, room or idle`);
@@ -91,11 +92,19 @@ async function compare(o: Options, rounds: number) {
       stackHistoryAfterLastAckMs: m((x) => x.historyCheckAfterLastAckMs ?? NaN, 'stack'),
       stackPersistenceDrainedAfterLastAckMs: m((x) => x.persistenceDrainedAfterLastAckMs ?? NaN, 'stack'),
     },
-    allComplete: runs.every((x) => x.stack.delivered === x.stack.sent && x.stack.persisted === x.stack.sent && x.stack.duplicatesInHistory === 0 && x.stack.duplicateDeliveries === 0),
+    allComplete: runs.every(
+      (x) =>
+        x.stack.delivered === x.stack.sent &&
+        x.stack.persisted === x.stack.sent &&
+        x.stack.duplicatesInHistory === 0 &&
+        x.stack.duplicateDeliveries === 0,
+    ),
     runs,
   };
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-  process.stderr.write(`median: stack ${summary.medians.stackMsgPerSec} msg/s = ${pct(ratio)} of the relay's ${summary.medians.relayMsgPerSec}\n`);
+  process.stderr.write(
+    `median: stack ${summary.medians.stackMsgPerSec} msg/s = ${pct(ratio)} of the relay's ${summary.medians.relayMsgPerSec}\n`,
+  );
   process.exit(0);
 }
 

@@ -31,7 +31,11 @@ const prefix = () => `b${Date.now().toString(36)}`;
 
 async function registerAll(api: Api, n: number): Promise<BenchUser[]> {
   const p = prefix();
-  return inBatches(Array.from({ length: n }, (_, i) => i), 8, (i) => api.register(p, i));
+  return inBatches(
+    Array.from({ length: n }, (_, i) => i),
+    8,
+    (i) => api.register(p, i),
+  );
 }
 
 /** U users in pairs, N messages 1:1 at a fixed rate or as fast as a bounded window of acks allows. */
@@ -55,12 +59,19 @@ export async function pairs(o: Options, target: Target = stackTarget(o.origin)) 
     const t: Track = { sentAt: performance.now() };
     tracks.set(clientMsgId, t);
     inFlight++;
-    sockets.get(from.id)!.timeout(30_000).emit('message:send', { conversationId: p.conv, clientMsgId, body: `bench message ${i}` }, (err: Error | null, res?: { ok: boolean; error?: { code: string } }) => {
-      inFlight--;
-      t.ackAt = performance.now();
-      t.ok = !err && res?.ok === true;
-      if (!t.ok) t.error = err ? 'timeout' : res?.error?.code;
-    });
+    sockets
+      .get(from.id)!
+      .timeout(30_000)
+      .emit(
+        'message:send',
+        { conversationId: p.conv, clientMsgId, body: `bench message ${i}` },
+        (err: Error | null, res?: { ok: boolean; error?: { code: string } }) => {
+          inFlight--;
+          t.ackAt = performance.now();
+          t.ok = !err && res?.ok === true;
+          if (!t.ok) t.error = err ? 'timeout' : res?.error?.code;
+        },
+      );
   };
   const storedBefore = target.name === 'stack' && o.persistenceMetrics ? await storedCount(o.persistenceMetrics) : null;
   const before = sample();
@@ -93,12 +104,19 @@ export async function pairs(o: Options, target: Target = stackTarget(o.origin)) 
   // Persistence keeping up, read from its stored counter: when every acked message was committed, after
   // the last ack. Exacter than reading history back through the origin (which takes seconds itself).
   let persistenceDrainedAfterLastAckMs: number | null = null;
-  const drained = target.name === 'stack' && o.persistenceMetrics && storedBefore !== null ? storedBy(o.persistenceMetrics, storedBefore + all.filter((t) => t.ok).length) : null;
+  const drained =
+    target.name === 'stack' && o.persistenceMetrics && storedBefore !== null
+      ? storedBy(o.persistenceMetrics, storedBefore + all.filter((t) => t.ok).length)
+      : null;
   const acked = all.filter((t) => t.ok).length;
   await waitUntil(() => all.filter((t) => t.ok && t.deliveredAt !== undefined).length >= acked, 60_000);
   const end = performance.now();
   const after = sample();
-  if (drained) persistenceDrainedAfterLastAckMs = Math.max(0, Math.round((await drained) - Math.max(...all.map((t) => t.ackAt ?? 0))));
+  if (drained)
+    persistenceDrainedAfterLastAckMs = Math.max(
+      0,
+      Math.round((await drained) - Math.max(...all.map((t) => t.ackAt ?? 0))),
+    );
   const seconds = (end - start) / 1000;
   const lastAck = Math.max(...all.map((t) => t.ackAt ?? 0));
   // Persistence must keep up: wait until every acked message is in history, and how long after the last ack.
@@ -131,14 +149,16 @@ export async function pairs(o: Options, target: Target = stackTarget(o.origin)) 
     persisted,
     duplicatesInHistory: duplicates,
     seconds: round(seconds),
-    deliveredPerSecond: Math.round(delivered.length / ((Math.max(...delivered.map((t) => t.deliveredAt!)) - start) / 1000)),
+    deliveredPerSecond: Math.round(
+      delivered.length / ((Math.max(...delivered.map((t) => t.deliveredAt!)) - start) / 1000),
+    ),
     ackLatencyMs: percentiles(all.filter((t) => t.ok).map((t) => t.ackAt! - t.sentAt)),
     sendToDeliveryMs: percentiles(delivered.map((t) => t.deliveredAt! - t.sentAt)),
     historyCheckAfterLastAckMs: persistLagMs,
     persistenceDrainedAfterLastAckMs,
     /** CPU of the target's own processes (services + RabbitMQ for the stack), percent of one core and ms per delivered message. */
     targetCpuPercent: cpuPercent,
-    targetCpuMsPerMessage: round((cpuPercent / 100) * seconds * 1000 / Math.max(1, delivered.length), 3),
+    targetCpuMsPerMessage: round(((cpuPercent / 100) * seconds * 1000) / Math.max(1, delivered.length), 3),
     processes,
   };
 }
@@ -148,7 +168,10 @@ export async function room(o: Options) {
   const api = new Api(o.origin);
   const users = await registerAll(api, o.roomSize);
   const owner = users[0]!;
-  const conv = await api.room(owner, users.slice(1).map((u) => u.id));
+  const conv = await api.room(
+    owner,
+    users.slice(1).map((u) => u.id),
+  );
   const sockets = await inBatches(users, 50, (u) => api.connect(u.token));
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
@@ -169,7 +192,11 @@ export async function room(o: Options) {
     sentAt.set(clientMsgId, performance.now());
     // Every member's socket but the sending one (the contract sends the sender's *other* sockets a copy).
     const expected = (i + 1) * (users.length - 1);
-    await new Promise<void>((resolve) => sockets[0]!.emit('message:send', { conversationId: conv, clientMsgId, body: `room message ${i}` }, () => resolve()));
+    await new Promise<void>((resolve) =>
+      sockets[0]!.emit('message:send', { conversationId: conv, clientMsgId, body: `room message ${i}` }, () =>
+        resolve(),
+      ),
+    );
     await waitUntil(() => received >= expected, 30_000);
   }
   const seconds = (performance.now() - start) / 1000;
@@ -191,7 +218,11 @@ export async function idle(o: Options) {
   const api = new Api(o.origin);
   const users = await registerAll(api, Math.min(o.users, 100));
   const rss0 = gatewayRss();
-  const sockets = await inBatches(Array.from({ length: o.sockets }, (_, i) => users[i % users.length]!), 200, (u) => api.connect(u.token));
+  const sockets = await inBatches(
+    Array.from({ length: o.sockets }, (_, i) => users[i % users.length]!),
+    200,
+    (u) => api.connect(u.token),
+  );
   await new Promise((r) => setTimeout(r, 3_000)); // let the gateway settle before reading its RSS
   const rss1 = gatewayRss();
   sockets.forEach((s) => s.close());
@@ -230,4 +261,5 @@ async function waitUntil(pred: () => boolean, timeoutMs: number): Promise<boolea
 }
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
-const countBy = (xs: string[]) => xs.reduce<Record<string, number>>((acc, x) => ((acc[x] = (acc[x] ?? 0) + 1), acc), {});
+const countBy = (xs: string[]) =>
+  xs.reduce<Record<string, number>>((acc, x) => ((acc[x] = (acc[x] ?? 0) + 1), acc), {});

@@ -27,9 +27,14 @@ export function stackTarget(origin: string): Target {
     processes: ['gateway', 'delivery', 'persistence', 'accounts', 'rabbitmq'],
     async pairs(n) {
       const p = prefix();
-      const users = await inBatches(Array.from({ length: n - (n % 2) }, (_, i) => i), 8, (i) => api.register(p, i));
+      const users = await inBatches(
+        Array.from({ length: n - (n % 2) }, (_, i) => i),
+        8,
+        (i) => api.register(p, i),
+      );
       const pairs = [];
-      for (let i = 0; i < users.length; i += 2) pairs.push({ a: users[i]!, b: users[i + 1]!, conv: await api.befriend(users[i]!, users[i + 1]!) });
+      for (let i = 0; i < users.length; i += 2)
+        pairs.push({ a: users[i]!, b: users[i + 1]!, conv: await api.befriend(users[i]!, users[i + 1]!) });
       const sockets = new Map<string, ChatSocket>();
       await inBatches(users, 50, async (u) => sockets.set(u.id, await api.connect(u.token)));
       return { users, pairs, sockets };
@@ -51,7 +56,12 @@ export function stackTarget(origin: string): Target {
 
 export function relayTarget(origin: string): Target {
   const connect = (userId: string) => {
-    const s: ChatSocket = io(origin, { auth: { token: userId }, transports: ['websocket'], forceNew: true, reconnection: false });
+    const s: ChatSocket = io(origin, {
+      auth: { token: userId },
+      transports: ['websocket'],
+      forceNew: true,
+      reconnection: false,
+    });
     return new Promise<ChatSocket>((resolve, reject) => {
       s.once('connect', () => resolve(s));
       s.once('connect_error', reject);

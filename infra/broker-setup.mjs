@@ -62,7 +62,9 @@ async function main() {
   const missing = Object.keys(PERMISSIONS).filter((s) => !env[`${s.toUpperCase()}_BROKER_PASSWORD`]);
   if (!env.RABBITMQ_ADMIN_USER || !env.RABBITMQ_ADMIN_PASSWORD) missing.unshift('RABBITMQ_ADMIN');
   if (missing.length) {
-    process.stderr.write(`broker-setup: missing ${missing.map((m) => (m === 'RABBITMQ_ADMIN' ? 'RABBITMQ_ADMIN_USER/RABBITMQ_ADMIN_PASSWORD' : `${m.toUpperCase()}_BROKER_PASSWORD`)).join(', ')}\n`);
+    process.stderr.write(
+      `broker-setup: missing ${missing.map((m) => (m === 'RABBITMQ_ADMIN' ? 'RABBITMQ_ADMIN_USER/RABBITMQ_ADMIN_PASSWORD' : `${m.toUpperCase()}_BROKER_PASSWORD`)).join(', ')}\n`,
+    );
     process.exit(78);
   }
   // The management API starts a little after the AMQP port: wait for it (up to two minutes).

@@ -33,7 +33,11 @@ for (const s of services) if (!all.includes(s)) throw new Error(`unknown service
 
 const builtins = new Set(builtinModules);
 /** The npm package name of a bare import: `a/b/c` → `a`, `@s/a/b` → `@s/a`. */
-const packageName = (spec) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+const packageName = (spec) =>
+  spec
+    .split('/')
+    .slice(0, spec.startsWith('@') ? 2 : 1)
+    .join('/');
 
 /** Bundles one service; returns the third-party package names it imports. */
 async function bundle(service) {
@@ -63,7 +67,8 @@ async function bundle(service) {
             if (had && had !== dir) {
               // Two installs of one package (npm could not hoist them): the same version is the same
               // code; another version is bundled into this importer, since the bundle loads one install.
-              if (readJson(join(had, 'package.json')).version === readJson(join(dir, 'package.json')).version) return { path: a.path, external: true };
+              if (readJson(join(had, 'package.json')).version === readJson(join(dir, 'package.json')).version)
+                return { path: a.path, external: true };
               return undefined;
             }
             external.set(name, dir);
@@ -142,7 +147,8 @@ function layOut(service, externals, out) {
     `${JSON.stringify({ name: pkg.name, version: pkg.version, private: true, main: 'dist/main.js' }, null, 2)}\n`,
   );
   cpSync(join(svc, 'dist'), join(dest, 'services', service, 'dist'), { recursive: true });
-  if (existsSync(join(svc, 'drizzle'))) cpSync(join(svc, 'drizzle'), join(dest, 'services', service, 'drizzle'), { recursive: true });
+  if (existsSync(join(svc, 'drizzle')))
+    cpSync(join(svc, 'drizzle'), join(dest, 'services', service, 'drizzle'), { recursive: true });
   let count = 0;
   for (const [rel, dir] of placement(externals)) {
     // The package's own files, not its nested node_modules: those it needs are placed too.
@@ -160,6 +166,7 @@ for (const service of services) {
   const started = Date.now();
   const externals = await bundle(service);
   let line = `[build] ${service}: services/${service}/dist/main.js (${Date.now() - started} ms), ${externals.size} external packages`;
-  if (runtimeOut) line += `, runtime tree ${join(runtimeOut, service)} with ${layOut(service, externals, runtimeOut)} packages`;
+  if (runtimeOut)
+    line += `, runtime tree ${join(runtimeOut, service)} with ${layOut(service, externals, runtimeOut)} packages`;
   process.stdout.write(`${line}\n`);
 }

@@ -7,7 +7,15 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { findHaproxy, startHaproxy, startPostgres, startRabbitCluster, type LocalHaproxy, type LocalPostgres, type LocalRabbitCluster } from '@chat/local-infra';
+import {
+  findHaproxy,
+  startHaproxy,
+  startPostgres,
+  startRabbitCluster,
+  type LocalHaproxy,
+  type LocalPostgres,
+  type LocalRabbitCluster,
+} from '@chat/local-infra';
 import { ensureSystemPackages, StopError } from './lib/system';
 import { assertPortsFree, nextFreePorts, portFrom } from './lib/ports';
 import { recordPid, forgetPid, stopLeftovers } from './lib/leftovers';
@@ -20,7 +28,8 @@ const root = resolve(__dirname, '..');
 const dataDir = resolve(process.env.DEV_DATA_DIR ?? join(root, '.data', 'cluster'));
 const count = (variable: string, def: number) => {
   const n = Number(process.env[variable] ?? def);
-  if (!Number.isInteger(n) || n < 1 || n > 9) throw new StopError(`${variable}=${process.env[variable]} must be a whole number from 1 to 9`);
+  if (!Number.isInteger(n) || n < 1 || n > 9)
+    throw new StopError(`${variable}=${process.env[variable]} must be a whole number from 1 to 9`);
   return n;
 };
 
@@ -72,7 +81,10 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 
 async function main(): Promise<void> {
   ensureSystemPackages();
-  if (!findHaproxy()) throw new StopError('haproxy is not installed (the load balancer in front of the gateways). Run:\n  sudo apt-get install -y haproxy');
+  if (!findHaproxy())
+    throw new StopError(
+      'haproxy is not installed (the load balancer in front of the gateways). Run:\n  sudo apt-get install -y haproxy',
+    );
   await stopLeftovers(dataDir);
   await assertPortsFree([
     { what: 'postgres', port: ports.postgres, variable: 'PGPORT_DEV' },
@@ -92,7 +104,9 @@ async function main(): Promise<void> {
   const gatewayPorts = await nextFreePorts(ports.delivery, GATEWAYS, taken);
   const deliveryPorts = [ports.delivery, ...(await nextFreePorts(ports.delivery, DELIVERIES - 1, taken))];
 
-  info(`starting postgres on 127.0.0.1:${ports.postgres} and a ${RABBIT_NODES}-node rabbitmq cluster on 127.0.0.1:${amqpPorts.join(', ')} (data in ${dataDir})`);
+  info(
+    `starting postgres on 127.0.0.1:${ports.postgres} and a ${RABBIT_NODES}-node rabbitmq cluster on 127.0.0.1:${amqpPorts.join(', ')} (data in ${dataDir})`,
+  );
   const [pgResult, rabbitResult] = await Promise.allSettled([
     startPostgres({
       dataDir: join(dataDir, 'postgres'),
@@ -149,9 +163,13 @@ async function main(): Promise<void> {
     supervise: superviseAs('haproxy'),
   });
   recordPid(dataDir, 'haproxy', haproxy.pid());
-  info(`services started in ${((Date.now() - t0) / 1000).toFixed(1)}s; load balancer (haproxy) -> ${gatewayPorts.map((p) => `127.0.0.1:${p}`).join(', ')}`);
+  info(
+    `services started in ${((Date.now() - t0) / 1000).toFixed(1)}s; load balancer (haproxy) -> ${gatewayPorts.map((p) => `127.0.0.1:${p}`).join(', ')}`,
+  );
   info(colours.bold(colours.green(`chat is running: http://localhost:${ports.gateway}`)));
-  info(`rabbitmq management (the whole cluster): http://localhost:${ports.management} (guest/guest); AMQP_URL=${amqpUrl}`);
+  info(
+    `rabbitmq management (the whole cluster): http://localhost:${ports.management} (guest/guest); AMQP_URL=${amqpUrl}`,
+  );
   info('Ctrl-C stops everything');
 }
 

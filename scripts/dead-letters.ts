@@ -9,7 +9,9 @@ import { processDeadLetters } from './lib/dead-letters';
 async function main(): Promise<void> {
   const [mode, queue, ...rest] = process.argv.slice(2);
   if ((mode !== 'peek' && mode !== 'replay') || !queue) {
-    process.stderr.write('usage: tsx scripts/dead-letters.ts peek|replay <queue, e.g. persistence.events> [--limit N]\n');
+    process.stderr.write(
+      'usage: tsx scripts/dead-letters.ts peek|replay <queue, e.g. persistence.events> [--limit N]\n',
+    );
     process.exit(2);
   }
   const li = rest.indexOf('--limit');

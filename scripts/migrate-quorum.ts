@@ -10,7 +10,9 @@ async function main(): Promise<void> {
   const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
   const report = await migrateToQuorum(url);
   for (const m of report.migrated) process.stdout.write(`${m.queue}: classic -> quorum, ${m.moved} message(s) moved\n`);
-  process.stdout.write(`${report.migrated.length} queue(s) migrated, ${report.unchanged.length} already quorum or not declared yet\n`);
+  process.stdout.write(
+    `${report.migrated.length} queue(s) migrated, ${report.unchanged.length} already quorum or not declared yet\n`,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -22,7 +22,8 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export function pinnedVersion() {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   const v = pkg.devDependencies?.node;
-  if (!/^\d+\.\d+\.\d+$/.test(v ?? '')) throw new Error(`package.json devDependencies.node must be an exact version, got ${v}`);
+  if (!/^\d+\.\d+\.\d+$/.test(v ?? ''))
+    throw new Error(`package.json devDependencies.node must be an exact version, got ${v}`);
   return v;
 }
 
@@ -43,7 +44,10 @@ export function ensureRuntime({ log = (m) => process.stderr.write(`${m}\n`) } = 
   log(`[node] Node ${process.version} here, the project runs on ${version}: fetching ${pkg} from the npm registry`);
   const tmp = mkdtempSync(join(tmpdir(), 'chat-node-'));
   try {
-    const packed = spawnSync('npm', ['pack', pkg, '--pack-destination', tmp, '--silent'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const packed = spawnSync('npm', ['pack', pkg, '--pack-destination', tmp, '--silent'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     if (packed.status !== 0) throw new Error(`npm pack ${pkg} failed (exit ${packed.status})`);
     const tarball = readdirSync(tmp).find((f) => f.endsWith('.tgz'));
     if (!tarball) throw new Error(`npm pack ${pkg} produced no tarball`);

@@ -8,7 +8,13 @@ const { transformSync } = require('esbuild');
 
 module.exports = {
   process(src, filename) {
-    const { code, map } = transformSync(src, { format: 'cjs', loader: 'js', target: 'node24', sourcefile: filename, sourcemap: 'inline' });
+    const { code, map } = transformSync(src, {
+      format: 'cjs',
+      loader: 'js',
+      target: 'node24',
+      sourcefile: filename,
+      sourcemap: 'inline',
+    });
     return { code, map };
   },
 };

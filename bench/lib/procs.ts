@@ -26,7 +26,9 @@ const HZ = 100;
  * count: their command line or working directory is under one of these roots (`BENCH_ROOTS`, colon
  * separated; default the current directory and its `.data`). Unset it with `BENCH_ROOTS=/` to count all.
  */
-const roots = (process.env.BENCH_ROOTS ?? `${process.cwd()}:${process.env.DEV_DATA_DIR ?? `${process.cwd()}/.data`}`).split(':').filter(Boolean);
+const roots = (process.env.BENCH_ROOTS ?? `${process.cwd()}:${process.env.DEV_DATA_DIR ?? `${process.cwd()}/.data`}`)
+  .split(':')
+  .filter(Boolean);
 
 function ours(pid: string, cmd: string): boolean {
   let cwd = '';
@@ -70,7 +72,11 @@ export function sample(): ProcSample[] {
 }
 
 /** Per watched name: CPU% of one core over the interval and RSS at the end (summed over its processes). */
-export function usage(before: ProcSample[], after: ProcSample[], seconds: number): Record<string, { cpuPercent: number; rssMiB: number }> {
+export function usage(
+  before: ProcSample[],
+  after: ProcSample[],
+  seconds: number,
+): Record<string, { cpuPercent: number; rssMiB: number }> {
   const res: Record<string, { cpuPercent: number; rssMiB: number }> = {};
   for (const a of after) {
     const b = before.find((x) => x.pid === a.pid);
@@ -87,5 +93,7 @@ export function usage(before: ProcSample[], after: ProcSample[], seconds: number
 }
 
 export function gatewayRss(): number {
-  return sample().filter((s) => s.name === 'gateway').reduce((a, s) => a + s.rssBytes, 0);
+  return sample()
+    .filter((s) => s.name === 'gateway')
+    .reduce((a, s) => a + s.rssBytes, 0);
 }

@@ -9,7 +9,9 @@ import { Server } from 'socket.io';
  * A client names itself in `auth.token` (its user id); `bench:conversation` registers a conversation's
  * members (set-up only). Run by `npm run bench -- --compare`; alone: `npx tsx bench/relay/server.ts --port 0`.
  */
-const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, host: { type: 'string', default: '127.0.0.1' } } });
+const { values } = parseArgs({
+  options: { port: { type: 'string', default: '0' }, host: { type: 'string', default: '127.0.0.1' } },
+});
 const http = createServer();
 const io = new Server(http, { serveClient: false, maxHttpBufferSize: 1e6 });
 const members = new Map<string, string[]>();
@@ -29,14 +31,27 @@ io.on('connection', (socket) => {
     members.set(c.id, c.memberIds);
     ack();
   });
-  socket.on('message:send', (p: { conversationId: string; clientMsgId: string; body: string }, ack: (r: unknown) => void) => {
-    const to = members.get(p.conversationId);
-    if (!to) return ack({ ok: false, error: { code: 'NOT_FOUND', message: 'no such conversation' } });
-    const now = Date.now();
-    const message = { id: `${now.toString(36)}${(seq++).toString(36)}`, conversationId: p.conversationId, senderId: userId, clientMsgId: p.clientMsgId, createdAt: new Date(now).toISOString(), kind: 'text', body: p.body };
-    io.to(to.map((u) => `user:${u}`)).except(socket.id).emit('message:new', message);
-    ack({ ok: true, message });
-  });
+  socket.on(
+    'message:send',
+    (p: { conversationId: string; clientMsgId: string; body: string }, ack: (r: unknown) => void) => {
+      const to = members.get(p.conversationId);
+      if (!to) return ack({ ok: false, error: { code: 'NOT_FOUND', message: 'no such conversation' } });
+      const now = Date.now();
+      const message = {
+        id: `${now.toString(36)}${(seq++).toString(36)}`,
+        conversationId: p.conversationId,
+        senderId: userId,
+        clientMsgId: p.clientMsgId,
+        createdAt: new Date(now).toISOString(),
+        kind: 'text',
+        body: p.body,
+      };
+      io.to(to.map((u) => `user:${u}`))
+        .except(socket.id)
+        .emit('message:new', message);
+      ack({ ok: true, message });
+    },
+  );
 });
 
 http.listen(Number(values.port), values.host, () => {

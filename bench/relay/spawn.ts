@@ -4,10 +4,14 @@ import { join } from 'node:path';
 /** Starts the bare relay as its own process (so its CPU is measured apart) on a free loopback port. */
 export async function spawnRelay(): Promise<{ origin: string; stop: () => Promise<void> }> {
   const root = join(__dirname, '..', '..');
-  const child: ChildProcess = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'bench', 'relay', 'server.ts'), '--port', '0'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child: ChildProcess = spawn(
+    join(root, 'node_modules', '.bin', 'tsx'),
+    [join(root, 'bench', 'relay', 'server.ts'), '--port', '0'],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (b: Buffer) => {

@@ -81,13 +81,24 @@ describe('examples/echo-bot: a bot on the SDK against the real stack', () => {
 
     // It ends with every message and event it should have, and every reply exactly once.
     expect(bot.received.map((m) => m.body).sort()).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6']);
-    expect(bot.client.conversations().map((c) => c.id).sort()).toEqual([direct, room.id].sort());
+    expect(
+      bot.client
+        .conversations()
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual([direct, room.id].sort());
     expect(bot.client.cursors()[room.id]).toBe(bot.received.find((m) => m.body === 'm5')!.id);
     // History follows the live echo by a batch (persistence stores independently of delivery).
     const inDirect = ['echo: m1', 'echo: m2', 'echo: m3', 'echo: m4', 'echo: m6'];
-    await waitFor(async () => (await echoesIn(direct)).length >= inDirect.length && (await echoesIn(room.id)).length >= 1, 10_000, 'the echoes in history').catch(() => undefined);
+    await waitFor(
+      async () => (await echoesIn(direct)).length >= inDirect.length && (await echoesIn(room.id)).length >= 1,
+      10_000,
+      'the echoes in history',
+    ).catch(() => undefined);
     expect((await echoesIn(direct)).sort()).toEqual(inDirect);
     expect(await echoesIn(room.id)).toEqual(['echo: m5']);
-    expect(bot.events.some((e) => e.event === 'friends' && (e.payload as { type: string }).type === 'request')).toBe(true);
+    expect(bot.events.some((e) => e.event === 'friends' && (e.payload as { type: string }).type === 'request')).toBe(
+      true,
+    );
   }, 120_000);
 });

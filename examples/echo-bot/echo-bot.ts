@@ -32,7 +32,14 @@ export interface EchoBot {
 export function startEchoBot(opts: { origin: string; token: string; log?: (line: string) => void }): EchoBot {
   const log = opts.log ?? (() => undefined);
   const client = new ChatClient({ origin: opts.origin, botToken: opts.token });
-  const bot: EchoBot = { client, received: [], events: [], replies: new Map(), ready: Promise.resolve(), close: () => client.close() };
+  const bot: EchoBot = {
+    client,
+    received: [],
+    events: [],
+    replies: new Map(),
+    ready: Promise.resolve(),
+    close: () => client.close(),
+  };
 
   const accept = (requestId: string) =>
     client.http.acceptFriend(requestId).then(
@@ -57,7 +64,9 @@ export function startEchoBot(opts: { origin: string; token: string; log?: (line:
     if (e.type === 'request' && req && req.to.id === client.userId) void accept(req.id);
   });
   client.on('conversation', (e) => bot.events.push({ event: 'conversation', payload: e }));
-  client.on('session', (s) => log(s.resumed ? `session resumed at ${s.seq}` : `new session${s.resync ? ` (resync: ${s.resync})` : ''}`));
+  client.on('session', (s) =>
+    log(s.resumed ? `session resumed at ${s.seq}` : `new session${s.resync ? ` (resync: ${s.resync})` : ''}`),
+  );
   // Requests made while the bot was away are only in HTTP state: answer them after every resync.
   client.on('resync', (snap: Snapshot) => snap.requests.incoming.forEach((r) => void accept(r.id)));
   client.on('error', (err) => log(`error: ${String((err as Error).message ?? err)}`));
@@ -73,10 +82,13 @@ if (require.main === module) {
     process.exit(2);
   }
   const bot = startEchoBot({ origin, token, log: (l) => process.stdout.write(`${l}\n`) });
-  bot.ready.then(() => process.stdout.write(`echo bot ${bot.client.userId} ready on ${origin}\n`), (err) => {
-    process.stderr.write(`${String(err)}\n`);
-    process.exit(1);
-  });
+  bot.ready.then(
+    () => process.stdout.write(`echo bot ${bot.client.userId} ready on ${origin}\n`),
+    (err) => {
+      process.stderr.write(`${String(err)}\n`);
+      process.exit(1);
+    },
+  );
   process.on('SIGINT', () => {
     bot.close();
     process.exit(0);

@@ -10,7 +10,12 @@ export interface DeadLetter {
 
 function describe(msg: GetMessage): DeadLetter {
   const death = (msg.properties.headers?.['x-death'] as Array<{ reason?: string }> | undefined)?.[0];
-  return { messageId: msg.properties.messageId as string | undefined, type: msg.properties.type as string | undefined, reason: death?.reason, body: msg.content.toString('utf8') };
+  return {
+    messageId: msg.properties.messageId as string | undefined,
+    type: msg.properties.type as string | undefined,
+    reason: death?.reason,
+    body: msg.content.toString('utf8'),
+  };
 }
 
 /**
@@ -18,7 +23,12 @@ function describe(msg: GetMessage): DeadLetter {
  * queue it came from, without its death history and attempt count, so it gets a fresh set of attempts.
  * Peek takes every message and puts them all back (requeue) when done.
  */
-export async function processDeadLetters(url: string, queue: string, mode: 'peek' | 'replay', limit = Infinity): Promise<DeadLetter[]> {
+export async function processDeadLetters(
+  url: string,
+  queue: string,
+  mode: 'peek' | 'replay',
+  limit = Infinity,
+): Promise<DeadLetter[]> {
   // AMQP_URL may list a cluster's nodes: any one of them serves the queue.
   const conn = await amqp.connect(new BrokerTargets(brokerUrls(url)).target);
   try {
@@ -36,7 +46,15 @@ export async function processDeadLetters(url: string, queue: string, mode: 'peek
         held.push(msg);
         continue;
       }
-      const { 'x-death': _death, 'x-first-death-exchange': _e, 'x-first-death-queue': _q, 'x-first-death-reason': _r, 'x-attempts': _a, 'x-delivery-count': _n, ...headers } = msg.properties.headers ?? {};
+      const {
+        'x-death': _death,
+        'x-first-death-exchange': _e,
+        'x-first-death-queue': _q,
+        'x-first-death-reason': _r,
+        'x-attempts': _a,
+        'x-delivery-count': _n,
+        ...headers
+      } = msg.properties.headers ?? {};
       ch.sendToQueue(queue, msg.content, { ...msg.properties, headers, persistent: true });
       await ch.waitForConfirms();
       ch.ack(msg);

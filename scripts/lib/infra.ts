@@ -34,7 +34,9 @@ export async function startInfra(root: string, dataDir: string, ports: InfraPort
   let pg: LocalPostgres | undefined;
   let rabbit: LocalRabbit | undefined;
   try {
-    info(`starting postgres on 127.0.0.1:${ports.postgres} and rabbitmq on 127.0.0.1:${ports.amqp} (data in ${dataDir})`);
+    info(
+      `starting postgres on 127.0.0.1:${ports.postgres} and rabbitmq on 127.0.0.1:${ports.amqp} (data in ${dataDir})`,
+    );
     const [pgResult, rabbitResult] = await Promise.allSettled([
       startPostgres({
         dataDir: join(dataDir, 'postgres'),
@@ -100,15 +102,19 @@ export async function prepareDatabase(root: string, p: LocalPostgres): Promise<s
 /** A broker kept in `.data/` by an earlier version has classic queues: make them quorum, messages kept. */
 export async function migrateBroker(amqpUrl: string): Promise<void> {
   const report = await migrateToQuorum(amqpUrl);
-  for (const m of report.migrated) info(`rabbitmq: ${m.queue} migrated from a classic to a quorum queue (${m.moved} message(s) kept)`);
+  for (const m of report.migrated)
+    info(`rabbitmq: ${m.queue} migrated from a classic to a quorum queue (${m.moved} message(s) kept)`);
 }
 
 /** Restart messages for a supervised server (restarts use a backoff: 0.2 s doubling to 30 s). */
 export function superviseAs(name: string) {
   return {
-    onDied: (how: string, inMs: number) => fail(colours.bold(`${name} DIED (${how}); restarting in ${(inMs / 1000).toFixed(1)}s`)),
-    onRestarted: (downMs: number) => info(`${name} is back, accepting again ${(downMs / 1000).toFixed(1)}s after it died`),
-    onRestartFailed: (err: Error, inMs: number) => fail(`${name} did not come back (${err.message.split('\n')[0]}); trying again in ${(inMs / 1000).toFixed(1)}s`),
+    onDied: (how: string, inMs: number) =>
+      fail(colours.bold(`${name} DIED (${how}); restarting in ${(inMs / 1000).toFixed(1)}s`)),
+    onRestarted: (downMs: number) =>
+      info(`${name} is back, accepting again ${(downMs / 1000).toFixed(1)}s after it died`),
+    onRestartFailed: (err: Error, inMs: number) =>
+      fail(`${name} did not come back (${err.message.split('\n')[0]}); trying again in ${(inMs / 1000).toFixed(1)}s`),
   };
 }
 
@@ -117,7 +123,11 @@ export function quiet(name: string, line: string, worth: RegExp): void {
   const plain = stripVTControlCharacters(line);
   // The readiness probe connecting while postgres starts is expected, not a problem; nor is a client's
   // channel error (a declaration probing whether a queue exists), which the client handles and logs.
-  if (worth.test(plain) && !/database system is starting up|Channel error on connection|caused a channel exception/.test(plain)) say(name, plain);
+  if (
+    worth.test(plain) &&
+    !/database system is starting up|Channel error on connection|caused a channel exception/.test(plain)
+  )
+    say(name, plain);
 }
 
 export function epmdRunning(): boolean {

@@ -2,7 +2,16 @@
 const useColour = process.stdout.isTTY === true && !process.env.NO_COLOR;
 const paint = (code: number) => (s: string) => (useColour ? `\x1b[${code}m${s}\x1b[0m` : s);
 
-export const colours = { red: paint(31), green: paint(32), yellow: paint(33), blue: paint(34), magenta: paint(35), cyan: paint(36), grey: paint(90), bold: paint(1) };
+export const colours = {
+  red: paint(31),
+  green: paint(32),
+  yellow: paint(33),
+  blue: paint(34),
+  magenta: paint(35),
+  cyan: paint(36),
+  grey: paint(90),
+  bold: paint(1),
+};
 
 const palette = [colours.cyan, colours.magenta, colours.blue, colours.green, colours.yellow];
 const assigned = new Map<string, (s: string) => string>();
@@ -43,7 +52,7 @@ export function formatLine(line: string): string {
     .map(([k, v]) => {
       if (k === 'err' && v && typeof v === 'object') {
         const e = v as { message?: string; stack?: string };
-        return `err=${JSON.stringify(e.message)}${rec.level as number >= 50 && e.stack ? `\n${e.stack}` : ''}`;
+        return `err=${JSON.stringify(e.message)}${(rec.level as number) >= 50 && e.stack ? `\n${e.stack}` : ''}`;
       }
       return `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`;
     })

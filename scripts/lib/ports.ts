@@ -22,7 +22,10 @@ export async function assertPortsFree(specs: PortSpec[]): Promise<void> {
   const taken: PortSpec[] = [];
   for (const s of specs) if (await portInUse(s.port)) taken.push(s);
   if (taken.length === 0) return;
-  const lines = taken.map((s) => `  port ${s.port} (${s.what}) is already in use: stop what holds it (ss -ltnp 'sport = :${s.port}') or set ${s.variable}=<another port>`);
+  const lines = taken.map(
+    (s) =>
+      `  port ${s.port} (${s.what}) is already in use: stop what holds it (ss -ltnp 'sport = :${s.port}') or set ${s.variable}=<another port>`,
+  );
   throw new StopError(`cannot start:\n${lines.join('\n')}`);
 }
 

@@ -111,7 +111,12 @@ export class Supervised {
 }
 
 /** Starts the services that exist (warns about those not written yet) and waits for every /readyz. */
-export async function startServices(root: string, dataDir: string, specs: ServiceSpec[], readyTimeoutMs: number): Promise<Supervised[]> {
+export async function startServices(
+  root: string,
+  dataDir: string,
+  specs: ServiceSpec[],
+  readyTimeoutMs: number,
+): Promise<Supervised[]> {
   const running: Supervised[] = [];
   for (const spec of specs) {
     const s = new Supervised(root, dataDir, spec);

@@ -13,7 +13,9 @@ const POLICY = '/usr/sbin/policy-rc.d';
  * collide with ours, so a temporary policy-rc.d keeps them from starting during the install.
  */
 export function ensureSystemPackages(): void {
-  const missing = [!findPostgresBin() && 'postgresql', !findRabbitServer() && 'rabbitmq-server'].filter(Boolean) as string[];
+  const missing = [!findPostgresBin() && 'postgresql', !findRabbitServer() && 'rabbitmq-server'].filter(
+    Boolean,
+  ) as string[];
   if (missing.length === 0) return;
   const cmd = `apt-get update && apt-get install -y ${missing.join(' ')}`;
   if (!isRoot()) {
@@ -28,10 +30,12 @@ export function ensureSystemPackages(): void {
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     for (const args of [['update'], ['install', '-y', ...missing]]) {
       const r = spawnSync('apt-get', args, { stdio: 'inherit', env });
-      if (r.status !== 0) throw new StopError(`apt-get ${args.join(' ')} failed (exit ${r.status}); run it yourself: ${cmd}`);
+      if (r.status !== 0)
+        throw new StopError(`apt-get ${args.join(' ')} failed (exit ${r.status}); run it yourself: ${cmd}`);
     }
   } finally {
     if (ownPolicy) unlinkSync(POLICY);
   }
-  if (!findPostgresBin() || !findRabbitServer()) throw new StopError(`the packages installed but their servers were not found; check: ${cmd}`);
+  if (!findPostgresBin() || !findRabbitServer())
+    throw new StopError(`the packages installed but their servers were not found; check: ${cmd}`);
 }

@@ -43,6 +43,8 @@ export async function buildWebIfStale(root: string): Promise<boolean> {
     info('web client built');
     return true;
   }
-  warn(`the web client build failed (exit ${code}); the services start anyway, the gateway serves whatever web/build holds`);
+  warn(
+    `the web client build failed (exit ${code}); the services start anyway, the gateway serves whatever web/build holds`,
+  );
   return false;
 }

@@ -3,7 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io } from 'socket.io-client';
-import { authHeader, freePort, startHaproxy, startRabbitCluster, type LocalHaproxy, type LocalRabbitCluster } from '@chat/local-infra';
+import {
+  authHeader,
+  freePort,
+  startHaproxy,
+  startRabbitCluster,
+  type LocalHaproxy,
+  type LocalRabbitCluster,
+} from '@chat/local-infra';
 import { waitFor } from '@chat/testkit';
 import type { ChatSocket } from '@chat/client';
 import { Stack } from '../system/stack';
@@ -25,8 +32,18 @@ export class ClusterStack {
     while (ports.size < 10) ports.add(await freePort());
     const [lb, ...p] = [...ports];
     const nodes = [0, 1, 2].map((i) => ({ port: p[i * 3]!, managementPort: p[i * 3 + 1]!, distPort: p[i * 3 + 2]! }));
-    this.cluster = await startRabbitCluster({ baseDir: this.dir, namePrefix: `chat-test-cluster-${nodes[0]!.port}`, nodes });
-    this.stack = await new Stack({ amqpUrl: this.cluster.url(), gateways: 2, deliveries: 2, readyTimeoutMs: 90_000, env: process.env.CLUSTER_TEST_DEBUG ? { gateway: { LOG_LEVEL: 'info' } } : {} }).start();
+    this.cluster = await startRabbitCluster({
+      baseDir: this.dir,
+      namePrefix: `chat-test-cluster-${nodes[0]!.port}`,
+      nodes,
+    });
+    this.stack = await new Stack({
+      amqpUrl: this.cluster.url(),
+      gateways: 2,
+      deliveries: 2,
+      readyTimeoutMs: 90_000,
+      env: process.env.CLUSTER_TEST_DEBUG ? { gateway: { LOG_LEVEL: 'info' } } : {},
+    }).start();
     const gateways = this.stack.procs.filter((x) => x.name === 'gateway');
     this.balancer = await startHaproxy({
       dir: join(this.dir, 'haproxy'),
@@ -34,7 +51,11 @@ export class ClusterStack {
       backends: gateways.map((g, i) => ({ name: `gateway-${i + 1}`, port: g.port })),
       checkIntervalMs: 500,
     });
-    await waitFor(async () => (await fetch(`${this.origin}/readyz`)).status === 200, 20_000, 'the load balancer to find a ready gateway');
+    await waitFor(
+      async () => (await fetch(`${this.origin}/readyz`)).status === 200,
+      20_000,
+      'the load balancer to find a ready gateway',
+    );
     return this;
   }
 
@@ -67,15 +88,21 @@ export class ClusterStack {
     const before = await this.socketCounts();
     const client = resilientSocket(this.origin, token);
     await client.ready;
-    const gatewayPort = await waitFor(async () => {
-      const now = await this.socketCounts();
-      return [...now].find(([port, n]) => n > (before.get(port) ?? 0))?.[0];
-    }, 5_000, 'the gateway that took the client');
+    const gatewayPort = await waitFor(
+      async () => {
+        const now = await this.socketCounts();
+        return [...now].find(([port, n]) => n > (before.get(port) ?? 0))?.[0];
+      },
+      5_000,
+      'the gateway that took the client',
+    );
     return { client, gatewayPort };
   }
 
   async allReady(): Promise<boolean> {
-    for (const p of this.stack.procs.filter((x) => x.process.child.exitCode === null && x.process.child.signalCode === null)) {
+    for (const p of this.stack.procs.filter(
+      (x) => x.process.child.exitCode === null && x.process.child.signalCode === null,
+    )) {
       const res = await fetch(`http://127.0.0.1:${p.port}/readyz`).catch(() => null);
       if (res?.status !== 200) return false;
     }
@@ -91,8 +118,17 @@ export class ClusterStack {
 }
 
 /** A client as a real one behaves: reconnects by itself (through the balancer) and counts its connections. */
-export function resilientSocket(origin: string, token: string): { socket: ChatSocket; connects: () => number; ready: Promise<void> } {
-  const socket: ChatSocket = io(origin, { auth: { token }, transports: ['websocket'], forceNew: true, reconnectionDelay: 100, reconnectionDelayMax: 500 });
+export function resilientSocket(
+  origin: string,
+  token: string,
+): { socket: ChatSocket; connects: () => number; ready: Promise<void> } {
+  const socket: ChatSocket = io(origin, {
+    auth: { token },
+    transports: ['websocket'],
+    forceNew: true,
+    reconnectionDelay: 100,
+    reconnectionDelayMax: 500,
+  });
   let connects = 0;
   const ready = new Promise<void>((resolve) => socket.once('connect', () => resolve()));
   socket.on('connect', () => connects++);
@@ -103,7 +139,13 @@ export function resilientSocket(origin: string, token: string): { socket: ChatSo
  * Sends one message and, like a real client, sends it again with the same clientMsgId until it is
  * acknowledged: after a retryable refusal, or no answer (its gateway died). Every answer goes to `log`.
  */
-export async function sendUntilAcked(socket: ChatSocket, conversationId: string, body: string, clientMsgId: ReturnType<typeof randomUUID>, log: SendResult[]): Promise<SendResult> {
+export async function sendUntilAcked(
+  socket: ChatSocket,
+  conversationId: string,
+  body: string,
+  clientMsgId: ReturnType<typeof randomUUID>,
+  log: SendResult[],
+): Promise<SendResult> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (!socket.connected) await waitFor(() => socket.connected, 30_000, 'the socket to reconnect', 50);

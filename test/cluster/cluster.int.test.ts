@@ -53,13 +53,21 @@ describe('on a 3-node RabbitMQ cluster behind a load balancer', () => {
    * Every acknowledged message is in its conversation's history exactly once, and nothing that was not
    * sent is. (A send whose every attempt went unanswered may be stored or not: the client never knew.)
    */
-  async function expectHistoryExact(pairs: Pair[], acked: Array<{ pair: number; clientMsgId: string; id: string }>, attempted: Set<string>) {
+  async function expectHistoryExact(
+    pairs: Pair[],
+    acked: Array<{ pair: number; clientMsgId: string; id: string }>,
+    attempted: Set<string>,
+  ) {
     for (const [i, p] of pairs.entries()) {
       const mine = acked.filter((a) => a.pair === i);
-      const history = await waitFor(async () => {
-        const h = await p.api.history(p.conversationId, p.b.token);
-        return mine.every((a) => h.some((m) => m.id === a.id)) ? h : null;
-      }, 60_000, `every acknowledged message of pair ${i} in history`);
+      const history = await waitFor(
+        async () => {
+          const h = await p.api.history(p.conversationId, p.b.token);
+          return mine.every((a) => h.some((m) => m.id === a.id)) ? h : null;
+        },
+        60_000,
+        `every acknowledged message of pair ${i} in history`,
+      );
       expect(new Set(history.map((m) => m.clientMsgId)).size).toBe(history.length);
       expect(history.filter((m) => !attempted.has(m.clientMsgId))).toEqual([]);
       expect(mine.filter((a) => history.filter((m) => m.clientMsgId === a.clientMsgId).length !== 1)).toEqual([]);
@@ -78,7 +86,10 @@ describe('on a 3-node RabbitMQ cluster behind a load balancer', () => {
 
   it('loses a RabbitMQ node (kill -9, the leader of persistence.events) under load: no acknowledged message lost or duplicated, only retryable refusals, every /readyz back to 200', async () => {
     const { pairs, senders } = await connectPairs(3);
-    const load = streams(pairs, senders.map((c) => c.socket));
+    const load = streams(
+      pairs,
+      senders.map((c) => c.socket),
+    );
     await waitFor(() => load.acked.length >= 60, 30_000, '60 messages before the node goes');
 
     const victim = await env.leaderOf(QUEUES.persistence.name);
@@ -86,20 +97,42 @@ describe('on a 3-node RabbitMQ cluster behind a load balancer', () => {
     const killedAt = Date.now();
     await env.cluster.nodes[victim]!.kill();
     // Every sender is served again soon, whichever node its gateway was on.
-    await waitFor(() => pairs.every((_, i) => load.acked.some((a) => a.pair === i && a.at > killedAt)), 20_000, 'every sender acknowledged again');
-    const slowest = Math.max(...pairs.map((_, i) => load.acked.find((a) => a.pair === i && a.at > killedAt)!.at - killedAt));
+    await waitFor(
+      () => pairs.every((_, i) => load.acked.some((a) => a.pair === i && a.at > killedAt)),
+      20_000,
+      'every sender acknowledged again',
+    );
+    const slowest = Math.max(
+      ...pairs.map((_, i) => load.acked.find((a) => a.pair === i && a.at > killedAt)!.at - killedAt),
+    );
     await waitFor(() => load.ackedSince(killedAt) >= 60, 60_000, '60 messages acknowledged after the node went');
     const firstAckAfter = load.acked.find((a) => a.at > killedAt)!.at - killedAt;
     await load.stop();
 
     const refused = load.log.filter((r): r is Extract<SendResult, { ok: false }> => !r.ok);
     for (const r of refused) expect(r.error).toMatchObject({ retryable: true });
-    process.stdout.write(`node loss: first ack ${firstAckAfter} ms after kill -9, every sender served again within ${slowest} ms, ${refused.length} retryable refusals, ${load.acked.length} messages acknowledged\n`);
+    process.stdout.write(
+      `node loss: first ack ${firstAckAfter} ms after kill -9, every sender served again within ${slowest} ms, ${refused.length} retryable refusals, ${load.acked.length} messages acknowledged\n`,
+    );
     if (process.env.CLUSTER_TEST_DEBUG) {
       const codes: Record<string, number> = {};
-      for (const r of refused) codes[`${r.error.code} ${(r.error as { message?: string }).message}`] = (codes[`${r.error.code} ${(r.error as { message?: string }).message}`] ?? 0) + 1;
-      process.stdout.write(`DEBUG codes ${JSON.stringify(codes)} per pair ${JSON.stringify(pairs.map((_, i) => load.acked.filter((a) => a.pair === i).map((a) => a.at - killedAt).filter((t) => t > -3000)))}\n`);
-      for (const p of env.stack.procs) process.stdout.write(`DEBUG ${p.name} ${p.port}\n${p.process.stdout().slice(-3000)}\n${p.process.stderr().slice(-3000)}\n`);
+      for (const r of refused)
+        codes[`${r.error.code} ${(r.error as { message?: string }).message}`] =
+          (codes[`${r.error.code} ${(r.error as { message?: string }).message}`] ?? 0) + 1;
+      process.stdout.write(
+        `DEBUG codes ${JSON.stringify(codes)} per pair ${JSON.stringify(
+          pairs.map((_, i) =>
+            load.acked
+              .filter((a) => a.pair === i)
+              .map((a) => a.at - killedAt)
+              .filter((t) => t > -3000),
+          ),
+        )}\n`,
+      );
+      for (const p of env.stack.procs)
+        process.stdout.write(
+          `DEBUG ${p.name} ${p.port}\n${p.process.stdout().slice(-3000)}\n${p.process.stderr().slice(-3000)}\n`,
+        );
     }
     await expectHistoryExact(pairs, load.acked, load.attempted);
     await waitFor(() => env.allReady(), 30_000, 'every /readyz back to 200');
@@ -116,7 +149,8 @@ describe('on a 3-node RabbitMQ cluster behind a load balancer', () => {
     const pairs = [await friendsPair(env.origin), await friendsPair(env.origin)];
     // One at a time, so each gateway's socket count says which one took the client.
     const placed: Array<Awaited<ReturnType<ClusterStack['connectVia']>>> = [];
-    for (const token of [pairs[0]!.a.token, pairs[1]!.a.token, pairs[0]!.b.token, pairs[1]!.b.token]) placed.push(await env.connectVia(token));
+    for (const token of [pairs[0]!.a.token, pairs[1]!.a.token, pairs[0]!.b.token, pairs[1]!.b.token])
+      placed.push(await env.connectVia(token));
     sockets.push(...placed.map((p) => p.client.socket));
     const senders = placed.slice(0, 2).map((p) => p.client);
     const receivers = placed.slice(2).map((p) => p.client);
@@ -125,7 +159,10 @@ describe('on a 3-node RabbitMQ cluster behind a load balancer', () => {
       r.socket.on('message:new', (m) => got.set(m.id, m));
       return got;
     });
-    const load = streams(pairs, senders.map((c) => c.socket));
+    const load = streams(
+      pairs,
+      senders.map((c) => c.socket),
+    );
     await waitFor(() => load.acked.length >= 30, 30_000, '30 messages before the gateway goes');
 
     const all = [...senders, ...receivers];
@@ -136,15 +173,25 @@ describe('on a 3-node RabbitMQ cluster behind a load balancer', () => {
     const killedAt = Date.now();
     await env.stack.kill(victim);
     // Its clients (round robin put some on each gateway) reconnect through the same origin.
-    await waitFor(() => all.some((c, i) => c.connects() > connectsBefore[i]!), 20_000, 'a client of the dead gateway to reconnect');
-    await waitFor(() => pairs.every((_, i) => load.acked.some((a) => a.pair === i && a.at > killedAt)), 30_000, 'every sender acknowledged again');
+    await waitFor(
+      () => all.some((c, i) => c.connects() > connectsBefore[i]!),
+      20_000,
+      'a client of the dead gateway to reconnect',
+    );
+    await waitFor(
+      () => pairs.every((_, i) => load.acked.some((a) => a.pair === i && a.at > killedAt)),
+      30_000,
+      'every sender acknowledged again',
+    );
     await waitFor(() => load.ackedSince(killedAt) >= 30, 30_000, '30 messages after the gateway went');
     await load.stop();
     const moved = all.filter((c, i) => c.connects() > connectsBefore[i]!).length;
 
     const refused = load.log.filter((r): r is Extract<SendResult, { ok: false }> => !r.ok);
     for (const r of refused) expect(r.error).toMatchObject({ retryable: true });
-    process.stdout.write(`gateway loss: ${moved} of ${all.length} clients moved to the other gateway, ${refused.length} unanswered or refused sends resent, first ack after the kill ${load.acked.find((a) => a.at > killedAt)!.at - killedAt} ms\n`);
+    process.stdout.write(
+      `gateway loss: ${moved} of ${all.length} clients moved to the other gateway, ${refused.length} unanswered or refused sends resent, first ack after the kill ${load.acked.find((a) => a.at > killedAt)!.at - killedAt} ms\n`,
+    );
     expect(moved).toBe(onVictim);
     expect(all.every((c) => c.socket.connected)).toBe(true);
     await expectHistoryExact(pairs, load.acked, load.attempted);

@@ -25,7 +25,10 @@ const socketPath = join(work, 'podman.sock');
 // CONTAINERS_CONF in the environment wins.
 const containersConf = process.env.CONTAINERS_CONF ?? join(work, 'containers.conf');
 if (!process.env.CONTAINERS_CONF) {
-  writeFileSync(containersConf, '[containers]\ndefault_ulimits = []\n[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\n');
+  writeFileSync(
+    containersConf,
+    '[containers]\ndefault_ulimits = []\n[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\n',
+  );
 }
 
 const env: NodeJS.ProcessEnv = {
@@ -49,12 +52,18 @@ function run(cmd: string, args: string[], timeoutMs = 120_000, quiet = false): P
     if (!quiet) appendFileSync(logFile, `\n$ ${cmd} ${args.join(' ')}\n`);
     execFile(cmd, args, { cwd: root, env, timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (!quiet || err) appendFileSync(logFile, `${stdout}${stderr}`);
-      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed (log: ${logFile}): ${err.message}\n${`${stdout}\n${stderr}`.slice(-4000)}`));
+      if (err)
+        reject(
+          new Error(
+            `${cmd} ${args.join(' ')} failed (log: ${logFile}): ${err.message}\n${`${stdout}\n${stderr}`.slice(-4000)}`,
+          ),
+        );
       else resolve(stdout);
     });
   });
 }
-const compose = (args: string[], timeoutMs?: number) => run('docker-compose', ['-f', 'docker-compose.yml', ...args], timeoutMs);
+const compose = (args: string[], timeoutMs?: number) =>
+  run('docker-compose', ['-f', 'docker-compose.yml', ...args], timeoutMs);
 const podman = (args: string[], timeoutMs?: number, quiet = false) => run('podman', args, timeoutMs, quiet);
 
 function freePort(): Promise<number> {
@@ -70,7 +79,15 @@ function freePort(): Promise<number> {
 
 /** The project's containers of one service that are running, by name. */
 async function running(service: string): Promise<string[]> {
-  const out = await podman(['ps', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`, '--format', '{{.Names}}']);
+  const out = await podman([
+    'ps',
+    '--filter',
+    `label=com.docker.compose.project=${project}`,
+    '--filter',
+    `label=com.docker.compose.service=${service}`,
+    '--format',
+    '{{.Names}}',
+  ]);
   return out.split('\n').filter(Boolean).sort();
 }
 
@@ -87,7 +104,7 @@ const sockets: ChatSocket[] = [];
 
 /** A Go duration as podman prints it ("10s", "1m30s", "500ms") in ms; 0 when there is none. */
 function goDurationMs(d: string): number {
-  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1, us: 1e-3, 'µs': 1e-3, ns: 1e-6 };
+  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1, us: 1e-3, µs: 1e-3, ns: 1e-6 };
   let ms = 0;
   for (const [, n, u] of d.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g)) ms += Number(n) * (unit[u!] ?? 0);
   return ms;
@@ -105,14 +122,20 @@ function startHealthTicker(): void {
     if (busy) return;
     busy = true;
     const tick = async () => {
-      const out = await podman(['ps', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.ID}}'], 30_000, true);
+      const out = await podman(
+        ['ps', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.ID}}'],
+        30_000,
+        true,
+      );
       await Promise.all(
         out
           .split('\n')
           .filter(Boolean)
           .map(async (id) => {
             if (!intervalMs.has(id)) {
-              const d = (await podman(['inspect', '--format', '{{.Config.Healthcheck.Interval}}', id], 30_000, true)).trim();
+              const d = (
+                await podman(['inspect', '--format', '{{.Config.Healthcheck.Interval}}', id], 30_000, true)
+              ).trim();
               intervalMs.set(id, goDurationMs(d)); // 0: no health check
             }
             const every = intervalMs.get(id)!;
@@ -135,7 +158,8 @@ async function management<T>(path: string): Promise<T> {
   if (!res.ok) throw new Error(`GET ${path}: ${res.status}`);
   return (await res.json()) as T;
 }
-const consumersOf = async (queue: string) => (await management<{ consumers: number }>(`/queues/%2F/${encodeURIComponent(queue)}`)).consumers;
+const consumersOf = async (queue: string) =>
+  (await management<{ consumers: number }>(`/queues/%2F/${encodeURIComponent(queue)}`)).consumers;
 
 /** Sends `n` messages from a and awaits every one at b, live; returns their ids. */
 async function exchange(n: number, label: string): Promise<string[]> {
@@ -147,14 +171,23 @@ async function exchange(n: number, label: string): Promise<string[]> {
   try {
     for (let i = 0; i < n; i++) {
       const res = await new Promise<{ ok: boolean; message?: Message; error?: unknown }>((resolve) =>
-        sa.timeout(15_000).emit('message:send', { conversationId, clientMsgId: randomUUID(), body: `${label} ${i}` }, (err: Error | null, r?: { ok: boolean; message?: Message }) =>
-          resolve(err || !r ? { ok: false, error: err?.message ?? 'no ack' } : r),
-        ),
+        sa
+          .timeout(15_000)
+          .emit(
+            'message:send',
+            { conversationId, clientMsgId: randomUUID(), body: `${label} ${i}` },
+            (err: Error | null, r?: { ok: boolean; message?: Message }) =>
+              resolve(err || !r ? { ok: false, error: err?.message ?? 'no ack' } : r),
+          ),
       );
       expect(res).toMatchObject({ ok: true });
       ids.push(res.message!.id);
     }
-    await waitFor(() => ids.every((id) => got.has(id)), 30_000, `${n} "${label}" messages delivered live to the other member`);
+    await waitFor(
+      () => ids.every((id) => got.has(id)),
+      30_000,
+      `${n} "${label}" messages delivered live to the other member`,
+    );
   } finally {
     sb.off('message:new', onNew);
   }
@@ -164,7 +197,9 @@ async function exchange(n: number, label: string): Promise<string[]> {
 beforeAll(async () => {
   for (const tool of ['podman', 'docker-compose']) {
     await run(tool, ['version']).catch((err: Error) => {
-      throw new Error(`${tool} is required (apt-get install -y podman runc docker-compose debootstrap): ${err.message}`);
+      throw new Error(
+        `${tool} is required (apt-get install -y podman runc docker-compose debootstrap): ${err.message}`,
+      );
     });
   }
   // Base images: the official ones cannot be pulled here; stand-ins are built once and then reused.
@@ -196,8 +231,15 @@ beforeAll(async () => {
   await compose(['down', '-v', '--remove-orphans'], 300_000).catch(() => undefined); // a previous run's leftovers
   const started = Date.now();
   await compose(['up', '-d', '--build', '--scale', 'delivery=4'], 40 * 60_000);
-  await waitFor(async () => (await fetch(`${origin}/readyz`)).ok, 180_000, 'the gateway ready on its published port', 500);
-  process.stdout.write(`[containers] up --build --scale delivery=4 and ready in ${Math.round((Date.now() - started) / 1000)} s\n`);
+  await waitFor(
+    async () => (await fetch(`${origin}/readyz`)).ok,
+    180_000,
+    'the gateway ready on its published port',
+    500,
+  );
+  process.stdout.write(
+    `[containers] up --build --scale delivery=4 and ready in ${Math.round((Date.now() - started) / 1000)} s\n`,
+  );
 
   api = new Api(origin);
   const prefix = `ct${Date.now().toString(36)}`;
@@ -211,7 +253,9 @@ afterAll(async () => {
   for (const s of sockets) s.disconnect();
   await compose(['ps'], 60_000).catch(() => undefined);
   await compose(['logs', '--no-color', '--tail', '100'], 120_000).catch(() => undefined);
-  await compose(['down', '-v', '--remove-orphans'], 300_000).catch((err: Error) => process.stderr.write(`${err.message}\n`));
+  await compose(['down', '-v', '--remove-orphans'], 300_000).catch((err: Error) =>
+    process.stderr.write(`${err.message}\n`),
+  );
   if (ticker) clearInterval(ticker);
   service?.kill('SIGTERM');
   rmSync(work, { recursive: true, force: true });
@@ -220,7 +264,12 @@ afterAll(async () => {
 describe('docker compose: images built, stack up, delivery scaled', () => {
   it('runs 4 delivery workers as competing consumers, each service as its own broker user', async () => {
     expect(await running('delivery')).toHaveLength(4);
-    await waitFor(async () => (await consumersOf('delivery.events')) === 4, 60_000, '4 consumers on delivery.events', 1_000);
+    await waitFor(
+      async () => (await consumersOf('delivery.events')) === 4,
+      60_000,
+      '4 consumers on delivery.events',
+      1_000,
+    );
     // The management API lists connections from its periodic statistics: await all four users.
     const users = await waitFor(
       async () => {
@@ -238,7 +287,8 @@ describe('docker compose: images built, stack up, delivery scaled', () => {
   });
 
   it('lets each service publish only where its role does, and none administer the broker', async () => {
-    const perms = await management<Array<{ user: string; configure: string; write: string; read: string }>>('/permissions');
+    const perms =
+      await management<Array<{ user: string; configure: string; write: string; read: string }>>('/permissions');
     const of = (u: string) => perms.find((p) => p.user === u)!;
     const may = (re: string, name: string) => new RegExp(re).test(name);
     expect(may(of('delivery').write, 'chat.deliveries')).toBe(true);
@@ -251,7 +301,10 @@ describe('docker compose: images built, stack up, delivery scaled', () => {
     expect(may(of('accounts').write, 'chat.deliveries')).toBe(false);
     const users = await management<Array<{ name: string; tags: string | string[] }>>('/users');
     for (const u of ['accounts', 'persistence', 'delivery', 'gateway']) {
-      expect({ u, tags: [users.find((x) => x.name === u)?.tags ?? 'missing'].flat().join(',') }).toEqual({ u, tags: '' });
+      expect({ u, tags: [users.find((x) => x.name === u)?.tags ?? 'missing'].flat().join(',') }).toEqual({
+        u,
+        tags: '',
+      });
     }
   });
 
@@ -260,12 +313,22 @@ describe('docker compose: images built, stack up, delivery scaled', () => {
 
     await compose(['up', '-d', '--no-recreate', '--scale', 'delivery=1'], 600_000);
     await waitFor(async () => (await running('delivery')).length === 1, 120_000, 'one delivery container', 1_000);
-    await waitFor(async () => (await consumersOf('delivery.events')) === 1, 60_000, 'one consumer on delivery.events', 1_000);
+    await waitFor(
+      async () => (await consumersOf('delivery.events')) === 1,
+      60_000,
+      'one consumer on delivery.events',
+      1_000,
+    );
     sent.push(...(await exchange(10, 'one worker')));
 
     await compose(['up', '-d', '--no-recreate', '--scale', 'delivery=4'], 600_000);
     await waitFor(async () => (await running('delivery')).length === 4, 120_000, 'four delivery containers', 1_000);
-    await waitFor(async () => (await consumersOf('delivery.events')) === 4, 120_000, '4 consumers on delivery.events again', 1_000);
+    await waitFor(
+      async () => (await consumersOf('delivery.events')) === 4,
+      120_000,
+      '4 consumers on delivery.events again',
+      1_000,
+    );
     sent.push(...(await exchange(10, 'four again')));
 
     const history = await waitFor(

@@ -24,7 +24,10 @@ afterAll(async () => {
 });
 
 const base = { conversationId: randomUUID(), clientMsgId: randomUUID() };
-const encrypted = (over: Record<string, unknown>) => ({ ...base, encrypted: { ciphertext: 'Y2lwaGVy', nonce: 'bm9uY2U=', keyId: 'k1', senderDeviceId: 'd1', ...over } });
+const encrypted = (over: Record<string, unknown>) => ({
+  ...base,
+  encrypted: { ciphertext: 'Y2lwaGVy', nonce: 'bm9uY2U=', keyId: 'k1', senderDeviceId: 'd1', ...over },
+});
 
 const refused: [string, unknown][] = [
   ['a text body with U+0000', { ...base, body: 'a\u0000b' }],
@@ -42,7 +45,10 @@ const accepted: [string, Record<string, unknown>][] = [
   ['an emoji (a valid surrogate pair)', { ...base, body: 'hi 😀 \u{1F600}' }],
   ['the escaped text "\\u0000" (backslash, not a NUL)', { ...base, body: '\\u0000' }],
   ['other control characters and U+FFFF', { ...base, body: 'a\u0001\u001F\uFFFF\uFFFEb' }],
-  ['an encrypted payload with astral characters', encrypted({ ciphertext: '𝄞'.repeat(100), recipients: [{ deviceId: 'd', wrappedKey: '😀' }] })],
+  [
+    'an encrypted payload with astral characters',
+    encrypted({ ciphertext: '𝄞'.repeat(100), recipients: [{ deviceId: 'd', wrappedKey: '😀' }] }),
+  ],
 ];
 
 describe('the send contract accepts only storable strings', () => {
@@ -56,12 +62,17 @@ describe('the send contract accepts only storable strings', () => {
     const parsed = MessageSendPayload.parse(payload);
     const body = 'body' in parsed ? parsed.body : null;
     const enc = 'encrypted' in parsed ? parsed.encrypted : null;
-    const { rows } = await pg.query('insert into probe (body, encrypted) values ($1, $2) returning body, encrypted', [body, enc === null ? null : JSON.stringify(enc)]);
+    const { rows } = await pg.query('insert into probe (body, encrypted) values ($1, $2) returning body, encrypted', [
+      body,
+      enc === null ? null : JSON.stringify(enc),
+    ]);
     expect(rows[0]).toEqual({ body, encrypted: enc });
   });
 
   it('Postgres itself refuses what the contract refuses (the reason for the rule)', async () => {
     await expect(pg.query('insert into probe (body) values ($1)', ['a\u0000b'])).rejects.toThrow();
-    await expect(pg.query('insert into probe (encrypted) values ($1)', [JSON.stringify({ c: '\uD800' })])).rejects.toThrow();
+    await expect(
+      pg.query('insert into probe (encrypted) values ($1)', [JSON.stringify({ c: '\uD800' })]),
+    ).rejects.toThrow();
   });
 });

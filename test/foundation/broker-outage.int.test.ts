@@ -32,7 +32,13 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'chat-outage-'));
   const [amqp, mgmt, dist, http] = (await ports(4)) as [number, number, number, number];
   port = http;
-  rabbit = await startRabbit({ baseDir: join(dir, 'rabbit'), port: amqp, managementPort: mgmt, distPort: dist, nodeName: `chat-outage-${amqp}@localhost` });
+  rabbit = await startRabbit({
+    baseDir: join(dir, 'rabbit'),
+    port: amqp,
+    managementPort: mgmt,
+    distPort: dist,
+    nodeName: `chat-outage-${amqp}@localhost`,
+  });
   service = startServiceProcess('delivery', {
     AMQP_URL: rabbit.url(),
     PORT: String(port),
@@ -55,10 +61,14 @@ describe('delivery worker and a broker outage', () => {
     await waitFor(async () => (await readyz()).status === 200, 30_000, 'first /readyz 200');
 
     await rabbit.stop();
-    const down = await waitFor(async () => {
-      const r = await readyz();
-      return r.status === 503 ? r : null;
-    }, 30_000, '/readyz 503 after the broker stopped');
+    const down = await waitFor(
+      async () => {
+        const r = await readyz();
+        return r.status === 503 ? r : null;
+      },
+      30_000,
+      '/readyz 503 after the broker stopped',
+    );
     expect(down.body.checks.broker).toBe(false);
     expect(down.body.status).toMatch(/broker/);
     // Still alive and still answering: an outage is not a crash.
@@ -66,10 +76,14 @@ describe('delivery worker and a broker outage', () => {
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
 
     await rabbit.restart();
-    const up = await waitFor(async () => {
-      const r = await readyz();
-      return r.status === 200 ? r : null;
-    }, 60_000, '/readyz 200 after the broker came back');
+    const up = await waitFor(
+      async () => {
+        const r = await readyz();
+        return r.status === 200 ? r : null;
+      },
+      60_000,
+      '/readyz 200 after the broker came back',
+    );
     expect(up.body.checks.broker).toBe(true);
     expect(service.child.exitCode).toBeNull();
   });

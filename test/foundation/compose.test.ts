@@ -50,7 +50,11 @@ function dockerfileOf(name: string): { path: string; text: string; target?: stri
 
 /** Splits a Dockerfile into its stages: name and instructions (continuation lines joined). */
 function stages(text: string): Array<{ name: string; from: string; lines: string[] }> {
-  const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const out: Array<{ name: string; from: string; lines: string[] }> = [];
   for (const line of lines) {
     const m = /^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/i.exec(line);
@@ -76,13 +80,17 @@ describe('docker-compose.yml', () => {
     expect(services.rabbitmq?.image).toMatch(/^\$\{RABBITMQ_IMAGE:-/);
     expect(defaultOf(services.rabbitmq?.image)).toMatch(/^rabbitmq:3\.13.*management/);
     for (const name of apps) expect(services[name]).toBeDefined();
-    for (const name of apps) expect(defaultOf((services[name]?.build as Build).args?.NODE_IMAGE)).toBe('node:24-bookworm-slim');
+    for (const name of apps)
+      expect(defaultOf((services[name]?.build as Build).args?.NODE_IMAGE)).toBe('node:24-bookworm-slim');
   });
 
   it('gives every long-running service a health check, the services probing /readyz', () => {
     for (const [name, s] of Object.entries(services)) {
       if (s.restart === 'no') continue; // one-shot set-up
-      expect({ name, healthcheck: Boolean(s.healthcheck?.test) && !s.healthcheck?.disable }).toEqual({ name, healthcheck: true });
+      expect({ name, healthcheck: Boolean(s.healthcheck?.test) && !s.healthcheck?.disable }).toEqual({
+        name,
+        healthcheck: true,
+      });
     }
     for (const name of apps) expect(JSON.stringify(services[name]?.healthcheck?.test)).toContain('/readyz');
   });
@@ -102,7 +110,8 @@ describe('docker-compose.yml', () => {
       expect(Object.keys(deps as object)).toContain('broker-setup');
     }
     expect(services['broker-setup']?.depends_on).toEqual({ rabbitmq: { condition: 'service_healthy' } });
-    for (const name of ['accounts', 'persistence']) expect(Object.keys(services[name]?.depends_on as object)).toContain('postgres');
+    for (const name of ['accounts', 'persistence'])
+      expect(Object.keys(services[name]?.depends_on as object)).toContain('postgres');
   });
 
   it('lets delivery scale: no container_name and no host port', () => {
@@ -127,14 +136,21 @@ describe('docker-compose.yml', () => {
       expect(e.AMQP_URL).toBeUndefined();
     }
     for (const name of ['accounts', 'persistence']) {
-      expect(String(services[name]?.environment?.DATABASE_URL)).toMatch(/^postgres:\/\/chat:\$\{POSTGRES_PASSWORD:\?[^}]*\}@postgres:5432\//);
+      expect(String(services[name]?.environment?.DATABASE_URL)).toMatch(
+        /^postgres:\/\/chat:\$\{POSTGRES_PASSWORD:\?[^}]*\}@postgres:5432\//,
+      );
     }
   });
 
   it('commits no secret: every password and cookie comes from the environment', () => {
     for (const [name, s] of Object.entries(services)) {
       for (const [k, v] of Object.entries(s.environment ?? {})) {
-        if (/PASS|COOKIE|SECRET/.test(k)) expect({ name, k, v: String(v).startsWith('${') && defaultOf(v) === undefined }).toEqual({ name, k, v: true });
+        if (/PASS|COOKIE|SECRET/.test(k))
+          expect({ name, k, v: String(v).startsWith('${') && defaultOf(v) === undefined }).toEqual({
+            name,
+            k,
+            v: true,
+          });
       }
     }
   });
@@ -156,28 +172,32 @@ describe('docker-compose.yml', () => {
 });
 
 describe('Dockerfiles under infra/', () => {
-  it.each(apps)('%s: multi-stage, npm ci and the build in a builder stage, NODE_IMAGE base, non-root user, no tooling at run time', (name) => {
-    const { path, text, target } = dockerfileOf(name);
-    expect(path.startsWith(join(root, 'infra'))).toBe(true);
-    expect(text).toMatch(/^ARG NODE_IMAGE=node:24-bookworm-slim$/m);
-    const all = stages(text);
-    expect(all.length).toBeGreaterThan(1);
-    expect(all[0]?.from).toBe('${NODE_IMAGE}');
-    const finalStage = target ?? all.at(-1)?.name;
-    expect(all.map((s) => s.name)).toContain(finalStage);
-    const builder = all.find((s) => s.lines.some((l) => /^RUN\b.*\bnpm ci\b/.test(l)));
-    expect(builder?.name).not.toBe(finalStage);
-    const user = effectiveUser(all, finalStage as string);
-    expect(user).toBeDefined();
-    expect(['root', '0', '0:0']).not.toContain(user);
-    // The runtime stages start from the base image, not from the builder, and copy only build output.
-    const chain: string[] = [];
-    for (let s = all.find((x) => x.name === finalStage); s; s = all.find((x) => x.name === s.from)) chain.push(s.name);
-    const runtime = all.filter((s) => chain.includes(s.name));
-    expect(all.find((s) => s.name === chain.at(-1))?.from).toBe('${NODE_IMAGE}');
-    const lines = runtime.flatMap((s) => s.lines);
-    expect(lines.filter((l) => /^COPY\s+(--chown=\S+\s+)?\.\s/.test(l))).toEqual([]);
-    expect(lines.join('\n')).not.toMatch(/tsx|npm (ci|install)/);
-    expect(lines.some((l) => /^COPY --from=build \/out\//.test(l))).toBe(true);
-  });
+  it.each(apps)(
+    '%s: multi-stage, npm ci and the build in a builder stage, NODE_IMAGE base, non-root user, no tooling at run time',
+    (name) => {
+      const { path, text, target } = dockerfileOf(name);
+      expect(path.startsWith(join(root, 'infra'))).toBe(true);
+      expect(text).toMatch(/^ARG NODE_IMAGE=node:24-bookworm-slim$/m);
+      const all = stages(text);
+      expect(all.length).toBeGreaterThan(1);
+      expect(all[0]?.from).toBe('${NODE_IMAGE}');
+      const finalStage = target ?? all.at(-1)?.name;
+      expect(all.map((s) => s.name)).toContain(finalStage);
+      const builder = all.find((s) => s.lines.some((l) => /^RUN\b.*\bnpm ci\b/.test(l)));
+      expect(builder?.name).not.toBe(finalStage);
+      const user = effectiveUser(all, finalStage as string);
+      expect(user).toBeDefined();
+      expect(['root', '0', '0:0']).not.toContain(user);
+      // The runtime stages start from the base image, not from the builder, and copy only build output.
+      const chain: string[] = [];
+      for (let s = all.find((x) => x.name === finalStage); s; s = all.find((x) => x.name === s.from))
+        chain.push(s.name);
+      const runtime = all.filter((s) => chain.includes(s.name));
+      expect(all.find((s) => s.name === chain.at(-1))?.from).toBe('${NODE_IMAGE}');
+      const lines = runtime.flatMap((s) => s.lines);
+      expect(lines.filter((l) => /^COPY\s+(--chown=\S+\s+)?\.\s/.test(l))).toEqual([]);
+      expect(lines.join('\n')).not.toMatch(/tsx|npm (ci|install)/);
+      expect(lines.some((l) => /^COPY --from=build \/out\//.test(l))).toBe(true);
+    },
+  );
 });

@@ -13,7 +13,12 @@ beforeAll(async () => {
   const ch = await conn.createConfirmChannel();
   await applyTopology(ch);
   // Dead-letter two messages the way a consumer does: nack without requeue.
-  for (const id of ['m1', 'm2']) ch.sendToQueue(queue, Buffer.from(JSON.stringify({ not: 'an envelope', id })), { messageId: id, persistent: true, headers: { 'x-attempts': 4 } });
+  for (const id of ['m1', 'm2'])
+    ch.sendToQueue(queue, Buffer.from(JSON.stringify({ not: 'an envelope', id })), {
+      messageId: id,
+      persistent: true,
+      headers: { 'x-attempts': 4 },
+    });
   await ch.waitForConfirms();
   for (let i = 0; i < 2; i++) {
     const msg = await ch.get(queue, { noAck: false });

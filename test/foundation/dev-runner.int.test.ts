@@ -76,7 +76,11 @@ async function crashServers(out: () => string): Promise<void> {
   process.kill(rabbitPid, 'SIGKILL');
   process.kill(pgPid, 'SIGKILL');
   const amqpPort = Number(env.AMQP_PORT_DEV);
-  await waitFor(() => /rabbitmq DIED/.test(out()) && /postgres DIED/.test(out()), 10_000, 'the runner to notice the deaths');
+  await waitFor(
+    () => /rabbitmq DIED/.test(out()) && /postgres DIED/.test(out()),
+    10_000,
+    'the runner to notice the deaths',
+  );
   await waitFor(() => portAccepts(amqpPort), 20_000, 'the broker to accept again');
   const brokerBackMs = Date.now() - killedAt;
   process.stdout.write(`broker accepting again ${brokerBackMs} ms after kill -9\n`);
@@ -110,7 +114,11 @@ async function runOnce(crash = false): Promise<void> {
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | string>((r) => child.on('exit', (code, sig) => r(code ?? sig ?? -1)));
   try {
-    await waitFor(() => /chat is running: http:\/\/localhost:\d+/.test(out) || /start-up failed|cannot start/.test(out), 150_000, 'the runner to come up');
+    await waitFor(
+      () => /chat is running: http:\/\/localhost:\d+/.test(out) || /start-up failed|cannot start/.test(out),
+      150_000,
+      'the runner to come up',
+    );
     expect(out).toContain(`chat is running: http://localhost:${ports.gateway}`);
     for (const name of names) {
       const res = await fetch(`http://127.0.0.1:${ports[name]}/readyz`);

@@ -7,7 +7,10 @@ import { useStack } from './stack';
 /** Bot API tokens across the real services: gateway handshake and events, persistence history, revocation. */
 describe('bot API tokens through the public origin', () => {
   const { stack, track } = useStack({
-    env: { gateway: { API_TOKEN_CACHE_MS: '200', API_TOKEN_RECHECK_MS: '300' }, persistence: { API_TOKEN_CACHE_MS: '200' } },
+    env: {
+      gateway: { API_TOKEN_CACHE_MS: '200', API_TOKEN_RECHECK_MS: '300' },
+      persistence: { API_TOKEN_CACHE_MS: '200' },
+    },
   });
 
   const connect = (token: string) => {
@@ -17,7 +20,9 @@ describe('bot API tokens through the public origin', () => {
     s.on('session', (e: SessionEvent) => (session = e));
     return new Promise<{ s: typeof s; session: () => SessionEvent | undefined }>((resolve, reject) => {
       s.once('connect', () => resolve({ s, session: () => session }));
-      s.once('connect_error', (err: Error & { data?: unknown }) => reject(Object.assign(new Error(err.message), { data: err.data })));
+      s.once('connect_error', (err: Error & { data?: unknown }) =>
+        reject(Object.assign(new Error(err.message), { data: err.data })),
+      );
     });
   };
 
@@ -38,14 +43,18 @@ describe('bot API tokens through the public origin', () => {
     // The socket: a session, and events for the bot's sends.
     const w = await connect(rw);
     await waitFor(() => w.session() !== undefined, 5_000, 'session');
-    const sent = (await w.s.timeout(5_000).emitWithAck('message:send', { conversationId, clientMsgId: crypto.randomUUID(), body: 'from the bot' })) as Ack;
+    const sent = (await w.s
+      .timeout(5_000)
+      .emitWithAck('message:send', { conversationId, clientMsgId: crypto.randomUUID(), body: 'from the bot' })) as Ack;
     expect(sent.ok).toBe(true);
     // History through persistence, with the bot's token.
     await waitFor(async () => (await asBot.history(conversationId)).messages.length === 1, 5_000, 'stored');
 
     // Read-only: may connect and read, may not send.
     const r = await connect(ro);
-    const refused = (await r.s.timeout(5_000).emitWithAck('message:send', { conversationId, clientMsgId: crypto.randomUUID(), body: 'no' })) as Ack;
+    const refused = (await r.s
+      .timeout(5_000)
+      .emitWithAck('message:send', { conversationId, clientMsgId: crypto.randomUUID(), body: 'no' })) as Ack;
     expect(refused).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     const roHttp = new HttpApi(stack.origin());
     roHttp.useBotToken(ro);
@@ -58,7 +67,11 @@ describe('bot API tokens through the public origin', () => {
     await owner.revokeBotToken(bot.id, tokenId);
     expect(await closed).toBe('io server disconnect');
     await expect(asBot.me()).rejects.toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
-    const historyStatus = () => asBot.history(conversationId).then(() => 200, (e: { status: number }) => e.status);
+    const historyStatus = () =>
+      asBot.history(conversationId).then(
+        () => 200,
+        (e: { status: number }) => e.status,
+      );
     await waitFor(async () => (await historyStatus()) === 401, 5_000, 'persistence refuses');
     await expect(connect(rw)).rejects.toMatchObject({ data: { error: { code: 'UNAUTHENTICATED' } } });
   }, 60_000);

@@ -19,7 +19,13 @@ describe('RabbitMQ restarted mid-stream', () => {
 
   beforeAll(async () => {
     const [port, managementPort, distPort] = [await freePort(), await freePort(), await freePort()];
-    rabbit = await startRabbit({ baseDir: dir, port, managementPort, distPort, nodeName: `chat-restart-${port}@localhost` });
+    rabbit = await startRabbit({
+      baseDir: dir,
+      port,
+      managementPort,
+      distPort,
+      nodeName: `chat-restart-${port}@localhost`,
+    });
     stack = await new Stack({ amqpUrl: rabbit.url() }).start();
   }, 90_000);
   afterAll(async () => {
@@ -43,7 +49,11 @@ describe('RabbitMQ restarted mid-stream', () => {
     await rabbit.restart();
     await waitFor(() => results.some((r) => !r.ok), 20_000, 'a refused send during the outage');
     const refusedAt = results.length;
-    await waitFor(() => results.slice(refusedAt).filter((r) => r.ok).length >= 50, 60_000, '50 messages after the restart');
+    await waitFor(
+      () => results.slice(refusedAt).filter((r) => r.ok).length >= 50,
+      60_000,
+      '50 messages after the restart',
+    );
     stop = true;
     await stream;
 
@@ -53,14 +63,22 @@ describe('RabbitMQ restarted mid-stream', () => {
     expect(refused.filter((r) => r.error.code === 'UNAVAILABLE').length).toBeGreaterThan(0);
 
     const okIds = new Set(results.flatMap((r) => (r.ok ? [r.message.id] : [])));
-    const history = await waitFor(async () => {
-      const h = await api.history(conversationId, b.token);
-      return [...okIds].every((id) => h.some((m) => m.id === id)) ? h : null;
-    }, 30_000, 'every acknowledged message in history');
+    const history = await waitFor(
+      async () => {
+        const h = await api.history(conversationId, b.token);
+        return [...okIds].every((id) => h.some((m) => m.id === id)) ? h : null;
+      },
+      30_000,
+      'every acknowledged message in history',
+    );
     expect(new Set(history.map((m) => m.clientMsgId)).size).toBe(history.length);
     // Every service reconnects by itself (each on its own backoff, at most 5 s apart): all ready again.
     for (const p of stack.procs) {
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${p.port}/readyz`)).status === 200, 30_000, `${p.name} ready again`);
+      await waitFor(
+        async () => (await fetch(`http://127.0.0.1:${p.port}/readyz`)).status === 200,
+        30_000,
+        `${p.name} ready again`,
+      );
     }
   }, 180_000);
 });

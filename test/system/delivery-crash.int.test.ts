@@ -27,10 +27,14 @@ describe('a delivery worker killed mid-stream', () => {
     const ackedIds = new Set(acked.map((r) => (r.ok ? r.message.id : '')));
     expect([...received.keys()].every((id) => ackedIds.has(id))).toBe(true);
 
-    const history = await waitFor(async () => {
-      const h = await api.history(conversationId, b.token);
-      return h.length >= 1_000 ? h : null;
-    }, 30_000, 'history to hold every message');
+    const history = await waitFor(
+      async () => {
+        const h = await api.history(conversationId, b.token);
+        return h.length >= 1_000 ? h : null;
+      },
+      30_000,
+      'history to hold every message',
+    );
     expect(history).toHaveLength(1_000);
     expect(new Set(history.map((m) => m.id)).size).toBe(1_000);
     expect(new Set(history.map((m) => m.clientMsgId)).size).toBe(1_000);

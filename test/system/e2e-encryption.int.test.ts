@@ -9,13 +9,20 @@ import { dumpDatabase, tapBroker } from './plaintext-audit';
 
 type Ack = { ok: true; message: Message } | { ok: false; error: { code: string } };
 
-function sendEncrypted(socket: ChatSocket, conversationId: string, encrypted: EncryptedPayload, clientMsgId = randomUUID()): Promise<Message> {
+function sendEncrypted(
+  socket: ChatSocket,
+  conversationId: string,
+  encrypted: EncryptedPayload,
+  clientMsgId = randomUUID(),
+): Promise<Message> {
   return new Promise((resolve, reject) => {
-    socket.timeout(15_000).emit('message:send', { conversationId, clientMsgId, encrypted }, (err: Error | null, res?: Ack) => {
-      if (err || !res) reject(err ?? new Error('no ack'));
-      else if (!res.ok) reject(new Error(`send refused: ${res.error.code}`));
-      else resolve(res.message);
-    });
+    socket
+      .timeout(15_000)
+      .emit('message:send', { conversationId, clientMsgId, encrypted }, (err: Error | null, res?: Ack) => {
+        if (err || !res) reject(err ?? new Error('no ack'));
+        else if (!res.ok) reject(new Error(`send refused: ${res.error.code}`));
+        else resolve(res.message);
+      });
   });
 }
 
@@ -44,7 +51,8 @@ describe('end-to-end encrypted conversations', () => {
     await api.befriend(a, carol);
     const roomId = await api.room(a, [b.id]);
 
-    const open = (u: BenchUser) => E2EDevice.open({ request: api.requester(u.token), store: new MemoryStore(), userId: u.id });
+    const open = (u: BenchUser) =>
+      E2EDevice.open({ request: api.requester(u.token), store: new MemoryStore(), userId: u.id });
     const [a1, a2, b1, c1] = await Promise.all([open(a), open(a), open(b), open(carol)]);
     expect(new Set([a1.deviceId, a2.deviceId]).size).toBe(2);
 
@@ -56,7 +64,9 @@ describe('end-to-end encrypted conversations', () => {
     // Alice's first device makes the room encrypted and adds the other devices (a2, b1).
     await a1.enable(roomId);
     expect(await a1.encryptedConversations()).toContain(roomId);
-    expect((await a1.groupDevices(roomId)).map((d) => d.deviceId).sort()).toEqual([a1.deviceId, a2.deviceId, b1.deviceId].sort());
+    expect((await a1.groupDevices(roomId)).map((d) => d.deviceId).sort()).toEqual(
+      [a1.deviceId, a2.deviceId, b1.deviceId].sort(),
+    );
 
     const secret1 = `first secret ${randomUUID()}`;
     const m1 = await say(a1, sa, roomId, secret1);
@@ -107,19 +117,34 @@ describe('end-to-end encrypted conversations', () => {
     expect(await a2.decrypt(bad)).toEqual({ ok: false, reason: 'corrupt' });
     expect(await c1.decrypt(m5)).toEqual({ ok: true, text: secret5 });
     expect(await a2.decrypt(m5)).toEqual({ ok: true, text: secret5 });
-    expect(await c1.decrypt({ ...m5, clientMsgId: randomUUID(), encrypted: { ...m5.encrypted!, ciphertext: 'AAAA' } })).toEqual({ ok: false, reason: 'corrupt' });
+    expect(
+      await c1.decrypt({ ...m5, clientMsgId: randomUUID(), encrypted: { ...m5.encrypted!, ciphertext: 'AAAA' } }),
+    ).toEqual({ ok: false, reason: 'corrupt' });
     // A message shown as another member's (a lying server): MLS says who signed it, so it is refused,
     // and the genuine copy still opens.
     const secret6 = `signed by alice ${randomUUID()}`;
     const m6 = await say(a1, sa, roomId, secret6);
-    expect(await c1.decrypt({ ...m6, senderId: carol.id, clientMsgId: randomUUID() })).toEqual({ ok: false, reason: 'corrupt' });
-    expect(await c1.decrypt({ ...m6, clientMsgId: randomUUID(), encrypted: { ...m6.encrypted!, senderDeviceId: a2.deviceId } })).toEqual({ ok: false, reason: 'corrupt' });
+    expect(await c1.decrypt({ ...m6, senderId: carol.id, clientMsgId: randomUUID() })).toEqual({
+      ok: false,
+      reason: 'corrupt',
+    });
+    expect(
+      await c1.decrypt({
+        ...m6,
+        clientMsgId: randomUUID(),
+        encrypted: { ...m6.encrypted!, senderDeviceId: a2.deviceId },
+      }),
+    ).toEqual({ ok: false, reason: 'corrupt' });
     expect(await c1.decrypt(m6)).toEqual({ ok: true, text: secret6 });
 
     // History serves the ciphertexts; the plaintexts are nowhere on the server side.
     const history = await api.history(roomId, carol.token);
     expect(history.map((m) => m.id)).toEqual(expect.arrayContaining([m1.id, m4.id, m5.id]));
-    await waitFor(() => broker.bodies().some((body) => body.includes(m5.id)), 10_000, 'the broker to carry the last message');
+    await waitFor(
+      () => broker.bodies().some((body) => body.includes(m5.id)),
+      10_000,
+      'the broker to carry the last message',
+    );
     const dump = await dumpDatabase(stack.database.url);
     expect(dump).toContain(m5.id);
     const logs = stack.procs.map((p) => p.process.stdout() + p.process.stderr()).join('\n');
@@ -136,42 +161,92 @@ describe('end-to-end encrypted conversations', () => {
     const reqB = api.requester(b.token);
     const a1 = await E2EDevice.open({ request: reqA, store: new MemoryStore(), userId: a.id });
     const b1 = await E2EDevice.open({ request: reqB, store: new MemoryStore(), userId: b.id });
-    const code = (p: Promise<unknown>) => p.then(() => 'OK', (e: { code?: string }) => e.code);
+    const code = (p: Promise<unknown>) =>
+      p.then(
+        () => 'OK',
+        (e: { code?: string }) => e.code,
+      );
 
     expect(await code(reqA('GET', `/e2e/groups/${conversationId}`))).toBe('NOT_FOUND');
     await a1.enable(conversationId);
     expect(await code(reqB('POST', `/e2e/groups/${conversationId}`))).toBe('CONFLICT');
-    const group = await reqB<{ epoch: number; devices: Array<{ deviceId: string }> }>('GET', `/e2e/groups/${conversationId}`);
+    const group = await reqB<{ epoch: number; devices: Array<{ deviceId: string }> }>(
+      'GET',
+      `/e2e/groups/${conversationId}`,
+    );
     expect(group.epoch).toBe(1);
     expect(group.devices.map((d) => d.deviceId).sort()).toEqual([a1.deviceId, b1.deviceId].sort());
 
     // A commit from a stale epoch is refused: every device applies the same commits in the same order.
     const stale = { epoch: 0, deviceId: b1.deviceId, commit: 'AAAA' };
     expect(await code(reqB('POST', `/e2e/groups/${conversationId}/commits`, stale))).toBe('CONFLICT');
-    expect(await code(reqB('POST', `/e2e/groups/${conversationId}/commits`, { ...stale, epoch: 1, commit: 'not base64!' }))).toBe('VALIDATION');
-    expect(await code(reqB('POST', `/e2e/groups/${conversationId}/commits`, { ...stale, epoch: 1, commit: 'A'.repeat(30_004) }))).toBe('VALIDATION');
-    expect(await code(reqB('POST', `/e2e/groups/${conversationId}/commits`, { ...stale, epoch: 1, welcome: { message: 'AAAA', devices: [{ userId: randomUUID(), deviceId: 'x' }] } }))).toBe('VALIDATION');
-    const page = await reqB<{ epoch: number; commits: Array<{ epoch: number }> }>('GET', `/e2e/groups/${conversationId}/commits?from=0`);
+    expect(
+      await code(reqB('POST', `/e2e/groups/${conversationId}/commits`, { ...stale, epoch: 1, commit: 'not base64!' })),
+    ).toBe('VALIDATION');
+    expect(
+      await code(
+        reqB('POST', `/e2e/groups/${conversationId}/commits`, { ...stale, epoch: 1, commit: 'A'.repeat(30_004) }),
+      ),
+    ).toBe('VALIDATION');
+    expect(
+      await code(
+        reqB('POST', `/e2e/groups/${conversationId}/commits`, {
+          ...stale,
+          epoch: 1,
+          welcome: { message: 'AAAA', devices: [{ userId: randomUUID(), deviceId: 'x' }] },
+        }),
+      ),
+    ).toBe('VALIDATION');
+    const page = await reqB<{ epoch: number; commits: Array<{ epoch: number }> }>(
+      'GET',
+      `/e2e/groups/${conversationId}/commits?from=0`,
+    );
     expect(page).toMatchObject({ epoch: 1, commits: [{ epoch: 0 }] });
 
     // Key packages: only for your own devices, bounded per upload and per device.
-    expect(await code(reqB('POST', `/e2e/devices/${a1.deviceId}/key-packages`, { keyPackages: ['AAAA'] }))).toBe('NOT_FOUND');
-    expect(await code(reqB('POST', `/e2e/devices/${b1.deviceId}/key-packages`, { keyPackages: new Array(51).fill('AAAA') }))).toBe('VALIDATION');
+    expect(await code(reqB('POST', `/e2e/devices/${a1.deviceId}/key-packages`, { keyPackages: ['AAAA'] }))).toBe(
+      'NOT_FOUND',
+    );
+    expect(
+      await code(reqB('POST', `/e2e/devices/${b1.deviceId}/key-packages`, { keyPackages: new Array(51).fill('AAAA') })),
+    ).toBe('VALIDATION');
     const { available } = await reqB<{ available: number }>('GET', `/e2e/devices/${b1.deviceId}/key-packages`);
-    expect(await code(reqB('POST', `/e2e/devices/${b1.deviceId}/key-packages`, { keyPackages: new Array(50).fill('AAAA') }))).toBe('OK');
-    expect(await code(reqB('POST', `/e2e/devices/${b1.deviceId}/key-packages`, { keyPackages: new Array(100 - available - 49).fill('AAAA') }))).toBe('CONFLICT');
+    expect(
+      await code(reqB('POST', `/e2e/devices/${b1.deviceId}/key-packages`, { keyPackages: new Array(50).fill('AAAA') })),
+    ).toBe('OK');
+    expect(
+      await code(
+        reqB('POST', `/e2e/devices/${b1.deviceId}/key-packages`, {
+          keyPackages: new Array(100 - available - 49).fill('AAAA'),
+        }),
+      ),
+    ).toBe('CONFLICT');
 
     // Claims: only of users you share a conversation with; a device's last package is kept.
     const stranger = await api.register(`x${Date.now().toString(36)}`, 9);
-    const strangerDevice = await E2EDevice.open({ request: api.requester(stranger.token), store: new MemoryStore(), userId: stranger.id });
-    expect(await code(reqA('POST', '/e2e/key-packages/claim', { devices: [{ userId: stranger.id, deviceId: strangerDevice.deviceId }] }))).toBe('NOT_FOUND');
+    const strangerDevice = await E2EDevice.open({
+      request: api.requester(stranger.token),
+      store: new MemoryStore(),
+      userId: stranger.id,
+    });
+    expect(
+      await code(
+        reqA('POST', '/e2e/key-packages/claim', {
+          devices: [{ userId: stranger.id, deviceId: strangerDevice.deviceId }],
+        }),
+      ),
+    ).toBe('NOT_FOUND');
     let left = (await reqB<{ available: number }>('GET', `/e2e/devices/${b1.deviceId}/key-packages`)).available;
     while (left > 1) {
       await reqA('POST', '/e2e/key-packages/claim', { devices: [{ userId: b.id, deviceId: b1.deviceId }] });
       left--;
     }
     for (let i = 0; i < 2; i++) {
-      const last = await reqA<{ keyPackages: Array<{ keyPackage: string | null }> }>('POST', '/e2e/key-packages/claim', { devices: [{ userId: b.id, deviceId: b1.deviceId }] });
+      const last = await reqA<{ keyPackages: Array<{ keyPackage: string | null }> }>(
+        'POST',
+        '/e2e/key-packages/claim',
+        { devices: [{ userId: b.id, deviceId: b1.deviceId }] },
+      );
       expect(last.keyPackages[0]!.keyPackage).not.toBeNull();
     }
     expect((await reqB<{ available: number }>('GET', `/e2e/devices/${b1.deviceId}/key-packages`)).available).toBe(1);

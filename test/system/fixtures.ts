@@ -31,16 +31,30 @@ export function collect(socket: ChatSocket): Map<string, Message> {
 
 export type SendResult = { ok: true; message: Message } | { ok: false; error: { code: string; retryable: boolean } };
 
-export function send(socket: ChatSocket, conversationId: string, body: string, clientMsgId = randomUUID(), timeoutMs = 15_000): Promise<SendResult> {
+export function send(
+  socket: ChatSocket,
+  conversationId: string,
+  body: string,
+  clientMsgId = randomUUID(),
+  timeoutMs = 15_000,
+): Promise<SendResult> {
   return new Promise((resolve) => {
-    socket.timeout(timeoutMs).emit('message:send', { conversationId, clientMsgId, body }, (err: Error | null, res?: SendResult) => {
-      resolve(err || !res ? { ok: false, error: { code: 'TIMEOUT', retryable: true } } : res);
-    });
+    socket
+      .timeout(timeoutMs)
+      .emit('message:send', { conversationId, clientMsgId, body }, (err: Error | null, res?: SendResult) => {
+        resolve(err || !res ? { ok: false, error: { code: 'TIMEOUT', retryable: true } } : res);
+      });
   });
 }
 
 /** Sends `count` messages keeping at most `window` unacknowledged, calling `onAcked` after each ack. */
-export async function sendMany(socket: ChatSocket, conversationId: string, count: number, window: number, onAcked?: (n: number) => void | Promise<void>) {
+export async function sendMany(
+  socket: ChatSocket,
+  conversationId: string,
+  count: number,
+  window: number,
+  onAcked?: (n: number) => void | Promise<void>,
+) {
   const results: SendResult[] = new Array(count);
   let next = 0;
   let done = 0;

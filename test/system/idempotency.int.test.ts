@@ -26,17 +26,25 @@ describe('resending the same clientMsgId', () => {
     const retried = await send(sa2, conversationId, 'once', clientMsgId);
     expect(retried.ok).toBe(true);
 
-    const history = await waitFor(async () => {
-      const h = await api.history(conversationId, b.token);
-      return h.length >= 1 ? h : null;
-    }, 10_000, 'the message in history');
+    const history = await waitFor(
+      async () => {
+        const h = await api.history(conversationId, b.token);
+        return h.length >= 1 ? h : null;
+      },
+      10_000,
+      'the message in history',
+    );
     // Let anything else in flight land: a marker message sent after the retry must be the second and last.
     const marker = await send(sa2, conversationId, 'marker');
     expect(marker.ok).toBe(true);
-    const final = await waitFor(async () => {
-      const h = await api.history(conversationId, b.token);
-      return h.some((m) => marker.ok && m.id === marker.message.id) ? h : null;
-    }, 10_000, 'the marker in history');
+    const final = await waitFor(
+      async () => {
+        const h = await api.history(conversationId, b.token);
+        return h.some((m) => marker.ok && m.id === marker.message.id) ? h : null;
+      },
+      10_000,
+      'the marker in history',
+    );
     expect(history.length).toBeGreaterThanOrEqual(1);
     expect(final.filter((m) => m.clientMsgId === clientMsgId)).toHaveLength(1);
     expect(final.find((m) => m.clientMsgId === clientMsgId)!.id).toBe(first.message.id);

@@ -12,7 +12,10 @@ describe('the public origin, end to end', () => {
   const call = async (method: string, path: string, body?: unknown, token?: string) => {
     const res = await fetch(`${stack.origin()}${path}`, {
       method,
-      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      headers: {
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await res.text();
@@ -23,7 +26,10 @@ describe('the public origin, end to end', () => {
     const username = `j_${randomUUID().slice(0, 8)}`;
     const reg = await call('POST', '/api/v1/auth/register', { username, password: 'correct horse' });
     expect(reg.status).toBe(201);
-    const login = await call('POST', '/api/v1/auth/login', { username: username.toUpperCase(), password: 'correct horse' });
+    const login = await call('POST', '/api/v1/auth/login', {
+      username: username.toUpperCase(),
+      password: 'correct horse',
+    });
     expect(login.status).toBe(200);
     const me = await call('GET', '/api/v1/me', undefined, login.body.accessToken);
     expect(me.body).toMatchObject({ id: reg.body.user.id, username });
@@ -34,10 +40,16 @@ describe('the public origin, end to end', () => {
   });
 
   it('answers bad input and unknown routes with coded errors, and hides internal routes', async () => {
-    expect(await call('POST', '/api/v1/auth/register', '{not json')).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION', retryable: false } } });
+    expect(await call('POST', '/api/v1/auth/register', '{not json')).toMatchObject({
+      status: 400,
+      body: { error: { code: 'VALIDATION', retryable: false } },
+    });
     expect(await call('GET', '/api/v1/nope')).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
     expect((await call('GET', '/internal/v1/users/00000000-0000-0000-0000-000000000000/contacts')).status).toBe(404);
-    expect(await call('GET', '/api/v1/me')).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHENTICATED' } } });
+    expect(await call('GET', '/api/v1/me')).toMatchObject({
+      status: 401,
+      body: { error: { code: 'UNAUTHENTICATED' } },
+    });
   });
 
   it('refuses a socket with a bad token with UNAUTHENTICATED', async () => {
@@ -60,15 +72,23 @@ describe('the public origin, end to end', () => {
     if (!res.ok) return;
     expect(await toB).toEqual(res.message);
     expect(await toOtherTab).toEqual(res.message);
-    const page = await waitFor(async () => {
-      const r = await call('GET', `/api/v1/conversations/${conversationId}/messages`, undefined, b.token);
-      return r.body?.messages?.length === 1 ? r.body : null;
-    }, 10_000, 'the message in history');
+    const page = await waitFor(
+      async () => {
+        const r = await call('GET', `/api/v1/conversations/${conversationId}/messages`, undefined, b.token);
+        return r.body?.messages?.length === 1 ? r.body : null;
+      },
+      10_000,
+      'the message in history',
+    );
     expect(page).toEqual({ messages: [res.message], hasMore: false });
-    const list = await waitFor(async () => {
-      const r = await call('GET', '/api/v1/conversations', undefined, b.token);
-      return r.body?.[0]?.lastMessage ? r.body : null;
-    }, 10_000, 'the conversation list to show the last message');
+    const list = await waitFor(
+      async () => {
+        const r = await call('GET', '/api/v1/conversations', undefined, b.token);
+        return r.body?.[0]?.lastMessage ? r.body : null;
+      },
+      10_000,
+      'the conversation list to show the last message',
+    );
     expect(list[0]).toMatchObject({ id: conversationId, kind: 'direct', lastMessage: res.message, unreadCount: 1 });
   });
 });

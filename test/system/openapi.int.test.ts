@@ -51,14 +51,22 @@ const concrete = (path: string) => path.replace(/\{[^}]+\}/g, () => randomUUID()
 const isNoRoute = (body: { error?: { message?: string } }) => /^no (such )?route/.test(body.error?.message ?? '');
 
 /** A request with the path sent byte for byte (fetch would resolve `..` and `%2e%2e` before sending). */
-function raw(origin: string, method: string, path: string, body?: string): Promise<{ status: number; json: { error?: { code?: string; message?: string } } }> {
+function raw(
+  origin: string,
+  method: string,
+  path: string,
+  body?: string,
+): Promise<{ status: number; json: { error?: { code?: string; message?: string } } }> {
   const { hostname, port } = new URL(origin);
   return new Promise((resolve, reject) => {
-    const req = request({ hostname, port, method, path, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : {} }));
-    });
+    const req = request(
+      { hostname, port, method, path, headers: body ? { 'content-type': 'application/json' } : {} },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : {} }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -93,7 +101,9 @@ describe('OpenAPI documents of the running services', () => {
     for (const [method, path] of CONTRACT_ROUTES) {
       const res = await fetch(`${stack.origin()}${concrete(path)}`, {
         method: method.toUpperCase(),
-        ...(method === 'get' || method === 'delete' ? {} : { headers: { 'content-type': 'application/json' }, body: '{}' }),
+        ...(method === 'get' || method === 'delete'
+          ? {}
+          : { headers: { 'content-type': 'application/json' }, body: '{}' }),
       });
       const body = res.status === 204 ? {} : ((await res.json()) as { error?: { message?: string } });
       if (res.status === 404 && isNoRoute(body)) missing.push(`${method.toUpperCase()} ${path}`);
@@ -125,9 +135,18 @@ describe('OpenAPI documents of the running services', () => {
       const direct = await raw(`http://127.0.0.1:${port(r.name)}`, r.method, url, payload);
       expect({ url, noRoute: isNoRoute(direct.json) }).toEqual({ url, noRoute: false });
       // ...and not through the gateway, directly or by climbing out of /api/v1.
-      for (const viaGateway of [url, `/api/v1/..${url}`, `/api/v1/%2e%2e${url}`, `/api/v1/conversations/x/..%2f..%2f..${url}`]) {
+      for (const viaGateway of [
+        url,
+        `/api/v1/..${url}`,
+        `/api/v1/%2e%2e${url}`,
+        `/api/v1/conversations/x/..%2f..%2f..${url}`,
+      ]) {
         const res = await raw(stack.origin(), r.method, viaGateway, payload);
-        expect({ url: viaGateway, status: res.status, code: res.json.error?.code }).toEqual({ url: viaGateway, status: 404, code: 'NOT_FOUND' });
+        expect({ url: viaGateway, status: res.status, code: res.json.error?.code }).toEqual({
+          url: viaGateway,
+          status: 404,
+          code: 'NOT_FOUND',
+        });
       }
     }
     // The public origin serves no API documents at all (they are for operators, on the services' ports).

@@ -16,15 +16,21 @@ describe('persistence down while messages are acknowledged', () => {
     const results = await sendMany(sa, conversationId, 500, 50);
     expect(results.filter((r) => r.ok)).toHaveLength(500);
     // Nothing can be read while it is down: the public origin says so with a retryable error.
-    const down = await fetch(`${stack.origin()}/api/v1/conversations/${conversationId}/messages`, { headers: { authorization: `Bearer ${b.token}` } });
+    const down = await fetch(`${stack.origin()}/api/v1/conversations/${conversationId}/messages`, {
+      headers: { authorization: `Bearer ${b.token}` },
+    });
     expect(down.status).toBe(503);
     expect(await down.json()).toMatchObject({ error: { code: 'UNAVAILABLE', retryable: true } });
 
     await stack.spawn('persistence', persistence.port);
-    const history = await waitFor(async () => {
-      const h = await api.history(conversationId, b.token);
-      return h.length >= 500 ? h : null;
-    }, 30_000, 'the backlog to be stored');
+    const history = await waitFor(
+      async () => {
+        const h = await api.history(conversationId, b.token);
+        return h.length >= 500 ? h : null;
+      },
+      30_000,
+      'the backlog to be stored',
+    );
     expect(history).toHaveLength(500);
     expect(new Set(history.map((m) => m.clientMsgId)).size).toBe(500);
     const sentIds = results.map((r) => (r.ok ? r.message.id : ''));

@@ -9,7 +9,11 @@ import type { TestVhost } from '@chat/testkit';
  */
 export async function tapBroker(vhost: TestVhost): Promise<{ bodies: () => string[]; stop: () => Promise<void> }> {
   const mgmt = `${vhost.managementUrl}/api/vhosts/${encodeURIComponent(vhost.vhost)}`;
-  const res = await fetch(mgmt, { method: 'PUT', headers: { ...authHeader, 'content-type': 'application/json' }, body: JSON.stringify({ tracing: true }) });
+  const res = await fetch(mgmt, {
+    method: 'PUT',
+    headers: { ...authHeader, 'content-type': 'application/json' },
+    body: JSON.stringify({ tracing: true }),
+  });
   if (!res.ok) throw new Error(`enabling the firehose: ${res.status} ${await res.text()}`);
   const conn = await amqp.connect(vhost.url);
   const ch = await conn.createChannel();

@@ -18,7 +18,11 @@ describe('presence, typing, receipts and unread counts across two gateways', () 
     gateways: 2,
     env: {
       gateway: { PRESENCE_HEARTBEAT_MS: String(HEARTBEAT_MS), TYPING_EXPIRE_MS: '1000' },
-      accounts: { PRESENCE_SESSION_TTL_MS: String(SESSION_TTL_MS), PRESENCE_GRACE_MS: String(GRACE_MS), PRESENCE_SWEEP_MS: '100' },
+      accounts: {
+        PRESENCE_SESSION_TTL_MS: String(SESSION_TTL_MS),
+        PRESENCE_GRACE_MS: String(GRACE_MS),
+        PRESENCE_SWEEP_MS: '100',
+      },
     },
   });
   const sockets: ChatSocket[] = [];
@@ -36,7 +40,8 @@ describe('presence, typing, receipts and unread counts across two gateways', () 
     (s as unknown as { on: (e: string, l: (p: T) => void) => void }).on(event, (p) => got.push(p));
     return got;
   };
-  const ack = (s: ChatSocket, event: 'typing' | 'read', payload: unknown) => (s.timeout(5_000) as any).emitWithAck(event, payload) as Promise<{ ok: boolean }>;
+  const ack = (s: ChatSocket, event: 'typing' | 'read', payload: unknown) =>
+    (s.timeout(5_000) as any).emitWithAck(event, payload) as Promise<{ ok: boolean }>;
 
   beforeAll(async () => {
     await stack.start();
@@ -57,7 +62,12 @@ describe('presence, typing, receipts and unread counts across two gateways', () 
     const tab1 = await connect(api0, a);
     await waitFor(() => seen.some((e) => e.userId === a.id), 10_000, 'a online');
     const tab2 = await connect(api1, a);
-    const friends = await api0.call<Array<{ user: { id: string }; online: boolean }>>('GET', '/friends', undefined, b.token);
+    const friends = await api0.call<Array<{ user: { id: string }; online: boolean }>>(
+      'GET',
+      '/friends',
+      undefined,
+      b.token,
+    );
     expect(friends.find((f) => f.user.id === a.id)?.online).toBe(true);
     tab1.close();
     // Longer than grace + sweep + heartbeats: a's other tab on the other gateway keeps them online.
@@ -97,7 +107,11 @@ describe('presence, typing, receipts and unread counts across two gateways', () 
     const [a, b] = [await api0.register(p, 0), await api0.register(p, 1)];
     const conv = await api0.befriend(a, b);
     const [aSock, bSock, bOther] = [await connect(api0, a), await connect(api1, b), await connect(api0, b)];
-    const [aReads, bOtherReads, bReads] = [on<ReadEvent>(aSock, 'read'), on<ReadEvent>(bOther, 'read'), on<ReadEvent>(bSock, 'read')];
+    const [aReads, bOtherReads, bReads] = [
+      on<ReadEvent>(aSock, 'read'),
+      on<ReadEvent>(bOther, 'read'),
+      on<ReadEvent>(bSock, 'read'),
+    ];
     const ids: string[] = [];
     for (const body of ['one', 'two', 'three']) {
       const r = await send(aSock, conv, body);
@@ -126,7 +140,11 @@ describe('presence, typing, receipts and unread counts across two gateways', () 
     expect(aReads.map((r) => r.messageId)).toEqual([ids[1], ids[2]]);
     expect(bOtherReads.map((r) => r.messageId)).toEqual([ids[1], ids[2]]);
     expect(bReads).toEqual([]);
-    await waitFor(async () => (await listOf(b)).find((c) => c.id === conv)?.unreadCount === 0, 10_000, 'nothing unread');
+    await waitFor(
+      async () => (await listOf(b)).find((c) => c.id === conv)?.unreadCount === 0,
+      10_000,
+      'nothing unread',
+    );
   }, 30_000);
 
   it('orders the conversation list by latest activity', async () => {
@@ -136,13 +154,25 @@ describe('presence, typing, receipts and unread counts across two gateways', () 
     const ac = await api0.befriend(a, c);
     const aSock = await connect(api0, a);
     for (const conv of [ac, ab]) expect((await send(aSock, conv, 'hi')).ok).toBe(true);
-    await waitFor(async () => (await api0.call<Conversation[]>('GET', '/conversations', undefined, a.token)).map((x) => x.id).join() === [ab, ac].join(), 10_000, 'ab first');
+    await waitFor(
+      async () =>
+        (await api0.call<Conversation[]>('GET', '/conversations', undefined, a.token)).map((x) => x.id).join() ===
+        [ab, ac].join(),
+      10_000,
+      'ab first',
+    );
     expect((await send(aSock, ac, 'again')).ok).toBe(true);
-    await waitFor(async () => (await api0.call<Conversation[]>('GET', '/conversations', undefined, a.token)).map((x) => x.id).join() === [ac, ab].join(), 10_000, 'ac first');
+    await waitFor(
+      async () =>
+        (await api0.call<Conversation[]>('GET', '/conversations', undefined, a.token)).map((x) => x.id).join() ===
+        [ac, ab].join(),
+      10_000,
+      'ac first',
+    );
   }, 30_000);
 
   // Last: it kills gateway #1.
-  it('a killed gateway\'s users go offline for everybody within the bound', async () => {
+  it("a killed gateway's users go offline for everybody within the bound", async () => {
     const p = prefix();
     const [a, b] = [await api0.register(p, 0), await api0.register(p, 1)];
     await api0.befriend(a, b);

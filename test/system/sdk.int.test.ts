@@ -18,7 +18,12 @@ describe('SDK: refresh, reconnect and resume for a person with short-lived token
     await bob.register(`bob_${suffix}`, 'correct horse battery');
     const pairs: Credentials[] = [];
     await new HttpApi(stack.origin()).register(`alice_${suffix}`, 'correct horse battery');
-    const alice = await ChatClient.login({ origin: stack.origin(), username: `alice_${suffix}`, password: 'correct horse battery', onCredentials: (c) => pairs.push(c) });
+    const alice = await ChatClient.login({
+      origin: stack.origin(),
+      username: `alice_${suffix}`,
+      password: 'correct horse battery',
+      onCredentials: (c) => pairs.push(c),
+    });
     clients.push(alice);
     expect(pairs).toHaveLength(1);
     await alice.connect();
@@ -52,6 +57,11 @@ describe('SDK: refresh, reconnect and resume for a person with short-lived token
     const first = await alice.send(conversationId, 'from alice', id);
     const again = await alice.send(conversationId, 'from alice', id);
     expect(again.id).toBe(first.id);
-    await waitFor(async () => (await bobClient.http.history(conversationId)).messages.filter((m) => m.clientMsgId === id).length === 1, 5_000, 'stored once');
+    await waitFor(
+      async () =>
+        (await bobClient.http.history(conversationId)).messages.filter((m) => m.clientMsgId === id).length === 1,
+      5_000,
+      'stored once',
+    );
   }, 60_000);
 });

@@ -2,7 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, stopProcess } from '@chat/local-infra';
-import { createTestDatabase, createTestVhost, startServiceProcess, waitUntilReady, type ServiceProcess, type TestDatabase, type TestVhost } from '@chat/testkit';
+import {
+  createTestDatabase,
+  createTestVhost,
+  startServiceProcess,
+  waitUntilReady,
+  type ServiceProcess,
+  type TestDatabase,
+  type TestVhost,
+} from '@chat/testkit';
 
 export type ServiceName = 'accounts' | 'persistence' | 'delivery' | 'gateway';
 
@@ -61,14 +69,33 @@ export class Stack {
 
   envFor(name: ServiceName): Record<string, string> {
     // Every internal call of the system tests carries the service credential, as in a deployment.
-    const common = { AMQP_URL: this.amqpUrl, LOG_LEVEL: 'warn', SHUTDOWN_TIMEOUT_MS: '10000', INTERNAL_TOKEN: 'system-test-internal-token' };
+    const common = {
+      AMQP_URL: this.amqpUrl,
+      LOG_LEVEL: 'warn',
+      SHUTDOWN_TIMEOUT_MS: '10000',
+      INTERNAL_TOKEN: 'system-test-internal-token',
+    };
     const accounts = this.baseUrl('accounts');
     const byName: Record<ServiceName, Record<string, string>> = {
       // The tests register many users and rooms from one address.
-      accounts: { DATABASE_URL: this.db.url, KEYS_DIR: this.keysDir, PERSISTENCE_URL: this.baseUrl('persistence'), REGISTER_RATE_MAX_PER_ADDRESS: '100000', ROOM_CREATE_RATE_MAX: '100000', INVITE_RATE_MAX: '100000', FRIEND_REQUEST_RATE_MAX: '100000' },
+      accounts: {
+        DATABASE_URL: this.db.url,
+        KEYS_DIR: this.keysDir,
+        PERSISTENCE_URL: this.baseUrl('persistence'),
+        REGISTER_RATE_MAX_PER_ADDRESS: '100000',
+        ROOM_CREATE_RATE_MAX: '100000',
+        INVITE_RATE_MAX: '100000',
+        FRIEND_REQUEST_RATE_MAX: '100000',
+      },
       persistence: { DATABASE_URL: this.db.url, ACCOUNTS_URL: accounts, JWKS_URL: `${accounts}/.well-known/jwks.json` },
       delivery: { ACCOUNTS_URL: accounts },
-      gateway: { ACCOUNTS_URL: accounts, PERSISTENCE_URL: this.baseUrl('persistence'), JWKS_URL: `${accounts}/.well-known/jwks.json`, SEND_RATE_PER_SEC: '1000', SEND_RATE_BURST: '2000' },
+      gateway: {
+        ACCOUNTS_URL: accounts,
+        PERSISTENCE_URL: this.baseUrl('persistence'),
+        JWKS_URL: `${accounts}/.well-known/jwks.json`,
+        SEND_RATE_PER_SEC: '1000',
+        SEND_RATE_BURST: '2000',
+      },
     };
     return { ...common, ...byName[name], ...(this.opts.env?.[name] ?? {}) };
   }
@@ -90,7 +117,9 @@ export class Stack {
   }
 
   all(name: ServiceName): Proc[] {
-    return this.procs.filter((p) => p.name === name && p.process.child.exitCode === null && p.process.child.signalCode === null);
+    return this.procs.filter(
+      (p) => p.name === name && p.process.child.exitCode === null && p.process.child.signalCode === null,
+    );
   }
 
   /** This stack's own database and vhost (for tests that inspect what the servers stored or carried). */

@@ -25,7 +25,11 @@ export function launch(): Promise<Browser> {
   });
 }
 
-export async function newUser(browser: Browser, origin: string, viewport = { width: 1100, height: 760 }): Promise<{ context: BrowserContext; page: Page }> {
+export async function newUser(
+  browser: Browser,
+  origin: string,
+  viewport = { width: 1100, height: 760 },
+): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ baseURL: origin, viewport });
   const page = await context.newPage();
   page.on('console', (msg) => {

@@ -119,7 +119,11 @@ jest.setTimeout(180_000);
       for (const page of [a, b]) {
         await seeText(page.getByTestId('message'), 'Good to see you');
         const texts = await page.getByTestId('message-body').allTextContents();
-        expect(texts.filter((t) => /Hello Bob|Hi Al|Good to see you/.test(t))).toEqual(['Hello Bob <b>not bold</b>', 'Hi Al\nice!', 'Good to see you']);
+        expect(texts.filter((t) => /Hello Bob|Hi Al|Good to see you/.test(t))).toEqual([
+          'Hello Bob <b>not bold</b>',
+          'Hi Al\nice!',
+          'Good to see you',
+        ]);
       }
     });
 
@@ -157,7 +161,10 @@ jest.setTimeout(180_000);
       await b.goto('/chat');
       await openConversation(b, `Room ${run}`);
       await seeText(b.getByTestId('message'), 'Hello room!');
-      await seeText((await seeText(c.getByTestId('message'), 'Hello room!')).getByTestId('message-status'), /Seen by [12]/);
+      await seeText(
+        (await seeText(c.getByTestId('message'), 'Hello room!')).getByTestId('message-status'),
+        /Seen by [12]/,
+      );
       await shot(c, '10-room-phone');
       await shot(b, '11-room');
     });

@@ -58,7 +58,11 @@ describe('an end-to-end encrypted direct conversation in the browser', () => {
     await login(b, bob.username);
     // Each browser registers its device (keys made and kept in IndexedDB) on its first connection.
     for (const u of [alice, bob]) {
-      await waitFor(async () => (await api.call<unknown[]>('GET', `/users/${u.id}/devices`, undefined, u.token)).length === 1, 15_000, `${u.username}'s device`);
+      await waitFor(
+        async () => (await api.call<unknown[]>('GET', `/users/${u.id}/devices`, undefined, u.token)).length === 1,
+        15_000,
+        `${u.username}'s device`,
+      );
     }
 
     await a.goto('/friends');
@@ -101,7 +105,11 @@ describe('an end-to-end encrypted direct conversation in the browser', () => {
     // said so in place; once alice's next message adds it to the group, it reads that one.
     const b2 = (await newUser(browser, stack.origin())).page;
     await login(b2, bob.username);
-    await waitFor(async () => (await api.call<unknown[]>('GET', `/users/${bob.id}/devices`, undefined, bob.token)).length === 2, 15_000, "bob's second device");
+    await waitFor(
+      async () => (await api.call<unknown[]>('GET', `/users/${bob.id}/devices`, undefined, bob.token)).length === 2,
+      15_000,
+      "bob's second device",
+    );
     await openConversation(b2, alice.username);
     await seeText(b2.getByTestId('message-undecryptable'), /keys not received yet|sent before this device joined/);
     const later = `For both of your devices, secretly ${randomUUID().slice(0, 8)}`;
@@ -128,10 +136,16 @@ describe('an end-to-end encrypted direct conversation in the browser', () => {
     await seeText(b.getByTestId('message-body'), inRoom);
 
     // The server side: the message ids are there, the plaintexts are not.
-    const direct = (await api.call<Array<{ id: string; kind: string }>>('GET', '/conversations', undefined, alice.token)).find((c) => c.kind === 'direct')!;
+    const direct = (
+      await api.call<Array<{ id: string; kind: string }>>('GET', '/conversations', undefined, alice.token)
+    ).find((c) => c.kind === 'direct')!;
     const history = await api.history(direct.id, alice.token);
     expect(history).toHaveLength(3);
-    await waitFor(() => tap.bodies().some((body) => body.includes(history[2]!.id)), 10_000, 'the broker to carry the last message');
+    await waitFor(
+      () => tap.bodies().some((body) => body.includes(history[2]!.id)),
+      10_000,
+      'the broker to carry the last message',
+    );
     const dump = await dumpDatabase(stack.database.url);
     expect(dump).toContain(history[2]!.id);
     const logs = stack.procs.map((p) => p.process.stdout() + p.process.stderr()).join('\n');

@@ -51,7 +51,8 @@ describe('the web client people expect', () => {
     await to.getByRole('button', { name: `Accept ${fromUser.username}` }).click();
     await seeText(to.getByTestId('friend-row'), fromUser.username);
   };
-  const lastStatus = async (page: Page, text: string) => (await seeText(page.getByTestId('message'), text)).getByTestId('message-status');
+  const lastStatus = async (page: Page, text: string) =>
+    (await seeText(page.getByTestId('message'), text)).getByTestId('message-status');
 
   beforeAll(async () => {
     if (!origin) {
@@ -203,7 +204,9 @@ describe('the web client people expect', () => {
     // Sent: the outbox is empty, so another reload shows them once, from history.
     await d.reload();
     await seeText(d.getByTestId('message'), 'offline two');
-    expect((await d.getByTestId('message-body').allTextContents()).filter((t) => t.startsWith('offline'))).toHaveLength(2);
+    expect((await d.getByTestId('message-body').allTextContents()).filter((t) => t.startsWith('offline'))).toHaveLength(
+      2,
+    );
   });
 
   test('3b. a message the server refuses stays "Not sent" across a reload, with Retry and Discard', async () => {
@@ -325,7 +328,11 @@ describe('the web client people expect', () => {
     expect(await e.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('composer');
 
     // The skip link is the first stop of the page and lands in the main area.
-    const first = await e.evaluate(() => document.querySelector('a[href], button, input, textarea, [tabindex]:not([tabindex="-1"])')?.getAttribute('data-testid'));
+    const first = await e.evaluate(() =>
+      document
+        .querySelector('a[href], button, input, textarea, [tabindex]:not([tabindex="-1"])')
+        ?.getAttribute('data-testid'),
+    );
     expect(first).toBe('skip-link');
     await e.getByTestId('skip-link').focus();
     await e.keyboard.press('Enter');

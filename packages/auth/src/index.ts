@@ -1,4 +1,13 @@
-import { createLocalJWKSet, createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  exportJWK,
+  generateKeyPair,
+  jwtVerify,
+  SignJWT,
+  type JSONWebKeySet,
+  type JWTVerifyGetKey,
+} from 'jose';
 import { AppError, isApiToken } from '@chat/contracts';
 
 /** Access tokens: EdDSA (Ed25519) JWTs issued by accounts, verified elsewhere through its JWKS. */
@@ -32,7 +41,11 @@ export function createVerifier(keys: JWTVerifyGetKey, apiTokens?: ApiTokenResolv
       return apiTokens(token);
     }
     try {
-      const { payload } = await jwtVerify(token, keys, { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, algorithms: [TOKEN_ALG] });
+      const { payload } = await jwtVerify(token, keys, {
+        issuer: TOKEN_ISSUER,
+        audience: TOKEN_AUDIENCE,
+        algorithms: [TOKEN_ALG],
+      });
       if (typeof payload.sub !== 'string' || typeof payload.username !== 'string' || typeof payload.exp !== 'number') {
         throw new Error('missing claims');
       }
@@ -64,7 +77,8 @@ export function requireScopeForMethod(claims: AccessClaims, method: string): voi
 
 export { remoteApiTokens } from './api-tokens';
 
-export const remoteKeys = (jwksUrl: string): JWTVerifyGetKey => createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 30_000, timeoutDuration: 3_000 });
+export const remoteKeys = (jwksUrl: string): JWTVerifyGetKey =>
+  createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 30_000, timeoutDuration: 3_000 });
 export const localKeys = (jwks: JSONWebKeySet): JWTVerifyGetKey => createLocalJWKSet(jwks);
 
 /** `Authorization: Bearer <token>` → the token, or null. */
@@ -74,9 +88,14 @@ export function bearerToken(header: string | undefined): string | null {
   return m ? m[1]! : null;
 }
 
-export type PrivateKey = Parameters<SignJWT["sign"]>[0];
+export type PrivateKey = Parameters<SignJWT['sign']>[0];
 
-export async function signAccessToken(key: PrivateKey, kid: string, claims: { userId: string; username: string; sessionId?: string }, ttlSeconds: number): Promise<string> {
+export async function signAccessToken(
+  key: PrivateKey,
+  kid: string,
+  claims: { userId: string; username: string; sessionId?: string },
+  ttlSeconds: number,
+): Promise<string> {
   return new SignJWT({ username: claims.username, ...(claims.sessionId ? { sid: claims.sessionId } : {}) })
     .setProtectedHeader({ alg: TOKEN_ALG, kid })
     .setSubject(claims.userId)
@@ -96,6 +115,7 @@ export async function createTestIssuer() {
   return {
     jwks,
     verifier: createVerifier(localKeys(jwks)),
-    sign: (userId: string, username = 'user', ttlSeconds = 900, sessionId?: string) => signAccessToken(privateKey, kid, { userId, username, sessionId }, ttlSeconds),
+    sign: (userId: string, username = 'user', ttlSeconds = 900, sessionId?: string) =>
+      signAccessToken(privateKey, kid, { userId, username, sessionId }, ttlSeconds),
   };
 }

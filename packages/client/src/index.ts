@@ -17,7 +17,10 @@ export class Api {
   async call<T>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
     const res = await fetch(`${this.origin}/api/v1${path}`, {
       method,
-      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      headers: {
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
       body: body !== undefined ? JSON.stringify(body) : undefined,
     });
     const text = await res.text();
@@ -33,26 +36,41 @@ export class Api {
     return async <T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> => {
       const res = await fetch(`${this.origin}/api/v1${path}`, {
         method,
-        headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), authorization: `Bearer ${token}` },
+        headers: {
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          authorization: `Bearer ${token}`,
+        },
         body: body !== undefined ? JSON.stringify(body) : undefined,
       });
       const text = await res.text();
       const json = text ? (JSON.parse(text) as { error?: { code?: string; message?: string } }) : undefined;
-      if (!res.ok) throw Object.assign(new Error(`${method} ${path}: ${res.status} ${json?.error?.message ?? text}`), { code: json?.error?.code ?? 'INTERNAL', status: res.status });
+      if (!res.ok)
+        throw Object.assign(new Error(`${method} ${path}: ${res.status} ${json?.error?.message ?? text}`), {
+          code: json?.error?.code ?? 'INTERNAL',
+          status: res.status,
+        });
       return json as T;
     };
   }
 
   async register(prefix: string, i: number): Promise<BenchUser> {
     const username = `${prefix}_${i}`.slice(0, 32);
-    const r = await this.call<{ user: { id: string }; accessToken: string }>('POST', '/auth/register', { username, password: 'bench-password-1' });
+    const r = await this.call<{ user: { id: string }; accessToken: string }>('POST', '/auth/register', {
+      username,
+      password: 'bench-password-1',
+    });
     return { id: r.user.id, username, token: r.accessToken };
   }
 
   /** Makes a and b friends and returns their direct conversation id. */
   async befriend(a: BenchUser, b: BenchUser): Promise<string> {
     await this.call('POST', '/friends/requests', { username: b.username }, a.token);
-    const reqs = await this.call<{ incoming: Array<{ id: string; from: { id: string } }> }>('GET', '/friends/requests', undefined, b.token);
+    const reqs = await this.call<{ incoming: Array<{ id: string; from: { id: string } }> }>(
+      'GET',
+      '/friends/requests',
+      undefined,
+      b.token,
+    );
     const req = reqs.incoming.find((r) => r.from.id === a.id);
     if (!req) throw new Error('friend request not found');
     await this.call('POST', `/friends/requests/${req.id}/accept`, undefined, b.token);
@@ -61,25 +79,45 @@ export class Api {
   }
 
   async room(owner: BenchUser, memberIds: string[]): Promise<string> {
-    const r = await this.call<{ id: string }>('POST', '/conversations/rooms', { title: 'bench room', memberIds }, owner.token);
+    const r = await this.call<{ id: string }>(
+      'POST',
+      '/conversations/rooms',
+      { title: 'bench room', memberIds },
+      owner.token,
+    );
     return r.id;
   }
 
   /** Every message of a conversation, following the sync cursor. */
   async history(conversationId: string, token: string): Promise<Array<{ id: string; clientMsgId: string }>> {
     const all: Array<{ id: string; clientMsgId: string }> = [];
-    let page = await this.call<{ messages: Array<{ id: string; clientMsgId: string }>; hasMore: boolean }>('GET', `/conversations/${conversationId}/messages?limit=100`, undefined, token);
+    let page = await this.call<{ messages: Array<{ id: string; clientMsgId: string }>; hasMore: boolean }>(
+      'GET',
+      `/conversations/${conversationId}/messages?limit=100`,
+      undefined,
+      token,
+    );
     // Go back to the start with `before`, then nothing is left to sync.
     all.unshift(...page.messages);
     while (page.hasMore && page.messages.length) {
-      page = await this.call('GET', `/conversations/${conversationId}/messages?limit=100&before=${page.messages[0]!.id}`, undefined, token);
+      page = await this.call(
+        'GET',
+        `/conversations/${conversationId}/messages?limit=100&before=${page.messages[0]!.id}`,
+        undefined,
+        token,
+      );
       all.unshift(...page.messages);
     }
     return all;
   }
 
   connect(token: string): Promise<ChatSocket> {
-    const s: ChatSocket = io(this.origin, { auth: { token }, transports: ['websocket'], forceNew: true, reconnection: false });
+    const s: ChatSocket = io(this.origin, {
+      auth: { token },
+      transports: ['websocket'],
+      forceNew: true,
+      reconnection: false,
+    });
     return new Promise((resolve, reject) => {
       s.once('connect', () => resolve(s));
       s.once('connect_error', (err) => reject(err));

@@ -29,7 +29,9 @@ describe('loadConfig', () => {
   it('takes a comma-separated list of broker URLs (a cluster) and refuses a list with a bad entry', () => {
     const list = 'amqp://u:p@127.0.0.1:5672, amqp://u:p@127.0.0.1:5673,amqps://u:p@rabbit-3:5671';
     expect(loadConfig(schema, { AMQP_URL: list }).AMQP_URL).toBe(list);
-    expect(() => loadConfig(schema, { AMQP_URL: 'amqp://127.0.0.1:5672,http://127.0.0.1:5673' })).toThrow(/AMQP_URL: must be a URL starting with amqp:\/\/ or amqps:\/\/, or several/);
+    expect(() => loadConfig(schema, { AMQP_URL: 'amqp://127.0.0.1:5672,http://127.0.0.1:5673' })).toThrow(
+      /AMQP_URL: must be a URL starting with amqp:\/\/ or amqps:\/\/, or several/,
+    );
     expect(() => loadConfig(schema, { AMQP_URL: 'amqp://127.0.0.1:5672,' })).toThrow(ConfigError);
   });
 

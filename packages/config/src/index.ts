@@ -11,7 +11,10 @@ export class ConfigError extends Error {
  * Parses the environment once into a typed object. Every problem is listed, each naming its variable,
  * so a misconfigured service says in one line what to fix.
  */
-export function loadConfig<S extends z.ZodType>(schema: S, env: Record<string, string | undefined> = process.env): z.infer<S> {
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined> = process.env,
+): z.infer<S> {
   const res = schema.safeParse(env);
   if (res.success) return res.data;
   throw new ConfigError(res.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`));
@@ -51,7 +54,9 @@ const urlListWith = (protocols: string[]) =>
         }
       });
     },
-    { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}, or several separated by commas` },
+    {
+      message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}, or several separated by commas`,
+    },
   );
 
 /** Reusable variable schemas. */
@@ -78,5 +83,8 @@ export const baseEnv = z.object({
   HOST: env.host(),
   SHUTDOWN_TIMEOUT_MS: env.int(10_000, 100),
   /** The service credential of `/internal/*` routes, the same for every service of a deployment. */
-  INTERNAL_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'must be at least 16 characters').optional()),
+  INTERNAL_TOKEN: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.string().min(16, 'must be at least 16 characters').optional(),
+  ),
 });

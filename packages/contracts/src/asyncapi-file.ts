@@ -7,10 +7,15 @@ export const API_VERSION = '1.1.0';
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
   }
   return value;
 }
 
 /** The exact text of docs/asyncapi.json. */
-export const asyncApiJson = (): string => `${JSON.stringify(sortKeys(buildAsyncApi({ version: API_VERSION })), null, 2)}\n`;
+export const asyncApiJson = (): string =>
+  `${JSON.stringify(sortKeys(buildAsyncApi({ version: API_VERSION })), null, 2)}\n`;

@@ -12,15 +12,23 @@ import { Message } from './objects';
  */
 
 const schema = (s: z.ZodType, io: 'input' | 'output') => {
-  const { $schema: _drop, ...rest } = z.toJSONSchema(s, { target: 'draft-7', io, unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema: _drop, ...rest } = z.toJSONSchema(s, { target: 'draft-7', io, unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   return rest;
 };
 /** The shape of an acknowledgement (the `Ack` type in socket.ts). */
-const Ack = (ok: z.ZodObject) => z.union([ok.extend({ ok: z.literal(true) }), ErrorBody.extend({ ok: z.literal(false) })]);
+const Ack = (ok: z.ZodObject) =>
+  z.union([ok.extend({ ok: z.literal(true) }), ErrorBody.extend({ ok: z.literal(false) })]);
 const key = (event: string) => event.replace(/:/g, '.');
 
 const clientDocs: Record<keyof typeof clientEventSchemas, { summary: string; ack: z.ZodType }> = {
-  'message:send': { summary: 'Send a message; the ack carries it once durable. Resend with the same clientMsgId when the outcome is unknown.', ack: Ack(z.object({ message: Message })) },
+  'message:send': {
+    summary:
+      'Send a message; the ack carries it once durable. Resend with the same clientMsgId when the outcome is unknown.',
+    ack: Ack(z.object({ message: Message })),
+  },
   typing: { summary: 'Typing indicator; re-send true every few seconds while typing.', ack: Ack(z.object({})) },
   read: { summary: 'Everything up to and including messageId is read (forward only).', ack: Ack(z.object({})) },
 };
@@ -46,7 +54,12 @@ export function buildAsyncApi(opts: { version: string; origin?: string } = { ver
     const k = key(event);
     const doc = clientDocs[event as keyof typeof clientEventSchemas];
     messages[k] = { name: event, title: event, summary: doc.summary, payload: schema(s, 'input') };
-    messages[`${k}.ack`] = { name: `${event} ack`, title: `${event} acknowledgement`, summary: 'The Socket.IO acknowledgement: {ok: true, ...} or {ok: false, error}.', payload: schema(doc.ack, 'input') };
+    messages[`${k}.ack`] = {
+      name: `${event} ack`,
+      title: `${event} acknowledgement`,
+      summary: 'The Socket.IO acknowledgement: {ok: true, ...} or {ok: false, error}.',
+      payload: schema(doc.ack, 'input'),
+    };
     operations[`receive.${k}`] = {
       action: 'receive',
       channel,
@@ -67,19 +80,34 @@ export function buildAsyncApi(opts: { version: string; origin?: string } = { ver
       name: event,
       title: event,
       summary: serverDocs[event as keyof typeof serverEventSchemas],
-      description: 'Emitted with two arguments: this payload, then the event meta `{ seq }` (components/schemas/EventMeta).',
+      description:
+        'Emitted with two arguments: this payload, then the event meta `{ seq }` (components/schemas/EventMeta).',
       payload: schema(s, 'input'),
-      'x-socketio-args': [{ $ref: `#/channels/socket/messages/${k}/payload` }, { $ref: '#/components/schemas/EventMeta' }],
+      'x-socketio-args': [
+        { $ref: `#/channels/socket/messages/${k}/payload` },
+        { $ref: '#/components/schemas/EventMeta' },
+      ],
     };
-    operations[`send.${k}`] = { action: 'send', channel, summary: serverDocs[event as keyof typeof serverEventSchemas], messages: [ref(k)] };
+    operations[`send.${k}`] = {
+      action: 'send',
+      channel,
+      summary: serverDocs[event as keyof typeof serverEventSchemas],
+      messages: [ref(k)],
+    };
   }
   messages.session = {
     name: 'session',
     title: 'session',
-    summary: "The first event of every connection: the socket session's id, and whether a requested resume happened (else resync).",
+    summary:
+      "The first event of every connection: the socket session's id, and whether a requested resume happened (else resync).",
     payload: schema(SessionEvent, 'input'),
   };
-  operations['send.session'] = { action: 'send', channel, summary: 'Sent once, first, on every connection.', messages: [ref('session')] };
+  operations['send.session'] = {
+    action: 'send',
+    channel,
+    summary: 'Sent once, first, on every connection.',
+    messages: [ref('session')],
+  };
 
   return {
     asyncapi: '3.0.0',
@@ -92,7 +120,14 @@ export function buildAsyncApi(opts: { version: string; origin?: string } = { ver
         'See docs/api.md for the rules and docs/changelog.md for versions.',
     },
     defaultContentType: 'application/json',
-    servers: { origin: { host, protocol: 'ws', pathname: '/socket.io', description: 'The public origin (the gateway), Socket.IO v4 over WebSocket or polling' } },
+    servers: {
+      origin: {
+        host,
+        protocol: 'ws',
+        pathname: '/socket.io',
+        description: 'The public origin (the gateway), Socket.IO v4 over WebSocket or polling',
+      },
+    },
     channels: { socket: { address: '/socket.io', title: 'The Socket.IO connection', messages } },
     operations,
     components: {

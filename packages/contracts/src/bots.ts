@@ -15,7 +15,14 @@ export type TokenScope = z.infer<typeof TokenScope>;
 
 export const botLimits = { botsPerOwner: 20, tokensPerBot: 25, tokenNameMax: 64, tokenDaysMax: 3650 } as const;
 
-export const Bot = z.object({ id: Uuid, username: z.string(), displayName: z.string(), createdAt: z.string(), bot: z.literal(true), ownerId: Uuid });
+export const Bot = z.object({
+  id: Uuid,
+  username: z.string(),
+  displayName: z.string(),
+  createdAt: z.string(),
+  bot: z.literal(true),
+  ownerId: Uuid,
+});
 export type Bot = z.infer<typeof Bot>;
 export const CreateBotBody = z.strictObject({ username: Username, displayName: DisplayName.optional() });
 

@@ -71,7 +71,5 @@ export function errorBody(code: ErrorCode, message: string, retryAfterMs?: numbe
 
 /** One line naming every problem of a failed parse, e.g. "body: Required; clientMsgId: Invalid uuid". */
 export function describeZodError(err: z.ZodError): string {
-  return err.issues
-    .map((i) => `${i.path.length ? i.path.join('.') : 'value'}: ${i.message}`)
-    .join('; ');
+  return err.issues.map((i) => `${i.path.length ? i.path.join('.') : 'value'}: ${i.message}`).join('; ');
 }

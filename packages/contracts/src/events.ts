@@ -35,7 +35,11 @@ export const eventPayloads = {
   /** A gateway saw a user's first socket connect (online) or last socket go (offline). */
   'presence.reported': z.object({ gatewayId: z.string(), userId: Uuid, online: z.boolean() }),
   /** A gateway's periodic report of the users it holds (presence heartbeat). */
-  'gateway.heartbeat': z.object({ gatewayId: z.string(), userIds: z.array(Uuid), intervalMs: z.number().int().positive() }),
+  'gateway.heartbeat': z.object({
+    gatewayId: z.string(),
+    userIds: z.array(Uuid),
+    intervalMs: z.number().int().positive(),
+  }),
   /** A delivery worker (re)started and asks every gateway for a heartbeat now, to learn who is where. */
   'sessions.requested': z.object({ workerId: z.string() }),
 } as const;

@@ -12,13 +12,30 @@ export const Username = z
   .transform((s) => s.toLowerCase());
 export const Password = z.string().min(limits.passwordMin).max(limits.passwordMax);
 /** Shown to other people: no control, bidirectional-override or zero-width characters. */
-export const DisplayName = z.string().trim().min(1).max(limits.displayNameMax).refine(isDisplaySafe, { message: displayUnsafeMessage });
-export const RoomTitle = z.string().trim().min(limits.titleMin).max(limits.titleMax).refine(isDisplaySafe, { message: displayUnsafeMessage });
+export const DisplayName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(limits.displayNameMax)
+  .refine(isDisplaySafe, { message: displayUnsafeMessage });
+export const RoomTitle = z
+  .string()
+  .trim()
+  .min(limits.titleMin)
+  .max(limits.titleMax)
+  .refine(isDisplaySafe, { message: displayUnsafeMessage });
 /** A username as typed to look someone up: anything storable (an unknown one simply matches nobody). */
 const UsernameLookup = StorableString().min(1).max(limits.usernameMax);
 
-export const RegisterBody = z.strictObject({ username: Username, password: Password, displayName: DisplayName.optional() });
-export const LoginBody = z.strictObject({ username: UsernameLookup, password: z.string().min(1).max(limits.passwordMax) });
+export const RegisterBody = z.strictObject({
+  username: Username,
+  password: Password,
+  displayName: DisplayName.optional(),
+});
+export const LoginBody = z.strictObject({
+  username: UsernameLookup,
+  password: z.string().min(1).max(limits.passwordMax),
+});
 /**
  * The refresh token in the body, or (when the body leaves it out, `{}`) the httpOnly `chat_refresh`
  * cookie set by register, login and refresh: a browser client need not keep it where scripts read it.
@@ -26,12 +43,22 @@ export const LoginBody = z.strictObject({ username: UsernameLookup, password: z.
 export const RefreshBody = z.strictObject({ refreshToken: StorableString().min(1).max(512).optional() });
 export const LogoutBody = RefreshBody;
 /** `expiresIn`: seconds the access token stays valid from now (refresh a little before). */
-export const AuthResult = z.object({ user: User, accessToken: z.string(), refreshToken: z.string(), expiresIn: z.number().int() });
+export const AuthResult = z.object({
+  user: User,
+  accessToken: z.string(),
+  refreshToken: z.string(),
+  expiresIn: z.number().int(),
+});
 export const TokenPair = z.object({ accessToken: z.string(), refreshToken: z.string(), expiresIn: z.number().int() });
 
 export const UserSearchQuery = z.strictObject({ q: UsernameLookup });
 
-export const Friend = z.object({ user: User, since: z.string(), online: z.boolean(), lastSeenAt: z.string().nullable() });
+export const Friend = z.object({
+  user: User,
+  since: z.string(),
+  online: z.boolean(),
+  lastSeenAt: z.string().nullable(),
+});
 export const FriendRequestBody = z.strictObject({ username: UsernameLookup });
 export const IncomingRequest = z.object({ id: Uuid, from: User, createdAt: z.string() });
 export const OutgoingRequest = z.object({ id: Uuid, to: User, createdAt: z.string() });

@@ -24,18 +24,22 @@ export const TextBody = z
   .refine(isStorable, { message: unstorableMessage });
 
 /** Opaque to the server: it stores and forwards it, never reads it. */
-export const EncryptedPayload = z.strictObject({
-  ciphertext: StorableString().min(1).max(limits.encryptedMaxChars),
-  nonce: StorableString().min(1).max(256),
-  keyId: StorableString().min(1).max(256),
-  senderDeviceId: StorableString().min(1).max(128),
-  recipients: z
-    .array(z.strictObject({ deviceId: StorableString().min(1).max(128), wrappedKey: StorableString().min(1).max(1024) }))
-    .max(2000)
-    .optional(),
-}).refine((p) => utf8Bytes(JSON.stringify(p)) <= limits.encryptedMaxBytes, {
-  message: `must be at most ${limits.encryptedMaxBytes} bytes as JSON`,
-});
+export const EncryptedPayload = z
+  .strictObject({
+    ciphertext: StorableString().min(1).max(limits.encryptedMaxChars),
+    nonce: StorableString().min(1).max(256),
+    keyId: StorableString().min(1).max(256),
+    senderDeviceId: StorableString().min(1).max(128),
+    recipients: z
+      .array(
+        z.strictObject({ deviceId: StorableString().min(1).max(128), wrappedKey: StorableString().min(1).max(1024) }),
+      )
+      .max(2000)
+      .optional(),
+  })
+  .refine((p) => utf8Bytes(JSON.stringify(p)) <= limits.encryptedMaxBytes, {
+    message: `must be at most ${limits.encryptedMaxBytes} bytes as JSON`,
+  });
 export type EncryptedPayload = z.infer<typeof EncryptedPayload>;
 
 /**

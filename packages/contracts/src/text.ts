@@ -22,8 +22,9 @@ export const StorableString = () => z.string().refine(isStorable, { message: uns
  * and isolates (which reorder the text around them), zero-width and invisible characters (which make
  * two different names look the same), and the byte-order mark.
  */
-// eslint-disable-next-line no-control-regex
-const deceptive = /[\u0000-\u001F\u007F-\u009F\u00AD\u061C\u115F\u1160\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\u3164\uFEFF\uFFA0\uFFF9-\uFFFB]/;
+const deceptive =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u001F\u007F-\u009F\u00AD\u061C\u115F\u1160\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\u3164\uFEFF\uFFA0\uFFF9-\uFFFB]/;
 
 export function isDisplaySafe(s: string): boolean {
   return isStorable(s) && !deceptive.test(s);

@@ -13,7 +13,12 @@ export interface Database<S extends Record<string, unknown>> {
   close: () => Promise<void>;
 }
 
-export function createDatabase<S extends Record<string, unknown>>(url: string, schema: S, logger: Logger, opts: PoolConfig = {}): Database<S> {
+export function createDatabase<S extends Record<string, unknown>>(
+  url: string,
+  schema: S,
+  logger: Logger,
+  opts: PoolConfig = {},
+): Database<S> {
   const pool = new Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 2_000, ...opts });
   // An idle client losing its server is reported here; without a listener it would crash the process.
   pool.on('error', (err) => logger.warn({ err: err.message }, 'database connection lost'));
@@ -56,7 +61,11 @@ export async function runMigrations(url: string, migrationsFolder: string, schem
 /** Errors that mean "the database is not reachable right now": worth retrying, not dead-lettering. */
 export function isTransientDbError(err: unknown): boolean {
   // Query builders wrap the driver's error ("Failed query: ..."): the reason is down the cause chain.
-  for (let e = err as { cause?: unknown } | null, depth = 0; e && depth < 5; e = (e.cause as typeof e) ?? null, depth++) {
+  for (
+    let e = err as { cause?: unknown } | null, depth = 0;
+    e && depth < 5;
+    e = (e.cause as typeof e) ?? null, depth++
+  ) {
     if (isTransientDriverError(e)) return true;
   }
   return false;
@@ -67,7 +76,25 @@ function isTransientDriverError(err: unknown): boolean {
   if (!e) return false;
   const code = e.code ?? '';
   return (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004', '40001', '40P01'].includes(code) ||
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed/i.test(e.message ?? '')
+    [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+      'EPIPE',
+      '57P01',
+      '57P02',
+      '57P03',
+      '53300',
+      '08000',
+      '08003',
+      '08006',
+      '08001',
+      '08004',
+      '40001',
+      '40P01',
+    ].includes(code) ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed/i.test(
+      e.message ?? '',
+    )
   );
 }

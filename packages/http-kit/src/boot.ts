@@ -6,7 +6,10 @@ import { exitOnCrash } from './shutdown';
  * The first lines of every service's main.ts: the configuration (a bad one exits 78 with one line
  * naming the variable), the logger, and the crash policy (log and exit non-zero, never swallow).
  */
-export function bootService<C extends { LOG_LEVEL: string }>(name: string, readConfig: () => C): { config: C; logger: Logger } {
+export function bootService<C extends { LOG_LEVEL: string }>(
+  name: string,
+  readConfig: () => C,
+): { config: C; logger: Logger } {
   let config: C;
   try {
     config = readConfig();

@@ -18,7 +18,11 @@ const fastifyCodes: Record<string, ErrorCode> = {
  */
 const refusedValueCodes = new Set(['22021', '22P05', '22001']);
 function isRefusedValue(err: unknown): boolean {
-  for (let e = err as { code?: unknown; cause?: unknown } | null, depth = 0; e && depth < 5; e = (e.cause as typeof e) ?? null, depth++) {
+  for (
+    let e = err as { code?: unknown; cause?: unknown } | null, depth = 0;
+    e && depth < 5;
+    e = (e.cause as typeof e) ?? null, depth++
+  ) {
     if (typeof e.code === 'string' && refusedValueCodes.has(e.code)) return true;
   }
   return false;
@@ -33,8 +37,15 @@ export function installErrorHandler(app: FastifyInstance, isTransient: (err: unk
       return reply.status(err.status).send(err.toBody());
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
-      const detail = err.validation.map((v) => `${v.instancePath.replace(/^\//, '').replace(/\//g, '.') || err.validationContext || 'value'}: ${v.message}`).join('; ');
-      return reply.status(400).send(errorBody('VALIDATION', `invalid ${err.validationContext ?? 'request'}: ${detail}`));
+      const detail = err.validation
+        .map(
+          (v) =>
+            `${v.instancePath.replace(/^\//, '').replace(/\//g, '.') || err.validationContext || 'value'}: ${v.message}`,
+        )
+        .join('; ');
+      return reply
+        .status(400)
+        .send(errorBody('VALIDATION', `invalid ${err.validationContext ?? 'request'}: ${detail}`));
     }
     const mapped = err.code ? fastifyCodes[err.code] : undefined;
     if (mapped) return reply.status(errorStatus[mapped]).send(errorBody(mapped, err.message));
@@ -46,7 +57,9 @@ export function installErrorHandler(app: FastifyInstance, isTransient: (err: unk
     }
     if (isRefusedValue(err)) {
       req.log.warn({ err }, 'the database refused a value the edge accepted');
-      return reply.status(400).send(errorBody('VALIDATION', 'a value cannot be stored (control or invalid characters, or too long)'));
+      return reply
+        .status(400)
+        .send(errorBody('VALIDATION', 'a value cannot be stored (control or invalid characters, or too long)'));
     }
     if (isTransient(err)) {
       // A dependency (the database) is down or saturated: the client may retry; nothing is half-done.

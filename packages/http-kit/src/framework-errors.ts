@@ -9,7 +9,9 @@ import { errorBody, type ErrorCode } from '@chat/contracts';
  */
 export function frameworkErrors(err: Error & { code?: string }, _req: FastifyRequest, reply: FastifyReply): void {
   const status = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
-  void reply.status(status).send(errorBody('VALIDATION', status === 414 ? 'a path segment is too long' : 'malformed URL'));
+  void reply
+    .status(status)
+    .send(errorBody('VALIDATION', status === 414 ? 'a path segment is too long' : 'malformed URL'));
 }
 
 /**
@@ -19,11 +21,18 @@ export function frameworkErrors(err: Error & { code?: string }, _req: FastifyReq
 export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const [status, code]: [number, ErrorCode] =
-    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'UNAVAILABLE'] : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'VALIDATION'] : [400, 'VALIDATION'];
-  const message = status === 408 ? 'request timed out' : status === 431 ? 'request headers too large' : 'malformed HTTP request';
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'UNAVAILABLE']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'VALIDATION']
+        : [400, 'VALIDATION'];
+  const message =
+    status === 408 ? 'request timed out' : status === 431 ? 'request headers too large' : 'malformed HTTP request';
   const body = JSON.stringify(errorBody(code, message));
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroy(err);
 }

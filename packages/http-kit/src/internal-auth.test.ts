@@ -21,8 +21,13 @@ describe('the service credential of internal routes', () => {
   it('refuses internal routes without the credential, or with another one, with 401 in the error shape', async () => {
     const none = await fetch(`${url}/internal/v1/ping`);
     expect(none.status).toBe(401);
-    expect(await none.json()).toEqual({ error: { code: 'UNAUTHENTICATED', message: expect.any(String), retryable: false } });
-    expect((await fetch(`${url}/internal/v1/ping`, { headers: { authorization: 'Bearer a-long-enough-internal-tokeN' } })).status).toBe(401);
+    expect(await none.json()).toEqual({
+      error: { code: 'UNAUTHENTICATED', message: expect.any(String), retryable: false },
+    });
+    expect(
+      (await fetch(`${url}/internal/v1/ping`, { headers: { authorization: 'Bearer a-long-enough-internal-tokeN' } }))
+        .status,
+    ).toBe(401);
     expect((await fetch(`${url}/api/v1/open`)).status).toBe(200);
   });
 

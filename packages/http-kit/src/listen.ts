@@ -24,7 +24,11 @@ export interface ListenOptions {
  * The last step of every service's server.ts: listen, then connect the broker. When the connection is
  * not awaited, /healthz answers at once and /readyz says 503 until the broker is reachable.
  */
-export async function listenThenConnect(app: App, broker: { connect(): Promise<void> }, opts: ListenOptions): Promise<{ url: string; port: number }> {
+export async function listenThenConnect(
+  app: App,
+  broker: { connect(): Promise<void> },
+  opts: ListenOptions,
+): Promise<{ url: string; port: number }> {
   const url = await app.listen({ port: opts.port, host: opts.host });
   const connecting = broker.connect();
   if (opts.awaitBroker ?? true) await connecting;

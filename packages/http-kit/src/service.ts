@@ -1,7 +1,20 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
 import { ErrorBody, errorBody, limits } from '@chat/contracts';
@@ -39,7 +52,13 @@ export interface ServiceOptions {
   isTransient?: (err: unknown) => boolean;
 }
 
-export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider> & { registry: Registry };
+export type App = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  ZodTypeProvider
+> & { registry: Registry };
 
 /**
  * A Fastify app with what every service has: zod validation and serialization, the contract's error
@@ -68,7 +87,8 @@ export async function createService(opts: ServiceOptions): Promise<App> {
   // Only origin-form targets (`/path?query`): an absolute-form one (`GET http://host/path`) is a
   // proxy request, and nothing here is a forward proxy.
   app.addHook('onRequest', async (req, reply) => {
-    if (!req.raw.url?.startsWith('/')) return reply.status(400).send(errorBody('VALIDATION', 'the request target must be a path'));
+    if (!req.raw.url?.startsWith('/'))
+      return reply.status(400).send(errorBody('VALIDATION', 'the request target must be a path'));
   });
 
   const httpSeconds = new Histogram({
@@ -79,8 +99,12 @@ export async function createService(opts: ServiceOptions): Promise<App> {
     registers: [registry],
   });
   app.addHook('onResponse', async (req, reply) => {
-    httpSeconds.observe({ method: req.method, route: req.routeOptions.url ?? 'unknown', status: reply.statusCode }, reply.elapsedTime / 1000);
-    if (reply.statusCode >= 500) req.log.warn({ method: req.method, url: req.url, status: reply.statusCode }, 'request failed');
+    httpSeconds.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unknown', status: reply.statusCode },
+      reply.elapsedTime / 1000,
+    );
+    if (reply.statusCode >= 500)
+      req.log.warn({ method: req.method, url: req.url, status: reply.statusCode }, 'request failed');
   });
 
   await app.register(swagger, {
@@ -89,7 +113,13 @@ export async function createService(opts: ServiceOptions): Promise<App> {
       // Clients reach every /api/v1 route through the public origin, never the service's own port.
       servers: [{ url: opts.publicOrigin ?? 'http://localhost:8080', description: 'the public origin (the gateway)' }],
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: "a person's access token (JWT) or a bot's API token (cbt_...)" } },
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: "a person's access token (JWT) or a bot's API token (cbt_...)",
+          },
+        },
       },
     },
     transform: jsonSchemaTransform,
@@ -117,10 +147,20 @@ const ReadyBody = z.object({ status: z.string(), checks: z.record(z.string(), z.
 
 /** `/healthz` (the process is alive) and `/readyz` (every named dependency is up, else 503). */
 function registerProbes(app: FastifyInstance, readiness: Record<string, ReadinessCheck> = {}): void {
-  app.get('/healthz', { schema: { ...ops, summary: 'The process is alive', response: { 200: z.object({ status: z.literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
+  app.get(
+    '/healthz',
+    { schema: { ...ops, summary: 'The process is alive', response: { 200: z.object({ status: z.literal('ok') }) } } },
+    async () => ({ status: 'ok' as const }),
+  );
   app.get(
     '/readyz',
-    { schema: { ...ops, summary: 'Every dependency (broker, database) is connected', response: { 200: ReadyBody, 503: ReadyBody } } },
+    {
+      schema: {
+        ...ops,
+        summary: 'Every dependency (broker, database) is connected',
+        response: { 200: ReadyBody, 503: ReadyBody },
+      },
+    },
     async (_req, reply) => {
       const checks: Record<string, boolean> = {};
       for (const [name, check] of Object.entries(readiness)) {
@@ -130,7 +170,9 @@ function registerProbes(app: FastifyInstance, readiness: Record<string, Readines
           checks[name] = false;
         }
       }
-      const down = Object.entries(checks).filter(([, ok]) => !ok).map(([n]) => n);
+      const down = Object.entries(checks)
+        .filter(([, ok]) => !ok)
+        .map(([n]) => n);
       const body = { status: down.length ? `unavailable: ${down.join(', ')} down` : 'ready', checks };
       return reply.status(down.length ? 503 : 200).send(body);
     },
@@ -149,10 +191,18 @@ function registerMetrics(app: FastifyInstance, registry: Registry): void {
  * An operator listener: /healthz, /readyz and /metrics on a port of their own, for a service whose
  * main port is public (the gateway). Never exposed through the public origin.
  */
-export async function createOperatorServer(opts: { logger: Logger; registry: Registry; readiness?: Record<string, ReadinessCheck> }): Promise<FastifyInstance> {
+export async function createOperatorServer(opts: {
+  logger: Logger;
+  registry: Registry;
+  readiness?: Record<string, ReadinessCheck>;
+}): Promise<FastifyInstance> {
   // The assertion is needed by this package's own tsc (pino's Logger vs FastifyBaseLogger), not by the linter's program.
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
-  const app = Fastify({ loggerInstance: opts.logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), ...edgeServerOptions });
+  const app = Fastify({
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    ...edgeServerOptions,
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);

@@ -4,7 +4,11 @@ import type { Logger } from '@chat/logger';
  * Graceful shutdown on SIGTERM/SIGINT: run the steps in order (stop taking work, finish in-flight,
  * close connections) and exit 0, or exit 1 if they overrun `timeoutMs`.
  */
-export function installShutdown(logger: Logger, steps: Array<[string, () => Promise<unknown>]>, timeoutMs: number): void {
+export function installShutdown(
+  logger: Logger,
+  steps: Array<[string, () => Promise<unknown>]>,
+  timeoutMs: number,
+): void {
   let started = false;
   const shutdown = async (signal: string) => {
     if (started) return;

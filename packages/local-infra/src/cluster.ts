@@ -41,10 +41,14 @@ export interface LocalRabbitCluster {
 export async function startRabbitCluster(opts: RabbitClusterOptions): Promise<LocalRabbitCluster> {
   mkdirSync(opts.baseDir, { recursive: true });
   const cookieFile = join(opts.baseDir, 'erlang-cookie');
-  if (!existsSync(cookieFile)) writeFileSync(cookieFile, randomBytes(16).toString('hex').toUpperCase(), { mode: 0o600 });
+  if (!existsSync(cookieFile))
+    writeFileSync(cookieFile, randomBytes(16).toString('hex').toUpperCase(), { mode: 0o600 });
   const cookie = readFileSync(cookieFile, 'utf8').trim();
   const names = opts.nodes.map((_, i) => `${opts.namePrefix}-${i + 1}@localhost`);
-  const discovery = ['cluster_formation.peer_discovery_backend = classic_config', ...names.map((n, i) => `cluster_formation.classic_config.nodes.${i + 1} = ${n}`)];
+  const discovery = [
+    'cluster_formation.peer_discovery_backend = classic_config',
+    ...names.map((n, i) => `cluster_formation.classic_config.nodes.${i + 1} = ${n}`),
+  ];
   const dir = (i: number) => join(opts.baseDir, `rabbitmq-${i + 1}`);
   const fresh = !existsSync(join(dir(0), 'mnesia'));
   const startNode = (i: number) =>
@@ -73,7 +77,12 @@ export async function startRabbitCluster(opts: RabbitClusterOptions): Promise<Lo
       for (const r of all) if (r.status === 'rejected') throw r.reason;
     }
     const mgmt = opts.nodes[0]!.managementPort;
-    await until(`all ${names.length} RabbitMQ nodes running in one cluster`, async () => (await runningNodes(mgmt)).length === names.length, 60_000, 500);
+    await until(
+      `all ${names.length} RabbitMQ nodes running in one cluster`,
+      async () => (await runningNodes(mgmt)).length === names.length,
+      60_000,
+      500,
+    );
   } catch (err) {
     await stopAll();
     throw err;
@@ -82,7 +91,8 @@ export async function startRabbitCluster(opts: RabbitClusterOptions): Promise<Lo
   return {
     nodes: started,
     nodeNames: names,
-    url: (vhost = '/') => nodes.map((n) => `amqp://guest:guest@127.0.0.1:${n.port}/${encodeURIComponent(vhost)}`).join(','),
+    url: (vhost = '/') =>
+      nodes.map((n) => `amqp://guest:guest@127.0.0.1:${n.port}/${encodeURIComponent(vhost)}`).join(','),
     managementUrl: `http://127.0.0.1:${nodes[0]!.managementPort}`,
     managementPort: nodes[0]!.managementPort,
     stop: stopAll,
@@ -91,7 +101,10 @@ export async function startRabbitCluster(opts: RabbitClusterOptions): Promise<Lo
 
 /** The cluster's running nodes, as one node's management API sees them. */
 export async function runningNodes(managementPort: number): Promise<string[]> {
-  const res = await fetch(`http://127.0.0.1:${managementPort}/api/nodes`, { headers: authHeader, signal: AbortSignal.timeout(5_000) });
+  const res = await fetch(`http://127.0.0.1:${managementPort}/api/nodes`, {
+    headers: authHeader,
+    signal: AbortSignal.timeout(5_000),
+  });
   if (!res.ok) return [];
   const nodes = (await res.json()) as Array<{ name: string; running: boolean }>;
   return nodes.filter((n) => n.running).map((n) => n.name);

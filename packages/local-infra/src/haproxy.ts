@@ -89,5 +89,10 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<LocalHaproxy> 
     );
   }, opts.supervise);
   await keeper.start();
-  return { url: `http://127.0.0.1:${opts.port}`, configFile, stop: () => keeper.stop('SIGTERM', 5_000), pid: () => keeper.current?.pid };
+  return {
+    url: `http://127.0.0.1:${opts.port}`,
+    configFile,
+    stop: () => keeper.stop('SIGTERM', 5_000),
+    pid: () => keeper.current?.pid,
+  };
 }

@@ -29,7 +29,9 @@ export interface PostgresOptions {
 export function findPostgresBin(): string | null {
   const base = '/usr/lib/postgresql';
   if (existsSync(base)) {
-    const versions = readdirSync(base).filter((v) => existsSync(join(base, v, 'bin', 'postgres'))).sort((a, b) => Number(b) - Number(a));
+    const versions = readdirSync(base)
+      .filter((v) => existsSync(join(base, v, 'bin', 'postgres')))
+      .sort((a, b) => Number(b) - Number(a));
     if (versions[0]) return join(base, versions[0], 'bin');
   }
   const pg = which('postgres');
@@ -64,7 +66,18 @@ export async function startPostgres(opts: PostgresOptions): Promise<LocalPostgre
     chmodSync(dataDir, 0o700);
     run(join(bin, 'initdb'), ['-D', dataDir, '-U', user, '--auth=trust', '-E', 'UTF8', '--no-locale'], { asUser });
   }
-  const args = ['-D', dataDir, '-p', String(opts.port), '-c', 'listen_addresses=127.0.0.1', '-k', dataDir, '-c', 'max_connections=300'];
+  const args = [
+    '-D',
+    dataDir,
+    '-p',
+    String(opts.port),
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-k',
+    dataDir,
+    '-c',
+    'max_connections=300',
+  ];
   if (opts.fast) args.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
   const url = (db: string) => `postgres://${user}:${password}@127.0.0.1:${opts.port}/${db}`;
   const keeper = new Keeper(async (register) => {
@@ -84,7 +97,13 @@ export async function startPostgres(opts: PostgresOptions): Promise<LocalPostgre
     );
   }, opts.supervise);
   await keeper.start();
-  return { url, port: opts.port, stop: () => keeper.stop('SIGINT', 15_000), pid: () => keeper.current?.pid, restarts: () => keeper.restarts };
+  return {
+    url,
+    port: opts.port,
+    stop: () => keeper.stop('SIGINT', 15_000),
+    pid: () => keeper.current?.pid,
+    restarts: () => keeper.restarts,
+  };
 }
 
 export async function ensureDatabase(adminUrl: string, name: string): Promise<void> {

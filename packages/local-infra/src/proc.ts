@@ -46,7 +46,12 @@ export async function portInUse(port: number): Promise<boolean> {
   });
 }
 
-export async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs: number, everyMs = 100): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs: number,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
   while (Date.now() < deadline) {
@@ -58,7 +63,9 @@ export async function until<T>(what: string, fn: () => Promise<T | null | undefi
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`,
+  );
 }
 
 /**
@@ -66,7 +73,11 @@ export async function until<T>(what: string, fn: () => Promise<T | null | undefi
  * group: SIGTERM (or `signal`), then SIGKILL after `graceMs`. A group outlives its leader (a server's
  * workers, a wrapper script's child), so an exited leader is not the end of it.
  */
-export async function stopProcess(child: ChildProcess, graceMs = 10_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+export async function stopProcess(
+  child: ChildProcess,
+  graceMs = 10_000,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<void> {
   const pid = child.pid;
   const leaderExited = () => child.exitCode !== null || child.signalCode !== null;
   if (leaderExited() && !(pid && groupAlive(pid))) return;
@@ -102,7 +113,10 @@ export function groupAlive(pgid: number): boolean {
  * Follows a server's output: each line to `onOutput`, the tail kept for the error when it exits early.
  * `status()` says whether it has exited and what it said last.
  */
-export function watchOutput(child: ChildProcess, onOutput?: (line: string) => void): () => { exited: boolean; tail: string } {
+export function watchOutput(
+  child: ChildProcess,
+  onOutput?: (line: string) => void,
+): () => { exited: boolean; tail: string } {
   let exited = false;
   let tail = '';
   const onData = (d: Buffer) => {

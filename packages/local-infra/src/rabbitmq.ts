@@ -132,5 +132,8 @@ export async function createVhost(managementPort: number, vhost: string): Promis
 }
 
 export async function deleteVhost(managementPort: number, vhost: string): Promise<void> {
-  await fetch(`http://127.0.0.1:${managementPort}/api/vhosts/${encodeURIComponent(vhost)}`, { method: 'DELETE', headers: authHeader }).catch(() => undefined);
+  await fetch(`http://127.0.0.1:${managementPort}/api/vhosts/${encodeURIComponent(vhost)}`, {
+    method: 'DELETE',
+    headers: authHeader,
+  }).catch(() => undefined);
 }

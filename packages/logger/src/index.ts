@@ -16,14 +16,27 @@ export function createLogger(cfg: LoggerConfig): Logger {
     base: { service: cfg.name },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.refreshToken', '*.accessToken', 'token'],
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        '*.password',
+        '*.refreshToken',
+        '*.accessToken',
+        'token',
+      ],
       censor: '[redacted]',
     },
     serializers: { err: pino.stdSerializers.err },
   };
   const pretty = cfg.pretty ?? process.stdout.isTTY === true;
   if (pretty) {
-    return pino({ ...opts, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,service' } } });
+    return pino({
+      ...opts,
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,service' },
+      },
+    });
   }
   return pino(opts);
 }

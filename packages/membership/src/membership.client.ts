@@ -110,7 +110,13 @@ export class MembershipClient {
     const body = InternalConversation.parse(await res.json());
     const prev = this.cache.peek(id, { allowStale: true });
     const encrypted = body.encrypted === true || (prev !== undefined && prev !== UNKNOWN && prev.encrypted === true);
-    return { id: body.id, kind: body.kind, memberIds: new Set(body.members.map((m) => m.userId)), sendable: body.sendable, encrypted };
+    return {
+      id: body.id,
+      kind: body.kind,
+      memberIds: new Set(body.members.map((m) => m.userId)),
+      sendable: body.sendable,
+      encrypted,
+    };
   }
 
   /** A membership change: rooms are updated in place; a direct conversation is looked up again (its `sendable`). */
@@ -132,7 +138,13 @@ export class MembershipClient {
   onUsersChanged(userIds: string[]): void {
     for (const id of this.cache.keys()) {
       const info = this.cache.peek(id, { allowStale: true });
-      if (info !== undefined && info !== UNKNOWN && info.kind === 'direct' && userIds.some((u) => info.memberIds.has(u))) this.dirty.add(id);
+      if (
+        info !== undefined &&
+        info !== UNKNOWN &&
+        info.kind === 'direct' &&
+        userIds.some((u) => info.memberIds.has(u))
+      )
+        this.dirty.add(id);
     }
   }
 
@@ -143,7 +155,10 @@ export class MembershipClient {
     return this.cache.size;
   }
 
-  private contactWaiters = new Map<string, Array<{ resolve: (ids: string[]) => void; reject: (err: unknown) => void }>>();
+  private contactWaiters = new Map<
+    string,
+    Array<{ resolve: (ids: string[]) => void; reject: (err: unknown) => void }>
+  >();
 
   /**
    * Friends and co-members of a user (presence fan-out); not cached. The lookups asked for in one tick

@@ -38,7 +38,10 @@ describe('Broker against a real RabbitMQ', () => {
   it('publishes with a confirm and consumes the envelope back', async () => {
     const b = await broker();
     const got: Envelope[] = [];
-    await b.consume({ queue: QUEUES.persistence.name, handle: async (items) => void got.push(...(items as Envelope[])) });
+    await b.consume({
+      queue: QUEUES.persistence.name,
+      handle: async (items) => void got.push(...(items as Envelope[])),
+    });
     const m = message();
     const env = await b.publish('message.created', m, { traceId: 'trace-1' });
     await waitFor(() => got.length === 1, 5_000, 'the consumed event');
@@ -51,7 +54,11 @@ describe('Broker against a real RabbitMQ', () => {
     expect((await queueDepth(vhost, QUEUES.persistence.name)).ready).toBe(20);
     const consumer = await broker();
     const bodies: string[] = [];
-    await consumer.consume({ queue: QUEUES.persistence.name, handle: async (items) => void bodies.push(...(items as Envelope<'message.created'>[]).map((e) => e.payload.body!)) });
+    await consumer.consume({
+      queue: QUEUES.persistence.name,
+      handle: async (items) =>
+        void bodies.push(...(items as Envelope<'message.created'>[]).map((e) => e.payload.body!)),
+    });
     await waitFor(() => bodies.length === 20, 5_000, 'the backlog');
     expect(bodies).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
   });
@@ -68,7 +75,11 @@ describe('Broker against a real RabbitMQ', () => {
     await conn.close();
     await b.publish('message.created', message());
     await waitFor(() => handled.length === 1, 5_000, 'the valid message');
-    await waitFor(async () => (await queueDepth(vhost, deadLetterQueue(QUEUES.persistence.name))).ready === 2, 5_000, 'two dead letters');
+    await waitFor(
+      async () => (await queueDepth(vhost, deadLetterQueue(QUEUES.persistence.name))).ready === 2,
+      5_000,
+      'two dead letters',
+    );
   });
 
   it('retries a failing message a bounded number of times, then dead-letters it', async () => {
@@ -83,32 +94,55 @@ describe('Broker against a real RabbitMQ', () => {
       },
     });
     await b.publish('message.created', message());
-    await waitFor(async () => (await queueDepth(vhost, deadLetterQueue(QUEUES.persistence.name))).ready === 1, 5_000, 'the dead letter');
+    await waitFor(
+      async () => (await queueDepth(vhost, deadLetterQueue(QUEUES.persistence.name))).ready === 1,
+      5_000,
+      'the dead letter',
+    );
     expect(attempts).toBe(3);
   });
 
   it('refuses to publish with UNAVAILABLE once closed', async () => {
     const b = await broker();
     await b.close();
-    await expect(b.publish('message.created', message())).rejects.toMatchObject({ code: 'UNAVAILABLE', retryable: true });
+    await expect(b.publish('message.created', message())).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      retryable: true,
+    });
   });
 
   it('carries a batch of events in one broker message and hands each to the handler; a bad one is dead-lettered alone', async () => {
     const b = await broker();
     const got: Envelope[] = [];
-    const published = await b.publishBatch('message.created', [1, 2, 3].map((i) => ({ payload: { ...message(), body: `b${i}` } })));
+    const published = await b.publishBatch(
+      'message.created',
+      [1, 2, 3].map((i) => ({ payload: { ...message(), body: `b${i}` } })),
+    );
     expect((await queueDepth(vhost, QUEUES.persistence.name)).ready).toBe(1);
     // A batch whose second event is malformed, published by hand.
     const conn = await amqp.connect(vhost.url);
     const ch = await conn.createConfirmChannel();
     const good = b.envelope('message.created', { ...message(), body: 'good' });
-    ch.publish(EXCHANGES.events, 'message.created', Buffer.from(JSON.stringify({ v: ENVELOPE_VERSION, batch: [good, { v: 1, type: 'message.created', payload: { body: 1 } }] })));
+    ch.publish(
+      EXCHANGES.events,
+      'message.created',
+      Buffer.from(
+        JSON.stringify({ v: ENVELOPE_VERSION, batch: [good, { v: 1, type: 'message.created', payload: { body: 1 } }] }),
+      ),
+    );
     await ch.waitForConfirms();
     await conn.close();
-    await b.consume({ queue: QUEUES.persistence.name, handle: async (items) => void got.push(...(items as Envelope[])) });
+    await b.consume({
+      queue: QUEUES.persistence.name,
+      handle: async (items) => void got.push(...(items as Envelope[])),
+    });
     await waitFor(() => got.length === 4, 5_000, 'four events out of two broker messages');
     expect(got.map((e) => e.id)).toEqual([...published.map((e) => e.id), good.id]);
-    await waitFor(async () => (await queueDepth(vhost, deadLetterQueue(QUEUES.persistence.name))).ready === 1, 5_000, 'one dead letter');
+    await waitFor(
+      async () => (await queueDepth(vhost, deadLetterQueue(QUEUES.persistence.name))).ready === 1,
+      5_000,
+      'one dead letter',
+    );
   });
 
   it('batches publishes made while a confirm is outstanding, and publishes a lone one at once', async () => {
@@ -116,7 +150,9 @@ describe('Broker against a real RabbitMQ', () => {
     const batcher = new PublishBatcher(b, 'message.created', { windowMs: 2, maxItems: 50 });
     const lone = await batcher.publish(message());
     expect(lone.type).toBe('message.created');
-    const confirmed = await Promise.all(Array.from({ length: 200 }, (_, i) => batcher.publish({ ...message(), body: `m${i}` })));
+    const confirmed = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => batcher.publish({ ...message(), body: `m${i}` })),
+    );
     expect(new Set(confirmed.map((e) => e.id)).size).toBe(200);
     const depth = (await queueDepth(vhost, QUEUES.persistence.name)).ready;
     // 201 events in at most 1 + ceil(200 / 50) + a few window flushes, far fewer than 201 messages.

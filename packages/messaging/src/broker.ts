@@ -129,7 +129,11 @@ export class Broker extends EventEmitter {
     if (!ch) return;
     ch.on('error', () => undefined);
     try {
-      const ready = async (queue: string) => ch.checkQueue(queue).then((q) => q.messageCount, () => 0);
+      const ready = async (queue: string) =>
+        ch.checkQueue(queue).then(
+          (q) => q.messageCount,
+          () => 0,
+        );
       for (const c of stalled) {
         if ((await ready(c.queue)) === 0) continue;
         // A message just published may be on its way to the consumer: look again a moment later.
@@ -151,7 +155,10 @@ export class Broker extends EventEmitter {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        this.opts.logger.warn({ step: step.name, timeoutMs: SETUP_TIMEOUT_MS }, 'broker set-up did not finish; trying again');
+        this.opts.logger.warn(
+          { step: step.name, timeoutMs: SETUP_TIMEOUT_MS },
+          'broker set-up did not finish; trying again',
+        );
         m.close().catch(() => undefined);
         reject(new Error(`broker set-up timed out at ${step.name}`));
       }, SETUP_TIMEOUT_MS);
@@ -189,7 +196,9 @@ export class Broker extends EventEmitter {
     this.connected = true;
     for (const spec of this.consumers) {
       step.name = `consumer ${spec.queue}`;
-      this.activeConsumers.add(await startConsumer(m, spec, this.ctx(), closeAll(`consumer channel ${spec.queue} closed`)));
+      this.activeConsumers.add(
+        await startConsumer(m, spec, this.ctx(), closeAll(`consumer channel ${spec.queue} closed`)),
+      );
     }
   }
 
@@ -210,7 +219,14 @@ export class Broker extends EventEmitter {
     this.consumers.push(spec as unknown as ConsumerSpec);
     const m = this.current;
     if (this.isConnected && m) {
-      this.activeConsumers.add(await startConsumer(m, spec as unknown as ConsumerSpec, this.ctx(), () => void m.close().catch(() => undefined)));
+      this.activeConsumers.add(
+        await startConsumer(
+          m,
+          spec as unknown as ConsumerSpec,
+          this.ctx(),
+          () => void m.close().catch(() => undefined),
+        ),
+      );
     }
   }
 
@@ -246,11 +262,19 @@ export class Broker extends EventEmitter {
    * Publishes several events of one type as ONE broker message (`{v, batch: [...]}`) with one confirm:
    * consumers handle each event as if it came alone. Resolves with the envelopes once confirmed.
    */
-  publishBatch<T extends EventType>(type: T, items: Array<{ payload: EventPayload<T>; opts?: PublishOptions }>): Promise<Envelope<T>[]> {
+  publishBatch<T extends EventType>(
+    type: T,
+    items: Array<{ payload: EventPayload<T>; opts?: PublishOptions }>,
+  ): Promise<Envelope<T>[]> {
     const envs = items.map((i) => this.envelope(type, i.payload, i.opts));
     // A batch of one travels as a plain envelope: any consumer reads it, batch-aware or not.
     const body = Buffer.from(JSON.stringify(envs.length === 1 ? envs[0] : { v: ENVELOPE_VERSION, batch: envs }));
-    return this.publishRaw(EXCHANGES.events, type, body, { messageId: envs[0]!.id, type, persistent: true, headers: { traceId: envs[0]!.traceId, count: envs.length } }).then(
+    return this.publishRaw(EXCHANGES.events, type, body, {
+      messageId: envs[0]!.id,
+      type,
+      persistent: true,
+      headers: { traceId: envs[0]!.traceId, count: envs.length },
+    }).then(
       () => envs,
       (err) => {
         this.metrics.publishFailed.inc({ type });
@@ -262,7 +286,8 @@ export class Broker extends EventEmitter {
   /** Publishes bytes to an exchange with a confirm; rejects with UNAVAILABLE when it cannot be confirmed. */
   publishRaw(exchange: string, routingKey: string, content: Buffer, options: Options.Publish): Promise<void> {
     const ch = this.confirm;
-    if (!ch || !this.connected) return Promise.reject(new AppError('UNAVAILABLE', 'message broker unavailable, try again'));
+    if (!ch || !this.connected)
+      return Promise.reject(new AppError('UNAVAILABLE', 'message broker unavailable, try again'));
     const started = process.hrtime.bigint();
     return new Promise<void>((resolve, reject) => {
       const entry: Pending = {

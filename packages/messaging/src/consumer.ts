@@ -52,7 +52,12 @@ export interface ActiveConsumer {
   idleSince: () => number | null;
 }
 
-export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M>, ctx: Ctx, onUnexpectedClose: () => void): Promise<ActiveConsumer> {
+export async function startConsumer<M>(
+  model: ChannelModel,
+  spec: ConsumerSpec<M>,
+  ctx: Ctx,
+  onUnexpectedClose: () => void,
+): Promise<ActiveConsumer> {
   const batchSize = spec.batchSize ?? 1;
   const ch = await model.createChannel();
   let stopping = false;
@@ -87,9 +92,17 @@ export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M
             items.push(parse(event));
           } catch (err) {
             // One bad event of a batch goes to the dead letters alone; the rest are handled.
-            log.warn({ messageId: msg.properties.messageId, why: why(err) }, 'malformed event of a batch dead-lettered');
+            log.warn(
+              { messageId: msg.properties.messageId, why: why(err) },
+              'malformed event of a batch dead-lettered',
+            );
             ctx.metrics.deadLettered.inc({ queue: spec.queue, reason: 'malformed' });
-            safe(() => ch.publish(EXCHANGES.deadLetter, spec.queue, Buffer.from(JSON.stringify(event)), { persistent: true, contentType: 'application/json' }));
+            safe(() =>
+              ch.publish(EXCHANGES.deadLetter, spec.queue, Buffer.from(JSON.stringify(event)), {
+                persistent: true,
+                contentType: 'application/json',
+              }),
+            );
           }
         }
         return items;
@@ -141,7 +154,11 @@ export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M
     ctx.metrics.retried.inc({ queue: spec.queue });
     // Re-publish a copy with the attempt count, then ack the original: the count survives redelivery.
     safe(() => {
-      ch.sendToQueue(spec.queue, msg.content, { ...msg.properties, headers: { ...msg.properties.headers, [ATTEMPTS_HEADER]: attempts }, persistent: true });
+      ch.sendToQueue(spec.queue, msg.content, {
+        ...msg.properties,
+        headers: { ...msg.properties.headers, [ATTEMPTS_HEADER]: attempts },
+        persistent: true,
+      });
       ch.ack(msg);
     });
   };
@@ -170,7 +187,8 @@ export async function startConsumer<M>(model: ChannelModel, spec: ConsumerSpec<M
     }
     let n = 0;
     let count = 0;
-    while (n < buffer.length && n < batchSize && (n === 0 || count + buffer[n]!.items.length <= maxItems)) count += buffer[n++]!.items.length;
+    while (n < buffer.length && n < batchSize && (n === 0 || count + buffer[n]!.items.length <= maxItems))
+      count += buffer[n++]!.items.length;
     const take = buffer.slice(0, n);
     buffer = buffer.slice(n);
     running = run(take)
@@ -216,4 +234,3 @@ function safe(fn: () => void) {
 }
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
-

@@ -5,9 +5,12 @@ import { migrateToQuorum } from './migrate-quorum';
 
 /** The queue's type as the management API reports it. */
 async function queueType(vhost: TestVhost, queue: string): Promise<string> {
-  const res = await fetch(`${process.env.CHAT_TEST_RMQ_MGMT}/api/queues/${encodeURIComponent(vhost.vhost)}/${encodeURIComponent(queue)}`, {
-    headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` },
-  });
+  const res = await fetch(
+    `${process.env.CHAT_TEST_RMQ_MGMT}/api/queues/${encodeURIComponent(vhost.vhost)}/${encodeURIComponent(queue)}`,
+    {
+      headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` },
+    },
+  );
   return ((await res.json()) as { type: string }).type;
 }
 
@@ -27,16 +30,29 @@ describe('migrating an existing broker from classic to quorum queues', () => {
     const q = QUEUES.persistence.name;
     await ch.assertQueue(deadLetterQueue(q), { durable: true });
     await ch.bindQueue(deadLetterQueue(q), EXCHANGES.deadLetter, q);
-    await ch.assertQueue(q, { durable: true, arguments: { 'x-dead-letter-exchange': EXCHANGES.deadLetter, 'x-dead-letter-routing-key': q } });
+    await ch.assertQueue(q, {
+      durable: true,
+      arguments: { 'x-dead-letter-exchange': EXCHANGES.deadLetter, 'x-dead-letter-routing-key': q },
+    });
     await ch.bindQueue(q, EXCHANGES.events, 'message.created');
-    for (let i = 0; i < 25; i++) ch.publish(EXCHANGES.events, 'message.created', Buffer.from(`m${i}`), { persistent: true, messageId: `id-${i}`, headers: { traceId: `t${i}` } });
+    for (let i = 0; i < 25; i++)
+      ch.publish(EXCHANGES.events, 'message.created', Buffer.from(`m${i}`), {
+        persistent: true,
+        messageId: `id-${i}`,
+        headers: { traceId: `t${i}` },
+      });
     ch.sendToQueue(deadLetterQueue(q), Buffer.from('dead'), { persistent: true });
     await ch.waitForConfirms();
     await conn.close();
     expect(await queueType(vhost, q)).toBe('classic');
 
     const report = await migrateToQuorum(vhost.url);
-    expect(report.migrated).toEqual(expect.arrayContaining([{ queue: q, moved: 25 }, { queue: deadLetterQueue(q), moved: 1 }]));
+    expect(report.migrated).toEqual(
+      expect.arrayContaining([
+        { queue: q, moved: 25 },
+        { queue: deadLetterQueue(q), moved: 1 },
+      ]),
+    );
     expect(await queueType(vhost, q)).toBe('quorum');
     expect(await queueType(vhost, deadLetterQueue(q))).toBe('quorum');
 
@@ -48,7 +64,8 @@ describe('migrating an existing broker from classic to quorum queues', () => {
     const bodies: string[] = [];
     for (let m = await c2.get(q, { noAck: true }); m; m = await c2.get(q, { noAck: true })) {
       bodies.push(m.content.toString());
-      if (bodies.length === 1) expect(m.properties).toMatchObject({ messageId: 'id-0', headers: expect.objectContaining({ traceId: 't0' }) });
+      if (bodies.length === 1)
+        expect(m.properties).toMatchObject({ messageId: 'id-0', headers: expect.objectContaining({ traceId: 't0' }) });
     }
     expect(bodies).toEqual(Array.from({ length: 26 }, (_, i) => `m${i}`));
     expect((await c2.checkQueue(deadLetterQueue(q))).messageCount).toBe(1);

@@ -62,7 +62,8 @@ async function queueState(conn: ChannelModel, q: QueueDef): Promise<'absent' | '
     await probe.close();
     return 'quorum';
   } catch (err) {
-    if (/PRECONDITION_FAILED/.test((err as Error).message) && /x-queue-type/.test((err as Error).message)) return 'classic';
+    if (/PRECONDITION_FAILED/.test((err as Error).message) && /x-queue-type/.test((err as Error).message))
+      return 'classic';
     throw err;
   }
 }
@@ -133,11 +134,20 @@ async function move(ch: ConfirmChannel, from: string, to: string): Promise<numbe
   }
 }
 
-function publish(ch: ConfirmChannel, queue: string, content: Buffer, properties: amqp.MessageProperties): Promise<void> {
+function publish(
+  ch: ConfirmChannel,
+  queue: string,
+  content: Buffer,
+  properties: amqp.MessageProperties,
+): Promise<void> {
   const { headers, ...rest } = properties;
   const options: amqp.Options.Publish = { persistent: true, headers: withoutBrokerCount(headers) };
   for (const [k, v] of Object.entries(rest)) if (v !== undefined) (options as Record<string, unknown>)[k] = v;
-  return new Promise((resolve, reject) => ch.sendToQueue(queue, content, options, (err: unknown) => (err ? reject(err instanceof Error ? err : new Error('the broker refused the message')) : resolve())));
+  return new Promise((resolve, reject) =>
+    ch.sendToQueue(queue, content, options, (err: unknown) =>
+      err ? reject(err instanceof Error ? err : new Error('the broker refused the message')) : resolve(),
+    ),
+  );
 }
 
 /** A quorum queue stamps `x-delivery-count` on what it delivers: that count belongs to the old copy. */

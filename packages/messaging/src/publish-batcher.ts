@@ -8,7 +8,12 @@ export interface PublishBatcherOptions {
   maxItems: number;
 }
 
-type Waiting<T extends EventType> = { payload: EventPayload<T>; opts?: PublishOptions; resolve: (e: Envelope<T>) => void; reject: (err: unknown) => void };
+type Waiting<T extends EventType> = {
+  payload: EventPayload<T>;
+  opts?: PublishOptions;
+  resolve: (e: Envelope<T>) => void;
+  reject: (err: unknown) => void;
+};
 
 /**
  * Groups publishes of one event type into one confirmed broker message. Under light load nothing

@@ -14,7 +14,15 @@ afterAll(() => vhost.drop());
 it('counts itself connected before its consumers get their first batch', async () => {
   const publisher = new Broker({ url: vhost.url, logger: silentLogger() });
   await publisher.connect();
-  const m = { id: '01JD0000000000000000000000', conversationId: randomUUID(), senderId: randomUUID(), clientMsgId: randomUUID(), createdAt: new Date().toISOString(), kind: 'text' as const, body: 'queued' };
+  const m = {
+    id: '01JD0000000000000000000000',
+    conversationId: randomUUID(),
+    senderId: randomUUID(),
+    clientMsgId: randomUUID(),
+    createdAt: new Date().toISOString(),
+    kind: 'text' as const,
+    body: 'queued',
+  };
   await publisher.publish('message.created', m);
   await publisher.close();
 

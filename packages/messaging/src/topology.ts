@@ -39,7 +39,9 @@ export const QUEUES = {
 } as const satisfies Record<string, QueueSpec>;
 
 /** Bindings an earlier version declared: removed on every connect so an existing broker follows along. */
-export const RETIRED_BINDINGS: Array<{ queue: string; key: EventType }> = [{ queue: 'delivery.events', key: 'presence.changed' }];
+export const RETIRED_BINDINGS: Array<{ queue: string; key: EventType }> = [
+  { queue: 'delivery.events', key: 'presence.changed' },
+];
 
 export const deadLetterQueue = (queue: string) => `${queue}.dead`;
 
@@ -73,12 +75,24 @@ export function deadLetterQueueArgs(): Record<string, unknown> {
 }
 
 /** The bindings of every durable queue: what a migration moves from a classic queue to its quorum successor. */
-export function durableQueues(): Array<{ name: string; args: Record<string, unknown>; bindings: Array<{ exchange: string; key: string }> }> {
+export function durableQueues(): Array<{
+  name: string;
+  args: Record<string, unknown>;
+  bindings: Array<{ exchange: string; key: string }>;
+}> {
   const out: ReturnType<typeof durableQueues> = [];
   for (const q of Object.values(QUEUES) as QueueSpec[]) {
     if (q.messageTtlMs !== undefined) continue;
-    out.push({ name: deadLetterQueue(q.name), args: deadLetterQueueArgs(), bindings: [{ exchange: EXCHANGES.deadLetter, key: q.name }] });
-    out.push({ name: q.name, args: durableQueueArgs(mainQueueArgs(q)), bindings: q.bindings.map((key) => ({ exchange: EXCHANGES.events, key })) });
+    out.push({
+      name: deadLetterQueue(q.name),
+      args: deadLetterQueueArgs(),
+      bindings: [{ exchange: EXCHANGES.deadLetter, key: q.name }],
+    });
+    out.push({
+      name: q.name,
+      args: durableQueueArgs(mainQueueArgs(q)),
+      bindings: q.bindings.map((key) => ({ exchange: EXCHANGES.events, key })),
+    });
   }
   return out;
 }
@@ -107,7 +121,13 @@ export const PRIVATE_QUEUES = {
   workerEvents: (workerId: string) => `delivery.${workerId}.sessions`,
 } as const;
 
-export const GATEWAY_EVENT_BINDINGS: EventType[] = ['conversation.changed', 'friendship.changed', 'sessions.requested', 'message.created', 'session.revoked'];
+export const GATEWAY_EVENT_BINDINGS: EventType[] = [
+  'conversation.changed',
+  'friendship.changed',
+  'sessions.requested',
+  'message.created',
+  'session.revoked',
+];
 export const WORKER_EVENT_BINDINGS: EventType[] = ['presence.reported', 'gateway.heartbeat', 'conversation.changed'];
 
 const privateQueue = { exclusive: true, autoDelete: true, durable: false } as const;
@@ -140,7 +160,10 @@ export async function applyTopology(ch: Channel): Promise<void> {
     // Ephemeral queues (typing) stay classic and transient: nothing in them is worth replicating, and a
     // transient queue whose node is lost is simply declared again on the node a service reconnects to.
     const durable = q.messageTtlMs === undefined;
-    await ch.assertQueue(q.name, { durable, arguments: durable ? durableQueueArgs(mainQueueArgs(q)) : mainQueueArgs(q) });
+    await ch.assertQueue(q.name, {
+      durable,
+      arguments: durable ? durableQueueArgs(mainQueueArgs(q)) : mainQueueArgs(q),
+    });
     for (const key of q.bindings) await ch.bindQueue(q.name, EXCHANGES.events, key);
   }
   for (const { queue, key } of RETIRED_BINDINGS) await ch.unbindQueue(queue, EXCHANGES.events, key);

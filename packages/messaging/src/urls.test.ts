@@ -7,13 +7,22 @@ describe('broker URL lists', () => {
   });
 
   it('hands amqplib the current node and moves to the next one on rotate', () => {
-    const t = new BrokerTargets(brokerUrls('amqp://u%40x:p%2Fw@127.0.0.1:5672/v%2F1?heartbeat=5,amqp://127.0.0.1:5673'));
+    const t = new BrokerTargets(
+      brokerUrls('amqp://u%40x:p%2Fw@127.0.0.1:5672/v%2F1?heartbeat=5,amqp://127.0.0.1:5673'),
+    );
     const target = t.target;
     const seen = new Set<number | undefined>();
     for (let i = 0; i < t.size; i++) {
       seen.add(target.port);
       if (target.port === 5672) {
-        expect(target).toMatchObject({ protocol: 'amqp', hostname: '127.0.0.1', username: 'u@x', password: 'p/w', vhost: 'v%2F1', heartbeat: 5 });
+        expect(target).toMatchObject({
+          protocol: 'amqp',
+          hostname: '127.0.0.1',
+          username: 'u@x',
+          password: 'p/w',
+          vhost: 'v%2F1',
+          heartbeat: 5,
+        });
       } else {
         expect(target).toMatchObject({ username: 'guest', password: 'guest', vhost: '/' });
       }

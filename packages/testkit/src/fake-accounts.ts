@@ -57,7 +57,10 @@ export async function startFakeAccounts(): Promise<FakeAccounts> {
         kind: opts.kind ?? (memberIds.length === 2 ? 'direct' : 'room'),
         title: opts.title ?? null,
         createdAt: opts.createdAt ?? new Date().toISOString(),
-        members: memberIds.map((userId, i) => ({ userId, role: i === 0 && opts.kind !== 'direct' ? 'owner' : 'member' })),
+        members: memberIds.map((userId, i) => ({
+          userId,
+          role: i === 0 && opts.kind !== 'direct' ? 'owner' : 'member',
+        })),
         sendable: opts.sendable ?? true,
       };
       fake.conversations.set(c.id, c);
@@ -83,7 +86,9 @@ export async function startFakeAccounts(): Promise<FakeAccounts> {
       if (req.method === 'GET' && m) {
         fake.lookups.push(path);
         const c = fake.conversations.get(decodeURIComponent(m[1]!));
-        return c ? json(res, 200, c) : json(res, 404, { error: { code: 'NOT_FOUND', message: 'no such conversation', retryable: false } });
+        return c
+          ? json(res, 200, c)
+          : json(res, 404, { error: { code: 'NOT_FOUND', message: 'no such conversation', retryable: false } });
       }
       m = /^\/internal\/v1\/users\/([^/]+)\/contacts$/.exec(path);
       if (req.method === 'GET' && m) {
@@ -93,7 +98,9 @@ export async function startFakeAccounts(): Promise<FakeAccounts> {
       if (req.method === 'POST' && path === '/internal/v1/contacts') {
         fake.lookups.push(path);
         const { userIds } = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { userIds?: string[] };
-        return json(res, 200, { contacts: Object.fromEntries((userIds ?? []).map((id) => [id, fake.contacts.get(id) ?? []])) });
+        return json(res, 200, {
+          contacts: Object.fromEntries((userIds ?? []).map((id) => [id, fake.contacts.get(id) ?? []])),
+        });
       }
       if (req.method === 'GET' && path === '/.well-known/jwks.json' && fake.jwks) return json(res, 200, fake.jwks);
       const body = Buffer.concat(chunks).toString('utf8');

@@ -2,7 +2,15 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { freePort, startPostgres, startRabbit, findRabbitServer, findPostgresBin, type LocalPostgres, type LocalRabbit } from '@chat/local-infra';
+import {
+  freePort,
+  startPostgres,
+  startRabbit,
+  findRabbitServer,
+  findPostgresBin,
+  type LocalPostgres,
+  type LocalRabbit,
+} from '@chat/local-infra';
 
 /** What the global set-up hands every test file, through the environment. */
 export interface InfraEnv {
@@ -36,7 +44,13 @@ async function localInfra(): Promise<Infra> {
   try {
     [pg, rabbit] = await Promise.all([
       startPostgres({ dataDir: join(dir, 'pg'), port: pgPort, fast: true }),
-      startRabbit({ baseDir: join(dir, 'rabbit'), port: amqpPort, managementPort: mgmtPort, distPort, nodeName: `chat-test-${amqpPort}@localhost` }),
+      startRabbit({
+        baseDir: join(dir, 'rabbit'),
+        port: amqpPort,
+        managementPort: mgmtPort,
+        distPort,
+        nodeName: `chat-test-${amqpPort}@localhost`,
+      }),
     ]);
   } catch (err) {
     await Promise.allSettled([pg?.stop(), rabbit?.kill()]);
@@ -63,7 +77,11 @@ async function containerInfra(): Promise<Infra> {
   const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
   const { RabbitMQContainer } = await import('@testcontainers/rabbitmq');
   const [pg, rabbit] = await Promise.all([
-    new PostgreSqlContainer('postgres:16-alpine').withUsername('chat').withPassword('chat').withDatabase('postgres').start(),
+    new PostgreSqlContainer('postgres:16-alpine')
+      .withUsername('chat')
+      .withPassword('chat')
+      .withDatabase('postgres')
+      .start(),
     new RabbitMQContainer('rabbitmq:3.13-management-alpine').withExposedPorts(5672, 15672).start(),
   ]);
   return {

@@ -7,7 +7,9 @@ import type { InfraEnv } from './infra';
 function infraEnv(): InfraEnv {
   const e = process.env as Partial<InfraEnv>;
   if (!e.CHAT_TEST_PG_ADMIN_URL || !e.CHAT_TEST_AMQP_BASE || !e.CHAT_TEST_RMQ_MGMT || !e.CHAT_TEST_PG_TEMPLATE) {
-    throw new Error('test infrastructure is not up: run the tests through jest (its global set-up starts Postgres and RabbitMQ)');
+    throw new Error(
+      'test infrastructure is not up: run the tests through jest (its global set-up starts Postgres and RabbitMQ)',
+    );
   }
   return e as InfraEnv;
 }

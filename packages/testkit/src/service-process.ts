@@ -30,17 +30,25 @@ export function startServiceProcess(name: string, env: Record<string, string>): 
   // The tail is what anyone reads; a long-running service must not grow these without bound.
   child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
   child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-20_000)));
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
 /** Waits for the process's `/readyz` on `port` to answer 200; fails at once, with its output, if it exits. */
-export async function waitUntilReady(name: string, proc: ServiceProcess, port: number, timeoutMs = 30_000): Promise<void> {
+export async function waitUntilReady(
+  name: string,
+  proc: ServiceProcess,
+  port: number,
+  timeoutMs = 30_000,
+): Promise<void> {
   let exit: number | string | undefined;
   void proc.exited.then((c) => (exit = c));
   await waitFor(
     async () => {
-      if (exit !== undefined) throw new Error(`${name} exited (${exit}): ${proc.stderr().slice(-2000)}${proc.stdout().slice(-2000)}`);
+      if (exit !== undefined)
+        throw new Error(`${name} exited (${exit}): ${proc.stderr().slice(-2000)}${proc.stdout().slice(-2000)}`);
       const res = await fetch(`http://127.0.0.1:${port}/readyz`);
       return res.status === 200;
     },
@@ -61,7 +69,11 @@ export interface RunningService extends ServiceProcess {
 }
 
 /** Starts a service process on `env.PORT` and resolves once it is ready. */
-export async function startService(name: string, env: Record<string, string> & { PORT: string }, timeoutMs = 30_000): Promise<RunningService> {
+export async function startService(
+  name: string,
+  env: Record<string, string> & { PORT: string },
+  timeoutMs = 30_000,
+): Promise<RunningService> {
   const proc = startServiceProcess(name, env);
   const port = Number(env.PORT);
   const url = `http://127.0.0.1:${port}`;

@@ -1,5 +1,10 @@
 /** Awaits a condition instead of sleeping: polls `predicate` until it returns a truthy value. */
-export async function waitFor<T>(predicate: () => T | Promise<T>, timeoutMs = 5_000, what = 'condition', everyMs = 20): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  predicate: () => T | Promise<T>,
+  timeoutMs = 5_000,
+  what = 'condition',
+  everyMs = 20,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -9,7 +14,10 @@ export async function waitFor<T>(predicate: () => T | Promise<T>, timeoutMs = 5_
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

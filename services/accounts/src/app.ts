@@ -55,7 +55,13 @@ export async function buildApp(deps: AppDeps): Promise<AccountsApp> {
     fastify: { trustProxy: config.TRUST_PROXY },
   })) as AccountsApp;
 
-  const relay = createOutboxRelay({ db: database.db, broker, logger, pollMs: config.OUTBOX_POLL_MS, batch: config.OUTBOX_BATCH });
+  const relay = createOutboxRelay({
+    db: database.db,
+    broker,
+    logger,
+    pollMs: config.OUTBOX_POLL_MS,
+    batch: config.OUTBOX_BATCH,
+  });
   app.decorate('outbox', relay);
   app.decorateRequest('auth', null);
   app.addHook('onReady', async () => relay.start());
@@ -86,7 +92,11 @@ export async function buildApp(deps: AppDeps): Promise<AccountsApp> {
     keys,
     passwords: await createPasswordChecker(app.registry),
     limits: createLimits(database.pool, config),
-    summaries: createSummariesClient({ baseUrl: config.PERSISTENCE_URL, timeoutMs: config.PERSISTENCE_TIMEOUT_MS, logger }),
+    summaries: createSummariesClient({
+      baseUrl: config.PERSISTENCE_URL,
+      timeoutMs: config.PERSISTENCE_TIMEOUT_MS,
+      logger,
+    }),
     kickOutbox: () => relay.kick(),
   };
   // API tokens (bots) are looked up here directly; other services ask /internal/v1/tokens/introspect.

@@ -6,7 +6,12 @@ import { startAccounts } from './server';
 async function main(): Promise<void> {
   const { config, logger } = bootService('accounts', readConfig);
   // Listens first: /healthz answers and /readyz says 503 until the broker is reachable.
-  const service = await startAccounts(config, { logger, registry: new Registry(), defaultMetrics: true, awaitBroker: false });
+  const service = await startAccounts(config, {
+    logger,
+    registry: new Registry(),
+    defaultMetrics: true,
+    awaitBroker: false,
+  });
   logger.info({ url: service.url }, 'accounts listening');
   installShutdown(
     logger,

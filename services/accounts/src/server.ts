@@ -24,9 +24,22 @@ export async function startAccounts(config: Config, opts: StartOptions = {}): Pr
   const keys = await loadOrCreateSigningKeys(config.KEYS_DIR);
   const database = createDatabase(config.DATABASE_URL, schema, logger);
   const broker = new Broker({ url: config.AMQP_URL, logger, registry: opts.registry });
-  const app = await buildApp({ config, logger, database, broker, keys, registry: opts.registry, defaultMetrics: opts.defaultMetrics });
+  const app = await buildApp({
+    config,
+    logger,
+    database,
+    broker,
+    keys,
+    registry: opts.registry,
+    defaultMetrics: opts.defaultMetrics,
+  });
   // Until the broker is reachable, the outbox holds the events.
-  const { url, port } = await listenThenConnect(app, broker, { port: config.PORT, host: config.HOST, logger, awaitBroker: opts.awaitBroker });
+  const { url, port } = await listenThenConnect(app, broker, {
+    port: config.PORT,
+    host: config.HOST,
+    logger,
+    awaitBroker: opts.awaitBroker,
+  });
   return {
     app,
     broker,

@@ -5,13 +5,19 @@ import { call, registerUser, startHarness, uniqueName, type Harness } from './ha
 describe('auth: registration, login, tokens', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ LOGIN_RATE_MAX_PER_USERNAME: '3', LOGIN_RATE_MAX_PER_ADDRESS: '1000', LOGIN_RATE_WINDOW_MS: '60000' });
+    h = await startHarness({
+      LOGIN_RATE_MAX_PER_USERNAME: '3',
+      LOGIN_RATE_MAX_PER_ADDRESS: '1000',
+      LOGIN_RATE_WINDOW_MS: '60000',
+    });
   });
   afterAll(() => h.close());
 
   it('registers a user and issues tokens that verify against the JWKS', async () => {
     const username = uniqueName('Reg');
-    const res = await call(h.app, 'POST', '/api/v1/auth/register', { body: { username, password: 'password1', displayName: 'Reg User' } });
+    const res = await call(h.app, 'POST', '/api/v1/auth/register', {
+      body: { username, password: 'password1', displayName: 'Reg User' },
+    });
     expect(res.status).toBe(201);
     expect(res.body.user).toMatchObject({ username: username.toLowerCase(), displayName: 'Reg User' });
     expect(res.body.refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -24,24 +30,34 @@ describe('auth: registration, login, tokens', () => {
     const me = await call(h.app, 'GET', '/api/v1/me', { token: res.body.accessToken });
     expect(me).toMatchObject({ status: 200, body: res.body.user });
     // Only a hash of the refresh token is stored.
-    const stored = await h.database.pool.query('select token_hash from accounts.refresh_tokens where user_id = $1', [res.body.user.id]);
+    const stored = await h.database.pool.query('select token_hash from accounts.refresh_tokens where user_id = $1', [
+      res.body.user.id,
+    ]);
     expect(stored.rows[0].token_hash).not.toBe(res.body.refreshToken);
   });
 
   it('treats usernames case-insensitively: 409 for a taken name in another case, login in any case', async () => {
     const name = uniqueName('Case');
     await registerUser(h.app, name.toLowerCase(), 'password1');
-    const dup = await call(h.app, 'POST', '/api/v1/auth/register', { body: { username: name.toUpperCase(), password: 'password1' } });
+    const dup = await call(h.app, 'POST', '/api/v1/auth/register', {
+      body: { username: name.toUpperCase(), password: 'password1' },
+    });
     expect(dup.status).toBe(409);
     expect(dup.body.error).toMatchObject({ code: 'CONFLICT', retryable: false });
-    const login = await call(h.app, 'POST', '/api/v1/auth/login', { body: { username: name.toUpperCase(), password: 'password1' } });
+    const login = await call(h.app, 'POST', '/api/v1/auth/login', {
+      body: { username: name.toUpperCase(), password: 'password1' },
+    });
     expect(login.status).toBe(200);
     expect(login.body.user.username).toBe(name.toLowerCase());
   });
 
   it('registers exactly one of two concurrent sign-ups for the same name', async () => {
     const name = uniqueName('race');
-    const res = await Promise.all([0, 1, 2].map(() => call(h.app, 'POST', '/api/v1/auth/register', { body: { username: name, password: 'password1' } })));
+    const res = await Promise.all(
+      [0, 1, 2].map(() =>
+        call(h.app, 'POST', '/api/v1/auth/register', { body: { username: name, password: 'password1' } }),
+      ),
+    );
     expect(res.map((r) => r.status).sort()).toEqual([201, 409, 409]);
   });
 
@@ -62,10 +78,17 @@ describe('auth: registration, login, tokens', () => {
   });
 
   it('answers malformed JSON with VALIDATION and a body over 64 KiB with 413', async () => {
-    const bad = await h.app.inject({ method: 'POST', url: '/api/v1/auth/register', headers: { 'content-type': 'application/json' }, payload: '{"username": "x",' });
+    const bad = await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/register',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"username": "x",',
+    });
     expect(bad.statusCode).toBe(400);
     expect(JSON.parse(bad.body).error.code).toBe('VALIDATION');
-    const big = await call(h.app, 'POST', '/api/v1/auth/register', { body: { username: 'bigbody', password: 'p'.repeat(70_000) } });
+    const big = await call(h.app, 'POST', '/api/v1/auth/register', {
+      body: { username: 'bigbody', password: 'p'.repeat(70_000) },
+    });
     expect(big.status).toBe(413);
     expect(big.body.error.code).toBe('PAYLOAD_TOO_LARGE');
   });
@@ -78,7 +101,10 @@ describe('auth: registration, login, tokens', () => {
     };
     const login = async (username: string) => {
       const before = await verifications();
-      const res = await call(h.app, 'POST', '/api/v1/auth/login', { body: { username, password: 'wrong-password' }, headers: { 'x-forwarded-for': username } });
+      const res = await call(h.app, 'POST', '/api/v1/auth/login', {
+        body: { username, password: 'wrong-password' },
+        headers: { 'x-forwarded-for': username },
+      });
       return { res, verified: (await verifications()) - before };
     };
     const wrong = await login(u.username);
@@ -95,16 +121,24 @@ describe('auth: registration, login, tokens', () => {
   it('rate limits login attempts per username with RATE_LIMITED and retryAfterMs', async () => {
     const u = await registerUser(h.app, uniqueName('rl'), 'password1');
     for (let i = 0; i < 3; i++) {
-      expect((await call(h.app, 'POST', '/api/v1/auth/login', { body: { username: u.username, password: 'nope-nope' } })).status).toBe(401);
+      expect(
+        (await call(h.app, 'POST', '/api/v1/auth/login', { body: { username: u.username, password: 'nope-nope' } }))
+          .status,
+      ).toBe(401);
     }
-    const limited = await call(h.app, 'POST', '/api/v1/auth/login', { body: { username: u.username.toUpperCase(), password: 'password1' } });
+    const limited = await call(h.app, 'POST', '/api/v1/auth/login', {
+      body: { username: u.username.toUpperCase(), password: 'password1' },
+    });
     expect(limited.status).toBe(429);
     expect(limited.body.error).toMatchObject({ code: 'RATE_LIMITED', retryable: true });
     expect(limited.body.error.retryAfterMs).toBeGreaterThan(0);
     expect(limited.body.error.retryAfterMs).toBeLessThanOrEqual(60_000);
     // Another username is not affected.
     const other = await registerUser(h.app, uniqueName('rl'), 'password1');
-    expect((await call(h.app, 'POST', '/api/v1/auth/login', { body: { username: other.username, password: 'password1' } })).status).toBe(200);
+    expect(
+      (await call(h.app, 'POST', '/api/v1/auth/login', { body: { username: other.username, password: 'password1' } }))
+        .status,
+    ).toBe(200);
   });
 
   it('rate limits login attempts per address across usernames', async () => {
@@ -112,11 +146,22 @@ describe('auth: registration, login, tokens', () => {
     const statuses: number[] = [];
     // The counters live in the shared store: a fresh address, so earlier tests' attempts do not count.
     for (const name of ['spray_a', 'spray_b', 'spray_c']) {
-      statuses.push((await call(other.app, 'POST', '/api/v1/auth/login', { body: { username: name, password: 'password1' }, headers: { 'x-forwarded-for': '203.0.113.6' } })).status);
+      statuses.push(
+        (
+          await call(other.app, 'POST', '/api/v1/auth/login', {
+            body: { username: name, password: 'password1' },
+            headers: { 'x-forwarded-for': '203.0.113.6' },
+          })
+        ).status,
+      );
     }
     expect(statuses).toEqual([401, 401, 429]);
     // Behind the gateway, the client address is the forwarded one: another client is not limited.
-    const fwd = (ip: string) => call(other.app, 'POST', '/api/v1/auth/login', { body: { username: 'spray_d', password: 'password1' }, headers: { 'x-forwarded-for': ip } });
+    const fwd = (ip: string) =>
+      call(other.app, 'POST', '/api/v1/auth/login', {
+        body: { username: 'spray_d', password: 'password1' },
+        headers: { 'x-forwarded-for': ip },
+      });
     expect((await fwd('203.0.113.7')).status).toBe(401);
     expect((await fwd('203.0.113.7')).status).toBe(401);
     expect((await fwd('203.0.113.7')).status).toBe(429);
@@ -128,38 +173,58 @@ describe('auth: registration, login, tokens', () => {
     const first = await call(h.app, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: u.refreshToken } });
     expect(first.status).toBe(200);
     expect(first.body.refreshToken).not.toBe(u.refreshToken);
-    const second = await call(h.app, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: first.body.refreshToken } });
+    const second = await call(h.app, 'POST', '/api/v1/auth/refresh', {
+      body: { refreshToken: first.body.refreshToken },
+    });
     expect(second.status).toBe(200);
     // The thief replays the first token: refused, and the legitimate newest token dies with it.
     const replay = await call(h.app, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: u.refreshToken } });
     expect(replay.status).toBe(401);
     expect(replay.body.error.code).toBe('UNAUTHENTICATED');
-    const newest = await call(h.app, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: second.body.refreshToken } });
+    const newest = await call(h.app, 'POST', '/api/v1/auth/refresh', {
+      body: { refreshToken: second.body.refreshToken },
+    });
     expect(newest.status).toBe(401);
     // Another session of the same user is untouched.
-    const login = await call(h.app, 'POST', '/api/v1/auth/login', { body: { username: u.username, password: 'correct horse' } });
-    expect((await call(h.app, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: login.body.refreshToken } })).status).toBe(200);
+    const login = await call(h.app, 'POST', '/api/v1/auth/login', {
+      body: { username: u.username, password: 'correct horse' },
+    });
+    expect(
+      (await call(h.app, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: login.body.refreshToken } })).status,
+    ).toBe(200);
   });
 
   it('lets only one of two concurrent refreshes of the same token win', async () => {
     const u = await registerUser(h.app);
-    const res = await Promise.all([0, 1].map(() => call(h.app, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: u.refreshToken } })));
+    const res = await Promise.all(
+      [0, 1].map(() => call(h.app, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: u.refreshToken } })),
+    );
     expect(res.map((r) => r.status).sort()).toEqual([200, 401]);
   });
 
   it('logout revokes the session; unknown tokens and bad bodies are handled', async () => {
     const u = await registerUser(h.app);
-    expect((await call(h.app, 'POST', '/api/v1/auth/logout', { body: { refreshToken: u.refreshToken } })).status).toBe(204);
-    expect((await call(h.app, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: u.refreshToken } })).status).toBe(401);
-    expect((await call(h.app, 'POST', '/api/v1/auth/logout', { body: { refreshToken: 'never-issued' } })).status).toBe(204);
+    expect((await call(h.app, 'POST', '/api/v1/auth/logout', { body: { refreshToken: u.refreshToken } })).status).toBe(
+      204,
+    );
+    expect((await call(h.app, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: u.refreshToken } })).status).toBe(
+      401,
+    );
+    expect((await call(h.app, 'POST', '/api/v1/auth/logout', { body: { refreshToken: 'never-issued' } })).status).toBe(
+      204,
+    );
     // No token in the body and no cookie: nothing to refresh with.
     expect((await call(h.app, 'POST', '/api/v1/auth/refresh', { body: {} })).status).toBe(401);
     expect((await call(h.app, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: 5 } })).status).toBe(400);
-    expect((await call(h.app, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: 'never-issued' } })).status).toBe(401);
+    expect((await call(h.app, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: 'never-issued' } })).status).toBe(
+      401,
+    );
   });
 
   it('refuses authenticated routes without a valid bearer token', async () => {
-    for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: 'Basic abc' }] as Array<Record<string, string>>) {
+    for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: 'Basic abc' }] as Array<
+      Record<string, string>
+    >) {
       const res = await call(h.app, 'GET', '/api/v1/me', { headers });
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('UNAUTHENTICATED');

@@ -1,7 +1,16 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { freePort } from '@chat/local-infra';
-import { buildAccounts, call, befriend, registerUser, registerUsers, startHarness, type Harness, type TestUser } from './harness';
+import {
+  buildAccounts,
+  call,
+  befriend,
+  registerUser,
+  registerUsers,
+  startHarness,
+  type Harness,
+  type TestUser,
+} from './harness';
 
 describe('rooms, conversation list, users, presence, device keys, internal routes', () => {
   let h: Harness;
@@ -13,15 +22,25 @@ describe('rooms, conversation list, users, presence, device keys, internal route
   const users = (n: number) => registerUsers(h.app, n);
   /** Only friends are added directly: the tests' owners befriend their members first. */
   const ensureFriends = async (a: TestUser, b: TestUser) => {
-    const req = await call(h.app, 'POST', '/api/v1/friends/requests', { token: a.token, body: { username: b.username } });
-    if (req.status === 201) await call(h.app, 'POST', `/api/v1/friends/requests/${req.body.id}/accept`, { token: b.token });
+    const req = await call(h.app, 'POST', '/api/v1/friends/requests', {
+      token: a.token,
+      body: { username: b.username },
+    });
+    if (req.status === 201)
+      await call(h.app, 'POST', `/api/v1/friends/requests/${req.body.id}/accept`, { token: b.token });
   };
   /** A room with `members` in it: each joins by accepting an invitation (no friendship needed). */
   const room = async (owner: TestUser, members: TestUser[], title = 'room') => {
-    const res = await call(h.app, 'POST', '/api/v1/conversations/rooms', { token: owner.token, body: { title, memberIds: [] } });
+    const res = await call(h.app, 'POST', '/api/v1/conversations/rooms', {
+      token: owner.token,
+      body: { title, memberIds: [] },
+    });
     if (res.status !== 201) throw new Error(`room: ${res.status} ${JSON.stringify(res.body)}`);
     for (const m of new Set(members)) {
-      const inv = await call(h.app, 'POST', `/api/v1/conversations/${res.body.id}/invitations`, { token: owner.token, body: { userId: m.id } });
+      const inv = await call(h.app, 'POST', `/api/v1/conversations/${res.body.id}/invitations`, {
+        token: owner.token,
+        body: { userId: m.id },
+      });
       if (inv.status !== 201) throw new Error(`invite: ${inv.status} ${JSON.stringify(inv.body)}`);
       const acc = await call(h.app, 'POST', `/api/v1/invitations/${inv.body.id}/accept`, { token: m.token });
       if (acc.status !== 200) throw new Error(`accept: ${acc.status} ${JSON.stringify(acc.body)}`);
@@ -38,7 +57,10 @@ describe('rooms, conversation list, users, presence, device keys, internal route
     const [o, a, b, c, d] = await users(5);
     await ensureFriends(o, a);
     await ensureFriends(o, b);
-    const created = await call(h.app, 'POST', '/api/v1/conversations/rooms', { token: o.token, body: { title: 'room', memberIds: [a.id, b.id, a.id] } });
+    const created = await call(h.app, 'POST', '/api/v1/conversations/rooms', {
+      token: o.token,
+      body: { title: 'room', memberIds: [a.id, b.id, a.id] },
+    });
     expect(created.status).toBe(201);
     const r = created.body;
     expect(r).toMatchObject({ kind: 'room', title: 'room', lastMessage: null, unreadCount: 0 });
@@ -58,9 +80,12 @@ describe('rooms, conversation list, users, presence, device keys, internal route
   it('members cannot add or rename; an admin can; the owner appoints admins', async () => {
     const [o, a, m, x, y] = await users(5);
     const r = await room(o, [a, m]);
-    const add = (as: TestUser, who: TestUser) => call(h.app, 'POST', `/api/v1/conversations/${r.id}/members`, { token: as.token, body: { userId: who.id } });
-    const rename = (as: TestUser, title: string) => call(h.app, 'PATCH', `/api/v1/conversations/${r.id}`, { token: as.token, body: { title } });
-    const setRole = (as: TestUser, who: TestUser, role: string) => call(h.app, 'PATCH', `/api/v1/conversations/${r.id}/members/${who.id}`, { token: as.token, body: { role } });
+    const add = (as: TestUser, who: TestUser) =>
+      call(h.app, 'POST', `/api/v1/conversations/${r.id}/members`, { token: as.token, body: { userId: who.id } });
+    const rename = (as: TestUser, title: string) =>
+      call(h.app, 'PATCH', `/api/v1/conversations/${r.id}`, { token: as.token, body: { title } });
+    const setRole = (as: TestUser, who: TestUser, role: string) =>
+      call(h.app, 'PATCH', `/api/v1/conversations/${r.id}/members/${who.id}`, { token: as.token, body: { role } });
 
     expect((await add(m, x)).status).toBe(403);
     expect((await rename(m, 'nope')).status).toBe(403);
@@ -88,9 +113,16 @@ describe('rooms, conversation list, users, presence, device keys, internal route
   it('removal rules: admins remove plain members only, members only themselves', async () => {
     const [o, a1, a2, m] = await users(4);
     const r = await room(o, [a1, a2, m]);
-    await call(h.app, 'PATCH', `/api/v1/conversations/${r.id}/members/${a1.id}`, { token: o.token, body: { role: 'admin' } });
-    await call(h.app, 'PATCH', `/api/v1/conversations/${r.id}/members/${a2.id}`, { token: o.token, body: { role: 'admin' } });
-    const remove = (as: TestUser, who: TestUser) => call(h.app, 'DELETE', `/api/v1/conversations/${r.id}/members/${who.id}`, { token: as.token });
+    await call(h.app, 'PATCH', `/api/v1/conversations/${r.id}/members/${a1.id}`, {
+      token: o.token,
+      body: { role: 'admin' },
+    });
+    await call(h.app, 'PATCH', `/api/v1/conversations/${r.id}/members/${a2.id}`, {
+      token: o.token,
+      body: { role: 'admin' },
+    });
+    const remove = (as: TestUser, who: TestUser) =>
+      call(h.app, 'DELETE', `/api/v1/conversations/${r.id}/members/${who.id}`, { token: as.token });
     expect((await remove(m, a1)).status).toBe(403);
     expect((await remove(a1, a2)).status).toBe(403);
     expect((await remove(a1, o)).status).toBe(403);
@@ -109,10 +141,17 @@ describe('rooms, conversation list, users, presence, device keys, internal route
     await ensureFriends(o, m2);
     await call(h.app, 'POST', `/api/v1/conversations/${r.id}/members`, { token: o.token, body: { userId: a.id } });
     await call(h.app, 'POST', `/api/v1/conversations/${r.id}/members`, { token: o.token, body: { userId: m2.id } });
-    await call(h.app, 'PATCH', `/api/v1/conversations/${r.id}/members/${a.id}`, { token: o.token, body: { role: 'admin' } });
-    expect((await call(h.app, 'DELETE', `/api/v1/conversations/${r.id}/members/${o.id}`, { token: o.token })).status).toBe(204);
+    await call(h.app, 'PATCH', `/api/v1/conversations/${r.id}/members/${a.id}`, {
+      token: o.token,
+      body: { role: 'admin' },
+    });
+    expect(
+      (await call(h.app, 'DELETE', `/api/v1/conversations/${r.id}/members/${o.id}`, { token: o.token })).status,
+    ).toBe(204);
     expect(await roles(r.id, a)).toEqual({ [m1.id]: 'member', [a.id]: 'owner', [m2.id]: 'member' });
-    expect((await call(h.app, 'DELETE', `/api/v1/conversations/${r.id}/members/${a.id}`, { token: a.token })).status).toBe(204);
+    expect(
+      (await call(h.app, 'DELETE', `/api/v1/conversations/${r.id}/members/${a.id}`, { token: a.token })).status,
+    ).toBe(204);
     // No admin left: the member who joined first (m1, at creation) becomes owner.
     expect(await roles(r.id, m1)).toEqual({ [m1.id]: 'owner', [m2.id]: 'member' });
   });
@@ -127,8 +166,15 @@ describe('rooms, conversation list, users, presence, device keys, internal route
     await call(h.app, 'DELETE', `/api/v1/conversations/${r.id}/members/${b.id}`, { token: o.token });
     await call(h.app, 'DELETE', `/api/v1/conversations/${r.id}/members/${o.id}`, { token: o.token });
     await call(h.app, 'DELETE', `/api/v1/conversations/${r.id}/members/${a.id}`, { token: o.token });
-    const rows = (await h.database.pool.query("select payload from accounts.outbox where type = 'message.created' and payload->>'conversationId' = $1 order by seq", [r.id])).rows;
-    const entries = rows.map((x: { payload: { id: string; senderId: string; kind: string; event: unknown; body?: string } }) => x.payload);
+    const rows = (
+      await h.database.pool.query(
+        "select payload from accounts.outbox where type = 'message.created' and payload->>'conversationId' = $1 order by seq",
+        [r.id],
+      )
+    ).rows;
+    const entries = rows.map(
+      (x: { payload: { id: string; senderId: string; kind: string; event: unknown; body?: string } }) => x.payload,
+    );
     const [on, an, bn] = [o, a, b].map((u) => u.username);
     expect(entries.map((e) => [e.senderId, e.event])).toEqual([
       [o.id, { type: 'created', title: 'first', actorName: on }],
@@ -162,9 +208,20 @@ describe('rooms, conversation list, users, presence, device keys, internal route
       const res = await call(h.app, method, url, { token: stranger.token, body });
       expect([method, url, res.status, res.body.error.code]).toEqual([method, url, 404, 'NOT_FOUND']);
     }
-    expect((await call(h.app, 'PATCH', `/api/v1/conversations/${direct}`, { token: o.token, body: { title: 'x' } })).status).toBe(403);
-    expect((await call(h.app, 'POST', `/api/v1/conversations/${direct}/members`, { token: o.token, body: { userId: stranger.id } })).status).toBe(403);
-    expect((await call(h.app, 'DELETE', `/api/v1/conversations/${direct}/members/${o.id}`, { token: o.token })).status).toBe(403);
+    expect(
+      (await call(h.app, 'PATCH', `/api/v1/conversations/${direct}`, { token: o.token, body: { title: 'x' } })).status,
+    ).toBe(403);
+    expect(
+      (
+        await call(h.app, 'POST', `/api/v1/conversations/${direct}/members`, {
+          token: o.token,
+          body: { userId: stranger.id },
+        })
+      ).status,
+    ).toBe(403);
+    expect(
+      (await call(h.app, 'DELETE', `/api/v1/conversations/${direct}/members/${o.id}`, { token: o.token })).status,
+    ).toBe(403);
     expect((await call(h.app, 'GET', '/api/v1/conversations', { token: stranger.token })).body).toEqual([]);
   });
 
@@ -175,16 +232,31 @@ describe('rooms, conversation list, users, presence, device keys, internal route
     const res = await call(h.app, 'GET', `/api/v1/users?q=${prefix.toUpperCase()}_`, { token: me.token });
     expect(res.status).toBe(200);
     expect(res.body).toHaveLength(20);
-    expect(res.body[0]).toEqual({ id: expect.any(String), username: `${prefix}_00`, displayName: `${prefix}_00`, createdAt: expect.any(String) });
+    expect(res.body[0]).toEqual({
+      id: expect.any(String),
+      username: `${prefix}_00`,
+      displayName: `${prefix}_00`,
+      createdAt: expect.any(String),
+    });
     expect(res.body[0]).not.toHaveProperty('passwordHash');
     expect((await call(h.app, 'GET', `/api/v1/users?q=${prefix}%25`, { token: me.token })).body).toEqual([]);
     expect((await call(h.app, 'GET', `/api/v1/users?q=${prefix.slice(0, 3)}_`, { token: me.token })).body).toEqual([]);
     // "@name" and a part from the middle find them too; prefix matches come first.
-    expect((await call(h.app, 'GET', `/api/v1/users?q=%40${prefix}_01`, { token: me.token })).body.map((u: { username: string }) => u.username)).toEqual([`${prefix}_01`]);
+    expect(
+      (await call(h.app, 'GET', `/api/v1/users?q=%40${prefix}_01`, { token: me.token })).body.map(
+        (u: { username: string }) => u.username,
+      ),
+    ).toEqual([`${prefix}_01`]);
     const middle = await registerUser(h.app, `x${prefix}_mid`);
-    const inner = (await call(h.app, 'GET', `/api/v1/users?q=${prefix.slice(1)}_0`, { token: me.token })).body.map((u: { username: string }) => u.username);
+    const inner = (await call(h.app, 'GET', `/api/v1/users?q=${prefix.slice(1)}_0`, { token: me.token })).body.map(
+      (u: { username: string }) => u.username,
+    );
     expect(inner.slice(0, 10)).toEqual(Array.from({ length: 10 }, (_, i) => `${prefix}_0${i}`));
-    expect((await call(h.app, 'GET', `/api/v1/users?q=${prefix}_mid`, { token: me.token })).body.map((u: { id: string }) => u.id)).toEqual([middle.id]);
+    expect(
+      (await call(h.app, 'GET', `/api/v1/users?q=${prefix}_mid`, { token: me.token })).body.map(
+        (u: { id: string }) => u.id,
+      ),
+    ).toEqual([middle.id]);
     expect((await call(h.app, 'GET', '/api/v1/users?q=', { token: me.token })).status).toBe(400);
     expect((await call(h.app, 'GET', '/api/v1/users', { token: me.token })).status).toBe(400);
   });
@@ -193,7 +265,9 @@ describe('rooms, conversation list, users, presence, device keys, internal route
     const [me, friend, roomie, stranger] = await users(4);
     await befriend(h.app, me, friend);
     await room(me, [roomie]);
-    const res = await call(h.app, 'GET', `/api/v1/presence?userIds=${[friend.id, roomie.id, stranger.id].join(',')}`, { token: me.token });
+    const res = await call(h.app, 'GET', `/api/v1/presence?userIds=${[friend.id, roomie.id, stranger.id].join(',')}`, {
+      token: me.token,
+    });
     expect(res.status).toBe(200);
     expect(res.body.map((p: { userId: string }) => p.userId).sort()).toEqual([friend.id, roomie.id].sort());
     expect(res.body[0]).toEqual({ userId: expect.any(String), online: false, lastSeenAt: null });
@@ -202,7 +276,8 @@ describe('rooms, conversation list, users, presence, device keys, internal route
 
   it('stores device public keys and serves them per user', async () => {
     const [me, other] = await users(2);
-    const put = (deviceId: string, body: unknown) => call(h.app, 'PUT', `/api/v1/keys/devices/${deviceId}`, { token: me.token, body });
+    const put = (deviceId: string, body: unknown) =>
+      call(h.app, 'PUT', `/api/v1/keys/devices/${deviceId}`, { token: me.token, body });
     const res = await put('laptop-1', { publicKey: 'AAECAw==', algorithm: 'x25519' });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ deviceId: 'laptop-1', userId: me.id, publicKey: 'AAECAw==', algorithm: 'x25519' });
@@ -213,8 +288,14 @@ describe('rooms, conversation list, users, presence, device keys, internal route
     expect((await put('phone', { publicKey: 'A'.repeat(1025) })).status).toBe(400);
     expect((await put('phone', { publicKey: 'AAAA', private: 'x' })).status).toBe(400);
     const list = await call(h.app, 'GET', `/api/v1/users/${me.id}/devices`, { token: other.token });
-    expect(list.body.map((d: { deviceId: string; publicKey: string }) => [d.deviceId, d.publicKey])).toEqual([['laptop-1', 'BBBB'], ['phone', 'CCCC']]);
-    expect((await call(h.app, 'GET', '/api/v1/users/00000000-0000-4000-8000-000000000000/devices', { token: other.token })).status).toBe(404);
+    expect(list.body.map((d: { deviceId: string; publicKey: string }) => [d.deviceId, d.publicKey])).toEqual([
+      ['laptop-1', 'BBBB'],
+      ['phone', 'CCCC'],
+    ]);
+    expect(
+      (await call(h.app, 'GET', '/api/v1/users/00000000-0000-4000-8000-000000000000/devices', { token: other.token }))
+        .status,
+    ).toBe(404);
     expect((await call(h.app, 'PUT', '/api/v1/keys/devices/x', { body: { publicKey: 'AAAA' } })).status).toBe(401);
   });
 
@@ -223,12 +304,29 @@ describe('rooms, conversation list, users, presence, device keys, internal route
     const direct = await befriend(h.app, a, b);
     const r = await room(a, [c]);
     const conv = await call(h.app, 'GET', `/internal/v1/conversations/${r.id}`);
-    expect(conv.body).toEqual({ id: r.id, kind: 'room', title: 'room', createdAt: expect.any(String), members: expect.arrayContaining([{ userId: a.id, role: 'owner' }, { userId: c.id, role: 'member' }]), sendable: true, encrypted: false });
+    expect(conv.body).toEqual({
+      id: r.id,
+      kind: 'room',
+      title: 'room',
+      createdAt: expect.any(String),
+      members: expect.arrayContaining([
+        { userId: a.id, role: 'owner' },
+        { userId: c.id, role: 'member' },
+      ]),
+      sendable: true,
+      encrypted: false,
+    });
     expect((await call(h.app, 'GET', `/internal/v1/conversations/${direct}`)).body.sendable).toBe(true);
-    expect((await call(h.app, 'GET', '/internal/v1/conversations/00000000-0000-4000-8000-000000000000')).status).toBe(404);
-    expect((await call(h.app, 'GET', `/internal/v1/users/${a.id}/contacts`)).body).toEqual({ userIds: [b.id, c.id].sort() });
+    expect((await call(h.app, 'GET', '/internal/v1/conversations/00000000-0000-4000-8000-000000000000')).status).toBe(
+      404,
+    );
+    expect((await call(h.app, 'GET', `/internal/v1/users/${a.id}/contacts`)).body).toEqual({
+      userIds: [b.id, c.id].sort(),
+    });
     expect((await call(h.app, 'GET', `/internal/v1/users/${c.id}/contacts`)).body).toEqual({ userIds: [a.id] });
-    expect((await call(h.app, 'GET', `/internal/v1/users/${a.id}/conversations`)).body.conversationIds.sort()).toEqual([direct, r.id].sort());
+    expect((await call(h.app, 'GET', `/internal/v1/users/${a.id}/conversations`)).body.conversationIds.sort()).toEqual(
+      [direct, r.id].sort(),
+    );
     expect((await call(h.app, 'GET', '/internal/v1/users/nope/conversations')).status).toBe(400);
   });
 
@@ -275,10 +373,23 @@ describe('rooms, conversation list, users, presence, device keys, internal route
       const d1 = await befriend(h.app, me, f1);
       const d2 = await befriend(h.app, me, f2);
       const r = await room(me, [f1]);
-      const msg = (conversationId: string, at: string) => ({ id: '01JD0000000000000000000000', conversationId, senderId: f1.id, clientMsgId: '5b3c1c9e-3f7e-4c1a-9f4b-2d7f0f1a2b3c', createdAt: at, kind: 'text', body: 'hi' });
+      const msg = (conversationId: string, at: string) => ({
+        id: '01JD0000000000000000000000',
+        conversationId,
+        senderId: f1.id,
+        clientMsgId: '5b3c1c9e-3f7e-4c1a-9f4b-2d7f0f1a2b3c',
+        createdAt: at,
+        kind: 'text',
+        body: 'hi',
+      });
       answer = () => ({
         summaries: {
-          [d1]: { lastMessage: msg(d1, '2030-01-01T00:00:00.000Z'), unreadCount: 3, lastActivityAt: '2030-01-01T00:00:00.000Z', readMarkers: { [me.id]: '01JD0000000000000000000000' } },
+          [d1]: {
+            lastMessage: msg(d1, '2030-01-01T00:00:00.000Z'),
+            unreadCount: 3,
+            lastActivityAt: '2030-01-01T00:00:00.000Z',
+            readMarkers: { [me.id]: '01JD0000000000000000000000' },
+          },
           [d2]: { lastMessage: null, unreadCount: 0, lastActivityAt: null, readMarkers: {} },
         },
       });
@@ -289,11 +400,18 @@ describe('rooms, conversation list, users, presence, device keys, internal route
       expect(seen[0]!.conversationIds.sort()).toEqual([d1, d2, r.id].sort());
       expect(res.body.map((c: { id: string }) => c.id)).toEqual([d1, r.id, d2]);
       expect(res.body[0]).toMatchObject({ unreadCount: 3, lastMessage: { body: 'hi' } });
-      expect(res.body[0].members.find((m: { userId: string }) => m.userId === me.id).lastReadMessageId).toBe('01JD0000000000000000000000');
+      expect(res.body[0].members.find((m: { userId: string }) => m.userId === me.id).lastReadMessageId).toBe(
+        '01JD0000000000000000000000',
+      );
     });
 
     it('answers with lastMessage null and unreadCount 0 when persistence is unreachable or answers garbage', async () => {
-      const down = await buildAccounts({ dbUrl: h.tdb.url, amqpUrl: h.vhost.url, keys: h.keys, env: { PERSISTENCE_URL: `http://127.0.0.1:${await freePort()}` } });
+      const down = await buildAccounts({
+        dbUrl: h.tdb.url,
+        amqpUrl: h.vhost.url,
+        keys: h.keys,
+        env: { PERSISTENCE_URL: `http://127.0.0.1:${await freePort()}` },
+      });
       try {
         const [me, f] = await users(2);
         const d = await befriend(h.app, me, f);
@@ -303,7 +421,10 @@ describe('rooms, conversation list, users, presence, device keys, internal route
         const port = (server.address() as AddressInfo).port;
         const garbage = await h.another({ PERSISTENCE_URL: `http://127.0.0.1:${port}` });
         answer = () => ({ summaries: 'nope' });
-        expect((await call(garbage.app, 'GET', '/api/v1/conversations', { token: me.token })).body[0]).toMatchObject({ lastMessage: null, unreadCount: 0 });
+        expect((await call(garbage.app, 'GET', '/api/v1/conversations', { token: me.token })).body[0]).toMatchObject({
+          lastMessage: null,
+          unreadCount: 0,
+        });
       } finally {
         await down.close();
       }

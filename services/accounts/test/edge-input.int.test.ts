@@ -20,25 +20,58 @@ describe('accounts: input that used to reach Postgres and come back as 500', () 
   };
 
   it('refuses U+0000 in a login username, a friend-request username and a search, before any lookup', async () => {
-    expect400(await call(h.app, 'POST', '/api/v1/auth/login', { body: { username: 'ab\u0000c', password: 'whatever1' } }));
-    expect400(await call(h.app, 'POST', '/api/v1/friends/requests', { token: u[0].token, body: { username: 'x\u0000' } }));
+    expect400(
+      await call(h.app, 'POST', '/api/v1/auth/login', { body: { username: 'ab\u0000c', password: 'whatever1' } }),
+    );
+    expect400(
+      await call(h.app, 'POST', '/api/v1/friends/requests', { token: u[0].token, body: { username: 'x\u0000' } }),
+    );
     expect400(await call(h.app, 'GET', '/api/v1/users?q=a%00', { token: u[0].token }));
   });
 
   it('refuses U+0000 in a display name at registration, and registers nobody', async () => {
     const username = uniqueName('nul');
-    expect400(await call(h.app, 'POST', '/api/v1/auth/register', { body: { username, password: 'password1', displayName: 'A\u0000B' } }));
-    const { rows } = await h.database.pool.query('select 1 from accounts.users where username = $1', [username.toLowerCase()]);
+    expect400(
+      await call(h.app, 'POST', '/api/v1/auth/register', {
+        body: { username, password: 'password1', displayName: 'A\u0000B' },
+      }),
+    );
+    const { rows } = await h.database.pool.query('select 1 from accounts.users where username = $1', [
+      username.toLowerCase(),
+    ]);
     expect(rows).toHaveLength(0);
   });
 
   it('refuses U+0000 in a room title (create and rename) and in a device algorithm', async () => {
-    expect400(await call(h.app, 'POST', '/api/v1/conversations/rooms', { token: u[0].token, body: { title: 'r\u0000', memberIds: [] } }));
-    const room = await call(h.app, 'POST', '/api/v1/conversations/rooms', { token: u[0].token, body: { title: 'fine', memberIds: [] } });
+    expect400(
+      await call(h.app, 'POST', '/api/v1/conversations/rooms', {
+        token: u[0].token,
+        body: { title: 'r\u0000', memberIds: [] },
+      }),
+    );
+    const room = await call(h.app, 'POST', '/api/v1/conversations/rooms', {
+      token: u[0].token,
+      body: { title: 'fine', memberIds: [] },
+    });
     expect(room.status).toBe(201);
-    expect400(await call(h.app, 'PATCH', `/api/v1/conversations/${room.body.id}`, { token: u[0].token, body: { title: '\u0000' } }));
-    expect400(await call(h.app, 'PUT', '/api/v1/keys/devices/d1', { token: u[0].token, body: { publicKey: 'QUJD', algorithm: 'x25519\u0000' } }));
-    expect400(await call(h.app, 'PUT', '/api/v1/keys/devices/d1', { token: u[0].token, body: { publicKey: 'QUJD', algorithm: '\uD800' } }));
+    expect400(
+      await call(h.app, 'PATCH', `/api/v1/conversations/${room.body.id}`, {
+        token: u[0].token,
+        body: { title: '\u0000' },
+      }),
+    );
+    expect400(
+      await call(h.app, 'PUT', '/api/v1/keys/devices/d1', {
+        token: u[0].token,
+        body: { publicKey: 'QUJD', algorithm: 'x25519\u0000' },
+      }),
+    );
+    expect400(
+      await call(h.app, 'PUT', '/api/v1/keys/devices/d1', {
+        token: u[0].token,
+        body: { publicKey: 'QUJD', algorithm: '\uD800' },
+      }),
+    );
   });
 
   it.each([
@@ -49,17 +82,32 @@ describe('accounts: input that used to reach Postgres and come back as 500', () 
     ['a bidi isolate', '\u2067x\u2069'],
     ['a control character', 'a\u0007b'],
   ])('refuses %s in display names and room titles', async (_what, name) => {
-    expect400(await call(h.app, 'POST', '/api/v1/auth/register', { body: { username: uniqueName('bidi'), password: 'password1', displayName: name } }));
-    expect400(await call(h.app, 'POST', '/api/v1/conversations/rooms', { token: u[0].token, body: { title: name, memberIds: [] } }));
+    expect400(
+      await call(h.app, 'POST', '/api/v1/auth/register', {
+        body: { username: uniqueName('bidi'), password: 'password1', displayName: name },
+      }),
+    );
+    expect400(
+      await call(h.app, 'POST', '/api/v1/conversations/rooms', {
+        token: u[0].token,
+        body: { title: name, memberIds: [] },
+      }),
+    );
   });
 
   it('still takes names in any script, with emoji and combining marks', async () => {
-    const res = await call(h.app, 'POST', '/api/v1/conversations/rooms', { token: u[0].token, body: { title: 'שלום مرحبا Ελλάδα 😀 é', memberIds: [] } });
+    const res = await call(h.app, 'POST', '/api/v1/conversations/rooms', {
+      token: u[0].token,
+      body: { title: 'שלום مرحبا Ελλάδα 😀 é', memberIds: [] },
+    });
     expect(res.status).toBe(201);
   });
 
   it('reads an upper-case conversation id as the same conversation (one canonical form), on public and internal routes', async () => {
-    const room = await call(h.app, 'POST', '/api/v1/conversations/rooms', { token: u[0].token, body: { title: 'case', memberIds: [] } });
+    const room = await call(h.app, 'POST', '/api/v1/conversations/rooms', {
+      token: u[0].token,
+      body: { title: 'case', memberIds: [] },
+    });
     const upper = String(room.body.id).toUpperCase();
     const pub = await call(h.app, 'GET', `/api/v1/conversations/${upper}`, { token: u[0].token });
     expect(pub.status).toBe(200);
@@ -80,13 +128,16 @@ describe('accounts: bounded device keys', () => {
 
   it('takes at most deviceKeysPerUser devices per user; replacing one of them still works', async () => {
     const [u] = await registerUsers(h.app, 1);
-    const put = (deviceId: string) => call(h.app, 'PUT', `/api/v1/keys/devices/${deviceId}`, { token: u.token, body: { publicKey: 'QUJD' } });
+    const put = (deviceId: string) =>
+      call(h.app, 'PUT', `/api/v1/keys/devices/${deviceId}`, { token: u.token, body: { publicKey: 'QUJD' } });
     for (let i = 0; i < limits.deviceKeysPerUser; i++) expect((await put(`d${i}`)).status).toBe(200);
     const over = await put('one-more');
     expect(over.status).toBe(409);
     expect(over.body.error.code).toBe('CONFLICT');
     expect((await put('d0')).status).toBe(200);
-    expect((await call(h.app, 'GET', `/api/v1/users/${u.id}/devices`, { token: u.token })).body).toHaveLength(limits.deviceKeysPerUser);
+    expect((await call(h.app, 'GET', `/api/v1/users/${u.id}/devices`, { token: u.token })).body).toHaveLength(
+      limits.deviceKeysPerUser,
+    );
   });
 });
 

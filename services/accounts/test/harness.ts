@@ -16,11 +16,30 @@ import { schema } from '../src/repositories/schema';
 export type Env = Record<string, string>;
 
 /** Tests register many users and rooms from one address: limits are tested where they are set. */
-export const generousLimits: Env = { REGISTER_RATE_MAX_PER_ADDRESS: '100000', ROOM_CREATE_RATE_MAX: '100000', INVITE_RATE_MAX: '100000', FRIEND_REQUEST_RATE_MAX: '100000' };
+export const generousLimits: Env = {
+  REGISTER_RATE_MAX_PER_ADDRESS: '100000',
+  ROOM_CREATE_RATE_MAX: '100000',
+  INVITE_RATE_MAX: '100000',
+  FRIEND_REQUEST_RATE_MAX: '100000',
+};
 
 /** One accounts app over a given database and broker URL, with config from `env` (as main.ts reads it). */
-export async function buildAccounts(opts: { dbUrl: string; amqpUrl: string; keys: SigningKeys; env?: Env; connectBroker?: boolean }) {
-  const config = Config.parse({ DATABASE_URL: opts.dbUrl, AMQP_URL: opts.amqpUrl, KEYS_DIR: '/nonexistent', PERSISTENCE_URL: 'http://127.0.0.1:9', PERSISTENCE_TIMEOUT_MS: '300', ...generousLimits, ...opts.env });
+export async function buildAccounts(opts: {
+  dbUrl: string;
+  amqpUrl: string;
+  keys: SigningKeys;
+  env?: Env;
+  connectBroker?: boolean;
+}) {
+  const config = Config.parse({
+    DATABASE_URL: opts.dbUrl,
+    AMQP_URL: opts.amqpUrl,
+    KEYS_DIR: '/nonexistent',
+    PERSISTENCE_URL: 'http://127.0.0.1:9',
+    PERSISTENCE_TIMEOUT_MS: '300',
+    ...generousLimits,
+    ...opts.env,
+  });
   const logger = silentLogger();
   const database = createDatabase(config.DATABASE_URL, schema, logger);
   const broker = new Broker({ url: config.AMQP_URL, logger, confirmTimeoutMs: 2_000 });
@@ -87,7 +106,12 @@ export interface Res<T = any> {
 }
 
 /** `app.inject` with a bearer token and a parsed JSON body. */
-export async function call<T = any>(app: AccountsApp, method: InjectOptions['method'], url: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Res<T>> {
+export async function call<T = any>(
+  app: AccountsApp,
+  method: InjectOptions['method'],
+  url: string,
+  opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Res<T>> {
   const res = await app.inject({
     method,
     url,
@@ -105,12 +129,22 @@ export interface TestUser {
 }
 
 let counter = 0;
-export const uniqueName = (prefix = 'u') => `${prefix}${process.pid % 1000}_${Date.now() % 100000}_${counter++}`.slice(0, 32);
+export const uniqueName = (prefix = 'u') =>
+  `${prefix}${process.pid % 1000}_${Date.now() % 100000}_${counter++}`.slice(0, 32);
 
-export async function registerUser(app: AccountsApp, username = uniqueName(), password = 'correct horse'): Promise<TestUser> {
+export async function registerUser(
+  app: AccountsApp,
+  username = uniqueName(),
+  password = 'correct horse',
+): Promise<TestUser> {
   const res = await call(app, 'POST', '/api/v1/auth/register', { body: { username, password } });
   if (res.status !== 201) throw new Error(`register ${username}: ${res.status} ${JSON.stringify(res.body)}`);
-  return { id: res.body.user.id, username: res.body.user.username, token: res.body.accessToken, refreshToken: res.body.refreshToken };
+  return {
+    id: res.body.user.id,
+    username: res.body.user.username,
+    token: res.body.accessToken,
+    refreshToken: res.body.refreshToken,
+  };
 }
 
 /** Makes two users friends through the API (request + accept); returns the direct conversation id. */

@@ -4,10 +4,23 @@ import { join } from 'node:path';
 import type { Envelope } from '@chat/contracts';
 import { freePort, startRabbit, type LocalRabbit } from '@chat/local-infra';
 import { createTestDatabase, waitFor } from '@chat/testkit';
-import { buildAccounts, call, befriend, registerUser, registerUsers, startHarness, tapEvents, uniqueName, type Harness } from './harness';
+import {
+  buildAccounts,
+  call,
+  befriend,
+  registerUser,
+  registerUsers,
+  startHarness,
+  tapEvents,
+  uniqueName,
+  type Harness,
+} from './harness';
 
-const pending = async (h: Harness) => (await h.database.pool.query('select count(*)::int as n from accounts.outbox where sent_at is null')).rows[0].n as number;
-const ofType = <T extends Envelope['type']>(events: Envelope[], type: T) => events.filter((e) => e.type === type) as Array<Envelope<T>>;
+const pending = async (h: Harness) =>
+  (await h.database.pool.query('select count(*)::int as n from accounts.outbox where sent_at is null')).rows[0]
+    .n as number;
+const ofType = <T extends Envelope['type']>(events: Envelope[], type: T) =>
+  events.filter((e) => e.type === type) as Array<Envelope<T>>;
 
 describe('events through the transactional outbox', () => {
   let h: Harness;
@@ -22,9 +35,17 @@ describe('events through the transactional outbox', () => {
       const [a, b, c] = await registerUsers(h.app, 3);
       const direct = await befriend(h.app, a, b);
       // b, a friend, is added directly; c joins by accepting an invitation.
-      const room = await call(h.app, 'POST', '/api/v1/conversations/rooms', { token: a.token, body: { title: 'team', memberIds: [b.id] } });
-      const invitation = await call(h.app, 'POST', `/api/v1/conversations/${room.body.id}/invitations`, { token: a.token, body: { userId: c.id } });
-      expect((await call(h.app, 'POST', `/api/v1/invitations/${invitation.body.id}/accept`, { token: c.token })).status).toBe(200);
+      const room = await call(h.app, 'POST', '/api/v1/conversations/rooms', {
+        token: a.token,
+        body: { title: 'team', memberIds: [b.id] },
+      });
+      const invitation = await call(h.app, 'POST', `/api/v1/conversations/${room.body.id}/invitations`, {
+        token: a.token,
+        body: { userId: c.id },
+      });
+      expect(
+        (await call(h.app, 'POST', `/api/v1/invitations/${invitation.body.id}/accept`, { token: c.token })).status,
+      ).toBe(200);
       await call(h.app, 'DELETE', `/api/v1/conversations/${room.body.id}/members/${c.id}`, { token: a.token });
       expect((await call(h.app, 'DELETE', `/api/v1/friends/${a.id}`, { token: b.token })).status).toBe(204);
       await waitFor(() => tap.events.length >= 15, 5_000, 'fifteen events').catch((err) => {
@@ -33,15 +54,37 @@ describe('events through the transactional outbox', () => {
 
       // Each room change is followed by its history entry (a message.created of kind "event").
       expect(tap.events.map((e) => e.type)).toEqual([
-        'user.created', 'user.created', 'user.created',
-        'friendship.changed', 'friendship.changed', 'conversation.changed',
-        'conversation.changed', 'message.created', 'invitation.changed', 'conversation.changed', 'message.created', 'invitation.changed',
-        'conversation.changed', 'message.created', 'friendship.changed',
+        'user.created',
+        'user.created',
+        'user.created',
+        'friendship.changed',
+        'friendship.changed',
+        'conversation.changed',
+        'conversation.changed',
+        'message.created',
+        'invitation.changed',
+        'conversation.changed',
+        'message.created',
+        'invitation.changed',
+        'conversation.changed',
+        'message.created',
+        'friendship.changed',
       ]);
-      expect(ofType(tap.events, 'message.created').map((e) => e.payload.event?.type)).toEqual(['created', 'joined', 'removed']);
-      expect(ofType(tap.events, 'user.created').map((e) => e.payload.id).sort()).toEqual([a.id, b.id, c.id].sort());
+      expect(ofType(tap.events, 'message.created').map((e) => e.payload.event?.type)).toEqual([
+        'created',
+        'joined',
+        'removed',
+      ]);
+      expect(
+        ofType(tap.events, 'user.created')
+          .map((e) => e.payload.id)
+          .sort(),
+      ).toEqual([a.id, b.id, c.id].sort());
       const [request, accepted, removed] = ofType(tap.events, 'friendship.changed');
-      expect(request!.payload).toMatchObject({ userIds: [a.id, b.id], event: { type: 'request', request: { from: { id: a.id }, to: { id: b.id } } } });
+      expect(request!.payload).toMatchObject({
+        userIds: [a.id, b.id],
+        event: { type: 'request', request: { from: { id: a.id }, to: { id: b.id } } },
+      });
       expect(accepted!.payload.event).toMatchObject({ type: 'accepted', conversationId: direct });
       expect(accepted!.payload.userIds.sort()).toEqual([a.id, b.id].sort());
       expect(removed!.payload.event).toMatchObject({ type: 'removed', userId: b.id, reason: 'unfriended' });
@@ -66,14 +109,18 @@ describe('events through the transactional outbox', () => {
     const tap = await tapEvents(h.vhost.url);
     const second = await h.another({ OUTBOX_POLL_MS: '10', OUTBOX_BATCH: '3' });
     try {
-      const before = (await h.database.pool.query('select coalesce(max(seq), 0)::int as s from accounts.outbox')).rows[0].s as number;
+      const before = (await h.database.pool.query('select coalesce(max(seq), 0)::int as s from accounts.outbox'))
+        .rows[0].s as number;
       await Promise.all(Array.from({ length: 30 }, (_, i) => registerUser(i % 2 ? second.app : h.app)));
       await waitFor(async () => (await pending(h)) === 0, 10_000, 'the outbox drained');
-      const rows = (await h.database.pool.query('select event_id from accounts.outbox where seq > $1', [before])).rows.map((r) => r.event_id as string);
+      const rows = (
+        await h.database.pool.query('select event_id from accounts.outbox where seq > $1', [before])
+      ).rows.map((r) => r.event_id as string);
       expect(rows).toHaveLength(30);
       // A sentinel published after everything else: once it arrived, a duplicate would have too.
       const sentinel = await registerUser(second.app);
-      const isSentinel = (e: Envelope) => e.type === 'user.created' && (e as Envelope<'user.created'>).payload.id === sentinel.id;
+      const isSentinel = (e: Envelope) =>
+        e.type === 'user.created' && (e as Envelope<'user.created'>).payload.id === sentinel.id;
       await waitFor(() => tap.events.some(isSentinel), 5_000, 'the sentinel event');
       const ids = tap.events.filter((e) => !isSentinel(e)).map((e) => e.id);
       expect(ids.sort()).toEqual(rows.sort());
@@ -89,9 +136,17 @@ describe('events through the transactional outbox', () => {
     let accounts: Awaited<ReturnType<typeof buildAccounts>> | null = null;
     // A database of its own: the shared app's relay (on the shared broker) must not drain this outbox.
     const tdb = await createTestDatabase();
-    const pendingHere = async () => (await accounts!.database.pool.query('select count(*)::int as n from accounts.outbox where sent_at is null')).rows[0].n as number;
+    const pendingHere = async () =>
+      (await accounts!.database.pool.query('select count(*)::int as n from accounts.outbox where sent_at is null'))
+        .rows[0].n as number;
     try {
-      rabbit = await startRabbit({ baseDir: base, port, managementPort, distPort, nodeName: `accounts-outbox-${port}@localhost` });
+      rabbit = await startRabbit({
+        baseDir: base,
+        port,
+        managementPort,
+        distPort,
+        nodeName: `accounts-outbox-${port}@localhost`,
+      });
       accounts = await buildAccounts({ dbUrl: tdb.url, amqpUrl: rabbit.url(), keys: h.keys });
       // A durable queue bound before the outage keeps what is published after it.
       const tap = await tapEvents(rabbit.url(), 'outage-tap');
@@ -101,14 +156,22 @@ describe('events through the transactional outbox', () => {
       await rabbit.stop();
       await disconnected;
       const names = [uniqueName('down'), uniqueName('down')];
-      for (const n of names) expect((await call(accounts.app, 'POST', '/api/v1/auth/register', { body: { username: n, password: 'password1' } })).status).toBe(201);
+      for (const n of names)
+        expect(
+          (await call(accounts.app, 'POST', '/api/v1/auth/register', { body: { username: n, password: 'password1' } }))
+            .status,
+        ).toBe(201);
       expect(await pendingHere()).toBe(2);
       expect((await call(accounts.app, 'GET', '/readyz')).status).toBe(503);
 
       await rabbit.restart();
       const after = await tapEvents(rabbit.url(), 'outage-tap');
       try {
-        await waitFor(() => names.every((n) => ofType(after.events, 'user.created').some((e) => e.payload.username === n)), 20_000, 'the events committed during the outage');
+        await waitFor(
+          () => names.every((n) => ofType(after.events, 'user.created').some((e) => e.payload.username === n)),
+          20_000,
+          'the events committed during the outage',
+        );
         await waitFor(async () => (await pendingHere()) === 0, 5_000, 'the outbox drained');
         expect((await call(accounts.app, 'GET', '/readyz')).status).toBe(200);
       } finally {

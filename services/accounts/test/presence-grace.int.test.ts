@@ -18,7 +18,10 @@ describe('presence: the offline transition at the end of the grace', () => {
 
   it('publishes offline between grace and grace + a little after the last session goes', async () => {
     const [a] = await registerUsers(h.app, 1);
-    const changes = () => tap.events.filter((e) => e.type === 'presence.changed' && (e.payload as Presence).userId === a.id).map((e) => (e as Envelope<'presence.changed'>).payload);
+    const changes = () =>
+      tap.events
+        .filter((e) => e.type === 'presence.changed' && (e.payload as Presence).userId === a.id)
+        .map((e) => (e as Envelope<'presence.changed'>).payload);
     await h.broker.publish('presence.reported', { gatewayId: 'gw1', userId: a.id, online: true });
     await waitFor(() => changes().length === 1, 5_000, 'online');
     const wentAt = Date.now();

@@ -18,11 +18,24 @@ describe('presence decided from gateway reports', () => {
     await h.close();
   });
 
-  const changes = (userId: string) => tap.events.filter((e): e is Envelope<'presence.changed'> => e.type === 'presence.changed' && (e.payload as Presence).userId === userId).map((e) => e.payload);
-  const report = (gatewayId: string, userId: string, online: boolean) => h.broker.publish('presence.reported', { gatewayId, userId, online });
-  const heartbeat = (gatewayId: string, userIds: string[], intervalMs = 200) => h.broker.publish('gateway.heartbeat', { gatewayId, userIds, intervalMs });
+  const changes = (userId: string) =>
+    tap.events
+      .filter(
+        (e): e is Envelope<'presence.changed'> =>
+          e.type === 'presence.changed' && (e.payload as Presence).userId === userId,
+      )
+      .map((e) => e.payload);
+  const report = (gatewayId: string, userId: string, online: boolean) =>
+    h.broker.publish('presence.reported', { gatewayId, userId, online });
+  const heartbeat = (gatewayId: string, userIds: string[], intervalMs = 200) =>
+    h.broker.publish('gateway.heartbeat', { gatewayId, userIds, intervalMs });
   const stored = async (userId: string) =>
-    (await h.database.pool.query('select online, last_seen_at, offline_pending_since from accounts.presence where user_id = $1', [userId])).rows[0];
+    (
+      await h.database.pool.query(
+        'select online, last_seen_at, offline_pending_since from accounts.presence where user_id = $1',
+        [userId],
+      )
+    ).rows[0];
 
   it('one event when the first gateway reports a user, none for a second, offline after the last goes and the grace', async () => {
     const [a, b] = await registerUsers(h.app, 2);
@@ -43,7 +56,10 @@ describe('presence decided from gateway reports', () => {
     expect(off).toMatchObject({ userId: a.id, online: false, lastSeenAt: expect.any(String) });
     const presence = await call(h.app, 'GET', `/api/v1/presence?userIds=${a.id}`, { token: b.token });
     expect(presence.body).toEqual([off]);
-    expect((await call(h.app, 'GET', '/api/v1/friends', { token: b.token })).body[0]).toMatchObject({ online: false, lastSeenAt: off.lastSeenAt });
+    expect((await call(h.app, 'GET', '/api/v1/friends', { token: b.token })).body[0]).toMatchObject({
+      online: false,
+      lastSeenAt: off.lastSeenAt,
+    });
   });
 
   it('coalesces flapping: a reconnect loop inside the grace makes no events', async () => {
@@ -95,7 +111,11 @@ describe('presence decided from gateway reports', () => {
   });
 
   it('two accounts instances never both announce one transition', async () => {
-    const other = await h.another({ PRESENCE_SESSION_TTL_MS: '600', PRESENCE_GRACE_MS: '400', PRESENCE_SWEEP_MS: '50' });
+    const other = await h.another({
+      PRESENCE_SESSION_TTL_MS: '600',
+      PRESENCE_GRACE_MS: '400',
+      PRESENCE_SWEEP_MS: '50',
+    });
     const users = await registerUsers(h.app, 6);
     for (const u of users) await report('gwx', u.id, true);
     await waitFor(() => users.every((u) => changes(u.id).length === 1), 5_000, 'all online');
@@ -112,16 +132,26 @@ describe('presence decided from gateway reports', () => {
     await report('gw1', a.id, true);
     await waitFor(() => changes(a.id).length === 1, 5_000, 'online');
     expect((await call(h.app, 'GET', `/api/v1/presence?userIds=${a.id}`, { token: stranger.token })).body).toEqual([]);
-    expect((await call(h.app, 'GET', `/api/v1/presence?userIds=${a.id},${stranger.id}`, { token: b.token })).body).toEqual([{ userId: a.id, online: true, lastSeenAt: null }]);
-    expect((await call(h.app, 'GET', '/api/v1/presence?userIds=nope', { token: b.token })).body).toMatchObject({ error: { code: 'VALIDATION' } });
+    expect(
+      (await call(h.app, 'GET', `/api/v1/presence?userIds=${a.id},${stranger.id}`, { token: b.token })).body,
+    ).toEqual([{ userId: a.id, online: true, lastSeenAt: null }]);
+    expect((await call(h.app, 'GET', '/api/v1/presence?userIds=nope', { token: b.token })).body).toMatchObject({
+      error: { code: 'VALIDATION' },
+    });
   });
 
   it('asking back a user who asked you returns them as a friend with their real presence', async () => {
     const [a, b] = await registerUsers(h.app, 2);
     await report('gw1', a.id, true);
     await waitFor(async () => (await stored(a.id))?.online === true, 5_000, 'online');
-    expect((await call(h.app, 'POST', '/api/v1/friends/requests', { token: a.token, body: { username: b.username } })).status).toBe(201);
-    const back = await call(h.app, 'POST', '/api/v1/friends/requests', { token: b.token, body: { username: a.username } });
+    expect(
+      (await call(h.app, 'POST', '/api/v1/friends/requests', { token: a.token, body: { username: b.username } }))
+        .status,
+    ).toBe(201);
+    const back = await call(h.app, 'POST', '/api/v1/friends/requests', {
+      token: b.token,
+      body: { username: a.username },
+    });
     expect(back).toMatchObject({ status: 200, body: { user: { id: a.id }, online: true } });
   });
 
@@ -130,19 +160,31 @@ describe('presence decided from gateway reports', () => {
     await befriend(h.app, a, b);
     await befriend(h.app, c, a);
     await befriend(h.app, c, b);
-    expect((await call(h.app, 'POST', '/api/v1/conversations/rooms', { token: c.token, body: { title: 'shared', memberIds: [a.id, b.id] } })).status).toBe(201);
+    expect(
+      (
+        await call(h.app, 'POST', '/api/v1/conversations/rooms', {
+          token: c.token,
+          body: { title: 'shared', memberIds: [a.id, b.id] },
+        })
+      ).status,
+    ).toBe(201);
     const contacts = async (id: string) => (await call(h.app, 'GET', `/internal/v1/users/${id}/contacts`)).body;
     expect((await contacts(a.id)).userIds).toEqual([b.id, c.id].sort());
     expect((await call(h.app, 'POST', '/api/v1/blocks', { token: a.token, body: { userId: b.id } })).status).toBe(204);
-    const seenBy = (await call(h.app, 'POST', '/internal/v1/contacts', { body: { userIds: [a.id, b.id] } })).body.contacts;
+    const seenBy = (await call(h.app, 'POST', '/internal/v1/contacts', { body: { userIds: [a.id, b.id] } })).body
+      .contacts;
     expect(seenBy[a.id]).toEqual([c.id]);
     expect(seenBy[b.id]).toEqual([c.id]);
     await report('gw1', a.id, true);
     await waitFor(() => changes(a.id).length === 1, 5_000, 'online');
     expect((await call(h.app, 'GET', `/api/v1/presence?userIds=${a.id}`, { token: b.token })).body).toEqual([]);
-    expect((await call(h.app, 'GET', `/api/v1/presence?userIds=${a.id}`, { token: c.token })).body).toEqual([{ userId: a.id, online: true, lastSeenAt: null }]);
+    expect((await call(h.app, 'GET', `/api/v1/presence?userIds=${a.id}`, { token: c.token })).body).toEqual([
+      { userId: a.id, online: true, lastSeenAt: null },
+    ]);
     // Unblocking restores what co-members of their (still existing) direct conversation see; not the room.
     expect((await call(h.app, 'DELETE', `/api/v1/blocks/${b.id}`, { token: a.token })).status).toBe(204);
-    expect((await call(h.app, 'GET', `/api/v1/presence?userIds=${a.id}`, { token: b.token })).body).toEqual([{ userId: a.id, online: true, lastSeenAt: null }]);
+    expect((await call(h.app, 'GET', `/api/v1/presence?userIds=${a.id}`, { token: b.token })).body).toEqual([
+      { userId: a.id, online: true, lastSeenAt: null },
+    ]);
   });
 });

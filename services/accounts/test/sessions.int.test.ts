@@ -10,7 +10,8 @@ describe('session revocation', () => {
   });
   afterAll(() => h.close());
 
-  const sessionOf = async (accessToken: string) => (await createVerifier(localKeys(h.keys.jwks))(accessToken)).sessionId;
+  const sessionOf = async (accessToken: string) =>
+    (await createVerifier(localKeys(h.keys.jwks))(accessToken)).sessionId;
 
   it('names the session in every access token of it, across refreshes', async () => {
     const u = await registerUser(h.app);
@@ -18,7 +19,9 @@ describe('session revocation', () => {
     expect(sid).toMatch(/^[0-9a-f-]{36}$/);
     const refreshed = await call(h.app, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: u.refreshToken } });
     expect(await sessionOf(refreshed.body.accessToken)).toBe(sid);
-    const other = await call(h.app, 'POST', '/api/v1/auth/login', { body: { username: u.username, password: 'correct horse' } });
+    const other = await call(h.app, 'POST', '/api/v1/auth/login', {
+      body: { username: u.username, password: 'correct horse' },
+    });
     expect(await sessionOf(other.body.accessToken)).not.toBe(sid);
   });
 
@@ -27,15 +30,24 @@ describe('session revocation', () => {
     try {
       const u = await registerUser(h.app);
       const sid = await sessionOf(u.token);
-      expect((await call(h.app, 'POST', '/api/v1/auth/logout', { body: { refreshToken: u.refreshToken } })).status).toBe(204);
-      expect((await call(h.app, 'POST', '/api/v1/auth/logout', { body: { refreshToken: u.refreshToken } })).status).toBe(204);
+      expect(
+        (await call(h.app, 'POST', '/api/v1/auth/logout', { body: { refreshToken: u.refreshToken } })).status,
+      ).toBe(204);
+      expect(
+        (await call(h.app, 'POST', '/api/v1/auth/logout', { body: { refreshToken: u.refreshToken } })).status,
+      ).toBe(204);
       const v = await registerUser(h.app);
       const vsid = await sessionOf(v.token);
       await call(h.app, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: v.refreshToken } });
-      expect((await call(h.app, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: v.refreshToken } })).status).toBe(401);
+      expect(
+        (await call(h.app, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: v.refreshToken } })).status,
+      ).toBe(401);
       const revoked = () => tap.events.filter((e) => e.type === 'session.revoked').map((e) => e.payload);
       await waitFor(() => revoked().length >= 2, 5_000, 'two revocations');
-      expect(revoked()).toEqual([{ userId: u.id, sessionId: sid }, { userId: v.id, sessionId: vsid }]);
+      expect(revoked()).toEqual([
+        { userId: u.id, sessionId: sid },
+        { userId: v.id, sessionId: vsid },
+      ]);
     } finally {
       await tap.close();
     }
@@ -56,17 +68,31 @@ describe('the refresh token as an httpOnly cookie', () => {
 
   it('sets it on register, login and refresh; refresh and logout take it when the body leaves the token out', async () => {
     const u = await registerUser(h.app);
-    const login = await call(h.app, 'POST', '/api/v1/auth/login', { body: { username: u.username, password: 'correct horse' } });
+    const login = await call(h.app, 'POST', '/api/v1/auth/login', {
+      body: { username: u.username, password: 'correct horse' },
+    });
     const cookie = cookieOf(login.headers);
-    expect(cookie).toMatch(new RegExp(`^chat_refresh=${login.body.refreshToken}; Max-Age=\\d+; HttpOnly; SameSite=Strict; Path=/api/v1/auth`));
+    expect(cookie).toMatch(
+      new RegExp(
+        `^chat_refresh=${login.body.refreshToken}; Max-Age=\\d+; HttpOnly; SameSite=Strict; Path=/api/v1/auth`,
+      ),
+    );
     const pair = cookie.split(';')[0]!;
-    const refreshed = await call(h.app, 'POST', '/api/v1/auth/refresh', { body: {}, headers: { cookie: `other=1; ${pair}` } });
+    const refreshed = await call(h.app, 'POST', '/api/v1/auth/refresh', {
+      body: {},
+      headers: { cookie: `other=1; ${pair}` },
+    });
     expect(refreshed.status).toBe(200);
     expect(cookieOf(refreshed.headers)).toContain(`chat_refresh=${refreshed.body.refreshToken};`);
     // The cookie's token was rotated: replaying it is reuse.
-    expect((await call(h.app, 'POST', '/api/v1/auth/refresh', { body: {}, headers: { cookie: pair } })).status).toBe(401);
+    expect((await call(h.app, 'POST', '/api/v1/auth/refresh', { body: {}, headers: { cookie: pair } })).status).toBe(
+      401,
+    );
     expect((await call(h.app, 'POST', '/api/v1/auth/refresh', { body: {} })).status).toBe(401);
-    const out = await call(h.app, 'POST', '/api/v1/auth/logout', { body: {}, headers: { cookie: `chat_refresh=${refreshed.body.refreshToken}` } });
+    const out = await call(h.app, 'POST', '/api/v1/auth/logout', {
+      body: {},
+      headers: { cookie: `chat_refresh=${refreshed.body.refreshToken}` },
+    });
     expect(out.status).toBe(204);
     expect(cookieOf(out.headers)).toMatch(/^chat_refresh=; Max-Age=0;/);
   });

@@ -37,7 +37,14 @@ export async function buildApp(deps: Deps): Promise<{ app: App; sessions: Sessio
     timeoutMs: config.ACCOUNTS_TIMEOUT_MS,
   });
   const sessions = new SessionRegistry();
-  const workerEvents = await startWorkerEvents({ broker, workerId: config.INSTANCE_ID, sessions, directory, logger, warmupMs: config.SESSIONS_WARMUP_MS });
+  const workerEvents = await startWorkerEvents({
+    broker,
+    workerId: config.INSTANCE_ID,
+    sessions,
+    directory,
+    logger,
+    warmupMs: config.SESSIONS_WARMUP_MS,
+  });
   app.addHook('onClose', async () => workerEvents.stop());
   await startEventConsumers({
     broker,

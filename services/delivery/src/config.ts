@@ -21,7 +21,12 @@ export const Config = baseEnv.extend({
   INSTANCE_ID: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,100}$/)
-    .default(() => `${hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`),
+    .default(
+      () =>
+        `${hostname()
+          .replace(/[^A-Za-z0-9_.-]/g, '-')
+          .slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    ),
 });
 export type Config = z.infer<typeof Config>;
 

@@ -6,7 +6,12 @@ import { startDelivery } from './server';
 async function main(): Promise<void> {
   const { config, logger } = bootService('delivery', readConfig);
   // Listens first: /healthz answers and /readyz says 503 until the broker is reachable.
-  const worker = await startDelivery(config, { logger, registry: new Registry(), defaultMetrics: true, awaitBroker: false });
+  const worker = await startDelivery(config, {
+    logger,
+    registry: new Registry(),
+    defaultMetrics: true,
+    awaitBroker: false,
+  });
   logger.info({ url: worker.url, instanceId: config.INSTANCE_ID }, 'delivery worker running');
   installShutdown(
     logger,

@@ -22,9 +22,25 @@ export const deliveryConfig = (overrides: Partial<Config> = {}): Config => ({ ..
 /** Starts one delivery worker in this process: the entry point of main.ts and of system tests. */
 export async function startDelivery(config: Config, opts: StartOptions = {}): Promise<RunningDelivery> {
   const logger = opts.logger ?? silentLogger();
-  const broker = new Broker({ url: config.AMQP_URL, logger, registry: opts.registry, onConnect: (ch) => applyWorkerTopology(ch, config.INSTANCE_ID) });
-  const { app, sessions } = await buildApp({ config, logger, broker, registry: opts.registry, defaultMetrics: opts.defaultMetrics });
-  const { url, port } = await listenThenConnect(app, broker, { port: config.PORT, host: config.HOST, logger, awaitBroker: opts.awaitBroker });
+  const broker = new Broker({
+    url: config.AMQP_URL,
+    logger,
+    registry: opts.registry,
+    onConnect: (ch) => applyWorkerTopology(ch, config.INSTANCE_ID),
+  });
+  const { app, sessions } = await buildApp({
+    config,
+    logger,
+    broker,
+    registry: opts.registry,
+    defaultMetrics: opts.defaultMetrics,
+  });
+  const { url, port } = await listenThenConnect(app, broker, {
+    port: config.PORT,
+    host: config.HOST,
+    logger,
+    awaitBroker: opts.awaitBroker,
+  });
   return {
     app,
     broker,

@@ -3,7 +3,14 @@ import amqp, { type ChannelModel } from 'amqplib';
 import { parseDeliveryBatch, type DeliveryBatch, type Message } from '@chat/contracts';
 import { silentLogger } from '@chat/logger';
 import { Broker, EXCHANGES, QUEUES, deadLetterQueue, gatewayRoutingKey } from '@chat/messaging';
-import { createTestVhost, queueDepth, startFakeAccounts, waitFor, type FakeAccounts, type TestVhost } from '@chat/testkit';
+import {
+  createTestVhost,
+  queueDepth,
+  startFakeAccounts,
+  waitFor,
+  type FakeAccounts,
+  type TestVhost,
+} from '@chat/testkit';
 import { deliveryConfig, startDelivery, type RunningDelivery } from '../src/server';
 
 type Got = { userId: string; event: string; data: unknown; traceId?: string; sentAt?: number };
@@ -26,19 +33,38 @@ async function fakeGateway(url: string, userIds: string[], workers: RunningDeliv
       if (!m) return;
       const b = parseDeliveryBatch(JSON.parse(m.content.toString()));
       batches.push(b);
-      for (const it of b.items) for (const userId of it.userIds) got.push({ userId, event: it.event, data: it.data, traceId: it.traceId, sentAt: it.sentAt });
+      for (const it of b.items)
+        for (const userId of it.userIds)
+          got.push({ userId, event: it.event, data: it.data, traceId: it.traceId, sentAt: it.sentAt });
     },
     { noAck: true },
   );
-  const hb = { v: 1, type: 'gateway.heartbeat', id: randomUUID(), occurredAt: new Date().toISOString(), traceId: 't', payload: { gatewayId: id, userIds, intervalMs: 60_000 } };
+  const hb = {
+    v: 1,
+    type: 'gateway.heartbeat',
+    id: randomUUID(),
+    occurredAt: new Date().toISOString(),
+    traceId: 't',
+    payload: { gatewayId: id, userIds, intervalMs: 60_000 },
+  };
   ch.publish(EXCHANGES.events, 'gateway.heartbeat', Buffer.from(JSON.stringify(hb)));
   await ch.waitForConfirms();
-  await waitFor(() => workers.every((w) => userIds.every((u) => w.sessions.route([u]).has(id))), 5_000, 'every worker to learn the sessions');
+  await waitFor(
+    () => workers.every((w) => userIds.every((u) => w.sessions.route([u]).has(id))),
+    5_000,
+    'every worker to learn the sessions',
+  );
   return { id, got, batches, close: () => conn.close().catch(() => undefined) };
 }
 
 const message = (conversationId: string, senderId: string, body = 'hi'): Message => ({
-  id: '01JD' + randomUUID().replace(/-/g, '').toUpperCase().replace(/[ILOU]/g, '0').slice(0, 22),
+  id:
+    '01JD' +
+    randomUUID()
+      .replace(/-/g, '')
+      .toUpperCase()
+      .replace(/[ILOU]/g, '0')
+      .slice(0, 22),
   conversationId,
   senderId,
   clientMsgId: randomUUID(),
@@ -54,7 +80,9 @@ describe('delivery worker against a real RabbitMQ', () => {
   const workers: RunningDelivery[] = [];
   const closers: Array<() => Promise<unknown>> = [];
   const worker = async () => {
-    const w = await startDelivery(deliveryConfig({ PORT: 0, AMQP_URL: vhost.url, ACCOUNTS_URL: accounts.url, INSTANCE_ID: `t-${randomUUID()}` }));
+    const w = await startDelivery(
+      deliveryConfig({ PORT: 0, AMQP_URL: vhost.url, ACCOUNTS_URL: accounts.url, INSTANCE_ID: `t-${randomUUID()}` }),
+    );
     workers.push(w);
     return w;
   };
@@ -86,12 +114,28 @@ describe('delivery worker against a real RabbitMQ', () => {
     const other = await gateway([c]);
     const m = message(conv, a);
     await publisher.publish('message.created', m, { traceId: 'trace-x' });
-    await waitFor(() => g.got.length === 3 && other.got.length === 1, 5_000, 'three deliveries on one gateway, one on the other');
+    await waitFor(
+      () => g.got.length === 3 && other.got.length === 1,
+      5_000,
+      'three deliveries on one gateway, one on the other',
+    );
     // One broker message per gateway, not one per user.
     expect(g.batches).toHaveLength(1);
-    expect(other.batches).toEqual([{ v: 2, items: [{ event: 'message:new', data: m, userIds: [c], traceId: 'trace-x', sentAt: Date.parse(m.createdAt) }] }]);
+    expect(other.batches).toEqual([
+      {
+        v: 2,
+        items: [{ event: 'message:new', data: m, userIds: [c], traceId: 'trace-x', sentAt: Date.parse(m.createdAt) }],
+      },
+    ]);
     expect(g.got.map((d) => d.userId).sort()).toEqual([a, b, c].sort());
-    for (const d of g.got) expect(d).toEqual({ userId: d.userId, event: 'message:new', data: m, traceId: 'trace-x', sentAt: Date.parse(m.createdAt) });
+    for (const d of g.got)
+      expect(d).toEqual({
+        userId: d.userId,
+        event: 'message:new',
+        data: m,
+        traceId: 'trace-x',
+        sentAt: Date.parse(m.createdAt),
+      });
   });
 
   it('shares the queue between competing workers and delivers each message once per member', async () => {
@@ -111,7 +155,20 @@ describe('delivery worker against a real RabbitMQ', () => {
     const conn = await amqp.connect(vhost.url);
     const ch = await conn.createConfirmChannel();
     ch.publish(EXCHANGES.events, 'message.created', Buffer.from('not json'));
-    ch.publish(EXCHANGES.events, 'message.created', Buffer.from(JSON.stringify({ v: 1, type: 'message.created', id: 'x', occurredAt: 'now', traceId: 't', payload: { body: 1 } })));
+    ch.publish(
+      EXCHANGES.events,
+      'message.created',
+      Buffer.from(
+        JSON.stringify({
+          v: 1,
+          type: 'message.created',
+          id: 'x',
+          occurredAt: 'now',
+          traceId: 't',
+          payload: { body: 1 },
+        }),
+      ),
+    );
     await ch.waitForConfirms();
     await conn.close();
     const [a, b] = [randomUUID(), randomUUID()];
@@ -119,7 +176,11 @@ describe('delivery worker against a real RabbitMQ', () => {
     const g = await gateway([b]);
     await publisher.publish('message.created', message(conv, a));
     await waitFor(() => g.got.length === 1, 5_000, 'the valid message');
-    await waitFor(async () => (await queueDepth(vhost, deadLetterQueue(QUEUES.delivery.name))).ready === 2, 5_000, 'two dead letters');
+    await waitFor(
+      async () => (await queueDepth(vhost, deadLetterQueue(QUEUES.delivery.name))).ready === 2,
+      5_000,
+      'two dead letters',
+    );
   });
 
   it('waits for accounts when the members lookup fails, then delivers', async () => {
@@ -141,15 +202,32 @@ describe('delivery worker against a real RabbitMQ', () => {
     const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
     const conv = randomUUID();
     const g = await gateway([a, b, c]);
-    const conversation = { id: conv, kind: 'room' as const, title: 'r', createdAt: new Date().toISOString(), members: [a, b].map((userId) => ({ userId, role: 'member' as const, lastReadMessageId: null })) };
-    await publisher.publish('conversation.changed', { type: 'member_removed', conversation, memberIds: [a, b], removedUserIds: [c], userId: c });
+    const conversation = {
+      id: conv,
+      kind: 'room' as const,
+      title: 'r',
+      createdAt: new Date().toISOString(),
+      members: [a, b].map((userId) => ({ userId, role: 'member' as const, lastReadMessageId: null })),
+    };
+    await publisher.publish('conversation.changed', {
+      type: 'member_removed',
+      conversation,
+      memberIds: [a, b],
+      removedUserIds: [c],
+      userId: c,
+    });
     await waitFor(() => g.got.length === 3, 5_000, 'three conversation events');
     expect(g.got.every((d) => d.event === 'conversation')).toBe(true);
     expect(g.got[0]!.data).toMatchObject({ type: 'member_removed', conversation: { id: conv }, userId: c });
     // accounts does not know this conversation: the members came from the event.
     await publisher.publish('message.created', message(conv, a));
     await waitFor(() => g.got.filter((d) => d.event === 'message:new').length === 2, 5_000, 'deliveries to a and b');
-    expect(g.got.filter((d) => d.event === 'message:new').map((d) => d.userId).sort()).toEqual([a, b].sort());
+    expect(
+      g.got
+        .filter((d) => d.event === 'message:new')
+        .map((d) => d.userId)
+        .sort(),
+    ).toEqual([a, b].sort());
     expect(accounts.lookups.some((l) => l.endsWith(conv))).toBe(false);
   });
 
@@ -159,10 +237,19 @@ describe('delivery worker against a real RabbitMQ', () => {
     const g = await gateway([a, b]);
     await publisher.publish('friendship.changed', { userIds: [a, b], event: { type: 'accepted', userId: a } });
     await waitFor(() => g.got.filter((d) => d.event === 'friends').length === 2, 5_000, 'friends events');
-    const read = { conversationId: conv, userId: a, messageId: '01JD0000000000000000000000', at: new Date().toISOString() };
+    const read = {
+      conversationId: conv,
+      userId: a,
+      messageId: '01JD0000000000000000000000',
+      at: new Date().toISOString(),
+    };
     await publisher.publish('message.read', read);
     await waitFor(() => g.got.filter((d) => d.event === 'read').length === 2, 5_000, 'read events');
-    await publisher.publish('typing.changed', { conversationId: conv, userId: a, typing: true }, { expirationMs: 5_000 });
+    await publisher.publish(
+      'typing.changed',
+      { conversationId: conv, userId: a, typing: true },
+      { expirationMs: 5_000 },
+    );
     await waitFor(() => g.got.some((d) => d.event === 'typing'), 5_000, 'typing');
     expect(g.got.filter((d) => d.event === 'typing').map((d) => d.userId)).toEqual([b]);
   });
@@ -173,9 +260,13 @@ describe('delivery worker against a real RabbitMQ', () => {
     for (const u of users) accounts.contacts.set(u, [watcher]);
     const g = await gateway([watcher]);
     const before = accounts.lookups.filter((p) => p === '/internal/v1/contacts').length;
-    await Promise.all(users.map((userId) => publisher.publish('presence.changed', { userId, online: true, lastSeenAt: null })));
+    await Promise.all(
+      users.map((userId) => publisher.publish('presence.changed', { userId, online: true, lastSeenAt: null })),
+    );
     await waitFor(() => g.got.filter((d) => d.event === 'presence').length === 50, 5_000, '50 presence deliveries');
-    expect(new Set(g.got.filter((d) => d.event === 'presence').map((d) => (d.data as { userId: string }).userId))).toEqual(new Set(users));
+    expect(
+      new Set(g.got.filter((d) => d.event === 'presence').map((d) => (d.data as { userId: string }).userId)),
+    ).toEqual(new Set(users));
     const requests = accounts.lookups.filter((p) => p === '/internal/v1/contacts').length - before;
     expect(requests).toBeGreaterThanOrEqual(1);
     expect(requests).toBeLessThan(10); // one per batch, not one per change
@@ -184,6 +275,8 @@ describe('delivery worker against a real RabbitMQ', () => {
   it('reports ready and its routing figures', async () => {
     const w = workers[0]!;
     expect((await fetch(`http://127.0.0.1:${w.port}/readyz`)).status).toBe(200);
-    expect(await (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text()).toMatch(/delivery_routed_total\{[^}]*event="message:new"[^}]*\} [1-9]/);
+    expect(await (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text()).toMatch(
+      /delivery_routed_total\{[^}]*event="message:new"[^}]*\} [1-9]/,
+    );
   });
 });

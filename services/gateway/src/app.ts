@@ -76,7 +76,11 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     expireMs: config.TYPING_EXPIRE_MS,
     publish: async (conversationId, userId, state) => {
       try {
-        await broker.publish('typing.changed', { conversationId, userId, typing: state }, { expirationMs: TYPING_TTL_MS });
+        await broker.publish(
+          'typing.changed',
+          { conversationId, userId, typing: state },
+          { expirationMs: TYPING_TTL_MS },
+        );
       } catch (err) {
         logger.warn({ err: (err as Error).message, conversationId, userId }, 'typing not published');
         throw err;
@@ -84,7 +88,13 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     },
   });
   const readCursors = new ReadCursors(config.READ_CURSORS);
-  const presence = new PresenceReporter({ broker, sessions, gatewayId: config.INSTANCE_ID, heartbeatMs: config.PRESENCE_HEARTBEAT_MS, logger });
+  const presence = new PresenceReporter({
+    broker,
+    sessions,
+    gatewayId: config.INSTANCE_ID,
+    heartbeatMs: config.PRESENCE_HEARTBEAT_MS,
+    logger,
+  });
   // Registered after the reporter: the user's typing indicators are cleared when their last socket goes.
   sessions.onPresence((userId, present) => {
     if (!present) typing.userGone(userId);
@@ -96,12 +106,27 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     directory,
     recentSends,
     recentReads,
-    sendLimiter: createRateLimiter({ name: 'send', ratePerSec: config.SEND_RATE_PER_SEC, burst: config.SEND_RATE_BURST }),
-    typingLimiter: createRateLimiter({ name: 'typing', ratePerSec: config.TYPING_RATE_PER_SEC, burst: config.TYPING_RATE_BURST }),
-    readLimiter: createRateLimiter({ name: 'read', ratePerSec: config.READ_RATE_PER_SEC, burst: config.READ_RATE_BURST }),
+    sendLimiter: createRateLimiter({
+      name: 'send',
+      ratePerSec: config.SEND_RATE_PER_SEC,
+      burst: config.SEND_RATE_BURST,
+    }),
+    typingLimiter: createRateLimiter({
+      name: 'typing',
+      ratePerSec: config.TYPING_RATE_PER_SEC,
+      burst: config.TYPING_RATE_BURST,
+    }),
+    readLimiter: createRateLimiter({
+      name: 'read',
+      ratePerSec: config.READ_RATE_PER_SEC,
+      burst: config.READ_RATE_BURST,
+    }),
     ulid: createUlidFactory(),
     // The sends of a few milliseconds go to the broker as one message with one confirm.
-    messages: new PublishBatcher(broker, 'message.created', { windowMs: config.SEND_BATCH_WINDOW_MS, maxItems: config.SEND_BATCH_MAX }),
+    messages: new PublishBatcher(broker, 'message.created', {
+      windowMs: config.SEND_BATCH_WINDOW_MS,
+      maxItems: config.SEND_BATCH_MAX,
+    }),
   });
 
   await securityHeaders(app, { webDir: config.WEB_DIR });
@@ -124,7 +149,16 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
       metrics.users.set(sessions.userCount);
     },
   });
-  const io = attachSocketServer(app.server, { verifier: deps.verifier, sessions, socketSessions, handlers, logger, metrics, tokenRecheckMs: config.API_TOKEN_RECHECK_MS, started: () => started || broker.isConnected });
+  const io = attachSocketServer(app.server, {
+    verifier: deps.verifier,
+    sessions,
+    socketSessions,
+    handlers,
+    logger,
+    metrics,
+    tokenRecheckMs: config.API_TOKEN_RECHECK_MS,
+    started: () => started || broker.isConnected,
+  });
   // Stop taking sockets before the HTTP server closes.
   app.addHook('preClose', async () => {
     io.local.disconnectSockets(true);

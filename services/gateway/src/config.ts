@@ -19,12 +19,20 @@ export const Config = baseEnv.extend({
   /** Defaults to `${ACCOUNTS_URL}/.well-known/jwks.json`. */
   JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** The web client's static build. */
-  WEB_DIR: z.string().min(1).default(join(__dirname, '..', '..', '..', 'web', 'build')),
+  WEB_DIR: z
+    .string()
+    .min(1)
+    .default(join(__dirname, '..', '..', '..', 'web', 'build')),
   /** Names this instance's delivery queue `gateway.<id>`; unique per process by default. */
   INSTANCE_ID: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,100}$/)
-    .default(() => `${hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`),
+    .default(
+      () =>
+        `${hostname()
+          .replace(/[^A-Za-z0-9_.-]/g, '-')
+          .slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    ),
   /** Per user on this gateway (src/rate-limit.ts): sustained rate per second, plus a burst. */
   SEND_RATE_PER_SEC: env.int(20, 1),
   SEND_RATE_BURST: env.int(50, 1),
@@ -64,4 +72,5 @@ export type Config = z.infer<typeof Config>;
 
 export const readConfig = (e: Record<string, string | undefined> = process.env): Config => loadConfig(Config, e);
 
-export const jwksUrl = (c: Config): string => c.JWKS_URL ?? `${c.ACCOUNTS_URL.replace(/\/$/, '')}/.well-known/jwks.json`;
+export const jwksUrl = (c: Config): string =>
+  c.JWKS_URL ?? `${c.ACCOUNTS_URL.replace(/\/$/, '')}/.well-known/jwks.json`;

@@ -1,5 +1,10 @@
 import { createVerifier, remoteApiTokens, remoteKeys, type Verifier } from '@chat/auth';
-import { createOperatorServer, internalHeaders, listenThenConnect, type StartOptions as BaseStartOptions } from '@chat/http-kit';
+import {
+  createOperatorServer,
+  internalHeaders,
+  listenThenConnect,
+  type StartOptions as BaseStartOptions,
+} from '@chat/http-kit';
 import { silentLogger } from '@chat/logger';
 import { Broker, applyGatewayTopology } from '@chat/messaging';
 import { buildApp, type Gateway } from './app';
@@ -35,10 +40,35 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     onConnect: (ch) => applyGatewayTopology(ch, config.INSTANCE_ID),
   });
   const verifier =
-    opts.verifier ?? createVerifier(remoteKeys(jwksUrl(config)), remoteApiTokens({ accountsUrl: config.ACCOUNTS_URL, timeoutMs: config.ACCOUNTS_TIMEOUT_MS, cacheMs: config.API_TOKEN_CACHE_MS, headers: internalHeaders }));
-  const gw = await buildApp({ config, logger, broker, verifier, registry: opts.registry, defaultMetrics: opts.defaultMetrics });
-  const { url: address, port } = await listenThenConnect(gw.app, broker, { port: config.PORT, host: config.HOST, logger, awaitBroker: opts.awaitBroker });
-  const ops = await createOperatorServer({ logger, registry: gw.app.registry, readiness: { broker: () => broker.isConnected } });
+    opts.verifier ??
+    createVerifier(
+      remoteKeys(jwksUrl(config)),
+      remoteApiTokens({
+        accountsUrl: config.ACCOUNTS_URL,
+        timeoutMs: config.ACCOUNTS_TIMEOUT_MS,
+        cacheMs: config.API_TOKEN_CACHE_MS,
+        headers: internalHeaders,
+      }),
+    );
+  const gw = await buildApp({
+    config,
+    logger,
+    broker,
+    verifier,
+    registry: opts.registry,
+    defaultMetrics: opts.defaultMetrics,
+  });
+  const { url: address, port } = await listenThenConnect(gw.app, broker, {
+    port: config.PORT,
+    host: config.HOST,
+    logger,
+    awaitBroker: opts.awaitBroker,
+  });
+  const ops = await createOperatorServer({
+    logger,
+    registry: gw.app.registry,
+    readiness: { broker: () => broker.isConnected },
+  });
   const opsUrl = await ops.listen({ port: config.OPS_PORT, host: config.OPS_HOST });
   logger.info({ opsUrl }, 'operator listener');
   return {

@@ -26,7 +26,13 @@ beforeAll(async () => {
   const ports = new Set<number>();
   while (ports.size < 3) ports.add(await freePort());
   const [amqp, mgmt, dist] = [...ports] as [number, number, number];
-  rabbit = await startRabbit({ baseDir: join(dir, 'rabbit'), port: amqp, managementPort: mgmt, distPort: dist, nodeName: `chat-gw-outage-${amqp}@localhost` });
+  rabbit = await startRabbit({
+    baseDir: join(dir, 'rabbit'),
+    port: amqp,
+    managementPort: mgmt,
+    distPort: dist,
+    nodeName: `chat-gw-outage-${amqp}@localhost`,
+  });
   h = await createHarness({ amqpUrl: rabbit.url() });
   gw = await h.startGateway({ BROKER_CONFIRM_TIMEOUT_MS: 2_000 });
   await h.startWorker();
@@ -54,7 +60,10 @@ it('answers UNAVAILABLE while the broker is down, keeps the sockets, and recover
   await rabbit.stop();
   await waitFor(() => !gw.broker.isConnected, 10_000, 'the gateway to notice');
   for (let i = 0; i < 3; i++) {
-    expect(await send(a, textSend(conv, `during ${i}`))).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE', retryable: true } });
+    expect(await send(a, textSend(conv, `during ${i}`))).toMatchObject({
+      ok: false,
+      error: { code: 'UNAVAILABLE', retryable: true },
+    });
   }
   expect((await fetch(`${gw.url}/readyz`)).status).toBe(503);
   expect(a.connected && b.connected).toBe(true);
@@ -65,18 +74,30 @@ it('answers UNAVAILABLE while the broker is down, keeps the sockets, and recover
   const onC = collect(c);
 
   await rabbit.restart();
-  await waitFor(async () => gw.broker.isConnected && (await Promise.all(h.workers.map((w) => w.isReady()))).every(Boolean), 60_000, 'reconnection');
+  await waitFor(
+    async () => gw.broker.isConnected && (await Promise.all(h.workers.map((w) => w.isReady()))).every(Boolean),
+    60_000,
+    'reconnection',
+  );
   expect((await fetch(`${gw.url}/readyz`)).status).toBe(200);
   // No silent gap: every socket connected across the restart is told to fetch what it may have missed.
   await waitFor(() => resyncs.every((r) => r.length === 1), 10_000, 'a resync on every socket');
   expect(resyncs[0]![0]).toMatchObject({ reason: 'broker-reconnect' });
   expect(resyncs.flat()).toHaveLength(2);
-  const after = await waitFor(async () => {
-    const ack = await send(a, textSend(conv, 'after'));
-    if (!ack.ok) throw new Error(JSON.stringify(ack));
-    return ack;
-  }, 10_000, 'a send to succeed again');
+  const after = await waitFor(
+    async () => {
+      const ack = await send(a, textSend(conv, 'after'));
+      if (!ack.ok) throw new Error(JSON.stringify(ack));
+      return ack;
+    },
+    10_000,
+    'a send to succeed again',
+  );
   await waitFor(() => onB.some((m) => m.id === after.message.id), 10_000, 'delivery after the restart');
   const toRoom = await send(b, textSend(room, 'hello carol'));
-  await waitFor(() => onC.some((m) => toRoom.ok && m.id === toRoom.message.id), 10_000, 'carol, who arrived during the outage');
+  await waitFor(
+    () => onC.some((m) => toRoom.ok && m.id === toRoom.message.id),
+    10_000,
+    'carol, who arrived during the outage',
+  );
 });

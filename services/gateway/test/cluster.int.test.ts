@@ -38,7 +38,13 @@ describe('two gateways and two delivery workers side by side', () => {
 
   it('gives a user with sockets on both gateways every message once per socket', async () => {
     const room = h.accounts.conversation([alice, bob, carol], { kind: 'room' }).id;
-    const [a, b, c1, c2, c3] = await Promise.all([h.connect(g1, alice), h.connect(g2, bob), h.connect(g1, carol), h.connect(g2, carol), h.connect(g2, carol)]);
+    const [a, b, c1, c2, c3] = await Promise.all([
+      h.connect(g1, alice),
+      h.connect(g2, bob),
+      h.connect(g1, carol),
+      h.connect(g2, carol),
+      h.connect(g2, carol),
+    ]);
     const carols: Client[] = [c1, c2, c3];
     const got = carols.map((s) => collect(s));
     const sent: Message[] = [];
@@ -53,14 +59,14 @@ describe('two gateways and two delivery workers side by side', () => {
     const before = got.map((g) => g.length);
     const own = await send(c1, textSend(room, 'from carol'));
     if (!own.ok) throw new Error('send refused');
-    await waitFor(() => got[1]!.length === before[1]! + 1 && got[2]!.length === before[2]! + 1, 5_000, 'carol\'s echo');
+    await waitFor(() => got[1]!.length === before[1]! + 1 && got[2]!.length === before[2]! + 1, 5_000, "carol's echo");
     const marker = await send(c2, textSend(room, 'marker'));
     await waitFor(() => got[0]!.some((m) => marker.ok && m.id === marker.message.id), 5_000, 'the marker on c1');
     expect(got[0]!.filter((m) => m.id === own.message.id)).toHaveLength(0);
     for (const g of got) expect(new Set(g.map((m) => m.id)).size).toBe(g.length);
   });
 
-  it('unbinds a user when their last socket leaves, and keeps the other gateway\'s users served', async () => {
+  it("unbinds a user when their last socket leaves, and keeps the other gateway's users served", async () => {
     const dave = randomUUID();
     const conv = h.accounts.conversation([alice, dave]).id;
     const d1 = await h.connect(g1, dave);

@@ -3,7 +3,14 @@ import { io as connectClient, type Socket } from 'socket.io-client';
 import { createTestIssuer } from '@chat/auth';
 import type { Ack, ClientToServerEvents, Message, MessageSendPayload, ServerToClientEvents } from '@chat/contracts';
 import { freePort } from '@chat/local-infra';
-import { createTestVhost, startFakeAccounts, startService, type FakeAccounts, type RunningService, type TestVhost } from '@chat/testkit';
+import {
+  createTestVhost,
+  startFakeAccounts,
+  startService,
+  type FakeAccounts,
+  type RunningService,
+  type TestVhost,
+} from '@chat/testkit';
 import type { Config } from '../src/config';
 import { gatewayConfig, startGateway, type RunningGateway } from '../src/server';
 
@@ -42,20 +49,41 @@ export async function createHarness(opts: { amqpUrl?: string } = {}): Promise<Ha
     gateways: [],
     workers: [],
     async startGateway(overrides = {}) {
-      const gw = await startGateway(gatewayConfig({ PORT: 0, AMQP_URL: amqpUrl, ACCOUNTS_URL: accounts.url, PERSISTENCE_URL: accounts.url, INSTANCE_ID: `test-${randomUUID()}`, ...overrides }), {
-        verifier: issuer.verifier,
-      });
+      const gw = await startGateway(
+        gatewayConfig({
+          PORT: 0,
+          AMQP_URL: amqpUrl,
+          ACCOUNTS_URL: accounts.url,
+          PERSISTENCE_URL: accounts.url,
+          INSTANCE_ID: `test-${randomUUID()}`,
+          ...overrides,
+        }),
+        {
+          verifier: issuer.verifier,
+        },
+      );
       h.gateways.push(gw);
       return gw;
     },
     async startWorker() {
-      const w = await startService('delivery', { PORT: String(await freePort()), LOG_LEVEL: 'warn', AMQP_URL: amqpUrl, ACCOUNTS_URL: accounts.url, INSTANCE_ID: `test-${randomUUID()}` });
+      const w = await startService('delivery', {
+        PORT: String(await freePort()),
+        LOG_LEVEL: 'warn',
+        AMQP_URL: amqpUrl,
+        ACCOUNTS_URL: accounts.url,
+        INSTANCE_ID: `test-${randomUUID()}`,
+      });
       h.workers.push(w);
       return w;
     },
     async connect(gw, userId) {
       const token = await issuer.sign(userId, `u${userId.slice(0, 8)}`);
-      const s: Client = connectClient(gw.url, { auth: { token }, transports: ['websocket'], forceNew: true, reconnection: false });
+      const s: Client = connectClient(gw.url, {
+        auth: { token },
+        transports: ['websocket'],
+        forceNew: true,
+        reconnection: false,
+      });
       clients.push(s);
       await new Promise<void>((resolve, reject) => {
         s.once('connect', () => resolve());
@@ -74,11 +102,17 @@ export async function createHarness(opts: { amqpUrl?: string } = {}): Promise<Ha
   return h;
 }
 
-export const textSend = (conversationId: string, body = 'hello', clientMsgId: string = randomUUID()): MessageSendPayload => ({ conversationId, clientMsgId, body });
+export const textSend = (
+  conversationId: string,
+  body = 'hello',
+  clientMsgId: string = randomUUID(),
+): MessageSendPayload => ({ conversationId, clientMsgId, body });
 
 /** Sends and resolves with the ack (rejects if none within the timeout). */
 export function send(s: Client, payload: unknown, timeoutMs = 5_000): Promise<Ack<{ message: Message }>> {
-  return (s.timeout(timeoutMs) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<Ack<{ message: Message }>> }).emitWithAck('message:send', payload);
+  return (
+    s.timeout(timeoutMs) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<Ack<{ message: Message }>> }
+  ).emitWithAck('message:send', payload);
 }
 
 /** Every `event` a socket receives from now on. */

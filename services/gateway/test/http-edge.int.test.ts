@@ -12,7 +12,11 @@ import type { RunningGateway } from '../src/server';
 import { inlineScriptHashes } from '../src/routes/security-headers';
 
 /** One raw HTTP/1.1 exchange: the request line and headers exactly as given, the response as text. */
-function raw(url: string, head: string, body: Buffer = Buffer.alloc(0)): Promise<{ status: number; headers: string; body: string }> {
+function raw(
+  url: string,
+  head: string,
+  body: Buffer = Buffer.alloc(0),
+): Promise<{ status: number; headers: string; body: string }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const s = connect(Number(port), hostname);
@@ -26,12 +30,16 @@ function raw(url: string, head: string, body: Buffer = Buffer.alloc(0)): Promise
       if (!m) return reject(new Error(`no HTTP response: ${JSON.stringify(text.slice(0, 200))}`));
       resolve({ status: Number(m[1]), headers: h, body: rest.join('\r\n\r\n') });
     });
-    s.write(`${head}\r\nhost: ${hostname}:${port}\r\nconnection: close\r\n${body.length ? `content-length: ${body.length}\r\ncontent-type: application/json\r\n` : ''}\r\n`);
+    s.write(
+      `${head}\r\nhost: ${hostname}:${port}\r\nconnection: close\r\n${body.length ? `content-length: ${body.length}\r\ncontent-type: application/json\r\n` : ''}\r\n`,
+    );
     if (body.length) s.write(body, () => undefined);
   });
 }
 
-const errorShape = (code: string) => ({ error: { code, message: expect.any(String), retryable: code === 'UNAVAILABLE' || code === 'RATE_LIMITED' } });
+const errorShape = (code: string) => ({
+  error: { code, message: expect.any(String), retryable: code === 'UNAVAILABLE' || code === 'RATE_LIMITED' },
+});
 /** Chunked bodies are decoded loosely: the JSON is the part between the first { and the last }. */
 const json = (body: string) => JSON.parse(body.slice(body.indexOf('{'), body.lastIndexOf('}') + 1));
 
@@ -83,7 +91,13 @@ describe('the public origin: every answer in the contract shape', () => {
     const statuses = new Map<number, number>();
     for (let round = 0; round < 20; round++) {
       const answers = await Promise.all(
-        Array.from({ length: 10 }, () => fetch(`${gw.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then(async (r) => (await r.arrayBuffer(), r.status))),
+        Array.from({ length: 10 }, () =>
+          fetch(`${gw.url}/api/v1/auth/login`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body,
+          }).then(async (r) => (await r.arrayBuffer(), r.status)),
+        ),
       );
       for (const s of answers) statuses.set(s, (statuses.get(s) ?? 0) + 1);
     }
@@ -108,7 +122,11 @@ describe('the public origin: every answer in the contract shape', () => {
 
   it('still forwards a body under the limit unchanged', async () => {
     const body = JSON.stringify({ username: 'bob', password: 'p'.repeat(60 * 1024) });
-    const res = await fetch(`${gw.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const res = await fetch(`${gw.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { body: string }).body === body).toBe(true);
   });
@@ -132,7 +150,10 @@ describe('the CSP allows exactly the web client inline start-up script', () => {
   it('hashes each inline script of index.html and no script with a src', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'csp-'));
     try {
-      writeFileSync(join(dir, 'index.html'), '<script type="module" src="/_app/x.js"></script><script>\n  boot();\n</script>');
+      writeFileSync(
+        join(dir, 'index.html'),
+        '<script type="module" src="/_app/x.js"></script><script>\n  boot();\n</script>',
+      );
       const expected = `'sha256-${createHash('sha256').update('\n  boot();\n').digest('base64')}'`;
       expect(inlineScriptHashes(dir)).toEqual([expected]);
     } finally {

@@ -35,31 +35,53 @@ describe('the public origin over HTTP', () => {
       body: JSON.stringify({ username: 'bob' }),
     });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ method: 'POST', url: '/api/v1/friends/requests?x=1', body: '{"username":"bob"}' });
+    expect(await res.json()).toEqual({
+      method: 'POST',
+      url: '/api/v1/friends/requests?x=1',
+      body: '{"username":"bob"}',
+    });
     const seen = h.accounts.forwarded.at(-1)!;
     expect(seen.headers.authorization).toBe('Bearer abc');
     expect(seen.headers['content-type']).toBe('application/json');
   });
 
   it('forwards bodies that are not JSON untouched (the owning service judges them)', async () => {
-    const res = await fetch(`${gw.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' });
+    const res = await fetch(`${gw.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{not json',
+    });
     expect(await res.json()).toMatchObject({ url: '/api/v1/auth/login', body: '{not json' });
   });
 
   it('forwards history pages to persistence and the rest of /conversations to accounts', async () => {
     const id = '5b0e7a52-8f4e-4d1c-9d55-3f2a1c0b7e61';
     const hist = await fetch(`${gw.url}/api/v1/conversations/${id}/messages?after=01JD0000000000000000000000&limit=5`);
-    expect(await hist.json()).toMatchObject({ method: 'GET', url: `/api/v1/conversations/${id}/messages?after=01JD0000000000000000000000&limit=5` });
+    expect(await hist.json()).toMatchObject({
+      method: 'GET',
+      url: `/api/v1/conversations/${id}/messages?after=01JD0000000000000000000000&limit=5`,
+    });
     expect(persistence.forwarded).toHaveLength(1);
-    await fetch(`${gw.url}/api/v1/conversations/${id}/members`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    await fetch(`${gw.url}/api/v1/conversations/${id}/members`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     await fetch(`${gw.url}/api/v1/conversations`);
-    expect(h.accounts.forwarded.map((r) => r.url)).toEqual(expect.arrayContaining([`/api/v1/conversations/${id}/members`, '/api/v1/conversations']));
+    expect(h.accounts.forwarded.map((r) => r.url)).toEqual(
+      expect.arrayContaining([`/api/v1/conversations/${id}/members`, '/api/v1/conversations']),
+    );
     expect(persistence.forwarded).toHaveLength(1);
   });
 
   it('never reaches /internal routes from the public origin', async () => {
     const before = h.accounts.lookups.length + h.accounts.forwarded.length;
-    for (const path of ['/internal/v1/conversations/x', '/api/v1/../internal/v1/conversations/x', '/api/v1/%2e%2e/internal/v1/conversations/x', '/api/v1/..%2finternal/v1/users/x/contacts']) {
+    for (const path of [
+      '/internal/v1/conversations/x',
+      '/api/v1/../internal/v1/conversations/x',
+      '/api/v1/%2e%2e/internal/v1/conversations/x',
+      '/api/v1/..%2finternal/v1/users/x/contacts',
+    ]) {
       const res = await fetch(`${gw.url}${path}`);
       expect(res.status).toBe(404);
       expect(await res.json()).toMatchObject({ error: { code: 'NOT_FOUND', retryable: false } });
@@ -73,7 +95,9 @@ describe('the public origin over HTTP', () => {
     for (const path of ['/api/v1/me', '/api/v1/conversations/5b0e7a52-8f4e-4d1c-9d55-3f2a1c0b7e61/messages']) {
       const res = await fetch(`${lonely.url}${path}`);
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ error: { code: 'UNAVAILABLE', message: expect.any(String), retryable: true } });
+      expect(await res.json()).toEqual({
+        error: { code: 'UNAVAILABLE', message: expect.any(String), retryable: true },
+      });
     }
   });
 
@@ -91,7 +115,13 @@ describe('the public origin over HTTP', () => {
     expect(await asset.text()).toBe('console.log(1)');
     expect((await fetch(`${gw.url}/favicon.png`)).status).toBe(200);
     // Not pages: well-known URIs and missing files answer 404, not the app with 200.
-    for (const path of ['/.well-known/security.txt', '/.well-known/openid-configuration', '/robots.txt', '/wp-login.php', '/_app/immutable/gone.js']) {
+    for (const path of [
+      '/.well-known/security.txt',
+      '/.well-known/openid-configuration',
+      '/robots.txt',
+      '/wp-login.php',
+      '/_app/immutable/gone.js',
+    ]) {
       const res = await fetch(`${gw.url}${path}`);
       expect([path, res.status]).toEqual([path, 404]);
       expect(await res.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });

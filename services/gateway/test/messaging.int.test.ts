@@ -40,7 +40,12 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
     });
 
     it('disconnects a socket when its access token expires, so the client must present a fresh one', async () => {
-      const s = connectClient(gw.url, { auth: { token: await h.issuer.sign(alice, 'alice', 2) }, transports: ['websocket'], forceNew: true, reconnection: false });
+      const s = connectClient(gw.url, {
+        auth: { token: await h.issuer.sign(alice, 'alice', 2) },
+        transports: ['websocket'],
+        forceNew: true,
+        reconnection: false,
+      });
       const reason = new Promise<string>((resolve) => s.once('disconnect', resolve));
       await new Promise<void>((resolve, reject) => {
         s.once('connect', () => resolve());
@@ -54,9 +59,13 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
     });
 
     it('refuses an expired token and one signed by another key', async () => {
-      expect((await refusal({ token: await h.issuer.sign(alice, 'alice', -10) })).data).toMatchObject({ error: { code: 'UNAUTHENTICATED' } });
+      expect((await refusal({ token: await h.issuer.sign(alice, 'alice', -10) })).data).toMatchObject({
+        error: { code: 'UNAUTHENTICATED' },
+      });
       const other = await createTestIssuer();
-      expect((await refusal({ token: await other.sign(alice) })).data).toMatchObject({ error: { code: 'UNAUTHENTICATED' } });
+      expect((await refusal({ token: await other.sign(alice) })).data).toMatchObject({
+        error: { code: 'UNAUTHENTICATED' },
+      });
     });
   });
 
@@ -68,13 +77,21 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
       [a1, a2, b1] = await Promise.all([h.connect(gw, alice), h.connect(gw, alice), h.connect(gw, bob)]);
     });
 
-    it('acks a send with the server message, then delivers it to the other member and the sender\'s other socket', async () => {
+    it("acks a send with the server message, then delivers it to the other member and the sender's other socket", async () => {
       const [onA1, onA2, onB1] = [collect(a1), collect(a2), collect(b1)];
       const p = textSend(conv, 'hi bob');
       const ack = await send(a1, p);
       expect(ack).toEqual({
         ok: true,
-        message: { id: expect.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/), conversationId: conv, senderId: alice, clientMsgId: p.clientMsgId, createdAt: expect.any(String), kind: 'text', body: 'hi bob' },
+        message: {
+          id: expect.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/),
+          conversationId: conv,
+          senderId: alice,
+          clientMsgId: p.clientMsgId,
+          createdAt: expect.any(String),
+          kind: 'text',
+          body: 'hi bob',
+        },
       });
       if (!ack.ok) throw new Error('not ok');
       await waitFor(() => onB1.length === 1 && onA2.length === 1, 5_000, 'deliveries');
@@ -82,7 +99,7 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
       expect(onA2[0]).toEqual(ack.message);
       // The sending socket has the ack instead: a later message from its twin arrives, the echo never did.
       const ack2 = await send(a2, textSend(conv, 'from my other tab'));
-      await waitFor(() => onA1.length === 1, 5_000, 'the twin\'s message');
+      await waitFor(() => onA1.length === 1, 5_000, "the twin's message");
       expect(onA1.map((m) => m.id)).toEqual([ack2.ok && ack2.message.id]);
       expect(Date.parse(ack.message.createdAt)).toBeLessThanOrEqual(Date.now());
     });
@@ -99,7 +116,10 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
 
     it('refuses a non-member and an unknown conversation alike with NOT_FOUND (existence is not revealed)', async () => {
       const room = h.accounts.conversation([bob, carol, randomUUID()]).id;
-      expect(await send(a1, textSend(room))).toMatchObject({ ok: false, error: { code: 'NOT_FOUND', retryable: false } });
+      expect(await send(a1, textSend(room))).toMatchObject({
+        ok: false,
+        error: { code: 'NOT_FOUND', retryable: false },
+      });
       expect(await send(a1, textSend(randomUUID()))).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
     });
 
@@ -107,7 +127,9 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
       const c = h.accounts.conversation([alice, carol], { sendable: false }).id;
       expect(await send(a1, textSend(c))).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
       // Typing there is refused the same way: nobody could answer.
-      const typing = await (a1.timeout(5_000) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<unknown> }).emitWithAck('typing', { conversationId: c, typing: true });
+      const typing = await (
+        a1.timeout(5_000) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<unknown> }
+      ).emitWithAck('typing', { conversationId: c, typing: true });
       expect(typing).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     });
 
@@ -133,12 +155,18 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
       ];
       for (const payload of bad) {
         const ack = await send(a1, payload);
-        expect(ack).toMatchObject({ ok: false, error: { code: 'VALIDATION', retryable: false, message: expect.any(String) } });
+        expect(ack).toMatchObject({
+          ok: false,
+          error: { code: 'VALIDATION', retryable: false, message: expect.any(String) },
+        });
       }
       const read = await (a1.timeout(5_000) as any).emitWithAck('read', { conversationId: conv, messageId: 'nope' });
       expect(read).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
       const unknown = await (a1.timeout(5_000) as any).emitWithAck('message:delete', { id: 1 });
-      expect(unknown).toMatchObject({ ok: false, error: { code: 'VALIDATION', message: expect.stringContaining('unknown event') } });
+      expect(unknown).toMatchObject({
+        ok: false,
+        error: { code: 'VALIDATION', message: expect.stringContaining('unknown event') },
+      });
       // Without an ack: ignored, nothing breaks.
       (a1 as any).emit('message:send', textSend(conv));
       (a1 as any).emit('no-such-event', 'x');
@@ -175,7 +203,7 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
       expect(await send(a1, { ...p, conversationId: other })).toMatchObject({ ok: false, error: { code: 'CONFLICT' } });
     });
 
-    it('rate-limits a user\'s sends with RATE_LIMITED and retryAfterMs', async () => {
+    it("rate-limits a user's sends with RATE_LIMITED and retryAfterMs", async () => {
       const dave = randomUUID();
       const daveConv = h.accounts.conversation([dave, randomUUID(), randomUUID()]).id;
       const d1 = await h.connect(gw, dave);
@@ -183,7 +211,10 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
       const limited = acks.filter((a) => !a.ok);
       expect(acks.filter((a) => a.ok).length).toBeGreaterThanOrEqual(30);
       expect(limited.length).toBeGreaterThan(0);
-      expect(limited[0]).toMatchObject({ ok: false, error: { code: 'RATE_LIMITED', retryable: true, retryAfterMs: expect.any(Number) } });
+      expect(limited[0]).toMatchObject({
+        ok: false,
+        error: { code: 'RATE_LIMITED', retryable: true, retryAfterMs: expect.any(Number) },
+      });
       // Another user is not affected.
       expect(await send(b1, textSend(conv, 'bob is fine'))).toMatchObject({ ok: true });
     });
@@ -192,7 +223,10 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
       const c = h.accounts.conversation([alice, bob, carol]).id;
       h.accounts.down = true;
       try {
-        expect(await send(a1, textSend(c))).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE', retryable: true } });
+        expect(await send(a1, textSend(c))).toMatchObject({
+          ok: false,
+          error: { code: 'UNAVAILABLE', retryable: true },
+        });
       } finally {
         h.accounts.down = false;
       }
@@ -209,7 +243,13 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
       h.accounts.conversation(memberIds, { id: room.id, kind: 'room' });
       await gw.broker.publish('conversation.changed', {
         type: 'member_added',
-        conversation: { id: room.id, kind: 'room', title: null, createdAt: room.createdAt, members: memberIds.map((userId) => ({ userId, role: 'member' as const, lastReadMessageId: null })) },
+        conversation: {
+          id: room.id,
+          kind: 'room',
+          title: null,
+          createdAt: room.createdAt,
+          members: memberIds.map((userId) => ({ userId, role: 'member' as const, lastReadMessageId: null })),
+        },
         memberIds,
         removedUserIds: [],
         userId: carol,
@@ -221,14 +261,22 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
       await waitFor(() => onC1.some((m) => ack.ok && m.id === ack.message.id), 5_000, 'carol gets it');
     });
 
-    it('routes read markers to the other members and the reader\'s other sockets', async () => {
+    it("routes read markers to the other members and the reader's other sockets", async () => {
       const ack = await send(a1, textSend(conv, 'read me'));
       if (!ack.ok) throw new Error('send failed');
       const [onA1, onA2] = [collect(b1, 'read'), collect(a2, 'read')];
-      const res = await (b1.timeout(5_000) as any).emitWithAck('read', { conversationId: conv, messageId: ack.message.id });
+      const res = await (b1.timeout(5_000) as any).emitWithAck('read', {
+        conversationId: conv,
+        messageId: ack.message.id,
+      });
       expect(res).toEqual({ ok: true });
       await waitFor(() => onA2.length === 1, 5_000, 'the read marker');
-      expect(onA2[0]).toMatchObject({ conversationId: conv, userId: bob, messageId: ack.message.id, at: expect.any(String) });
+      expect(onA2[0]).toMatchObject({
+        conversationId: conv,
+        userId: bob,
+        messageId: ack.message.id,
+        at: expect.any(String),
+      });
       expect(onA1).toHaveLength(0);
     });
 

@@ -25,7 +25,12 @@ describe('gateway: per-session event sequences and resume over real sockets and 
   /** A raw socket of `userId` recording its `session` event and every event with its meta. */
   async function open(userId: string, resume?: { sessionId: string; seq: number }) {
     const token = await h.issuer.sign(userId, 'u');
-    const s: Client = connectClient(gw.url, { auth: { token, resumable: true, ...(resume ? { resume } : {}) }, transports: ['websocket'], forceNew: true, reconnection: false });
+    const s: Client = connectClient(gw.url, {
+      auth: { token, resumable: true, ...(resume ? { resume } : {}) },
+      transports: ['websocket'],
+      forceNew: true,
+      reconnection: false,
+    });
     const events: Array<{ event: string; payload: unknown; meta?: EventMeta }> = [];
     let session: SessionEvent | undefined;
     s.on('session', (e) => (session = e));
@@ -73,13 +78,23 @@ describe('gateway: per-session event sequences and resume over real sockets and 
     const a = await open(bob);
     a.s.disconnect();
     await waitFor(() => gw.socketSessions.lastSeq(a.session.sessionId) === undefined, 5_000, 'forgotten');
-    expect((await open(bob, { sessionId: a.session.sessionId, seq: 0 })).session).toMatchObject({ resumed: false, resync: 'unknown_session' });
+    expect((await open(bob, { sessionId: a.session.sessionId, seq: 0 })).session).toMatchObject({
+      resumed: false,
+      resync: 'unknown_session',
+    });
   });
 
-  it('tells the client to resync when it cannot resume: unknown session, another user\'s, too far behind', async () => {
-    expect((await open(bob, { sessionId: randomUUID(), seq: 3 })).session).toMatchObject({ resumed: false, resync: 'unknown_session', seq: 0 });
+  it("tells the client to resync when it cannot resume: unknown session, another user's, too far behind", async () => {
+    expect((await open(bob, { sessionId: randomUUID(), seq: 3 })).session).toMatchObject({
+      resumed: false,
+      resync: 'unknown_session',
+      seq: 0,
+    });
     const a = await open(bob);
-    expect((await open(alice, { sessionId: a.session.sessionId, seq: 0 })).session).toMatchObject({ resumed: false, resync: 'unknown_session' });
+    expect((await open(alice, { sessionId: a.session.sessionId, seq: 0 })).session).toMatchObject({
+      resumed: false,
+      resync: 'unknown_session',
+    });
     drop(a.s);
     const sender = await h.connect(gw, alice);
     for (let i = 0; i < 7; i++) expect((await send(sender, textSend(conv, `n${i}`))).ok).toBe(true);

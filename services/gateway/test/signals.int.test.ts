@@ -6,7 +6,8 @@ import { waitFor } from '@chat/testkit';
 import { collect, createHarness, send, textSend, type Client, type Harness } from './harness';
 import type { RunningGateway } from '../src/server';
 
-const ack = (s: Client, event: string, payload: unknown) => (s.timeout(5_000) as any).emitWithAck(event, payload) as Promise<{ ok: boolean; error?: { code: string } }>;
+const ack = (s: Client, event: string, payload: unknown) =>
+  (s.timeout(5_000) as any).emitWithAck(event, payload) as Promise<{ ok: boolean; error?: { code: string } }>;
 
 /**
  * Presence reports, typing and read receipts through a real gateway, a real delivery worker and a real
@@ -25,7 +26,11 @@ describe('gateway: presence reports, typing, read receipts', () => {
     h = await createHarness();
     observer = new Broker({ url: h.amqpUrl, logger: silentLogger() });
     await observer.connect();
-    await observer.consume<Envelope>({ queue: QUEUES.accountsPresence.name, batchSize: 100, handle: async (items) => void reports.push(...items) });
+    await observer.consume<Envelope>({
+      queue: QUEUES.accountsPresence.name,
+      batchSize: 100,
+      handle: async (items) => void reports.push(...items),
+    });
     gw = await h.startGateway({ PRESENCE_HEARTBEAT_MS: 300, TYPING_REFRESH_MS: 3_000, TYPING_EXPIRE_MS: 800 });
     await h.startWorker();
     conv = h.accounts.conversation([alice, bob]).id;
@@ -36,7 +41,12 @@ describe('gateway: presence reports, typing, read receipts', () => {
   });
 
   const reportsOf = (userId: string) =>
-    reports.filter((e): e is Envelope<'presence.reported'> => e.type === 'presence.reported' && (e.payload as { userId: string }).userId === userId).map((e) => e.payload.online);
+    reports
+      .filter(
+        (e): e is Envelope<'presence.reported'> =>
+          e.type === 'presence.reported' && (e.payload as { userId: string }).userId === userId,
+      )
+      .map((e) => e.payload.online);
 
   describe('presence reports', () => {
     it('reports a user online on the first tab only and offline when the last one goes', async () => {
@@ -47,7 +57,14 @@ describe('gateway: presence reports, typing, read receipts', () => {
       t1.disconnect();
       // Heartbeats keep flowing meanwhile and list the user: the second tab holds them online.
       const n = reports.length;
-      await waitFor(() => reports.slice(n).some((e) => e.type === 'gateway.heartbeat' && (e.payload as { userIds: string[] }).userIds.includes(user)), 5_000, 'a heartbeat with the user');
+      await waitFor(
+        () =>
+          reports
+            .slice(n)
+            .some((e) => e.type === 'gateway.heartbeat' && (e.payload as { userIds: string[] }).userIds.includes(user)),
+        5_000,
+        'a heartbeat with the user',
+      );
       expect(reportsOf(user)).toEqual([true]);
       t2.disconnect();
       await waitFor(() => reportsOf(user).length === 2, 5_000, 'offline report');
@@ -66,11 +83,20 @@ describe('gateway: presence reports, typing, read receipts', () => {
     let b1: Client;
     let c1: Client;
     beforeAll(async () => {
-      [a1, a2, b1, c1] = await Promise.all([h.connect(gw, alice), h.connect(gw, alice), h.connect(gw, bob), h.connect(gw, carol)]);
+      [a1, a2, b1, c1] = await Promise.all([
+        h.connect(gw, alice),
+        h.connect(gw, alice),
+        h.connect(gw, bob),
+        h.connect(gw, carol),
+      ]);
     });
 
     it('makes a handful of deliveries out of 50 events a second, never to the typer or a stranger, and expires by itself', async () => {
-      const [onB, onA2, onC] = [collect<TypingEvent>(b1, 'typing'), collect<TypingEvent>(a2, 'typing'), collect<TypingEvent>(c1, 'typing')];
+      const [onB, onA2, onC] = [
+        collect<TypingEvent>(b1, 'typing'),
+        collect<TypingEvent>(a2, 'typing'),
+        collect<TypingEvent>(c1, 'typing'),
+      ];
       const started = Date.now();
       const acks = [];
       for (let i = 0; i < 50; i++) {
@@ -98,7 +124,7 @@ describe('gateway: presence reports, typing, read receipts', () => {
       expect(onB.map((t) => t.typing)).toEqual([true, false]);
     });
 
-    it('clears the indicator when the typer\'s last socket goes', async () => {
+    it("clears the indicator when the typer's last socket goes", async () => {
       const dave = randomUUID();
       const room = h.accounts.conversation([dave, bob], { kind: 'room' }).id;
       const d1 = await h.connect(gw, dave);
@@ -112,10 +138,22 @@ describe('gateway: presence reports, typing, read receipts', () => {
 
     it('refuses bad input with coded errors and broadcasts nothing', async () => {
       const onB = collect<TypingEvent>(b1, 'typing');
-      expect(await ack(c1, 'typing', { conversationId: conv, typing: true })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
-      expect(await ack(a1, 'typing', { conversationId: randomUUID(), typing: true })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
-      expect(await ack(a1, 'typing', { conversationId: 'not-an-id', typing: true })).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
-      expect(await ack(a1, 'typing', { conversationId: conv, typing: 1 })).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
+      expect(await ack(c1, 'typing', { conversationId: conv, typing: true })).toMatchObject({
+        ok: false,
+        error: { code: 'NOT_FOUND' },
+      });
+      expect(await ack(a1, 'typing', { conversationId: randomUUID(), typing: true })).toMatchObject({
+        ok: false,
+        error: { code: 'NOT_FOUND' },
+      });
+      expect(await ack(a1, 'typing', { conversationId: 'not-an-id', typing: true })).toMatchObject({
+        ok: false,
+        error: { code: 'VALIDATION' },
+      });
+      expect(await ack(a1, 'typing', { conversationId: conv, typing: 1 })).toMatchObject({
+        ok: false,
+        error: { code: 'VALIDATION' },
+      });
       // A marker through the same path proves nothing earlier is still on its way.
       await ack(a1, 'typing', { conversationId: conv, typing: true });
       await waitFor(() => onB.length === 1, 5_000, 'the marker');
@@ -125,12 +163,22 @@ describe('gateway: presence reports, typing, read receipts', () => {
   });
 
   describe('read receipts', () => {
-    it('goes to the other members and the reader\'s other sockets, only forward, never to strangers', async () => {
-      const [r1, r2, w1, s1] = await Promise.all([h.connect(gw, bob), h.connect(gw, bob), h.connect(gw, alice), h.connect(gw, carol)]);
+    it("goes to the other members and the reader's other sockets, only forward, never to strangers", async () => {
+      const [r1, r2, w1, s1] = await Promise.all([
+        h.connect(gw, bob),
+        h.connect(gw, bob),
+        h.connect(gw, alice),
+        h.connect(gw, carol),
+      ]);
       const m1 = await send(w1, textSend(conv, 'one'));
       const m2 = await send(w1, textSend(conv, 'two'));
       if (!m1.ok || !m2.ok) throw new Error('send failed');
-      const [onR1, onR2, onW, onS] = [collect<ReadEvent>(r1, 'read'), collect<ReadEvent>(r2, 'read'), collect<ReadEvent>(w1, 'read'), collect<ReadEvent>(s1, 'read')];
+      const [onR1, onR2, onW, onS] = [
+        collect<ReadEvent>(r1, 'read'),
+        collect<ReadEvent>(r2, 'read'),
+        collect<ReadEvent>(w1, 'read'),
+        collect<ReadEvent>(s1, 'read'),
+      ];
       expect(await ack(r1, 'read', { conversationId: conv, messageId: m2.message.id })).toEqual({ ok: true });
       await waitFor(() => onW.length === 1 && onR2.length === 1, 5_000, 'read delivered');
       expect(onW[0]).toMatchObject({ conversationId: conv, userId: bob, messageId: m2.message.id });
@@ -138,9 +186,18 @@ describe('gateway: presence reports, typing, read receipts', () => {
       expect(await ack(r2, 'read', { conversationId: conv, messageId: m1.message.id })).toEqual({ ok: true });
       expect(await ack(r1, 'read', { conversationId: conv, messageId: m2.message.id })).toEqual({ ok: true });
       // Bad input: coded errors.
-      expect(await ack(s1, 'read', { conversationId: conv, messageId: m2.message.id })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
-      expect(await ack(r1, 'read', { conversationId: randomUUID(), messageId: m2.message.id })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
-      expect(await ack(r1, 'read', { conversationId: conv, messageId: 42 })).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
+      expect(await ack(s1, 'read', { conversationId: conv, messageId: m2.message.id })).toMatchObject({
+        ok: false,
+        error: { code: 'NOT_FOUND' },
+      });
+      expect(await ack(r1, 'read', { conversationId: randomUUID(), messageId: m2.message.id })).toMatchObject({
+        ok: false,
+        error: { code: 'NOT_FOUND' },
+      });
+      expect(await ack(r1, 'read', { conversationId: conv, messageId: 42 })).toMatchObject({
+        ok: false,
+        error: { code: 'VALIDATION' },
+      });
       // A forward read as a marker: everything before it has been routed.
       const m3 = await send(w1, textSend(conv, 'three'));
       if (!m3.ok) throw new Error('send failed');

@@ -49,7 +49,13 @@ describe('socket events at the edge', () => {
     const encrypted = (recipients: number) => ({
       conversationId: conv,
       clientMsgId: randomUUID(),
-      encrypted: { ciphertext: 'c', nonce: 'n', keyId: 'k', senderDeviceId: 'd', recipients: Array.from({ length: recipients }, (_, i) => ({ deviceId: `d${i}`, wrappedKey: 'w'.repeat(1000) })) },
+      encrypted: {
+        ciphertext: 'c',
+        nonce: 'n',
+        keyId: 'k',
+        senderDeviceId: 'd',
+        recipients: Array.from({ length: recipients }, (_, i) => ({ deviceId: `d${i}`, wrappedKey: 'w'.repeat(1000) })),
+      },
     });
     // ~150 KiB: fits a frame, but not the payload bound.
     expect(await send(a1, encrypted(150))).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
@@ -70,7 +76,13 @@ describe('socket events at the edge', () => {
     h.accounts.conversation(memberIds, { id: room.id, kind: 'room' });
     await gw.broker.publish('conversation.changed', {
       type: 'member_removed',
-      conversation: { id: room.id, kind: 'room', title: null, createdAt: room.createdAt, members: memberIds.map((userId) => ({ userId, role: 'member' as const, lastReadMessageId: null })) },
+      conversation: {
+        id: room.id,
+        kind: 'room',
+        title: null,
+        createdAt: room.createdAt,
+        members: memberIds.map((userId) => ({ userId, role: 'member' as const, lastReadMessageId: null })),
+      },
       memberIds,
       removedUserIds: [bob],
       userId: bob,
@@ -80,7 +92,12 @@ describe('socket events at the edge', () => {
   });
 
   it('limits typing toggles and read markers per user (each fans out to every member)', async () => {
-    const limited = await h.startGateway({ TYPING_RATE_PER_SEC: 1, TYPING_RATE_BURST: 3, READ_RATE_PER_SEC: 2, READ_RATE_BURST: 3 });
+    const limited = await h.startGateway({
+      TYPING_RATE_PER_SEC: 1,
+      TYPING_RATE_BURST: 3,
+      READ_RATE_PER_SEC: 2,
+      READ_RATE_BURST: 3,
+    });
     const conv = h.accounts.conversation([alice, bob]).id;
     const a = await h.connect(limited, alice);
     // Toggling on and off is not throttled by the typing tracker: the limit is what stops it.
@@ -88,10 +105,15 @@ describe('socket events at the edge', () => {
     for (let i = 0; i < 12; i++) typing.push(await emit(a, 'typing', { conversationId: conv, typing: i % 2 === 0 }));
     // 1 + 3 per second, and each round trip takes a while: some pass, the rest are refused.
     expect(typing.filter((r) => r.ok).length).toBeLessThan(10);
-    expect(typing.find((r) => !r.ok)).toMatchObject({ ok: false, error: { code: 'RATE_LIMITED', retryable: true, retryAfterMs: expect.any(Number) } });
+    expect(typing.find((r) => !r.ok)).toMatchObject({
+      ok: false,
+      error: { code: 'RATE_LIMITED', retryable: true, retryAfterMs: expect.any(Number) },
+    });
     const ack = await send(a, textSend(conv, 'read me'));
     if (!ack.ok) throw new Error('send failed');
-    const reads = await Promise.all(Array.from({ length: 12 }, () => emit(a, 'read', { conversationId: conv, messageId: ack.message.id })));
+    const reads = await Promise.all(
+      Array.from({ length: 12 }, () => emit(a, 'read', { conversationId: conv, messageId: ack.message.id })),
+    );
     expect(reads.filter((r) => r.ok)).toHaveLength(5);
     expect(reads.filter((r) => !r.ok).every((r) => r.error.code === 'RATE_LIMITED')).toBe(true);
   });
@@ -107,7 +129,12 @@ describe('session revocation', () => {
   afterAll(() => h.close());
 
   const connectWith = async (token: string): Promise<Client> => {
-    const s: Client = connectClient(gw.url, { auth: { token }, transports: ['websocket'], forceNew: true, reconnection: false });
+    const s: Client = connectClient(gw.url, {
+      auth: { token },
+      transports: ['websocket'],
+      forceNew: true,
+      reconnection: false,
+    });
     await new Promise<void>((resolve, reject) => {
       s.once('connect', () => resolve());
       s.once('connect_error', reject);
@@ -115,7 +142,7 @@ describe('session revocation', () => {
     return s;
   };
 
-  it("disconnects at once the sockets of a revoked session, and only those", async () => {
+  it('disconnects at once the sockets of a revoked session, and only those', async () => {
     const user = randomUUID();
     const [revoked, kept] = [randomUUID(), randomUUID()];
     const [s1, s2, s3] = await Promise.all([
@@ -134,10 +161,22 @@ describe('session revocation', () => {
 describe('a gateway whose broker is not up yet', () => {
   it('reports not ready and refuses sockets with UNAVAILABLE until its first broker connection', async () => {
     const issuer = await createTestIssuer();
-    const gw = await startGateway(gatewayConfig({ PORT: 0, AMQP_URL: `amqp://guest:guest@127.0.0.1:${await freePort()}`, INSTANCE_ID: `test-${randomUUID()}` }), { verifier: issuer.verifier, awaitBroker: false });
+    const gw = await startGateway(
+      gatewayConfig({
+        PORT: 0,
+        AMQP_URL: `amqp://guest:guest@127.0.0.1:${await freePort()}`,
+        INSTANCE_ID: `test-${randomUUID()}`,
+      }),
+      { verifier: issuer.verifier, awaitBroker: false },
+    );
     try {
       expect((await fetch(`${gw.url}/readyz`)).status).toBe(503);
-      const s = connectClient(gw.url, { auth: { token: await issuer.sign(randomUUID()) }, transports: ['websocket'], forceNew: true, reconnection: false });
+      const s = connectClient(gw.url, {
+        auth: { token: await issuer.sign(randomUUID()) },
+        transports: ['websocket'],
+        forceNew: true,
+        reconnection: false,
+      });
       const err = await new Promise<{ data?: unknown }>((resolve, reject) => {
         s.once('connect', () => reject(new Error('connected before the broker')));
         s.once('connect_error', (e) => resolve(e as { data?: unknown }));

@@ -6,7 +6,12 @@ import { startPersistence } from './server';
 async function main(): Promise<void> {
   const { config, logger } = bootService('persistence', readConfig);
   // Listens first: /healthz answers and /readyz says 503 until the broker is reachable.
-  const service = await startPersistence(config, { logger, registry: new Registry(), defaultMetrics: true, awaitBroker: false });
+  const service = await startPersistence(config, {
+    logger,
+    registry: new Registry(),
+    defaultMetrics: true,
+    awaitBroker: false,
+  });
   logger.info({ url: service.url }, 'persistence listening');
   installShutdown(
     logger,

@@ -44,8 +44,16 @@ export function createRepositories(deps: RepositoryOptions) {
       logger: deps.logger,
     }),
     metrics: {
-      stored: new Counter({ name: 'persistence_messages_stored_total', help: 'Messages inserted into history', registers: [registry] }),
-      duplicates: new Counter({ name: 'persistence_messages_duplicate_total', help: 'message.created events already in history (resends, redeliveries)', registers: [registry] }),
+      stored: new Counter({
+        name: 'persistence_messages_stored_total',
+        help: 'Messages inserted into history',
+        registers: [registry],
+      }),
+      duplicates: new Counter({
+        name: 'persistence_messages_duplicate_total',
+        help: 'message.created events already in history (resends, redeliveries)',
+        registers: [registry],
+      }),
     },
   };
 }
@@ -73,10 +81,32 @@ export async function startPersistence(config: Config, opts: StartOptions = {}):
   const database = createDatabase(config.DATABASE_URL, schema, logger);
   const repositories = createRepositories({ config, logger, database, registry: opts.registry });
   const broker = new Broker({ url: config.AMQP_URL, logger, registry: opts.registry });
-  const verifier = opts.verifier ?? createVerifier(remoteKeys(config.JWKS_URL), remoteApiTokens({ accountsUrl: config.ACCOUNTS_URL, cacheMs: config.API_TOKEN_CACHE_MS, headers: internalHeaders }));
+  const verifier =
+    opts.verifier ??
+    createVerifier(
+      remoteKeys(config.JWKS_URL),
+      remoteApiTokens({
+        accountsUrl: config.ACCOUNTS_URL,
+        cacheMs: config.API_TOKEN_CACHE_MS,
+        headers: internalHeaders,
+      }),
+    );
   // Registers the consumer before connecting: the broker client starts it on every (re)connect.
-  const app = await buildApp({ ...repositories, config, logger, broker, verifier, registry: opts.registry, defaultMetrics: opts.defaultMetrics });
-  const { url, port } = await listenThenConnect(app, broker, { port: config.PORT, host: config.HOST, logger, awaitBroker: opts.awaitBroker });
+  const app = await buildApp({
+    ...repositories,
+    config,
+    logger,
+    broker,
+    verifier,
+    registry: opts.registry,
+    defaultMetrics: opts.defaultMetrics,
+  });
+  const { url, port } = await listenThenConnect(app, broker, {
+    port: config.PORT,
+    host: config.HOST,
+    logger,
+    awaitBroker: opts.awaitBroker,
+  });
   return {
     app,
     broker,

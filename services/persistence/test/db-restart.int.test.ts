@@ -25,7 +25,10 @@ describe('the consumer across a database restart', () => {
 
   beforeAll(async () => {
     port = await freePort();
-    [pg, vhost] = await Promise.all([startPostgres({ dataDir: join(dir, 'data'), port, fast: true }), createTestVhost()]);
+    [pg, vhost] = await Promise.all([
+      startPostgres({ dataDir: join(dir, 'data'), port, fast: true }),
+      createTestVhost(),
+    ]);
     await runMigrations(pg.url('postgres'), join(__dirname, '..', 'drizzle'), 'persistence');
   }, 60_000);
   afterAll(async () => {
@@ -40,13 +43,19 @@ describe('the consumer across a database restart', () => {
     const logger = silentLogger();
     const config = readConfig({ DATABASE_URL: pg.url('postgres'), AMQP_URL: vhost.url });
     database = createDatabase(config.DATABASE_URL, schema, logger);
-    const repositories = createRepositories({ config, logger, database, accounts: createAccountsClient('http://127.0.0.1:9') });
+    const repositories = createRepositories({
+      config,
+      logger,
+      database,
+      accounts: createAccountsClient('http://127.0.0.1:9'),
+    });
     const consumer = new Broker({ url: vhost.url, logger });
     const publisher = new Broker({ url: vhost.url, logger });
     brokers.push(consumer, publisher);
     await consumer.consume({ ...createEventsConsumer({ ...repositories, config }), retryDelayMs: 200 });
     await Promise.all([consumer.connect(), publisher.connect()]);
-    const rows = async () => Number((await database.pool.query('select count(*) from persistence.messages')).rows[0].count);
+    const rows = async () =>
+      Number((await database.pool.query('select count(*) from persistence.messages')).rows[0].count);
 
     const c = randomUUID();
     const sender = randomUUID();
@@ -57,12 +66,18 @@ describe('the consumer across a database restart', () => {
     await pg.stop();
     const during = Array.from({ length: 30 }, (_, i) => textMessage(c, sender, { id: messageId(100 + i) }));
     for (const m of during) await publisher.publish('message.created', m);
-    await waitFor(async () => (await consumer.metrics.retried.get()).values.reduce((n, v) => n + v.value, 0) > 0, 15_000, 'a transient retry');
+    await waitFor(
+      async () => (await consumer.metrics.retried.get()).values.reduce((n, v) => n + v.value, 0) > 0,
+      15_000,
+      'a transient retry',
+    );
 
     pg = await startPostgres({ dataDir: join(dir, 'data'), port, fast: true });
     await waitFor(async () => (await rows()) === 50, 30_000, 'all 50 stored');
     expect((await queueDepth(vhost, deadLetterQueue(QUEUES.persistence.name))).ready).toBe(0);
-    const seqs = (await database.pool.query('select seq from persistence.messages order by id')).rows.map((r) => Number(r.seq));
+    const seqs = (await database.pool.query('select seq from persistence.messages order by id')).rows.map((r) =>
+      Number(r.seq),
+    );
     expect(new Set(seqs).size).toBe(50);
   }, 90_000);
 });

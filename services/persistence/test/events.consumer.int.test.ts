@@ -18,8 +18,15 @@ describe('the persistence.events consumer', () => {
   afterEach(() => h.close());
 
   const count = async (conversationId: string) =>
-    Number((await h.database.pool.query('select count(*) from persistence.messages where conversation_id = $1', [conversationId])).rows[0].count);
-  const drained = () => waitFor(async () => (await queueDepth(h.vhost, QUEUE)).ready === 0, 15_000, 'the queue to drain');
+    Number(
+      (
+        await h.database.pool.query('select count(*) from persistence.messages where conversation_id = $1', [
+          conversationId,
+        ])
+      ).rows[0].count,
+    );
+  const drained = () =>
+    waitFor(async () => (await queueDepth(h.vhost, QUEUE)).ready === 0, 15_000, 'the queue to drain');
 
   it('stores a resend (same sender and clientMsgId, new id) and a redelivery (same id) once, the first one winning', async () => {
     const c = randomUUID();
@@ -45,13 +52,33 @@ describe('the persistence.events consumer', () => {
     const valid = [1, 2, 3].map((n) => textMessage(c, alice, { id: messageId(n) }));
     const conn = await amqp.connect(h.vhost.url);
     const ch = await conn.createConfirmChannel();
-    const raw = (body: unknown) => ch.publish(EXCHANGES.events, 'message.created', Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)), { persistent: true });
+    const raw = (body: unknown) =>
+      ch.publish(
+        EXCHANGES.events,
+        'message.created',
+        Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
+        { persistent: true },
+      );
     await h.publisher.publish('message.created', valid[0]!);
     raw('not json');
-    raw({ v: 1, type: 'message.created', id: randomUUID(), occurredAt: new Date().toISOString(), traceId: 't', payload: { ...valid[0], id: 'bad-id' } });
+    raw({
+      v: 1,
+      type: 'message.created',
+      id: randomUUID(),
+      occurredAt: new Date().toISOString(),
+      traceId: 't',
+      payload: { ...valid[0], id: 'bad-id' },
+    });
     // Valid for the envelope schema, but a text message without a body cannot be history.
     const { body: _drop, ...noBody } = textMessage(c, alice);
-    raw({ v: 1, type: 'message.created', id: randomUUID(), occurredAt: new Date().toISOString(), traceId: 't', payload: noBody });
+    raw({
+      v: 1,
+      type: 'message.created',
+      id: randomUUID(),
+      occurredAt: new Date().toISOString(),
+      traceId: 't',
+      payload: noBody,
+    });
     await ch.waitForConfirms();
     await conn.close();
     await h.publisher.publish('message.created', valid[1]!);
@@ -59,7 +86,11 @@ describe('the persistence.events consumer', () => {
     expect((await queueDepth(h.vhost, QUEUE)).ready).toBe(7);
 
     await h.startConsumer();
-    await waitFor(async () => (await queueDepth(h.vhost, deadLetterQueue(QUEUE))).ready === 3, 10_000, 'three dead letters');
+    await waitFor(
+      async () => (await queueDepth(h.vhost, deadLetterQueue(QUEUE))).ready === 3,
+      10_000,
+      'three dead letters',
+    );
     await drained();
     expect((await h.history(c, alice)).body.messages.map((m: Message) => m.id)).toEqual(valid.map((m) => m.id));
   });
@@ -67,23 +98,39 @@ describe('the persistence.events consumer', () => {
   it('stores a 500-message batch with one row the database refuses: the 499 others stored, the refused one dead-lettered alone', async () => {
     const c = randomUUID();
     await h.setMembers(c, [alice]);
-    const batch = Array.from({ length: 500 }, (_, i) => textMessage(c, alice, { id: messageId(1000 + i), body: i === 137 ? 'nul \u0000 inside' : `m${i}` }));
+    const batch = Array.from({ length: 500 }, (_, i) =>
+      textMessage(c, alice, { id: messageId(1000 + i), body: i === 137 ? 'nul \u0000 inside' : `m${i}` }),
+    );
     // One broker message carrying all 500, as a gateway's publish batch does.
-    await h.publisher.publishBatch('message.created', batch.map((payload) => ({ payload, opts: { id: payload.id } })));
+    await h.publisher.publishBatch(
+      'message.created',
+      batch.map((payload) => ({ payload, opts: { id: payload.id } })),
+    );
     await h.startConsumer();
-    await waitFor(async () => (await queueDepth(h.vhost, deadLetterQueue(QUEUE))).ready === 1, 15_000, 'the refused row dead-lettered');
+    await waitFor(
+      async () => (await queueDepth(h.vhost, deadLetterQueue(QUEUE))).ready === 1,
+      15_000,
+      'the refused row dead-lettered',
+    );
     await drained();
     expect(await count(c)).toBe(499);
-    const stored = new Set((await h.database.pool.query('select id from persistence.messages where conversation_id = $1', [c])).rows.map((r: { id: string }) => r.id));
+    const stored = new Set(
+      (await h.database.pool.query('select id from persistence.messages where conversation_id = $1', [c])).rows.map(
+        (r: { id: string }) => r.id,
+      ),
+    );
     expect(stored.has(batch[137]!.id)).toBe(false);
   });
 
   it('guarantee 2: 500 events confirmed while the consumer is stopped are all stored, exactly once, when it starts', async () => {
     const c = randomUUID();
     await h.setMembers(c, [alice, bob]);
-    const sent = Array.from({ length: 500 }, (_, i) => textMessage(c, i % 2 ? alice : bob, { id: messageId(10_000 + i), body: `m${i}` }));
+    const sent = Array.from({ length: 500 }, (_, i) =>
+      textMessage(c, i % 2 ? alice : bob, { id: messageId(10_000 + i), body: `m${i}` }),
+    );
     // Confirmed publishes, 50 in flight at a time.
-    for (let i = 0; i < sent.length; i += 50) await Promise.all(sent.slice(i, i + 50).map((m) => h.publisher.publish('message.created', m)));
+    for (let i = 0; i < sent.length; i += 50)
+      await Promise.all(sent.slice(i, i + 50).map((m) => h.publisher.publish('message.created', m)));
     expect((await queueDepth(h.vhost, QUEUE)).ready).toBe(501);
 
     await h.startConsumer();

@@ -21,7 +21,8 @@ const fresh = monotonicFactory();
  * A message id (a ULID); `n` places it explicitly (ids sort by n: n is the id's millisecond), otherwise
  * a fresh one, increasing, after every placed one.
  */
-export const messageId = (n?: number) => (n === undefined ? fresh(EPOCH + 10_000_000) : encodeTime(EPOCH + n) + '0'.repeat(16));
+export const messageId = (n?: number) =>
+  n === undefined ? fresh(EPOCH + 10_000_000) : encodeTime(EPOCH + n) + '0'.repeat(16);
 
 export const textMessage = (conversationId: string, senderId: string, over: Partial<Message> = {}): Message => ({
   id: messageId(),
@@ -35,15 +36,28 @@ export const textMessage = (conversationId: string, senderId: string, over: Part
 });
 
 /** A stand-in for accounts' internal conversation route: a real HTTP server answering from a map. */
-async function startAccountsStub(): Promise<{ url: string; conversations: Map<string, string[]>; calls: string[]; close: () => Promise<void> }> {
+async function startAccountsStub(): Promise<{
+  url: string;
+  conversations: Map<string, string[]>;
+  calls: string[];
+  close: () => Promise<void>;
+}> {
   const conversations = new Map<string, string[]>();
   const calls: string[] = [];
   const app: FastifyInstance = Fastify();
   app.get<{ Params: { id: string } }>('/internal/v1/conversations/:id', async (req, reply) => {
     calls.push(req.params.id);
     const members = conversations.get(req.params.id);
-    if (!members) return reply.status(404).send({ error: { code: 'NOT_FOUND', message: 'not found', retryable: false } });
-    return { id: req.params.id, kind: 'room', title: 't', createdAt: new Date().toISOString(), members: members.map((userId) => ({ userId, role: 'member' })), sendable: true };
+    if (!members)
+      return reply.status(404).send({ error: { code: 'NOT_FOUND', message: 'not found', retryable: false } });
+    return {
+      id: req.params.id,
+      kind: 'room',
+      title: 't',
+      createdAt: new Date().toISOString(),
+      members: members.map((userId) => ({ userId, role: 'member' })),
+      sendable: true,
+    };
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return { url, conversations, calls, close: () => app.close() };
@@ -62,7 +76,11 @@ export interface Harness {
   /** Starts a consumer: the app's own broker the first time, a fresh connection after that. */
   startConsumer: () => Promise<Broker>;
   stopConsumer: () => Promise<void>;
-  history: (conversationId: string, userId: string, query?: Record<string, string | number>) => Promise<{ status: number; body: any }>;
+  history: (
+    conversationId: string,
+    userId: string,
+    query?: Record<string, string | number>,
+  ) => Promise<{ status: number; body: any }>;
   /** Publishes the full member list of a conversation, as accounts does. */
   setMembers: (conversationId: string, memberIds: string[], removedUserIds?: string[]) => Promise<void>;
   close: () => Promise<void>;
@@ -70,9 +88,20 @@ export interface Harness {
 
 /** One test file's service: own database, own vhost, the real app and consumer, a publishing broker. */
 export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
-  const [db, vhost, issuer, accounts] = await Promise.all([createTestDatabase(), createTestVhost(), createTestIssuer(), startAccountsStub()]);
+  const [db, vhost, issuer, accounts] = await Promise.all([
+    createTestDatabase(),
+    createTestVhost(),
+    createTestIssuer(),
+    startAccountsStub(),
+  ]);
   const logger = silentLogger();
-  const config = readConfig({ DATABASE_URL: db.url, AMQP_URL: vhost.url, ACCOUNTS_URL: accounts.url, MEMBER_CACHE_MS: '0', ...env });
+  const config = readConfig({
+    DATABASE_URL: db.url,
+    AMQP_URL: vhost.url,
+    ACCOUNTS_URL: accounts.url,
+    MEMBER_CACHE_MS: '0',
+    ...env,
+  });
   const database = createDatabase(config.DATABASE_URL, schema, logger);
   const publisher = new Broker({ url: vhost.url, logger });
   await publisher.connect(); // applies the topology: persistence.events exists before anything is published
@@ -115,7 +144,9 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
       consumer = null;
     },
     async history(conversationId, userId, query = {}) {
-      const qs = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)])).toString();
+      const qs = new URLSearchParams(
+        Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]),
+      ).toString();
       const res = await app.inject({
         method: 'GET',
         url: `/api/v1/conversations/${conversationId}/messages${qs ? `?${qs}` : ''}`,
@@ -126,7 +157,13 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     async setMembers(conversationId, memberIds, removedUserIds = []) {
       await publisher.publish('conversation.changed', {
         type: 'updated',
-        conversation: { id: conversationId, kind: 'room', title: 'room', createdAt: new Date().toISOString(), members: memberIds.map((userId) => ({ userId, role: 'member' as const, lastReadMessageId: null })) },
+        conversation: {
+          id: conversationId,
+          kind: 'room',
+          title: 'room',
+          createdAt: new Date().toISOString(),
+          members: memberIds.map((userId) => ({ userId, role: 'member' as const, lastReadMessageId: null })),
+        },
         memberIds,
         removedUserIds,
       });

@@ -24,7 +24,10 @@ describe('history pages bounded in bytes', () => {
         nonce: 'n',
         keyId: 'k',
         senderDeviceId: 'd',
-        recipients: Array.from({ length: 600 }, (_, i) => ({ deviceId: `device-${i}-${'x'.repeat(28)}`, wrappedKey: 'w'.repeat(100) })),
+        recipients: Array.from({ length: 600 }, (_, i) => ({
+          deviceId: `device-${i}-${'x'.repeat(28)}`,
+          wrappedKey: 'w'.repeat(100),
+        })),
       },
     };
   };
@@ -34,7 +37,15 @@ describe('history pages bounded in bytes', () => {
     await h.setMembers(c, [alice]);
     const all = Array.from({ length: 30 }, (_, i) => big(c, 1_000 + i));
     for (const m of all) await h.publisher.publish('message.created', m);
-    await waitFor(async () => Number((await h.database.pool.query('select count(*) from persistence.messages where conversation_id = $1', [c])).rows[0].count) === 30, 15_000, 'stored');
+    await waitFor(
+      async () =>
+        Number(
+          (await h.database.pool.query('select count(*) from persistence.messages where conversation_id = $1', [c]))
+            .rows[0].count,
+        ) === 30,
+      15_000,
+      'stored',
+    );
 
     const newest = await h.history(c, alice, { limit: 100 });
     expect(newest.status).toBe(200);

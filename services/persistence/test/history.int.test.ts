@@ -27,15 +27,24 @@ describe('history over real Postgres and RabbitMQ', () => {
     for (const m of msgs) await h.publisher.publish('message.created', m);
   };
   const stored = async (conversationId: string, n: number) =>
-    waitFor(async () => {
-      const res = await h.history(conversationId, alice, { limit: 100 });
-      return res.body.messages?.length === n && res;
-    }, 10_000, `${n} messages in history`);
+    waitFor(
+      async () => {
+        const res = await h.history(conversationId, alice, { limit: 100 });
+        return res.body.messages?.length === n && res;
+      },
+      10_000,
+      `${n} messages in history`,
+    );
 
   it('serves published messages to members, oldest first, exactly in the contract shape', async () => {
     const c = await room();
     const text = textMessage(c, alice, { id: messageId(1), body: 'hi bob' });
-    const enc: Message = { ...textMessage(c, bob, { id: messageId(2) }), kind: 'encrypted', body: undefined, encrypted: { ciphertext: 'Y2lwaGVy', nonce: 'bm9uY2U=', keyId: 'k1', senderDeviceId: 'd1' } };
+    const enc: Message = {
+      ...textMessage(c, bob, { id: messageId(2) }),
+      kind: 'encrypted',
+      body: undefined,
+      encrypted: { ciphertext: 'Y2lwaGVy', nonce: 'bm9uY2U=', keyId: 'k1', senderDeviceId: 'd1' },
+    };
     delete enc.body;
     await publishAll([enc, text]);
     await stored(c, 2);
@@ -52,7 +61,10 @@ describe('history over real Postgres and RabbitMQ', () => {
     await stored(c, 1);
     const outsider = await h.history(c, mallory);
     const unknown = await h.history(randomUUID(), alice);
-    expect(outsider).toEqual({ status: 404, body: { error: { code: 'NOT_FOUND', message: 'conversation not found', retryable: false } } });
+    expect(outsider).toEqual({
+      status: 404,
+      body: { error: { code: 'NOT_FOUND', message: 'conversation not found', retryable: false } },
+    });
     expect(unknown).toEqual(outsider);
   });
 
@@ -65,13 +77,24 @@ describe('history over real Postgres and RabbitMQ', () => {
       expect(res.json().error.code).toBe('UNAUTHENTICATED');
     }
     const other = await createTestIssuer();
-    const res = await h.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${await other.sign(alice)}` } });
+    const res = await h.app.inject({
+      method: 'GET',
+      url,
+      headers: { authorization: `Bearer ${await other.sign(alice)}` },
+    });
     expect(res.statusCode).toBe(401);
   });
 
   it('answers VALIDATION to bad queries and ids', async () => {
     const c = await room();
-    const bad: Record<string, string | number>[] = [{ limit: 0 }, { limit: 101 }, { limit: 'x' }, { before: 'nope' }, { before: messageId(1), after: messageId(2) }, { other: 1 }];
+    const bad: Record<string, string | number>[] = [
+      { limit: 0 },
+      { limit: 101 },
+      { limit: 'x' },
+      { before: 'nope' },
+      { before: messageId(1), after: messageId(2) },
+      { other: 1 },
+    ];
     for (const q of bad) {
       const res = await h.history(c, alice, q);
       expect(res.status).toBe(400);
@@ -105,10 +128,16 @@ describe('history over real Postgres and RabbitMQ', () => {
 
   it('pages 120 messages back with before and forward with after, with hasMore', async () => {
     const c = await room();
-    const msgs = Array.from({ length: 120 }, (_, i) => textMessage(c, i % 2 ? alice : bob, { id: messageId(1000 + i), body: `m${i}` }));
+    const msgs = Array.from({ length: 120 }, (_, i) =>
+      textMessage(c, i % 2 ? alice : bob, { id: messageId(1000 + i), body: `m${i}` }),
+    );
     await publishAll(msgs);
     await stored(c, 100);
-    await waitFor(async () => (await h.history(c, alice, { after: msgs[99]!.id })).body.messages.length === 20, 10_000, 'all 120');
+    await waitFor(
+      async () => (await h.history(c, alice, { after: msgs[99]!.id })).body.messages.length === 20,
+      10_000,
+      'all 120',
+    );
     const ids = msgs.map((m) => m.id);
 
     const newest = await h.history(c, alice);

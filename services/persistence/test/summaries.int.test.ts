@@ -15,21 +15,35 @@ describe('read markers and summaries', () => {
   afterAll(() => h.close());
 
   const summaries = async (userId: string, conversationIds: string[]) => {
-    const res = await h.app.inject({ method: 'POST', url: '/internal/v1/summaries', payload: { userId, conversationIds } });
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/internal/v1/summaries',
+      payload: { userId, conversationIds },
+    });
     expect(res.statusCode).toBe(200);
     return res.json().summaries;
   };
   const send = async (msgs: Message[]) => {
     for (const m of msgs) await h.publisher.publish('message.created', m);
     const last = msgs.at(-1)!;
-    await waitFor(async () => (await h.database.pool.query('select 1 from persistence.messages where id = $1', [last.id])).rowCount === 1, 5_000, 'stored');
+    await waitFor(
+      async () =>
+        (await h.database.pool.query('select 1 from persistence.messages where id = $1', [last.id])).rowCount === 1,
+      5_000,
+      'stored',
+    );
   };
   const read = async (conversationId: string, userId: string, id: string) => {
     const at = new Date().toISOString();
     await h.publisher.publish('message.read', { conversationId, userId, messageId: id, at });
   };
   const marker = async (conversationId: string, userId: string) =>
-    (await h.database.pool.query('select message_id from persistence.read_markers where conversation_id = $1 and user_id = $2', [conversationId, userId])).rows[0]?.message_id;
+    (
+      await h.database.pool.query(
+        'select message_id from persistence.read_markers where conversation_id = $1 and user_id = $2',
+        [conversationId, userId],
+      )
+    ).rows[0]?.message_id;
 
   it('moves a read marker forward only', async () => {
     const c = randomUUID();
@@ -72,7 +86,9 @@ describe('read markers and summaries', () => {
     const c1 = randomUUID();
     const c2 = randomUUID();
     const empty = randomUUID();
-    const m = [1, 2, 3, 4, 5].map((n) => textMessage(c1, n === 3 ? bob : alice, { id: messageId(100 + n), body: `m${n}` }));
+    const m = [1, 2, 3, 4, 5].map((n) =>
+      textMessage(c1, n === 3 ? bob : alice, { id: messageId(100 + n), body: `m${n}` }),
+    );
     await send(m);
     await send([textMessage(c2, bob, { id: messageId(200) })]);
 
@@ -83,7 +99,11 @@ describe('read markers and summaries', () => {
 
     await read(c1, bob, m[1]!.id);
     await read(c1, alice, m[4]!.id);
-    await waitFor(async () => (await marker(c1, alice)) === m[4]!.id && (await marker(c1, bob)) === m[1]!.id, 5_000, 'markers');
+    await waitFor(
+      async () => (await marker(c1, alice)) === m[4]!.id && (await marker(c1, bob)) === m[1]!.id,
+      5_000,
+      'markers',
+    );
     s = await summaries(bob, [c1]);
     expect(s[c1].unreadCount).toBe(2); // m4, m5 (m3 is bob's)
     expect(s[c1].readMarkers).toEqual({ [bob]: m[1]!.id, [alice]: m[4]!.id });
@@ -99,7 +119,11 @@ describe('read markers and summaries', () => {
   it('stores room events as history entries of kind "event", in id order, never counted as unread', async () => {
     const c = randomUUID();
     const hello = textMessage(c, alice, { id: messageId(301), body: 'hello' });
-    const joined: Message = { ...textMessage(c, alice, { id: messageId(302) }), kind: 'event', event: { type: 'joined', userId: bob } };
+    const joined: Message = {
+      ...textMessage(c, alice, { id: messageId(302) }),
+      kind: 'event',
+      event: { type: 'joined', userId: bob },
+    };
     delete joined.body;
     await send([joined, hello]);
     const s = await summaries(bob, [c]);
@@ -108,7 +132,12 @@ describe('read markers and summaries', () => {
   });
 
   it('refuses a malformed body with VALIDATION', async () => {
-    for (const payload of [{}, { userId: 'x', conversationIds: [] }, { userId: alice, conversationIds: ['nope'] }, { userId: alice, conversationIds: [], extra: 1 }]) {
+    for (const payload of [
+      {},
+      { userId: 'x', conversationIds: [] },
+      { userId: alice, conversationIds: ['nope'] },
+      { userId: alice, conversationIds: [], extra: 1 },
+    ]) {
       const res = await h.app.inject({ method: 'POST', url: '/internal/v1/summaries', payload });
       expect(res.statusCode).toBe(400);
       expect(res.json().error.code).toBe('VALIDATION');

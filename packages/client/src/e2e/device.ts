@@ -70,7 +70,8 @@ const SYNC_MIN_INTERVAL_MS = 1_000;
  */
 const ADDS_PER_COMMIT = 40;
 
-const codeOf = (err: unknown): string | undefined => (err && typeof err === 'object' && 'code' in err ? String(err.code) : undefined);
+const codeOf = (err: unknown): string | undefined =>
+  err && typeof err === 'object' && 'code' in err ? String(err.code) : undefined;
 
 interface Identity {
   deviceId: string;
@@ -116,11 +117,18 @@ export class E2EDevice {
     let identity = JSON.parse((await opts.store.get(key)) ?? 'null') as Identity | null;
     if (!identity) {
       const sig = await mls.newSignatureKeys();
-      identity = { deviceId: opts.deviceId ?? randomDeviceId(), signKey: toBase64(sig.signKey), publicKey: toBase64(sig.publicKey) };
+      identity = {
+        deviceId: opts.deviceId ?? randomDeviceId(),
+        signKey: toBase64(sig.signKey),
+        publicKey: toBase64(sig.publicKey),
+      };
       await opts.store.set(key, JSON.stringify(identity));
     }
     const device = new E2EDevice(opts.request, opts.store, opts.userId, identity);
-    await device.request('PUT', `/keys/devices/${identity.deviceId}`, { publicKey: identity.publicKey, algorithm: mls.CIPHERSUITE });
+    await device.request('PUT', `/keys/devices/${identity.deviceId}`, {
+      publicKey: identity.publicKey,
+      algorithm: mls.CIPHERSUITE,
+    });
     await device.replenishKeyPackages();
     return device;
   }
@@ -134,12 +142,17 @@ export class E2EDevice {
 
   /** Publishes fresh key packages when fewer than half of the target remain on the server. */
   async replenishKeyPackages(): Promise<number> {
-    const { available } = await this.request<{ available: number }>('GET', `/e2e/devices/${this.deviceId}/key-packages`);
+    const { available } = await this.request<{ available: number }>(
+      'GET',
+      `/e2e/devices/${this.deviceId}/key-packages`,
+    );
     if (available >= KEY_PACKAGE_TARGET / 2) return available;
     const fresh: mls.GeneratedKeyPackage[] = [];
     for (let i = available; i < KEY_PACKAGE_TARGET; i++) fresh.push(await mls.newKeyPackage(this.me, this.sig));
     for (const kp of fresh) await this.store.set(`kp:${this.userId}:${kp.ref}`, kp.privateB64);
-    const r = await this.request<{ available: number }>('POST', `/e2e/devices/${this.deviceId}/key-packages`, { keyPackages: fresh.map((k) => k.publicB64) });
+    const r = await this.request<{ available: number }>('POST', `/e2e/devices/${this.deviceId}/key-packages`, {
+      keyPackages: fresh.map((k) => k.publicB64),
+    });
     return r.available;
   }
 
@@ -180,15 +193,24 @@ export class E2EDevice {
     return this.serial(conversationId, async () => {
       await this.syncLocked(conversationId);
       if (!(await this.loadState(conversationId))) {
-        throw new E2EError('NOT_READY', "this device has no keys for the conversation yet: another member's device adds it when it is next online");
+        throw new E2EError(
+          'NOT_READY',
+          "this device has no keys for the conversation yet: another member's device adds it when it is next online",
+        );
       }
       await this.reconcileLocked(conversationId);
       const state = (await this.loadState(conversationId))!;
       const { state: next, ciphertextB64 } = await mls.encryptMessage(state, utf8(JSON.stringify({ t: text })));
-      if (ciphertextB64.length > CIPHERTEXT_MAX_CHARS) throw new E2EError('TOO_LARGE', 'the message is too long once encrypted');
+      if (ciphertextB64.length > CIPHERTEXT_MAX_CHARS)
+        throw new E2EError('TOO_LARGE', 'the message is too long once encrypted');
       await this.saveState(conversationId, next);
       await this.store.set(this.plainKey(conversationId, this.userId, clientMsgId), text);
-      return { ciphertext: ciphertextB64, nonce: MLS_NONCE_LABEL, keyId: String(mls.epochOf(state)), senderDeviceId: this.deviceId };
+      return {
+        ciphertext: ciphertextB64,
+        nonce: MLS_NONCE_LABEL,
+        keyId: String(mls.epochOf(state)),
+        senderDeviceId: this.deviceId,
+      };
     });
   }
 
@@ -210,7 +232,10 @@ export class E2EDevice {
         if (this.tried.size > 10_000) this.tried.clear();
         this.tried.add(cacheKey);
       }
-      if ((!state || epoch > mls.epochOf(state)) && (firstTry || Date.now() - (this.lastSync.get(conversationId) ?? 0) >= SYNC_MIN_INTERVAL_MS)) {
+      if (
+        (!state || epoch > mls.epochOf(state)) &&
+        (firstTry || Date.now() - (this.lastSync.get(conversationId) ?? 0) >= SYNC_MIN_INTERVAL_MS)
+      ) {
         // Unreachable server, or no longer a member (404): decide with what this device has.
         await this.syncLocked(conversationId).catch(() => undefined);
         state = await this.loadState(conversationId);
@@ -225,7 +250,8 @@ export class E2EDevice {
         if (typeof text !== 'string') return { ok: false, reason: 'corrupt' };
         // The device that signed it must be the sender's (the server names the sender; MLS proves it).
         // (The state is not kept: the genuine copy of the message still opens.)
-        if (!r.sender || r.sender.userId !== message.senderId || r.sender.deviceId !== payload.senderDeviceId) return { ok: false, reason: 'corrupt' };
+        if (!r.sender || r.sender.userId !== message.senderId || r.sender.deviceId !== payload.senderDeviceId)
+          return { ok: false, reason: 'corrupt' };
         await this.saveState(conversationId, r.state);
         await this.store.set(cacheKey, text);
         return { ok: true, text };
@@ -238,13 +264,20 @@ export class E2EDevice {
   /** The devices a conversation's group holds now, as this device's copy of the group has them. */
   async groupDevices(conversationId: string): Promise<Array<mls.DeviceRef & { signaturePublicKey: string }>> {
     const state = await this.loadState(conversationId);
-    return state ? mls.roster(state).map(({ userId, deviceId, signaturePublicKey }) => ({ userId, deviceId, signaturePublicKey })) : [];
+    return state
+      ? mls.roster(state).map(({ userId, deviceId, signaturePublicKey }) => ({ userId, deviceId, signaturePublicKey }))
+      : [];
   }
 
   /** A user's registered end-to-end devices. */
   async devices(userId: string): Promise<DeviceInfo[]> {
-    const list = await this.request<Array<DeviceInfo & { algorithm: string | null }>>('GET', `/users/${userId}/devices`);
-    return list.filter((d) => d.algorithm === mls.CIPHERSUITE).map(({ userId: u, deviceId, publicKey }) => ({ userId: u, deviceId, publicKey }));
+    const list = await this.request<Array<DeviceInfo & { algorithm: string | null }>>(
+      'GET',
+      `/users/${userId}/devices`,
+    );
+    return list
+      .filter((d) => d.algorithm === mls.CIPHERSUITE)
+      .map(({ userId: u, deviceId, publicKey }) => ({ userId: u, deviceId, publicKey }));
   }
 
   /**
@@ -380,7 +413,10 @@ export class E2EDevice {
     for (let round = 0; round < 100 && conflicts < COMMIT_RETRIES; round++) {
       const state = await this.loadState(conversationId);
       if (!state) return;
-      const group = await this.request<{ epoch: number; devices: DeviceInfo[] }>('GET', `/e2e/groups/${conversationId}`);
+      const group = await this.request<{ epoch: number; devices: DeviceInfo[] }>(
+        'GET',
+        `/e2e/groups/${conversationId}`,
+      );
       if (group.epoch > mls.epochOf(state)) {
         await this.syncLocked(conversationId);
         const caught = await this.loadState(conversationId);
@@ -399,7 +435,9 @@ export class E2EDevice {
       const missing = group.devices.filter((d) => !haveKeys.has(mls.deviceKey(d)) || removedKeys.has(mls.deviceKey(d)));
       const add: Array<{ kp: KeyPackage; device: mls.DeviceRef }> = [];
       if (missing.length > 0) {
-        const claimed = await this.request<{ keyPackages: Array<{ userId: string; deviceId: string; keyPackage: string | null }> }>('POST', '/e2e/key-packages/claim', {
+        const claimed = await this.request<{
+          keyPackages: Array<{ userId: string; deviceId: string; keyPackage: string | null }>;
+        }>('POST', '/e2e/key-packages/claim', {
           devices: missing.slice(0, ADDS_PER_COMMIT).map((d) => ({ userId: d.userId, deviceId: d.deviceId })),
         });
         for (const c of claimed.keyPackages) {
@@ -409,7 +447,12 @@ export class E2EDevice {
             const owner = mls.keyPackageDevice(kp);
             const registered = want.get(mls.deviceKey(c));
             // The package must be the device's own: same identity, same signature key as registered.
-            if (owner && mls.deviceKey(owner) === mls.deviceKey(c) && registered && toBase64(kp.leafNode.signaturePublicKey) === registered.publicKey) {
+            if (
+              owner &&
+              mls.deviceKey(owner) === mls.deviceKey(c) &&
+              registered &&
+              toBase64(kp.leafNode.signaturePublicKey) === registered.publicKey
+            ) {
               add.push({ kp, device: { userId: c.userId, deviceId: c.deviceId } });
             }
           } catch {
@@ -418,13 +461,19 @@ export class E2EDevice {
         }
       }
       if (remove.length === 0 && add.length === 0) return;
-      const out = await mls.commitChanges(state, add.map((a) => a.kp), remove.map((r) => r.leafIndex));
+      const out = await mls.commitChanges(
+        state,
+        add.map((a) => a.kp),
+        remove.map((r) => r.leafIndex),
+      );
       try {
         await this.request('POST', `/e2e/groups/${conversationId}/commits`, {
           epoch: mls.epochOf(state),
           deviceId: this.deviceId,
           commit: out.commitB64,
-          ...(out.welcomeB64 && add.length > 0 ? { welcome: { message: out.welcomeB64, devices: add.map((a) => a.device) } } : {}),
+          ...(out.welcomeB64 && add.length > 0
+            ? { welcome: { message: out.welcomeB64, devices: add.map((a) => a.device) } }
+            : {}),
         });
       } catch (err) {
         if (codeOf(err) === 'CONFLICT') {
@@ -444,7 +493,9 @@ export class E2EDevice {
 /** 60 digits (12 groups of 5) from a SHA-512 over the sorted device list. */
 export async function safetyNumber(devices: DeviceInfo[]): Promise<string> {
   const lines = devices.map((d) => `${d.userId}/${d.deviceId}/${d.publicKey}`).sort();
-  const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-512', utf8(`chat-safety-number-v1\n${lines.join('\n')}`)));
+  const digest = new Uint8Array(
+    await globalThis.crypto.subtle.digest('SHA-512', utf8(`chat-safety-number-v1\n${lines.join('\n')}`)),
+  );
   const groups: string[] = [];
   for (let i = 0; i < 12; i++) {
     let n = 0;

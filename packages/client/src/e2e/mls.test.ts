@@ -69,7 +69,9 @@ describe('MLS crypto layer', () => {
     let ga = await mls.newGroup('conv-2', alice, a.sig);
     const add = await mls.commitChanges(ga, [mls.decodeKeyPackageMessage(b.kp.publicB64)], []);
     ga = mls.decodeState(mls.encodeState(add.state));
-    let gb = mls.decodeState(mls.encodeState(await mls.joinFromWelcome(mls.welcomeOf(add.welcomeB64!), b.kp.privateB64)));
+    let gb = mls.decodeState(
+      mls.encodeState(await mls.joinFromWelcome(mls.welcomeOf(add.welcomeB64!), b.kp.privateB64)),
+    );
 
     const m = await mls.encryptMessage(ga, utf8('hello'));
     const bytes = fromBase64(m.ciphertextB64);

@@ -76,16 +76,32 @@ export async function newKeyPackage(me: DeviceRef, sig: SignatureKeys): Promise<
   const cs = await suite();
   const kp = await generateKeyPackageWithKey(credentialOf(me), defaultCapabilities(), defaultLifetime, [], sig, cs);
   const framed = encodeMlsMessage({ keyPackage: kp.publicPackage, wireformat: 'mls_key_package', version: 'mls10' });
-  return { ref: toHex(await makeKeyPackageRef(kp.publicPackage, cs.hash)), publicB64: toBase64(framed), privateB64: encodePrivate(kp.privatePackage, framed) };
+  return {
+    ref: toHex(await makeKeyPackageRef(kp.publicPackage, cs.hash)),
+    publicB64: toBase64(framed),
+    privateB64: encodePrivate(kp.privatePackage, framed),
+  };
 }
 
 function encodePrivate(p: PrivateKeyPackage, framedPublic: Uint8Array): string {
-  return JSON.stringify({ init: toBase64(p.initPrivateKey), hpke: toBase64(p.hpkePrivateKey), sig: toBase64(p.signaturePrivateKey), pub: toBase64(framedPublic) });
+  return JSON.stringify({
+    init: toBase64(p.initPrivateKey),
+    hpke: toBase64(p.hpkePrivateKey),
+    sig: toBase64(p.signaturePrivateKey),
+    pub: toBase64(framedPublic),
+  });
 }
 function decodePrivate(s: string): { priv: PrivateKeyPackage; pub: KeyPackage } {
   const o = JSON.parse(s) as { init: string; hpke: string; sig: string; pub: string };
   const pub = decodeKeyPackageMessage(o.pub);
-  return { priv: { initPrivateKey: fromBase64(o.init), hpkePrivateKey: fromBase64(o.hpke), signaturePrivateKey: fromBase64(o.sig) }, pub };
+  return {
+    priv: {
+      initPrivateKey: fromBase64(o.init),
+      hpkePrivateKey: fromBase64(o.hpke),
+      signaturePrivateKey: fromBase64(o.sig),
+    },
+    pub,
+  };
 }
 
 export function decodeKeyPackageMessage(b64: string): KeyPackage {
@@ -155,7 +171,9 @@ export async function commitChanges(state: ClientState, add: KeyPackage[], remov
   return {
     state: r.newState,
     commitB64: toBase64(encodeMlsMessage(r.commit)),
-    welcomeB64: r.welcome ? toBase64(encodeMlsMessage({ welcome: r.welcome, wireformat: 'mls_welcome', version: 'mls10' })) : null,
+    welcomeB64: r.welcome
+      ? toBase64(encodeMlsMessage({ welcome: r.welcome, wireformat: 'mls_welcome', version: 'mls10' }))
+      : null,
   };
 }
 
@@ -163,7 +181,8 @@ export async function commitChanges(state: ClientState, add: KeyPackage[], remov
 export async function applyCommit(state: ClientState, commitB64: string): Promise<ClientState> {
   const cs = await suite();
   const m = decodeMlsMessage(fromBase64(commitB64), 0)?.[0];
-  if (!m || (m.wireformat !== 'mls_private_message' && m.wireformat !== 'mls_public_message')) throw new Error('not a commit');
+  if (!m || (m.wireformat !== 'mls_private_message' && m.wireformat !== 'mls_public_message'))
+    throw new Error('not a commit');
   const r = await processMessage(m, state, emptyPskIndex, acceptAll, cs);
   if (r.kind !== 'newState') throw new Error('expected a commit');
   return r.newState;
@@ -184,10 +203,18 @@ export async function joinFromWelcome(welcome: Welcome, privateB64: string): Pro
   return joinGroup(welcome, pub, priv, emptyPskIndex, cs);
 }
 
-export async function encryptMessage(state: ClientState, plaintext: Uint8Array): Promise<{ state: ClientState; ciphertextB64: string }> {
+export async function encryptMessage(
+  state: ClientState,
+  plaintext: Uint8Array,
+): Promise<{ state: ClientState; ciphertextB64: string }> {
   const cs = await suite();
   const r = await createApplicationMessage(state, plaintext, cs);
-  return { state: r.newState, ciphertextB64: toBase64(encodeMlsMessage({ privateMessage: r.privateMessage, wireformat: 'mls_private_message', version: 'mls10' })) };
+  return {
+    state: r.newState,
+    ciphertextB64: toBase64(
+      encodeMlsMessage({ privateMessage: r.privateMessage, wireformat: 'mls_private_message', version: 'mls10' }),
+    ),
+  };
 }
 
 export interface Decrypted {
@@ -220,19 +247,46 @@ export async function decryptMessage(state: ClientState, ciphertextB64: string):
   if (pm.epoch < state.groupContext.epoch) {
     const past = state.historicalReceiverData.get(pm.epoch);
     if (!past) throw new Error('epoch too old');
-    const r = await unprotectPrivateMessage(past.senderDataSecret, pm, past.secretTree, past.ratchetTree, past.groupContext, retention, cs);
+    const r = await unprotectPrivateMessage(
+      past.senderDataSecret,
+      pm,
+      past.secretTree,
+      past.ratchetTree,
+      past.groupContext,
+      retention,
+      cs,
+    );
     if (r.content.content.contentType !== 'application') throw new Error('not an application message');
     const historical = new Map(state.historicalReceiverData);
     historical.set(pm.epoch, { ...past, secretTree: r.tree });
-    return { state: { ...state, historicalReceiverData: historical }, plaintext: r.content.content.applicationData, sender: senderOf(past.ratchetTree, r.content.content.sender) };
+    return {
+      state: { ...state, historicalReceiverData: historical },
+      plaintext: r.content.content.applicationData,
+      sender: senderOf(past.ratchetTree, r.content.content.sender),
+    };
   }
   if (pm.epoch > state.groupContext.epoch) throw new Error('epoch not reached');
-  const r = await unprotectPrivateMessage(state.keySchedule.senderDataSecret, pm, state.secretTree, state.ratchetTree, state.groupContext, retention, cs);
+  const r = await unprotectPrivateMessage(
+    state.keySchedule.senderDataSecret,
+    pm,
+    state.secretTree,
+    state.ratchetTree,
+    state.groupContext,
+    retention,
+    cs,
+  );
   if (r.content.content.contentType !== 'application') throw new Error('not an application message');
-  return { state: { ...state, secretTree: r.tree }, plaintext: r.content.content.applicationData, sender: senderOf(state.ratchetTree, r.content.content.sender) };
+  return {
+    state: { ...state, secretTree: r.tree },
+    plaintext: r.content.content.applicationData,
+    sender: senderOf(state.ratchetTree, r.content.content.sender),
+  };
 }
 
-function senderOf(tree: ClientState['ratchetTree'], sender: { senderType: string; leafIndex?: number }): DeviceRef | null {
+function senderOf(
+  tree: ClientState['ratchetTree'],
+  sender: { senderType: string; leafIndex?: number },
+): DeviceRef | null {
   if (sender.senderType !== 'member' || sender.leafIndex === undefined) return null;
   const node = tree[sender.leafIndex * 2];
   return node?.nodeType === 'leaf' ? deviceOfCredential(node.leaf.credential) : null;

@@ -89,15 +89,21 @@ export class ChatClient extends Emitter<ChatClientEvents> {
 
   constructor(private readonly opts: ChatClientOptions) {
     super();
-    this.http = new HttpApi(opts.origin, opts.credentials ?? (opts.botToken ? { kind: 'bot', token: opts.botToken } : null), (c) => {
-      this.scheduleRefresh();
-      opts.onCredentials?.(c);
-    });
+    this.http = new HttpApi(
+      opts.origin,
+      opts.credentials ?? (opts.botToken ? { kind: 'bot', token: opts.botToken } : null),
+      (c) => {
+        this.scheduleRefresh();
+        opts.onCredentials?.(c);
+      },
+    );
     for (const [k, v] of Object.entries(opts.cursors ?? {})) this.cursorMap.set(k, v);
   }
 
   /** A person's client: logs in, then `connect()`. */
-  static async login(opts: Omit<ChatClientOptions, 'botToken' | 'credentials'> & { username: string; password: string }): Promise<ChatClient> {
+  static async login(
+    opts: Omit<ChatClientOptions, 'botToken' | 'credentials'> & { username: string; password: string },
+  ): Promise<ChatClient> {
     const c = new ChatClient(opts);
     await c.http.login(opts.username, opts.password);
     return c;
@@ -141,7 +147,12 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   private openSocket(): void {
     const socket: ChatSocket = io(this.opts.origin, {
       // A function: every (re)connection presents the current token and the session to resume.
-      auth: (cb) => cb({ token: this.http.token, resumable: true, ...(this.sessionId ? { resume: { sessionId: this.sessionId, seq: this.lastSeq } } : {}) }),
+      auth: (cb) =>
+        cb({
+          token: this.http.token,
+          resumable: true,
+          ...(this.sessionId ? { resume: { sessionId: this.sessionId, seq: this.lastSeq } } : {}),
+        }),
       transports: this.opts.transports ?? ['websocket'],
       reconnectionDelay: 250,
       reconnectionDelayMax: 5_000,
@@ -173,7 +184,10 @@ export class ChatClient extends Emitter<ChatClientEvents> {
         return;
       }
       if (code === 'UNAUTHENTICATED' && this.http.credentials?.kind === 'session') {
-        this.http.refresh().then(() => this.retry(0), (e: unknown) => this.emit('error', e));
+        this.http.refresh().then(
+          () => this.retry(0),
+          (e: unknown) => this.emit('error', e),
+        );
         return;
       }
       if (code === 'UNAUTHENTICATED' || code === 'FORBIDDEN') {
@@ -200,7 +214,10 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     // Early (a minute, or a fifth of a short lifetime): the socket that dies at its handshake token's
     // expiry reconnects with the fresh token and resumes.
     const left = c.expiresAt - Date.now();
-    this.refreshTimer = setTimeout(() => void this.http.refresh().catch((e: unknown) => this.emit('error', e)), Math.max(1_000, left - Math.min(60_000, left / 5)));
+    this.refreshTimer = setTimeout(
+      () => void this.http.refresh().catch((e: unknown) => this.emit('error', e)),
+      Math.max(1_000, left - Math.min(60_000, left / 5)),
+    );
     (this.refreshTimer as { unref?: () => void }).unref?.();
   }
 
@@ -263,7 +280,11 @@ export class ChatClient extends Emitter<ChatClientEvents> {
 
   /** Re-fetches friends, requests and conversations, then every conversation's history after its cursor. */
   async sync(): Promise<Snapshot> {
-    const [friends, requests, conversations] = await Promise.all([this.http.friends(), this.http.friendRequests(), this.http.conversations()]);
+    const [friends, requests, conversations] = await Promise.all([
+      this.http.friends(),
+      this.http.friendRequests(),
+      this.http.conversations(),
+    ]);
     this.knownConversations.clear();
     for (const c of conversations) this.knownConversations.set(c.id, c);
     await Promise.all(conversations.map((c) => this.catchUp(c.id)));
@@ -292,7 +313,10 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       }
       this.cursorMap.set(conversationId, cursor);
     });
-    this.catchingUp.set(conversationId, next.catch(() => undefined));
+    this.catchingUp.set(
+      conversationId,
+      next.catch(() => undefined),
+    );
     return next;
   }
 
@@ -324,7 +348,9 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       const socket = await this.connected();
       let ack: Ack<{ message: Message }>;
       try {
-        ack = (await socket.timeout(this.opts.sendTimeoutMs ?? 5_000).emitWithAck('message:send', { conversationId, clientMsgId, body })) as Ack<{ message: Message }>;
+        ack = (await socket
+          .timeout(this.opts.sendTimeoutMs ?? 5_000)
+          .emitWithAck('message:send', { conversationId, clientMsgId, body })) as Ack<{ message: Message }>;
       } catch {
         if (attempt >= attempts) throw new ApiError(0, 'UNAVAILABLE', 'send outcome unknown after retries', true);
         continue; // outcome unknown: resend the same clientMsgId
@@ -343,7 +369,11 @@ export class ChatClient extends Emitter<ChatClientEvents> {
 
   /** Marks everything up to `messageId` read (acked; throws the coded error). */
   async markRead(conversationId: string, messageId: string): Promise<void> {
-    const ack = (await (await this.connected()).timeout(5_000).emitWithAck('read', { conversationId, messageId })) as Ack;
+    const ack = (await (
+      await this.connected()
+    )
+      .timeout(5_000)
+      .emitWithAck('read', { conversationId, messageId })) as Ack;
     if (!ack.ok) throw new ApiError(0, ack.error.code, ack.error.message, ack.error.retryable);
   }
 

@@ -36,7 +36,8 @@ export interface Session {
  * How a client proves who it is. A bot's API token never changes; a person's access token is
  * refreshed with the refresh token (rotation: one refresh at a time, always keep the newest pair).
  */
-export type Credentials = { kind: 'bot'; token: string } | { kind: 'session'; accessToken: string; refreshToken: string; expiresAt: number };
+export type Credentials =
+  { kind: 'bot'; token: string } | { kind: 'session'; accessToken: string; refreshToken: string; expiresAt: number };
 
 /**
  * Typed calls to `/api/v1`. A 401 on a person's session refreshes once (serialised: concurrent
@@ -61,7 +62,10 @@ export class HttpApi {
     const token = this.token;
     const res = await fetch(`${this.origin}/api/v1${path}`, {
       method,
-      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      headers: {
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
       body: body !== undefined ? JSON.stringify(body) : undefined,
     });
     const text = await res.text();
@@ -72,7 +76,13 @@ export class HttpApi {
       await this.refresh();
       return this.request<T>(method, path, body, true);
     }
-    throw new ApiError(res.status, err?.code ?? 'INTERNAL', err?.message ?? `HTTP ${res.status}`, err?.retryable ?? false, err?.retryAfterMs);
+    throw new ApiError(
+      res.status,
+      err?.code ?? 'INTERNAL',
+      err?.message ?? `HTTP ${res.status}`,
+      err?.retryable ?? false,
+      err?.retryAfterMs,
+    );
   }
 
   /** Exchanges the refresh token for a new pair; concurrent calls share one exchange. */
@@ -81,7 +91,11 @@ export class HttpApi {
     if (!c || c.kind !== 'session') return Promise.resolve();
     this.refreshing ??= (async () => {
       try {
-        const r = await this.request<{ accessToken: string; refreshToken: string; expiresIn: number }>('POST', '/auth/refresh', { refreshToken: c.refreshToken });
+        const r = await this.request<{ accessToken: string; refreshToken: string; expiresIn: number }>(
+          'POST',
+          '/auth/refresh',
+          { refreshToken: c.refreshToken },
+        );
         this.setSession(r);
       } finally {
         this.refreshing = null;
@@ -91,7 +105,12 @@ export class HttpApi {
   }
 
   private setSession(r: { accessToken: string; refreshToken: string; expiresIn: number }): void {
-    this.credentials = { kind: 'session', accessToken: r.accessToken, refreshToken: r.refreshToken, expiresAt: Date.now() + r.expiresIn * 1000 };
+    this.credentials = {
+      kind: 'session',
+      accessToken: r.accessToken,
+      refreshToken: r.refreshToken,
+      expiresAt: Date.now() + r.expiresIn * 1000,
+    };
     this.onCredentials(this.credentials);
   }
 
@@ -101,7 +120,11 @@ export class HttpApi {
     return s;
   }
   async register(username: string, password: string, displayName?: string): Promise<Session> {
-    const s = await this.request<Session>('POST', '/auth/register', { username, password, ...(displayName ? { displayName } : {}) });
+    const s = await this.request<Session>('POST', '/auth/register', {
+      username,
+      password,
+      ...(displayName ? { displayName } : {}),
+    });
     this.setSession(s);
     return s;
   }
@@ -114,21 +137,33 @@ export class HttpApi {
   presence = (userIds: string[]) => this.request<Presence[]>('GET', `/presence?userIds=${userIds.join(',')}`);
   friends = () => this.request<Friend[]>('GET', '/friends');
   friendRequests = () => this.request<FriendRequests>('GET', '/friends/requests');
-  requestFriend = (username: string) => this.request<{ id: string } | Friend>('POST', '/friends/requests', { username });
+  requestFriend = (username: string) =>
+    this.request<{ id: string } | Friend>('POST', '/friends/requests', { username });
   acceptFriend = (requestId: string) => this.request<Friend>('POST', `/friends/requests/${requestId}/accept`);
   declineFriend = (requestId: string) => this.request<null>('POST', `/friends/requests/${requestId}/decline`);
   unfriend = (userId: string) => this.request<null>('DELETE', `/friends/${userId}`);
   conversations = () => this.request<Conversation[]>('GET', '/conversations');
   conversation = (id: string) => this.request<Conversation>('GET', `/conversations/${id}`);
   directConversation = (userId: string) => this.request<Conversation>('POST', '/conversations/direct', { userId });
-  createRoom = (title: string, memberIds: string[] = []) => this.request<Conversation>('POST', '/conversations/rooms', { title, memberIds });
-  addMember = (conversationId: string, userId: string) => this.request<Conversation>('POST', `/conversations/${conversationId}/members`, { userId });
-  removeMember = (conversationId: string, userId: string) => this.request<null>('DELETE', `/conversations/${conversationId}/members/${userId}`);
+  createRoom = (title: string, memberIds: string[] = []) =>
+    this.request<Conversation>('POST', '/conversations/rooms', { title, memberIds });
+  addMember = (conversationId: string, userId: string) =>
+    this.request<Conversation>('POST', `/conversations/${conversationId}/members`, { userId });
+  removeMember = (conversationId: string, userId: string) =>
+    this.request<null>('DELETE', `/conversations/${conversationId}/members/${userId}`);
   history = (conversationId: string, q: { before?: string; after?: string; limit?: number } = {}) => {
-    const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]));
-    return this.request<HistoryPage>('GET', `/conversations/${conversationId}/messages${qs.size ? `?${qs.toString()}` : ''}`);
+    const qs = new URLSearchParams(
+      Object.entries(q)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]): [string, string] => [k, String(v)]),
+    );
+    return this.request<HistoryPage>(
+      'GET',
+      `/conversations/${conversationId}/messages${qs.size ? `?${qs.toString()}` : ''}`,
+    );
   };
-  createBot = (username: string, displayName?: string) => this.request<Bot>('POST', '/bots', { username, ...(displayName ? { displayName } : {}) });
+  createBot = (username: string, displayName?: string) =>
+    this.request<Bot>('POST', '/bots', { username, ...(displayName ? { displayName } : {}) });
   bots = () => this.request<Bot[]>('GET', '/bots');
   createBotToken = (botId: string, body: { name: string; scopes?: Array<'read' | 'write'>; expiresInDays?: number }) =>
     this.request<{ token: string; apiToken: ApiToken }>('POST', `/bots/${botId}/tokens`, body);

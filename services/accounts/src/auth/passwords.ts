@@ -20,7 +20,11 @@ export interface PasswordChecker {
  */
 export async function createPasswordChecker(registry: Registry): Promise<PasswordChecker> {
   const dummy = await hashPassword(`dummy-${Math.random()}-${Date.now()}`);
-  const verifications = new Counter({ name: 'password_verifications_total', help: 'argon2 verifications run by logins', registers: [registry] });
+  const verifications = new Counter({
+    name: 'password_verifications_total',
+    help: 'argon2 verifications run by logins',
+    registers: [registry],
+  });
   return {
     check: async (storedHash, password) => {
       try {

@@ -33,7 +33,10 @@ export function createSummariesClient(opts: { baseUrl: string; timeoutMs: number
         if (!parsed.success) throw new Error(`unexpected summaries body: ${parsed.error.message.slice(0, 200)}`);
         return new Map(Object.entries(parsed.data.summaries));
       } catch (err) {
-        opts.logger.warn({ err: (err as Error).message, userId, conversations: conversationIds.length }, 'conversation summaries unavailable; answering without them');
+        opts.logger.warn(
+          { err: (err as Error).message, userId, conversations: conversationIds.length },
+          'conversation summaries unavailable; answering without them',
+        );
         return new Map();
       }
     },

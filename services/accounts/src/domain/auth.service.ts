@@ -20,21 +20,45 @@ export interface TokenPair {
   expiresIn: number;
 }
 
-async function issueTokens(ctx: Deps, db: Executor, user: { id: string; username: string }, familyId?: string): Promise<TokenPair> {
+async function issueTokens(
+  ctx: Deps,
+  db: Executor,
+  user: { id: string; username: string },
+  familyId?: string,
+): Promise<TokenPair> {
   const refreshToken = newRefreshToken();
   const expiresAt = new Date(Date.now() + ctx.config.REFRESH_TOKEN_TTL_DAYS * 86_400_000);
-  const row = await createSessionsRepository(db).issue({ userId: user.id, tokenHash: hashRefreshToken(refreshToken), expiresAt, familyId });
+  const row = await createSessionsRepository(db).issue({
+    userId: user.id,
+    tokenHash: hashRefreshToken(refreshToken),
+    expiresAt,
+    familyId,
+  });
   // `sid` names the session, so revoking it can disconnect the sockets opened with its tokens.
-  const accessToken = await signAccessToken(ctx.keys.privateKey, ctx.keys.kid, { userId: user.id, username: user.username, sessionId: row.familyId }, ctx.config.ACCESS_TOKEN_TTL_SECONDS);
+  const accessToken = await signAccessToken(
+    ctx.keys.privateKey,
+    ctx.keys.kid,
+    { userId: user.id, username: user.username, sessionId: row.familyId },
+    ctx.config.ACCESS_TOKEN_TTL_SECONDS,
+  );
   return { accessToken, refreshToken, expiresIn: ctx.config.ACCESS_TOKEN_TTL_SECONDS };
 }
 
-export async function register(ctx: Deps, input: { username: string; password: string; displayName?: string }, traceId: string): Promise<{ user: User } & TokenPair> {
+export async function register(
+  ctx: Deps,
+  input: { username: string; password: string; displayName?: string },
+  traceId: string,
+): Promise<{ user: User } & TokenPair> {
   // A taken name is answered before the costly hash (the unique index still decides a race).
-  if (await createUsersRepository(ctx.db).findByUsername(input.username)) throw new AppError('CONFLICT', 'username is taken');
+  if (await createUsersRepository(ctx.db).findByUsername(input.username))
+    throw new AppError('CONFLICT', 'username is taken');
   const passwordHash = await hashPassword(input.password);
   return transact(ctx, async (tx) => {
-    const row = await createUsersRepository(tx).create({ username: input.username.toLowerCase(), displayName: input.displayName ?? input.username, passwordHash });
+    const row = await createUsersRepository(tx).create({
+      username: input.username.toLowerCase(),
+      displayName: input.displayName ?? input.username,
+      passwordHash,
+    });
     if (!row) throw new AppError('CONFLICT', 'username is taken');
     const user = toUser(row);
     await enqueue(tx, 'user.created', user, traceId);
@@ -42,7 +66,12 @@ export async function register(ctx: Deps, input: { username: string; password: s
   });
 }
 
-export async function login(ctx: Deps, input: { username: string; password: string }, address: string, reply?: FastifyReply): Promise<{ user: User } & TokenPair> {
+export async function login(
+  ctx: Deps,
+  input: { username: string; password: string },
+  address: string,
+  reply?: FastifyReply,
+): Promise<{ user: User } & TokenPair> {
   const username = input.username.toLowerCase();
   const { loginAddress, loginPair, loginUser } = ctx.limits;
   const pair = `${username}@${address}`;

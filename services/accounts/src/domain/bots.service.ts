@@ -27,12 +27,23 @@ async function ownedBot(ctx: Ctx, ownerId: string, botId: string): Promise<UserR
   return row;
 }
 
-export async function createBot(ctx: Ctx, claims: AccessClaims, input: { username: string; displayName?: string }, traceId: string): Promise<Bot> {
+export async function createBot(
+  ctx: Ctx,
+  claims: AccessClaims,
+  input: { username: string; displayName?: string },
+  traceId: string,
+): Promise<Bot> {
   const ownerId = requirePerson(claims);
   return transact(ctx, async (tx) => {
     const [n] = await tx.select({ n: count() }).from(users).where(eq(users.botOwnerId, ownerId));
-    if ((n?.n ?? 0) >= botLimits.botsPerOwner) throw new AppError('CONFLICT', `at most ${botLimits.botsPerOwner} bots per user`);
-    const row = await createUsersRepository(tx).create({ username: input.username, displayName: input.displayName ?? input.username, passwordHash: NO_PASSWORD, botOwnerId: ownerId });
+    if ((n?.n ?? 0) >= botLimits.botsPerOwner)
+      throw new AppError('CONFLICT', `at most ${botLimits.botsPerOwner} bots per user`);
+    const row = await createUsersRepository(tx).create({
+      username: input.username,
+      displayName: input.displayName ?? input.username,
+      passwordHash: NO_PASSWORD,
+      botOwnerId: ownerId,
+    });
     if (!row) throw new AppError('CONFLICT', 'username is taken');
     await enqueue(tx, 'user.created', toUser(row), traceId);
     return toBot(row);
@@ -41,15 +52,25 @@ export async function createBot(ctx: Ctx, claims: AccessClaims, input: { usernam
 
 export async function listBots(ctx: Ctx, claims: AccessClaims): Promise<Bot[]> {
   const ownerId = requirePerson(claims);
-  const rows = await ctx.db.select().from(users).where(and(eq(users.botOwnerId, ownerId))).orderBy(asc(users.createdAt));
+  const rows = await ctx.db
+    .select()
+    .from(users)
+    .where(and(eq(users.botOwnerId, ownerId)))
+    .orderBy(asc(users.createdAt));
   return rows.map(toBot);
 }
 
-export async function createToken(ctx: Ctx, claims: AccessClaims, botId: string, input: { name: string; scopes: TokenScope[]; expiresInDays?: number }): Promise<{ token: string; apiToken: ApiToken }> {
+export async function createToken(
+  ctx: Ctx,
+  claims: AccessClaims,
+  botId: string,
+  input: { name: string; scopes: TokenScope[]; expiresInDays?: number },
+): Promise<{ token: string; apiToken: ApiToken }> {
   const ownerId = requirePerson(claims);
   await ownedBot(ctx, ownerId, botId);
   const tokens = createApiTokensRepository(ctx.db);
-  if ((await tokens.countLive(botId)) >= botLimits.tokensPerBot) throw new AppError('CONFLICT', `at most ${botLimits.tokensPerBot} live tokens per bot`);
+  if ((await tokens.countLive(botId)) >= botLimits.tokensPerBot)
+    throw new AppError('CONFLICT', `at most ${botLimits.tokensPerBot} live tokens per bot`);
   const token = `${API_TOKEN_PREFIX}${newRefreshToken()}`;
   const row = await tokens.create({
     botId,
@@ -68,11 +89,15 @@ export async function listTokens(ctx: Ctx, claims: AccessClaims, botId: string):
 
 export async function revokeToken(ctx: Ctx, claims: AccessClaims, botId: string, tokenId: string): Promise<void> {
   await ownedBot(ctx, requirePerson(claims), botId);
-  if (!(await createApiTokensRepository(ctx.db).revoke(botId, tokenId))) throw new AppError('NOT_FOUND', 'no such token');
+  if (!(await createApiTokensRepository(ctx.db).revoke(botId, tokenId)))
+    throw new AppError('NOT_FOUND', 'no such token');
 }
 
 /** An API token's claims, or UNAUTHENTICATED: unknown, revoked and expired tokens look the same. */
-export async function resolveApiToken(ctx: Ctx, token: string): Promise<AccessClaims & { expiresAtIso: string | null }> {
+export async function resolveApiToken(
+  ctx: Ctx,
+  token: string,
+): Promise<AccessClaims & { expiresAtIso: string | null }> {
   if (token.length > 256) throw invalidToken();
   const repo = createApiTokensRepository(ctx.db);
   const found = await repo.findByHash(hashRefreshToken(token));

@@ -10,10 +10,17 @@ import type { Executor } from '../repositories/types';
  * blocked (and the blocker has no use for theirs), even while they still share a conversation.
  * Three set-based queries for any number of users (a burst of presence changes is one call).
  */
-export async function contactIdsOf(db: Executor, userIds: string[], maxRoomSize?: number): Promise<Record<string, string[]>> {
+export async function contactIdsOf(
+  db: Executor,
+  userIds: string[],
+  maxRoomSize?: number,
+): Promise<Record<string, string[]>> {
   const out: Record<string, Set<string>> = Object.fromEntries(userIds.map((id) => [id, new Set<string>()]));
   if (userIds.length === 0) return {};
-  const ids = sql`array[${sql.join(userIds.map((id) => sql`${id}::uuid`), sql`, `)}]`;
+  const ids = sql`array[${sql.join(
+    userIds.map((id) => sql`${id}::uuid`),
+    sql`, `,
+  )}]`;
   const friends = await db.execute<{ me: string; other: string }>(sql`
     select user_a as me, user_b as other from accounts.friendships where user_a = any(${ids})
     union all
@@ -37,7 +44,8 @@ export async function contactIdsOf(db: Executor, userIds: string[], maxRoomSize?
     union all
     select blocked_id as me, blocker_id as other from accounts.blocks where blocked_id = any(${ids})`);
   const hidden = new Set(blocked.rows.map((r) => `${r.me}/${r.other}`));
-  for (const r of [...friends.rows, ...coMembers.rows]) if (r.me !== r.other && !hidden.has(`${r.me}/${r.other}`)) out[r.me]?.add(r.other);
+  for (const r of [...friends.rows, ...coMembers.rows])
+    if (r.me !== r.other && !hidden.has(`${r.me}/${r.other}`)) out[r.me]?.add(r.other);
   return Object.fromEntries(Object.entries(out).map(([id, set]) => [id, [...set].sort()]));
 }
 

@@ -5,11 +5,20 @@ import type { ConversationWithMembers } from '../repositories/conversations.repo
 export type ConversationChange = 'created' | 'updated' | 'member_added' | 'member_removed';
 export type ConversationCore = Omit<Conversation, 'lastMessage' | 'unreadCount'>;
 
-export const toConversationCore = ({ conversation: c, members }: ConversationWithMembers, readMarkers: Record<string, string> = {}): ConversationCore => ({
+export const toConversationCore = (
+  { conversation: c, members }: ConversationWithMembers,
+  readMarkers: Record<string, string> = {},
+): ConversationCore => ({
   id: c.id,
   kind: c.kind,
   title: c.title,
-  members: members.map((m) => ({ userId: m.userId, username: m.username, displayName: m.displayName, role: m.role, lastReadMessageId: readMarkers[m.userId] ?? null })),
+  members: members.map((m) => ({
+    userId: m.userId,
+    username: m.username,
+    displayName: m.displayName,
+    role: m.role,
+    lastReadMessageId: readMarkers[m.userId] ?? null,
+  })),
   createdAt: c.createdAt.toISOString(),
 });
 

@@ -2,7 +2,11 @@ import { AppError, type Conversation, type MemberRole } from '@chat/contracts';
 import { transact, type Deps } from '../deps';
 import type { Tx } from '../repositories/types';
 import { enqueueAll } from '../outbox/outbox';
-import { createConversationsRepository, type ConversationWithMembers, type Membership } from '../repositories/conversations.repository';
+import {
+  createConversationsRepository,
+  type ConversationWithMembers,
+  type Membership,
+} from '../repositories/conversations.repository';
 import { createFriendsRepository } from '../repositories/friends.repository';
 import { createInvitationsRepository } from '../repositories/invitations.repository';
 import { createUsersRepository } from '../repositories/users.repository';
@@ -25,7 +29,10 @@ async function withSummary(ctx: Deps, me: string, c: ConversationWithMembers): P
 
 export async function listConversations(ctx: Deps, me: string): Promise<Conversation[]> {
   const list = await createConversationsRepository(ctx.db).listForUser(me);
-  const summaries = await ctx.summaries.fetch(me, list.map((c) => c.conversation.id));
+  const summaries = await ctx.summaries.fetch(
+    me,
+    list.map((c) => c.conversation.id),
+  );
   return sortByActivity(list.map((c) => ({ c, s: summaries.get(c.conversation.id) })));
 }
 
@@ -47,7 +54,13 @@ export async function openDirect(ctx: Deps, me: string, otherId: string, traceId
   return withSummary(ctx, me, c);
 }
 
-export async function createRoom(ctx: Deps, me: string, title: string, memberIds: string[], traceId: string): Promise<Conversation> {
+export async function createRoom(
+  ctx: Deps,
+  me: string,
+  title: string,
+  memberIds: string[],
+  traceId: string,
+): Promise<Conversation> {
   const others = [...new Set(memberIds)].filter((id) => id !== me);
   if (others.length + 1 > ctx.config.ROOM_MAX_MEMBERS) {
     throw new AppError('VALIDATION', `a room holds at most ${ctx.config.ROOM_MAX_MEMBERS} members`);
@@ -57,16 +70,30 @@ export async function createRoom(ctx: Deps, me: string, title: string, memberIds
   const c = await transact(ctx, async (tx) => {
     await requireConsent(tx, me, others, [me, ...others]);
     const convs = createConversationsRepository(tx);
-    const row = await convs.createRoom(title, [{ userId: me, role: 'owner' }, ...others.map((userId) => ({ userId, role: 'member' as const }))]);
+    const row = await convs.createRoom(title, [
+      { userId: me, role: 'owner' },
+      ...others.map((userId) => ({ userId, role: 'member' as const })),
+    ]);
     const full = (await convs.withMembers(row.id))!;
-    await enqueueAll(tx, [conversationEvent('created', full), roomEventMessage(row.id, me, { type: 'created', title, ...names(full, me) })], traceId);
+    await enqueueAll(
+      tx,
+      [
+        conversationEvent('created', full),
+        roomEventMessage(row.id, me, { type: 'created', title, ...names(full, me) }),
+      ],
+      traceId,
+    );
     return full;
   });
   return toConversation(c);
 }
 
 /** The display names a room event carries, from the member list that holds those people. */
-export function names(c: ConversationWithMembers, actorId: string, userId?: string): { actorName?: string; userName?: string } {
+export function names(
+  c: ConversationWithMembers,
+  actorId: string,
+  userId?: string,
+): { actorName?: string; userName?: string } {
   const name = (id: string) => c.members.find((m) => m.userId === id)?.displayName;
   const actorName = name(actorId);
   const userName = userId ? name(userId) : undefined;
@@ -90,7 +117,12 @@ async function requireConsent(tx: Tx, me: string, newIds: string[], memberIds: s
  * them (the refusal does not say who, so the caller learns no more than "cannot add").
  */
 export async function refuseBlocked(tx: Tx, newIds: string[], memberIds: string[]): Promise<void> {
-  if (await createFriendsRepository(tx).anyBlockBetween(newIds, memberIds.filter((id) => !newIds.includes(id)).concat(newIds))) {
+  if (
+    await createFriendsRepository(tx).anyBlockBetween(
+      newIds,
+      memberIds.filter((id) => !newIds.includes(id)).concat(newIds),
+    )
+  ) {
     throw new AppError('FORBIDDEN', 'cannot add this user');
   }
 }
@@ -114,12 +146,20 @@ export async function separate(tx: Tx, blocker: string, blocked: string, traceId
     const heir = nextOwner(full.members.filter((m) => m.userId !== leaving));
     if (heir) await convs.setRole(id, heir.userId, 'owner');
     const after = (await convs.withMembers(id))!;
-    await enqueueAll(tx, [conversationEvent('member_removed', after, { removedUserIds: [leaving], userId: leaving })], traceId);
+    await enqueueAll(
+      tx,
+      [conversationEvent('member_removed', after, { removedUserIds: [leaving], userId: leaving })],
+      traceId,
+    );
   }
 }
 
 /** Locks the conversation and returns it with the caller's membership; NOT_FOUND for non-members. */
-export async function lockAsMember(tx: Tx, id: string, me: string): Promise<{ full: ConversationWithMembers; mine: Membership }> {
+export async function lockAsMember(
+  tx: Tx,
+  id: string,
+  me: string,
+): Promise<{ full: ConversationWithMembers; mine: Membership }> {
   const convs = createConversationsRepository(tx);
   if (!(await convs.lock(id))) throw notFound();
   const full = (await convs.withMembers(id))!;
@@ -141,20 +181,39 @@ export async function getConversation(ctx: Deps, me: string, id: string): Promis
   return withSummary(ctx, me, c);
 }
 
-export async function addMember(ctx: Deps, me: string, id: string, userId: string, traceId: string): Promise<Conversation> {
+export async function addMember(
+  ctx: Deps,
+  me: string,
+  id: string,
+  userId: string,
+  traceId: string,
+): Promise<Conversation> {
   const c = await transact(ctx, async (tx) => {
     const { full, mine } = await lockAsMember(tx, id, me);
     requireRoom(full);
     requireManager(mine);
     if (!(await createUsersRepository(tx).findById(userId))) throw new AppError('NOT_FOUND', 'user not found');
     if (full.members.some((m) => m.userId === userId)) throw new AppError('CONFLICT', 'already a member');
-    if (full.members.length >= ctx.config.ROOM_MAX_MEMBERS) throw new AppError('CONFLICT', `the room is full (${ctx.config.ROOM_MAX_MEMBERS} members)`);
-    await requireConsent(tx, me, [userId], full.members.map((m) => m.userId));
+    if (full.members.length >= ctx.config.ROOM_MAX_MEMBERS)
+      throw new AppError('CONFLICT', `the room is full (${ctx.config.ROOM_MAX_MEMBERS} members)`);
+    await requireConsent(
+      tx,
+      me,
+      [userId],
+      full.members.map((m) => m.userId),
+    );
     const convs = createConversationsRepository(tx);
     await convs.addMember(id, userId, 'member');
     await createInvitationsRepository(tx).deleteFor(id, userId);
     const after = (await convs.withMembers(id))!;
-    await enqueueAll(tx, [conversationEvent('member_added', after, { userId }), roomEventMessage(id, me, { type: 'joined', userId, ...names(after, me, userId) })], traceId);
+    await enqueueAll(
+      tx,
+      [
+        conversationEvent('member_added', after, { userId }),
+        roomEventMessage(id, me, { type: 'joined', userId, ...names(after, me, userId) }),
+      ],
+      traceId,
+    );
     return after;
   });
   return withSummary(ctx, me, c);
@@ -172,7 +231,8 @@ export async function removeMember(ctx: Deps, me: string, id: string, userId: st
     if (!target) throw new AppError('NOT_FOUND', 'not a member of this conversation');
     if (userId !== me) {
       requireManager(mine);
-      if (mine.role === 'admin' && target.role !== 'member') throw new AppError('FORBIDDEN', 'an admin can remove plain members only');
+      if (mine.role === 'admin' && target.role !== 'member')
+        throw new AppError('FORBIDDEN', 'an admin can remove plain members only');
     }
     const convs = createConversationsRepository(tx);
     await convs.removeMember(id, userId);
@@ -180,14 +240,30 @@ export async function removeMember(ctx: Deps, me: string, id: string, userId: st
     const heir = nextOwner(remaining);
     if (heir) await convs.setRole(id, heir.userId, 'owner');
     const after = (await convs.withMembers(id))!;
-    const happened = [roomEventMessage(id, me, { type: userId === me ? 'left' : 'removed', userId, ...names(full, me, userId) })];
-    if (heir) happened.push(roomEventMessage(id, me, { type: 'owner_changed', userId: heir.userId, ...names(full, me, heir.userId) }));
-    await enqueueAll(tx, [conversationEvent('member_removed', after, { removedUserIds: [userId], userId }), ...happened], traceId);
+    const happened = [
+      roomEventMessage(id, me, { type: userId === me ? 'left' : 'removed', userId, ...names(full, me, userId) }),
+    ];
+    if (heir)
+      happened.push(
+        roomEventMessage(id, me, { type: 'owner_changed', userId: heir.userId, ...names(full, me, heir.userId) }),
+      );
+    await enqueueAll(
+      tx,
+      [conversationEvent('member_removed', after, { removedUserIds: [userId], userId }), ...happened],
+      traceId,
+    );
   });
 }
 
 /** Owners only: promote to admin or owner, demote, as long as the room keeps an owner. */
-export async function setRole(ctx: Deps, me: string, id: string, userId: string, role: MemberRole, traceId: string): Promise<Conversation> {
+export async function setRole(
+  ctx: Deps,
+  me: string,
+  id: string,
+  userId: string,
+  role: MemberRole,
+  traceId: string,
+): Promise<Conversation> {
   const c = await transact(ctx, async (tx) => {
     const { full, mine } = await lockAsMember(tx, id, me);
     requireRoom(full);
@@ -195,11 +271,15 @@ export async function setRole(ctx: Deps, me: string, id: string, userId: string,
     const target = full.members.find((m) => m.userId === userId);
     if (!target) throw new AppError('NOT_FOUND', 'not a member of this conversation');
     const owners = full.members.filter((m) => m.role === 'owner' && m.userId !== userId).length;
-    if (role !== 'owner' && owners === 0) throw new AppError('CONFLICT', 'a room needs an owner: make someone else owner first');
+    if (role !== 'owner' && owners === 0)
+      throw new AppError('CONFLICT', 'a room needs an owner: make someone else owner first');
     const convs = createConversationsRepository(tx);
     await convs.setRole(id, userId, role);
     const after = (await convs.withMembers(id))!;
-    const promoted = role === 'owner' && target.role !== 'owner' ? [roomEventMessage(id, me, { type: 'owner_changed', userId, ...names(full, me, userId) })] : [];
+    const promoted =
+      role === 'owner' && target.role !== 'owner'
+        ? [roomEventMessage(id, me, { type: 'owner_changed', userId, ...names(full, me, userId) })]
+        : [];
     await enqueueAll(tx, [conversationEvent('updated', after, { userId }), ...promoted], traceId);
     return after;
   });
@@ -214,7 +294,10 @@ export async function rename(ctx: Deps, me: string, id: string, title: string, t
     const convs = createConversationsRepository(tx);
     await convs.rename(id, title);
     const after = (await convs.withMembers(id))!;
-    const renamed = full.conversation.title !== title ? [roomEventMessage(id, me, { type: 'renamed', title, ...names(full, me) })] : [];
+    const renamed =
+      full.conversation.title !== title
+        ? [roomEventMessage(id, me, { type: 'renamed', title, ...names(full, me) })]
+        : [];
     await enqueueAll(tx, [conversationEvent('updated', after), ...renamed], traceId);
     return after;
   });

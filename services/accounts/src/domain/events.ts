@@ -14,23 +14,50 @@ import type { ConversationWithMembers } from '../repositories/conversations.repo
  */
 export const friendRequestEvent = (req: { id: string; createdAt: Date }, from: User, to: User): PendingEvent => ({
   type: 'friendship.changed',
-  payload: { userIds: [from.id, to.id], event: { type: 'request', request: { id: req.id, from, to, createdAt: req.createdAt.toISOString() } } },
-});
-
-export const friendAcceptedEvent = (users: [User, User], since: Date, conversationId: string, requestId: string | null): PendingEvent => ({
-  type: 'friendship.changed',
   payload: {
-    userIds: users.map((u) => u.id),
-    event: { type: 'accepted', userIds: users.map((u) => u.id), users, since: since.toISOString(), conversationId, requestId },
+    userIds: [from.id, to.id],
+    event: { type: 'request', request: { id: req.id, from, to, createdAt: req.createdAt.toISOString() } },
   },
 });
 
-export const friendRemovedEvent = (pair: [string, string], actorId: string, reason: 'declined' | 'cancelled' | 'unfriended', requestId?: string): PendingEvent => ({
+export const friendAcceptedEvent = (
+  users: [User, User],
+  since: Date,
+  conversationId: string,
+  requestId: string | null,
+): PendingEvent => ({
   type: 'friendship.changed',
-  payload: { userIds: pair, event: { type: 'removed', userIds: pair, userId: actorId, reason, ...(requestId ? { requestId } : {}) } },
+  payload: {
+    userIds: users.map((u) => u.id),
+    event: {
+      type: 'accepted',
+      userIds: users.map((u) => u.id),
+      users,
+      since: since.toISOString(),
+      conversationId,
+      requestId,
+    },
+  },
 });
 
-export function conversationEvent(change: ConversationChange, c: ConversationWithMembers, extra: { removedUserIds?: string[]; userId?: string } = {}): PendingEvent {
+export const friendRemovedEvent = (
+  pair: [string, string],
+  actorId: string,
+  reason: 'declined' | 'cancelled' | 'unfriended',
+  requestId?: string,
+): PendingEvent => ({
+  type: 'friendship.changed',
+  payload: {
+    userIds: pair,
+    event: { type: 'removed', userIds: pair, userId: actorId, reason, ...(requestId ? { requestId } : {}) },
+  },
+});
+
+export function conversationEvent(
+  change: ConversationChange,
+  c: ConversationWithMembers,
+  extra: { removedUserIds?: string[]; userId?: string } = {},
+): PendingEvent {
   const payload: EventPayload<'conversation.changed'> = {
     type: change,
     conversation: toConversationCore(c),

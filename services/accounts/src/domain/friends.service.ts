@@ -21,12 +21,23 @@ export interface FriendView {
 }
 
 /** Presence is filled in by `withPresence` (src/presence) where a view leaves the service. */
-const friendView = (user: User, since: Date, conversationId: string | null): FriendView => ({ user, since: since.toISOString(), online: false, lastSeenAt: null, conversationId });
+const friendView = (user: User, since: Date, conversationId: string | null): FriendView => ({
+  user,
+  since: since.toISOString(),
+  online: false,
+  lastSeenAt: null,
+  conversationId,
+});
 
 const refused = () => new AppError('FORBIDDEN', 'cannot send a friend request to this user');
 
 /** Makes the pair friends and ensures their direct conversation, inside the caller's transaction. */
-async function befriend(tx: Tx, me: User, other: User, requestId: string | null): Promise<{ view: FriendView; events: PendingEvent[] }> {
+async function befriend(
+  tx: Tx,
+  me: User,
+  other: User,
+  requestId: string | null,
+): Promise<{ view: FriendView; events: PendingEvent[] }> {
   const friends = createFriendsRepository(tx);
   const convs = createConversationsRepository(tx);
   const since = (await friends.createFriendship(me.id, other.id)) ?? new Date();
@@ -44,18 +55,26 @@ async function requireUser(ctx: Deps, id: string): Promise<User> {
 
 export async function listFriends(ctx: Deps, me: string): Promise<FriendView[]> {
   const rows = await createFriendsRepository(ctx.db).listFriends(me);
-  return withPresence(ctx.db, rows.map((r) => friendView(toUser(r.user), r.since, r.conversationId)));
+  return withPresence(
+    ctx.db,
+    rows.map((r) => friendView(toUser(r.user), r.since, r.conversationId)),
+  );
 }
 
 export async function listRequests(ctx: Deps, me: string) {
   const rows = await createFriendsRepository(ctx.db).listRequests(me);
   return {
-    incoming: rows.filter((r) => r.request.toUserId === me).map((r) => ({ id: r.request.id, from: toUser(r.other), createdAt: r.request.createdAt.toISOString() })),
-    outgoing: rows.filter((r) => r.request.fromUserId === me).map((r) => ({ id: r.request.id, to: toUser(r.other), createdAt: r.request.createdAt.toISOString() })),
+    incoming: rows
+      .filter((r) => r.request.toUserId === me)
+      .map((r) => ({ id: r.request.id, from: toUser(r.other), createdAt: r.request.createdAt.toISOString() })),
+    outgoing: rows
+      .filter((r) => r.request.fromUserId === me)
+      .map((r) => ({ id: r.request.id, to: toUser(r.other), createdAt: r.request.createdAt.toISOString() })),
   };
 }
 
-export type SendResult = { kind: 'requested'; request: { id: string; to: User; createdAt: string } } | { kind: 'friends'; friend: FriendView };
+export type SendResult =
+  { kind: 'requested'; request: { id: string; to: User; createdAt: string } } | { kind: 'friends'; friend: FriendView };
 
 export async function sendRequest(ctx: Deps, meId: string, username: string, traceId: string): Promise<SendResult> {
   const users = createUsersRepository(ctx.db);
@@ -69,7 +88,8 @@ export async function sendRequest(ctx: Deps, meId: string, username: string, tra
     const friends = createFriendsRepository(tx);
     await friends.lockPair(me.id, other.id);
     if (await friends.hasBlocked(other.id, me.id)) throw refused();
-    if (await friends.hasBlocked(me.id, other.id)) throw new AppError('FORBIDDEN', 'you blocked this user; unblock them first');
+    if (await friends.hasBlocked(me.id, other.id))
+      throw new AppError('FORBIDDEN', 'you blocked this user; unblock them first');
     if (await friends.areFriends(me.id, other.id)) throw new AppError('CONFLICT', 'you are already friends');
     const theirs = await friends.findRequestBetween(other.id, me.id);
     if (theirs) {
@@ -85,7 +105,9 @@ export async function sendRequest(ctx: Deps, meId: string, username: string, tra
     return { kind: 'requested', request: { id: req.id, to: other, createdAt: req.createdAt.toISOString() } };
   });
   // Asking back is accepting: the new friend's presence is filled in as on accept (not a constant offline).
-  return result.kind === 'friends' ? { kind: 'friends', friend: (await withPresence(ctx.db, [result.friend]))[0]! } : result;
+  return result.kind === 'friends'
+    ? { kind: 'friends', friend: (await withPresence(ctx.db, [result.friend]))[0]! }
+    : result;
 }
 
 export async function acceptRequest(ctx: Deps, meId: string, requestId: string, traceId: string): Promise<FriendView> {
@@ -105,7 +127,13 @@ export async function acceptRequest(ctx: Deps, meId: string, requestId: string, 
 }
 
 /** Decline (the recipient) or cancel (the sender): either way the request is gone. */
-export async function dropRequest(ctx: Deps, meId: string, requestId: string, as: 'recipient' | 'sender', traceId: string): Promise<void> {
+export async function dropRequest(
+  ctx: Deps,
+  meId: string,
+  requestId: string,
+  as: 'recipient' | 'sender',
+  traceId: string,
+): Promise<void> {
   const req = await createFriendsRepository(ctx.db).findRequest(requestId);
   const mine = req && (as === 'recipient' ? req.toUserId : req.fromUserId) === meId;
   if (!req || !mine) throw new AppError('NOT_FOUND', 'friend request not found');
@@ -140,9 +168,12 @@ export async function block(ctx: Deps, meId: string, otherId: string, traceId: s
     await friends.block(meId, otherId);
     const events: PendingEvent[] = [];
     for (const r of await friends.deleteRequestsBetween(meId, otherId)) {
-      events.push(friendRemovedEvent([r.fromUserId, r.toUserId], meId, r.fromUserId === meId ? 'cancelled' : 'declined', r.id));
+      events.push(
+        friendRemovedEvent([r.fromUserId, r.toUserId], meId, r.fromUserId === meId ? 'cancelled' : 'declined', r.id),
+      );
     }
-    if (await friends.deleteFriendship(meId, otherId)) events.push(friendRemovedEvent([meId, otherId], meId, 'unfriended'));
+    if (await friends.deleteFriendship(meId, otherId))
+      events.push(friendRemovedEvent([meId, otherId], meId, 'unfriended'));
     await enqueueAll(tx, events, traceId);
     // Nowhere else either: pending room invitations between them end, shared rooms are separated.
     const invitations = createInvitationsRepository(tx);

@@ -15,22 +15,37 @@ import { conversationEvent } from './events';
  * (friends may also be added directly); the invitee accepts (and joins) or declines; the inviter may
  * cancel. Every change is sent to both as an `invitation` socket event.
  */
-const invitationEvent = (type: 'created' | 'accepted' | 'declined' | 'cancelled', invitation: Invitation, actorId: string): PendingEvent => ({
+const invitationEvent = (
+  type: 'created' | 'accepted' | 'declined' | 'cancelled',
+  invitation: Invitation,
+  actorId: string,
+): PendingEvent => ({
   type: 'invitation.changed',
   payload: { userIds: [invitation.to.id, invitation.from.id], event: { type, invitation, userId: actorId } },
 });
 
 const notFound = () => new AppError('NOT_FOUND', 'invitation not found');
 
-export async function invite(ctx: Deps, me: string, conversationId: string, userId: string, traceId: string): Promise<Invitation> {
+export async function invite(
+  ctx: Deps,
+  me: string,
+  conversationId: string,
+  userId: string,
+  traceId: string,
+): Promise<Invitation> {
   return transact(ctx, async (tx) => {
     const { full, mine } = await lockAsMember(tx, conversationId, me);
     requireRoom(full);
     requireManager(mine);
     if (!(await createUsersRepository(tx).findById(userId))) throw new AppError('NOT_FOUND', 'user not found');
     if (full.members.some((m) => m.userId === userId)) throw new AppError('CONFLICT', 'already a member');
-    if (full.members.length >= ctx.config.ROOM_MAX_MEMBERS) throw new AppError('CONFLICT', `the room is full (${ctx.config.ROOM_MAX_MEMBERS} members)`);
-    await refuseBlocked(tx, [userId], full.members.map((m) => m.userId));
+    if (full.members.length >= ctx.config.ROOM_MAX_MEMBERS)
+      throw new AppError('CONFLICT', `the room is full (${ctx.config.ROOM_MAX_MEMBERS} members)`);
+    await refuseBlocked(
+      tx,
+      [userId],
+      full.members.map((m) => m.userId),
+    );
     const invitations = createInvitationsRepository(tx);
     const row = await invitations.create(conversationId, me, userId);
     if (!row) throw new AppError('CONFLICT', 'already invited');
@@ -56,14 +71,23 @@ export async function accept(ctx: Deps, me: string, id: string, traceId: string)
     if (!(await invitations.delete(id))) throw notFound();
     const full = (await convs.withMembers(invitation.conversation.id))!;
     if (!full.members.some((m) => m.userId === me)) {
-      if (full.members.length >= ctx.config.ROOM_MAX_MEMBERS) throw new AppError('CONFLICT', `the room is full (${ctx.config.ROOM_MAX_MEMBERS} members)`);
-      await refuseBlocked(tx, [me], full.members.map((m) => m.userId));
+      if (full.members.length >= ctx.config.ROOM_MAX_MEMBERS)
+        throw new AppError('CONFLICT', `the room is full (${ctx.config.ROOM_MAX_MEMBERS} members)`);
+      await refuseBlocked(
+        tx,
+        [me],
+        full.members.map((m) => m.userId),
+      );
       await convs.addMember(full.conversation.id, me, 'member');
     }
     const after = (await convs.withMembers(full.conversation.id))!;
     await enqueueAll(
       tx,
-      [conversationEvent('member_added', after, { userId: me }), roomEventMessage(after.conversation.id, me, { type: 'joined', userId: me, ...names(after, me, me) }), invitationEvent('accepted', invitation, me)],
+      [
+        conversationEvent('member_added', after, { userId: me }),
+        roomEventMessage(after.conversation.id, me, { type: 'joined', userId: me, ...names(after, me, me) }),
+        invitationEvent('accepted', invitation, me),
+      ],
       traceId,
     );
     return after;
@@ -72,7 +96,13 @@ export async function accept(ctx: Deps, me: string, id: string, traceId: string)
 }
 
 /** Decline (the invitee) or cancel (the inviter): either way the invitation is gone. */
-export async function drop(ctx: Deps, me: string, id: string, as: 'invitee' | 'inviter', traceId: string): Promise<void> {
+export async function drop(
+  ctx: Deps,
+  me: string,
+  id: string,
+  as: 'invitee' | 'inviter',
+  traceId: string,
+): Promise<void> {
   await transact(ctx, async (tx) => {
     const invitations = createInvitationsRepository(tx);
     const invitation = await invitations.find(id);
@@ -83,11 +113,26 @@ export async function drop(ctx: Deps, me: string, id: string, as: 'invitee' | 'i
 }
 
 /** The event for an invitation a block ended: each side sees it as declined or cancelled. */
-export async function dropInvitationEvent(tx: Tx, row: InvitationRow, blockerId: string, traceId: string): Promise<void> {
+export async function dropInvitationEvent(
+  tx: Tx,
+  row: InvitationRow,
+  blockerId: string,
+  traceId: string,
+): Promise<void> {
   const users = createUsersRepository(tx);
   const [from, to] = await Promise.all([users.findById(row.inviterId), users.findById(row.inviteeId)]);
   const conv = await createConversationsRepository(tx).findById(row.conversationId);
   if (!from || !to || !conv) return;
-  const invitation: Invitation = { id: row.id, conversation: { id: conv.id, title: conv.title }, from: toUser(from), to: toUser(to), createdAt: row.createdAt.toISOString() };
-  await enqueueAll(tx, [invitationEvent(row.inviteeId === blockerId ? 'declined' : 'cancelled', invitation, blockerId)], traceId);
+  const invitation: Invitation = {
+    id: row.id,
+    conversation: { id: conv.id, title: conv.title },
+    from: toUser(from),
+    to: toUser(to),
+    createdAt: row.createdAt.toISOString(),
+  };
+  await enqueueAll(
+    tx,
+    [invitationEvent(row.inviteeId === blockerId ? 'declined' : 'cancelled', invitation, blockerId)],
+    traceId,
+  );
 }

@@ -13,19 +13,28 @@ describe('nextOwner', () => {
   });
 
   it('falls back to the oldest member, ties broken by id', () => {
-    expect(nextOwner([
-      { userId: 'b', role: 'member', joinedAt: at(1) },
-      { userId: 'a', role: 'member', joinedAt: at(1) },
-      { userId: 'c', role: 'member', joinedAt: at(0.5) },
-    ])?.userId).toBe('c');
-    expect(nextOwner([
-      { userId: 'b', role: 'member', joinedAt: at(1) },
-      { userId: 'a', role: 'member', joinedAt: at(1) },
-    ])?.userId).toBe('a');
+    expect(
+      nextOwner([
+        { userId: 'b', role: 'member', joinedAt: at(1) },
+        { userId: 'a', role: 'member', joinedAt: at(1) },
+        { userId: 'c', role: 'member', joinedAt: at(0.5) },
+      ])?.userId,
+    ).toBe('c');
+    expect(
+      nextOwner([
+        { userId: 'b', role: 'member', joinedAt: at(1) },
+        { userId: 'a', role: 'member', joinedAt: at(1) },
+      ])?.userId,
+    ).toBe('a');
   });
 
   it('changes nothing while an owner remains, or when the room is empty', () => {
-    expect(nextOwner([{ userId: 'o', role: 'owner', joinedAt: at(5) }, { userId: 'a', role: 'admin', joinedAt: at(1) }])).toBeNull();
+    expect(
+      nextOwner([
+        { userId: 'o', role: 'owner', joinedAt: at(5) },
+        { userId: 'a', role: 'admin', joinedAt: at(1) },
+      ]),
+    ).toBeNull();
     expect(nextOwner([])).toBeNull();
   });
 });

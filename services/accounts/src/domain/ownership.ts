@@ -12,6 +12,8 @@ export interface RankedMember {
  */
 export function nextOwner<M extends RankedMember>(remaining: M[]): M | null {
   if (!remaining.length || remaining.some((m) => m.role === 'owner')) return null;
-  const byAge = [...remaining].sort((a, b) => a.joinedAt.getTime() - b.joinedAt.getTime() || (a.userId < b.userId ? -1 : 1));
+  const byAge = [...remaining].sort(
+    (a, b) => a.joinedAt.getTime() - b.joinedAt.getTime() || (a.userId < b.userId ? -1 : 1),
+  );
   return byAge.find((m) => m.role === 'admin') ?? byAge[0]!;
 }

@@ -13,7 +13,12 @@ const ulid = monotonicFactory();
  * and every later reader sees who joined, left, was removed, renamed the room or became owner.
  * `actorId` is the entry's sender.
  */
-export function roomEventMessage(conversationId: string, actorId: string, event: RoomEvent, now = new Date()): PendingEvent {
+export function roomEventMessage(
+  conversationId: string,
+  actorId: string,
+  event: RoomEvent,
+  now = new Date(),
+): PendingEvent {
   return {
     type: 'message.created',
     payload: {

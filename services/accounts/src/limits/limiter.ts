@@ -26,13 +26,19 @@ export interface Limiter {
  */
 export function rateLimitHeaders(reply: FastifyReply, l: { max: number; windowMs: number }, res: RateLimiterRes): void {
   reply.header('ratelimit-policy', `${l.max};w=${Math.ceil(l.windowMs / 1000)}`);
-  reply.header('ratelimit', `limit=${l.max}, remaining=${Math.max(0, res.remainingPoints)}, reset=${Math.ceil(res.msBeforeNext / 1000)}`);
+  reply.header(
+    'ratelimit',
+    `limit=${l.max}, remaining=${Math.max(0, res.remainingPoints)}, reset=${Math.ceil(res.msBeforeNext / 1000)}`,
+  );
 }
 
 const refusal = (name: string, res: RateLimiterRes) =>
   new AppError('RATE_LIMITED', `too many ${name}, try again later`, { retryAfterMs: Math.max(1, res.msBeforeNext) });
 
-export function createLimiter(pool: Pool, opts: { name: string; description: string; max: number; windowMs: number }): Limiter {
+export function createLimiter(
+  pool: Pool,
+  opts: { name: string; description: string; max: number; windowMs: number },
+): Limiter {
   const rl = new RateLimiterPostgres({
     storeClient: pool,
     storeType: 'pool',
@@ -76,6 +82,7 @@ export function createLimiter(pool: Pool, opts: { name: string; description: str
 }
 
 /** A preHandler that takes one point of `limiter` for the key of the request. */
-export const limitBy = (limiter: Limiter, keyOf: (req: FastifyRequest) => string) => async (req: FastifyRequest, reply: FastifyReply) => {
-  await limiter.consume(keyOf(req), reply);
-};
+export const limitBy =
+  (limiter: Limiter, keyOf: (req: FastifyRequest) => string) => async (req: FastifyRequest, reply: FastifyReply) => {
+    await limiter.consume(keyOf(req), reply);
+  };

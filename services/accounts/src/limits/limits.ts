@@ -23,12 +23,47 @@ export interface Limits {
 export function createLimits(pool: Pool, c: Config): Limits {
   const action = c.ACTION_RATE_WINDOW_MS;
   return {
-    register: createLimiter(pool, { name: 'register', description: 'registrations from this address', max: c.REGISTER_RATE_MAX_PER_ADDRESS, windowMs: action }),
-    loginAddress: createLimiter(pool, { name: 'login-address', description: 'login attempts', max: c.LOGIN_RATE_MAX_PER_ADDRESS, windowMs: c.LOGIN_RATE_WINDOW_MS }),
-    loginPair: createLimiter(pool, { name: 'login-pair', description: 'login attempts', max: c.LOGIN_RATE_MAX_PER_USERNAME, windowMs: c.LOGIN_RATE_WINDOW_MS }),
-    loginUser: createLimiter(pool, { name: 'login-user', description: 'login attempts', max: c.LOGIN_RATE_MAX_PER_USERNAME_ANYWHERE, windowMs: c.LOGIN_RATE_ANYWHERE_WINDOW_MS }),
-    rooms: createLimiter(pool, { name: 'rooms', description: 'rooms created', max: c.ROOM_CREATE_RATE_MAX, windowMs: action }),
-    invitations: createLimiter(pool, { name: 'invitations', description: 'invitations', max: c.INVITE_RATE_MAX, windowMs: action }),
-    friendRequests: createLimiter(pool, { name: 'friend-requests', description: 'friend requests', max: c.FRIEND_REQUEST_RATE_MAX, windowMs: action }),
+    register: createLimiter(pool, {
+      name: 'register',
+      description: 'registrations from this address',
+      max: c.REGISTER_RATE_MAX_PER_ADDRESS,
+      windowMs: action,
+    }),
+    loginAddress: createLimiter(pool, {
+      name: 'login-address',
+      description: 'login attempts',
+      max: c.LOGIN_RATE_MAX_PER_ADDRESS,
+      windowMs: c.LOGIN_RATE_WINDOW_MS,
+    }),
+    loginPair: createLimiter(pool, {
+      name: 'login-pair',
+      description: 'login attempts',
+      max: c.LOGIN_RATE_MAX_PER_USERNAME,
+      windowMs: c.LOGIN_RATE_WINDOW_MS,
+    }),
+    loginUser: createLimiter(pool, {
+      name: 'login-user',
+      description: 'login attempts',
+      max: c.LOGIN_RATE_MAX_PER_USERNAME_ANYWHERE,
+      windowMs: c.LOGIN_RATE_ANYWHERE_WINDOW_MS,
+    }),
+    rooms: createLimiter(pool, {
+      name: 'rooms',
+      description: 'rooms created',
+      max: c.ROOM_CREATE_RATE_MAX,
+      windowMs: action,
+    }),
+    invitations: createLimiter(pool, {
+      name: 'invitations',
+      description: 'invitations',
+      max: c.INVITE_RATE_MAX,
+      windowMs: action,
+    }),
+    friendRequests: createLimiter(pool, {
+      name: 'friend-requests',
+      description: 'friend requests',
+      max: c.FRIEND_REQUEST_RATE_MAX,
+      windowMs: action,
+    }),
   };
 }

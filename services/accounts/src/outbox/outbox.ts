@@ -6,7 +6,12 @@ import { outbox } from '../repositories/schema';
  * Writes events into the outbox inside the caller's transaction. The payload is validated here, at
  * write time, so a malformed event fails the change that produced it instead of the relay later.
  */
-export async function enqueue<T extends EventType>(tx: Executor, type: T, payload: EventPayload<T>, traceId: string): Promise<void> {
+export async function enqueue<T extends EventType>(
+  tx: Executor,
+  type: T,
+  payload: EventPayload<T>,
+  traceId: string,
+): Promise<void> {
   const valid = eventPayloads[type].parse(payload);
   await tx.insert(outbox).values({ type, payload: valid, traceId });
 }

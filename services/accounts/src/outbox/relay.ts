@@ -32,7 +32,13 @@ interface Row extends Record<string, unknown> {
  * Delivery is at least once: a crash between the confirm and the commit re-publishes the same
  * envelope id, which consumers de-duplicate.
  */
-export function createOutboxRelay(opts: { db: Db; broker: Broker; logger: Logger; pollMs: number; batch: number }): OutboxRelay {
+export function createOutboxRelay(opts: {
+  db: Db;
+  broker: Broker;
+  logger: Logger;
+  pollMs: number;
+  batch: number;
+}): OutboxRelay {
   const { db, broker, logger } = opts;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
@@ -51,7 +57,14 @@ export function createOutboxRelay(opts: { db: Db; broker: Broker; logger: Logger
       // Publish the whole batch on one confirm channel (order kept), then mark the confirmed prefix.
       const results = await Promise.allSettled(
         rows.map((r) => {
-          const env = { v: ENVELOPE_VERSION, type: r.type, id: r.event_id, occurredAt: new Date(r.occurred_at).toISOString(), traceId: r.trace_id, payload: r.payload };
+          const env = {
+            v: ENVELOPE_VERSION,
+            type: r.type,
+            id: r.event_id,
+            occurredAt: new Date(r.occurred_at).toISOString(),
+            traceId: r.trace_id,
+            payload: r.payload,
+          };
           return broker.publishRaw(EXCHANGES.events, r.type, Buffer.from(JSON.stringify(env)), {
             messageId: r.event_id,
             type: r.type,
@@ -64,12 +77,17 @@ export function createOutboxRelay(opts: { db: Db; broker: Broker; logger: Logger
       while (confirmed < results.length && results[confirmed]!.status === 'fulfilled') confirmed++;
       if (confirmed < results.length) {
         const failed = results[confirmed] as PromiseRejectedResult;
-        logger.warn({ err: (failed.reason as Error).message, pending: rows.length - confirmed }, 'outbox publish failed; will retry');
+        logger.warn(
+          { err: (failed.reason as Error).message, pending: rows.length - confirmed },
+          'outbox publish failed; will retry',
+        );
       }
       if (confirmed) {
         // Exactly the claimed rows: a range could cover a row that committed late and was never read.
         const seqs = rows.slice(0, confirmed).map((r) => Number(r.seq));
-        await tx.execute(sql`update accounts.outbox set sent_at = now() where seq = any(${`{${seqs.join(',')}}`}::bigint[])`);
+        await tx.execute(
+          sql`update accounts.outbox set sent_at = now() where seq = any(${`{${seqs.join(',')}}`}::bigint[])`,
+        );
       }
       return confirmed;
     });

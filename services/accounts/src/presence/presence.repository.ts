@@ -11,7 +11,11 @@ interface Row extends Record<string, unknown> {
 }
 
 const iso = (v: Date | string | null) => (v === null ? null : new Date(v).toISOString());
-const toPresence = (r: Row, online: boolean): Presence => ({ userId: r.user_id, online, lastSeenAt: iso(r.last_seen_at) });
+const toPresence = (r: Row, online: boolean): Presence => ({
+  userId: r.user_id,
+  online,
+  lastSeenAt: iso(r.last_seen_at),
+});
 
 const live = sql`exists (select 1 from accounts.presence_sessions s where s.user_id = p.user_id and s.expires_at > now())`;
 
@@ -31,7 +35,9 @@ export function createPresenceRepository(db: Executor) {
     },
 
     async drop(gatewayId: string, userId: string): Promise<void> {
-      await db.execute(sql`delete from accounts.presence_sessions where gateway_id = ${gatewayId} and user_id = ${userId}`);
+      await db.execute(
+        sql`delete from accounts.presence_sessions where gateway_id = ${gatewayId} and user_id = ${userId}`,
+      );
     },
 
     /** A heartbeat is the gateway's full list: its sessions of anyone else are gone. Returns those users. */

@@ -35,7 +35,8 @@ export interface PresenceService {
 }
 
 /** drizzle wraps driver errors: the code is on the cause. */
-const isTransient = (err: unknown): boolean => isTransientDbError(err) || (err instanceof Error && err.cause !== undefined && isTransientDbError(err.cause));
+const isTransient = (err: unknown): boolean =>
+  isTransientDbError(err) || (err instanceof Error && err.cause !== undefined && isTransientDbError(err.cause));
 
 async function publishAll(tx: Tx, changes: Presence[], traceId: string): Promise<void> {
   for (const p of changes) await enqueue(tx, 'presence.changed', p, traceId);
@@ -84,7 +85,12 @@ export function createPresenceService(opts: PresenceOptions): PresenceService {
     const t = setTimeout(() => {
       wakes.delete(t);
       if (!timer) return;
-      sweeping = Promise.all([sweeping, sweep().catch((err) => logger.warn({ err: (err as Error).message }, 'presence sweep failed; the next tick retries'))]);
+      sweeping = Promise.all([
+        sweeping,
+        sweep().catch((err) =>
+          logger.warn({ err: (err as Error).message }, 'presence sweep failed; the next tick retries'),
+        ),
+      ]);
     }, opts.graceMs + 25);
     t.unref();
     wakes.add(t);
@@ -110,7 +116,14 @@ export function createPresenceService(opts: PresenceOptions): PresenceService {
 
   return {
     consume: () =>
-      opts.broker.consume<AnyEnvelope>({ queue: QUEUES.accountsPresence.name, prefetch: opts.prefetch, batchSize: opts.batchSize, isTransient, retryDelayMs: 500, handle }),
+      opts.broker.consume<AnyEnvelope>({
+        queue: QUEUES.accountsPresence.name,
+        prefetch: opts.prefetch,
+        batchSize: opts.batchSize,
+        isTransient,
+        retryDelayMs: 500,
+        handle,
+      }),
     startSweeper() {
       if (timer) return;
       timer = setTimeout(tick, opts.sweepMs);

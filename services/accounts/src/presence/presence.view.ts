@@ -9,7 +9,13 @@ export async function presenceOf(db: Executor, userIds: string[]): Promise<Prese
 }
 
 /** Fills a friend view's `online` and `lastSeenAt` from the stored presence. */
-export async function withPresence<V extends { user: { id: string }; online: boolean; lastSeenAt: string | null }>(db: Executor, views: V[]): Promise<V[]> {
-  const ps = await presenceOf(db, views.map((v) => v.user.id));
+export async function withPresence<V extends { user: { id: string }; online: boolean; lastSeenAt: string | null }>(
+  db: Executor,
+  views: V[],
+): Promise<V[]> {
+  const ps = await presenceOf(
+    db,
+    views.map((v) => v.user.id),
+  );
   return views.map((v, i) => ({ ...v, online: ps[i]!.online, lastSeenAt: ps[i]!.lastSeenAt }));
 }

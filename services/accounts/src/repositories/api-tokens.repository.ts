@@ -17,16 +17,29 @@ export const toApiToken = (r: ApiTokenRow): ApiToken => ({
 
 export function createApiTokensRepository(db: Executor) {
   return {
-    async create(input: { botId: string; name: string; scopes: string[]; tokenHash: string; expiresAt: Date | null }): Promise<ApiTokenRow> {
+    async create(input: {
+      botId: string;
+      name: string;
+      scopes: string[];
+      tokenHash: string;
+      expiresAt: Date | null;
+    }): Promise<ApiTokenRow> {
       const rows = await db.insert(apiTokens).values(input).returning();
       return rows[0]!;
     },
     /** Live tokens (not revoked), oldest first. */
     async listForBot(botId: string): Promise<ApiTokenRow[]> {
-      return db.select().from(apiTokens).where(and(eq(apiTokens.botId, botId), isNull(apiTokens.revokedAt))).orderBy(asc(apiTokens.createdAt));
+      return db
+        .select()
+        .from(apiTokens)
+        .where(and(eq(apiTokens.botId, botId), isNull(apiTokens.revokedAt)))
+        .orderBy(asc(apiTokens.createdAt));
     },
     async countLive(botId: string): Promise<number> {
-      const [row] = await db.select({ n: count() }).from(apiTokens).where(and(eq(apiTokens.botId, botId), isNull(apiTokens.revokedAt)));
+      const [row] = await db
+        .select({ n: count() })
+        .from(apiTokens)
+        .where(and(eq(apiTokens.botId, botId), isNull(apiTokens.revokedAt)));
       return row?.n ?? 0;
     },
     /** True when a live token was revoked. */
@@ -50,7 +63,10 @@ export function createApiTokensRepository(db: Executor) {
     /** At most one write a minute per token: `lastUsedAt` is a hint for its owner, not an audit log. */
     async touch(id: string, now = new Date()): Promise<void> {
       const stale = new Date(now.getTime() - 60_000);
-      await db.update(apiTokens).set({ lastUsedAt: now }).where(and(eq(apiTokens.id, id), or(isNull(apiTokens.lastUsedAt), lt(apiTokens.lastUsedAt, stale))));
+      await db
+        .update(apiTokens)
+        .set({ lastUsedAt: now })
+        .where(and(eq(apiTokens.id, id), or(isNull(apiTokens.lastUsedAt), lt(apiTokens.lastUsedAt, stale))));
     },
   };
 }

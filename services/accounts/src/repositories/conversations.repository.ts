@@ -32,7 +32,9 @@ export function createConversationsRepository(db: Executor) {
 
     async createRoom(title: string, members: Array<{ userId: string; role: MemberRole }>): Promise<ConversationRow> {
       const [row] = await db.insert(conversations).values({ kind: 'room', title }).returning();
-      await db.insert(conversationMembers).values(members.map((m) => ({ conversationId: row!.id, userId: m.userId, role: m.role })));
+      await db
+        .insert(conversationMembers)
+        .values(members.map((m) => ({ conversationId: row!.id, userId: m.userId, role: m.role })));
       return row!;
     },
 
@@ -43,7 +45,11 @@ export function createConversationsRepository(db: Executor) {
      */
     async getOrCreateDirect(x: string, y: string): Promise<{ conversation: ConversationRow; created: boolean }> {
       const [directA, directB] = orderedPair(x, y);
-      const inserted = await db.insert(conversations).values({ kind: 'direct', directA, directB }).onConflictDoNothing().returning();
+      const inserted = await db
+        .insert(conversations)
+        .values({ kind: 'direct', directA, directB })
+        .onConflictDoNothing()
+        .returning();
       if (inserted[0]) {
         await db.insert(conversationMembers).values([
           { conversationId: inserted[0].id, userId: directA, role: 'member' },
@@ -51,13 +57,19 @@ export function createConversationsRepository(db: Executor) {
         ]);
         return { conversation: inserted[0], created: true };
       }
-      const rows = await db.select().from(conversations).where(and(eq(conversations.directA, directA), eq(conversations.directB, directB)));
+      const rows = await db
+        .select()
+        .from(conversations)
+        .where(and(eq(conversations.directA, directA), eq(conversations.directB, directB)));
       return { conversation: rows[0]!, created: false };
     },
 
     async findDirect(x: string, y: string): Promise<ConversationRow | null> {
       const [directA, directB] = orderedPair(x, y);
-      const rows = await db.select().from(conversations).where(and(eq(conversations.directA, directA), eq(conversations.directB, directB)));
+      const rows = await db
+        .select()
+        .from(conversations)
+        .where(and(eq(conversations.directA, directA), eq(conversations.directB, directB)));
       return rows[0] ?? null;
     },
 
@@ -87,12 +99,19 @@ export function createConversationsRepository(db: Executor) {
     },
 
     async countMembers(conversationId: string): Promise<number> {
-      const [row] = await db.select({ n: count() }).from(conversationMembers).where(eq(conversationMembers.conversationId, conversationId));
+      const [row] = await db
+        .select({ n: count() })
+        .from(conversationMembers)
+        .where(eq(conversationMembers.conversationId, conversationId));
       return Number(row?.n ?? 0);
     },
 
     async addMember(conversationId: string, userId: string, role: MemberRole): Promise<boolean> {
-      const rows = await db.insert(conversationMembers).values({ conversationId, userId, role }).onConflictDoNothing().returning();
+      const rows = await db
+        .insert(conversationMembers)
+        .values({ conversationId, userId, role })
+        .onConflictDoNothing()
+        .returning();
       return rows.length > 0;
     },
 
@@ -126,7 +145,10 @@ export function createConversationsRepository(db: Executor) {
     },
 
     async idsForUser(userId: string): Promise<string[]> {
-      const rows = await db.select({ id: conversationMembers.conversationId }).from(conversationMembers).where(eq(conversationMembers.userId, userId));
+      const rows = await db
+        .select({ id: conversationMembers.conversationId })
+        .from(conversationMembers)
+        .where(eq(conversationMembers.userId, userId));
       return rows.map((r) => r.id);
     },
 

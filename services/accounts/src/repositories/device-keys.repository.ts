@@ -6,11 +6,19 @@ export type DeviceKeyRow = typeof deviceKeys.$inferSelect;
 
 export function createDeviceKeysRepository(db: Executor) {
   return {
-    async put(input: { userId: string; deviceId: string; publicKey: string; algorithm: string | null }): Promise<DeviceKeyRow> {
+    async put(input: {
+      userId: string;
+      deviceId: string;
+      publicKey: string;
+      algorithm: string | null;
+    }): Promise<DeviceKeyRow> {
       const rows = await db
         .insert(deviceKeys)
         .values({ ...input, updatedAt: new Date() })
-        .onConflictDoUpdate({ target: [deviceKeys.userId, deviceKeys.deviceId], set: { publicKey: input.publicKey, algorithm: input.algorithm, updatedAt: new Date() } })
+        .onConflictDoUpdate({
+          target: [deviceKeys.userId, deviceKeys.deviceId],
+          set: { publicKey: input.publicKey, algorithm: input.algorithm, updatedAt: new Date() },
+        })
         .returning();
       return rows[0]!;
     },

@@ -9,7 +9,10 @@ export type E2eGroupRow = typeof e2eGroups.$inferSelect;
 export function createE2eRepository(db: Executor) {
   return {
     async countKeyPackages(userId: string, deviceId: string): Promise<number> {
-      const [row] = await db.select({ n: count() }).from(e2eKeyPackages).where(and(eq(e2eKeyPackages.userId, userId), eq(e2eKeyPackages.deviceId, deviceId)));
+      const [row] = await db
+        .select({ n: count() })
+        .from(e2eKeyPackages)
+        .where(and(eq(e2eKeyPackages.userId, userId), eq(e2eKeyPackages.deviceId, deviceId)));
       return Number(row?.n ?? 0);
     },
 
@@ -54,7 +57,12 @@ export function createE2eRepository(db: Executor) {
 
     async groupsForUser(userId: string): Promise<E2eGroupRow[]> {
       return db
-        .select({ conversationId: e2eGroups.conversationId, epoch: e2eGroups.epoch, createdBy: e2eGroups.createdBy, createdAt: e2eGroups.createdAt })
+        .select({
+          conversationId: e2eGroups.conversationId,
+          epoch: e2eGroups.epoch,
+          createdBy: e2eGroups.createdBy,
+          createdAt: e2eGroups.createdAt,
+        })
         .from(e2eGroups)
         .innerJoin(conversationMembers, eq(conversationMembers.conversationId, e2eGroups.conversationId))
         .where(eq(conversationMembers.userId, userId))
@@ -64,7 +72,12 @@ export function createE2eRepository(db: Executor) {
     /** Every registered device of every member of a conversation that speaks `algorithm`. */
     async memberDevices(conversationId: string, algorithm: string) {
       return db
-        .select({ userId: deviceKeys.userId, deviceId: deviceKeys.deviceId, publicKey: deviceKeys.publicKey, updatedAt: deviceKeys.updatedAt })
+        .select({
+          userId: deviceKeys.userId,
+          deviceId: deviceKeys.deviceId,
+          publicKey: deviceKeys.publicKey,
+          updatedAt: deviceKeys.updatedAt,
+        })
         .from(deviceKeys)
         .innerJoin(conversationMembers, eq(conversationMembers.userId, deviceKeys.userId))
         .where(and(eq(conversationMembers.conversationId, conversationId), eq(deviceKeys.algorithm, algorithm)))
@@ -72,15 +85,28 @@ export function createE2eRepository(db: Executor) {
     },
 
     /** Records the commit that took the group from `epoch` to `epoch + 1`; keeps the last `keep`. */
-    async appendCommit(input: { conversationId: string; epoch: number; commit: string; senderUserId: string; senderDeviceId: string }, keep: number): Promise<void> {
+    async appendCommit(
+      input: { conversationId: string; epoch: number; commit: string; senderUserId: string; senderDeviceId: string },
+      keep: number,
+    ): Promise<void> {
       await db.insert(e2eCommits).values(input);
-      await db.update(e2eGroups).set({ epoch: input.epoch + 1 }).where(eq(e2eGroups.conversationId, input.conversationId));
-      await db.delete(e2eCommits).where(and(eq(e2eCommits.conversationId, input.conversationId), lt(e2eCommits.epoch, input.epoch + 1 - keep)));
+      await db
+        .update(e2eGroups)
+        .set({ epoch: input.epoch + 1 })
+        .where(eq(e2eGroups.conversationId, input.conversationId));
+      await db
+        .delete(e2eCommits)
+        .where(and(eq(e2eCommits.conversationId, input.conversationId), lt(e2eCommits.epoch, input.epoch + 1 - keep)));
     },
 
     async commitsFrom(conversationId: string, fromEpoch: number, limit: number) {
       return db
-        .select({ epoch: e2eCommits.epoch, commit: e2eCommits.commit, senderUserId: e2eCommits.senderUserId, senderDeviceId: e2eCommits.senderDeviceId })
+        .select({
+          epoch: e2eCommits.epoch,
+          commit: e2eCommits.commit,
+          senderUserId: e2eCommits.senderUserId,
+          senderDeviceId: e2eCommits.senderDeviceId,
+        })
         .from(e2eCommits)
         .where(and(eq(e2eCommits.conversationId, conversationId), gte(e2eCommits.epoch, fromEpoch)))
         .orderBy(asc(e2eCommits.epoch))
@@ -88,9 +114,26 @@ export function createE2eRepository(db: Executor) {
     },
 
     /** Puts a welcome in each device's mailbox, dropping a device's oldest beyond `keep`. */
-    async addWelcomes(input: { conversationId: string; epoch: number; welcome: string; devices: Array<{ userId: string; deviceId: string }> }, keep: number): Promise<void> {
+    async addWelcomes(
+      input: {
+        conversationId: string;
+        epoch: number;
+        welcome: string;
+        devices: Array<{ userId: string; deviceId: string }>;
+      },
+      keep: number,
+    ): Promise<void> {
       if (input.devices.length === 0) return;
-      await db.insert(e2eWelcomes).values(input.devices.map((d) => ({ ...d, conversationId: input.conversationId, epoch: input.epoch, welcome: input.welcome })));
+      await db
+        .insert(e2eWelcomes)
+        .values(
+          input.devices.map((d) => ({
+            ...d,
+            conversationId: input.conversationId,
+            epoch: input.epoch,
+            welcome: input.welcome,
+          })),
+        );
       for (const d of input.devices) {
         await db.execute(sql`delete from ${e2eWelcomes} where ${e2eWelcomes.userId} = ${d.userId} and ${e2eWelcomes.deviceId} = ${d.deviceId}
           and ${e2eWelcomes.id} not in (select ${e2eWelcomes.id} from ${e2eWelcomes} where ${e2eWelcomes.userId} = ${d.userId} and ${e2eWelcomes.deviceId} = ${d.deviceId} order by ${e2eWelcomes.id} desc limit ${keep})`);
@@ -99,9 +142,21 @@ export function createE2eRepository(db: Executor) {
 
     async welcomesFor(userId: string, deviceId: string, limit: number, conversationId?: string) {
       return db
-        .select({ id: e2eWelcomes.id, conversationId: e2eWelcomes.conversationId, epoch: e2eWelcomes.epoch, welcome: e2eWelcomes.welcome, createdAt: e2eWelcomes.createdAt })
+        .select({
+          id: e2eWelcomes.id,
+          conversationId: e2eWelcomes.conversationId,
+          epoch: e2eWelcomes.epoch,
+          welcome: e2eWelcomes.welcome,
+          createdAt: e2eWelcomes.createdAt,
+        })
         .from(e2eWelcomes)
-        .where(and(eq(e2eWelcomes.userId, userId), eq(e2eWelcomes.deviceId, deviceId), conversationId ? eq(e2eWelcomes.conversationId, conversationId) : undefined))
+        .where(
+          and(
+            eq(e2eWelcomes.userId, userId),
+            eq(e2eWelcomes.deviceId, deviceId),
+            conversationId ? eq(e2eWelcomes.conversationId, conversationId) : undefined,
+          ),
+        )
         .orderBy(asc(e2eWelcomes.id))
         .limit(limit);
     },
@@ -117,19 +172,26 @@ export function createE2eRepository(db: Executor) {
 
     /** Removes a device: its public key, key packages and mailbox go with it (foreign keys cascade). */
     async deleteDevice(userId: string, deviceId: string): Promise<boolean> {
-      const rows = await db.delete(deviceKeys).where(and(eq(deviceKeys.userId, userId), eq(deviceKeys.deviceId, deviceId))).returning({ deviceId: deviceKeys.deviceId });
+      const rows = await db
+        .delete(deviceKeys)
+        .where(and(eq(deviceKeys.userId, userId), eq(deviceKeys.deviceId, deviceId)))
+        .returning({ deviceId: deviceKeys.deviceId });
       return rows.length > 0;
     },
 
     async findDevice(userId: string, deviceId: string) {
-      const rows = await db.select().from(deviceKeys).where(and(eq(deviceKeys.userId, userId), eq(deviceKeys.deviceId, deviceId)));
+      const rows = await db
+        .select()
+        .from(deviceKeys)
+        .where(and(eq(deviceKeys.userId, userId), eq(deviceKeys.deviceId, deviceId)));
       return rows[0] ?? null;
     },
 
     /** Whether two users share at least one conversation. */
     async shareConversation(a: string, b: string): Promise<boolean> {
       if (a === b) return true;
-      const rows = await db.execute(sql`select 1 from ${conversationMembers} m1 join ${conversationMembers} m2 on m1.conversation_id = m2.conversation_id
+      const rows =
+        await db.execute(sql`select 1 from ${conversationMembers} m1 join ${conversationMembers} m2 on m1.conversation_id = m2.conversation_id
         where m1.user_id = ${a} and m2.user_id = ${b} limit 1`);
       return rows.rows.length > 0;
     },

@@ -28,7 +28,10 @@ export function createFriendsRepository(db: Executor) {
       return rows[0] ?? null;
     },
     async findRequestBetween(fromUserId: string, toUserId: string): Promise<FriendRequestRow | null> {
-      const rows = await db.select().from(friendRequests).where(and(eq(friendRequests.fromUserId, fromUserId), eq(friendRequests.toUserId, toUserId)));
+      const rows = await db
+        .select()
+        .from(friendRequests)
+        .where(and(eq(friendRequests.fromUserId, fromUserId), eq(friendRequests.toUserId, toUserId)));
       return rows[0] ?? null;
     },
     async deleteRequest(id: string): Promise<FriendRequestRow | null> {
@@ -38,14 +41,25 @@ export function createFriendsRepository(db: Executor) {
     async deleteRequestsBetween(x: string, y: string): Promise<FriendRequestRow[]> {
       return db
         .delete(friendRequests)
-        .where(or(and(eq(friendRequests.fromUserId, x), eq(friendRequests.toUserId, y)), and(eq(friendRequests.fromUserId, y), eq(friendRequests.toUserId, x))))
+        .where(
+          or(
+            and(eq(friendRequests.fromUserId, x), eq(friendRequests.toUserId, y)),
+            and(eq(friendRequests.fromUserId, y), eq(friendRequests.toUserId, x)),
+          ),
+        )
         .returning();
     },
     async listRequests(userId: string) {
       const rows = await db
         .select({ request: friendRequests, from: users })
         .from(friendRequests)
-        .innerJoin(users, eq(users.id, sql`case when ${friendRequests.fromUserId} = ${userId} then ${friendRequests.toUserId} else ${friendRequests.fromUserId} end`))
+        .innerJoin(
+          users,
+          eq(
+            users.id,
+            sql`case when ${friendRequests.fromUserId} = ${userId} then ${friendRequests.toUserId} else ${friendRequests.fromUserId} end`,
+          ),
+        )
         .where(or(eq(friendRequests.fromUserId, userId), eq(friendRequests.toUserId, userId)))
         .orderBy(desc(friendRequests.createdAt));
       return rows.map((r) => ({ request: r.request, other: r.from }));
@@ -59,12 +73,18 @@ export function createFriendsRepository(db: Executor) {
     },
     async deleteFriendship(x: string, y: string): Promise<boolean> {
       const [userA, userB] = orderedPair(x, y);
-      const rows = await db.delete(friendships).where(and(eq(friendships.userA, userA), eq(friendships.userB, userB))).returning();
+      const rows = await db
+        .delete(friendships)
+        .where(and(eq(friendships.userA, userA), eq(friendships.userB, userB)))
+        .returning();
       return rows.length > 0;
     },
     async areFriends(x: string, y: string): Promise<boolean> {
       const [userA, userB] = orderedPair(x, y);
-      const rows = await db.select({ a: friendships.userA }).from(friendships).where(and(eq(friendships.userA, userA), eq(friendships.userB, userB)));
+      const rows = await db
+        .select({ a: friendships.userA })
+        .from(friendships)
+        .where(and(eq(friendships.userA, userA), eq(friendships.userB, userB)));
       return rows.length > 0;
     },
     async listFriends(userId: string) {
@@ -74,7 +94,10 @@ export function createFriendsRepository(db: Executor) {
         .select({ user: users, since: friendships.createdAt, conversationId: conversations.id })
         .from(friendships)
         .innerJoin(users, eq(users.id, other))
-        .leftJoin(conversations, and(eq(conversations.directA, friendships.userA), eq(conversations.directB, friendships.userB)))
+        .leftJoin(
+          conversations,
+          and(eq(conversations.directA, friendships.userA), eq(conversations.directB, friendships.userB)),
+        )
         .where(or(eq(friendships.userA, userId), eq(friendships.userB, userId)))
         .orderBy(users.username);
     },
@@ -83,14 +106,25 @@ export function createFriendsRepository(db: Executor) {
       return rows.length > 0;
     },
     async unblock(blockerId: string, blockedId: string): Promise<boolean> {
-      const rows = await db.delete(blocks).where(and(eq(blocks.blockerId, blockerId), eq(blocks.blockedId, blockedId))).returning();
+      const rows = await db
+        .delete(blocks)
+        .where(and(eq(blocks.blockerId, blockerId), eq(blocks.blockedId, blockedId)))
+        .returning();
       return rows.length > 0;
     },
     async listBlocked(blockerId: string) {
-      return db.select({ user: users, createdAt: blocks.createdAt }).from(blocks).innerJoin(users, eq(users.id, blocks.blockedId)).where(eq(blocks.blockerId, blockerId)).orderBy(desc(blocks.createdAt));
+      return db
+        .select({ user: users, createdAt: blocks.createdAt })
+        .from(blocks)
+        .innerJoin(users, eq(users.id, blocks.blockedId))
+        .where(eq(blocks.blockerId, blockerId))
+        .orderBy(desc(blocks.createdAt));
     },
     async hasBlocked(blockerId: string, blockedId: string): Promise<boolean> {
-      const rows = await db.select({ a: blocks.blockerId }).from(blocks).where(and(eq(blocks.blockerId, blockerId), eq(blocks.blockedId, blockedId)));
+      const rows = await db
+        .select({ a: blocks.blockerId })
+        .from(blocks)
+        .where(and(eq(blocks.blockerId, blockerId), eq(blocks.blockedId, blockedId)));
       return rows.length > 0;
     },
     /** Whether any user of `newIds` and any of `withIds` blocked the other (either direction). */
@@ -117,7 +151,12 @@ export function createFriendsRepository(db: Executor) {
       const rows = await db
         .select({ a: blocks.blockerId })
         .from(blocks)
-        .where(or(and(eq(blocks.blockerId, x), eq(blocks.blockedId, y)), and(eq(blocks.blockerId, y), eq(blocks.blockedId, x))));
+        .where(
+          or(
+            and(eq(blocks.blockerId, x), eq(blocks.blockedId, y)),
+            and(eq(blocks.blockerId, y), eq(blocks.blockedId, x)),
+          ),
+        );
       return rows.length > 0;
     },
   };

@@ -14,7 +14,12 @@ const invitee = alias(users, 'invitee');
 export function createInvitationsRepository(db: Executor) {
   const view = () =>
     db
-      .select({ invitation: roomInvitations, conversation: { id: conversations.id, title: conversations.title }, from: inviter, to: invitee })
+      .select({
+        invitation: roomInvitations,
+        conversation: { id: conversations.id, title: conversations.title },
+        from: inviter,
+        to: invitee,
+      })
       .from(roomInvitations)
       .innerJoin(conversations, eq(conversations.id, roomInvitations.conversationId))
       .innerJoin(inviter, eq(inviter.id, roomInvitations.inviterId))
@@ -31,7 +36,11 @@ export function createInvitationsRepository(db: Executor) {
   return {
     /** Null when that user already has a pending invitation to that room. */
     async create(conversationId: string, inviterId: string, inviteeId: string): Promise<InvitationRow | null> {
-      const rows = await db.insert(roomInvitations).values({ conversationId, inviterId, inviteeId }).onConflictDoNothing().returning();
+      const rows = await db
+        .insert(roomInvitations)
+        .values({ conversationId, inviterId, inviteeId })
+        .onConflictDoNothing()
+        .returning();
       return rows[0] ?? null;
     },
     async find(id: string): Promise<Invitation | null> {
@@ -45,11 +54,18 @@ export function createInvitationsRepository(db: Executor) {
     async deleteBetween(x: string, y: string): Promise<InvitationRow[]> {
       return db
         .delete(roomInvitations)
-        .where(or(and(eq(roomInvitations.inviterId, x), eq(roomInvitations.inviteeId, y)), and(eq(roomInvitations.inviterId, y), eq(roomInvitations.inviteeId, x))))
+        .where(
+          or(
+            and(eq(roomInvitations.inviterId, x), eq(roomInvitations.inviteeId, y)),
+            and(eq(roomInvitations.inviterId, y), eq(roomInvitations.inviteeId, x)),
+          ),
+        )
         .returning();
     },
     async deleteFor(conversationId: string, inviteeId: string): Promise<void> {
-      await db.delete(roomInvitations).where(and(eq(roomInvitations.conversationId, conversationId), eq(roomInvitations.inviteeId, inviteeId)));
+      await db
+        .delete(roomInvitations)
+        .where(and(eq(roomInvitations.conversationId, conversationId), eq(roomInvitations.inviteeId, inviteeId)));
     },
     async listFor(userId: string): Promise<{ incoming: Invitation[]; outgoing: Invitation[] }> {
       const rows = await view()

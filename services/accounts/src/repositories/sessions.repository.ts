@@ -8,10 +8,20 @@ export type RefreshTokenRow = typeof refreshTokens.$inferSelect;
 /** Refresh-token families: a session is a family; each rotation adds a row and retires the previous one. */
 export function createSessionsRepository(db: Executor) {
   return {
-    async issue(input: { userId: string; tokenHash: string; expiresAt: Date; familyId?: string }): Promise<RefreshTokenRow> {
+    async issue(input: {
+      userId: string;
+      tokenHash: string;
+      expiresAt: Date;
+      familyId?: string;
+    }): Promise<RefreshTokenRow> {
       const rows = await db
         .insert(refreshTokens)
-        .values({ familyId: input.familyId ?? randomUUID(), userId: input.userId, tokenHash: input.tokenHash, expiresAt: input.expiresAt })
+        .values({
+          familyId: input.familyId ?? randomUUID(),
+          userId: input.userId,
+          tokenHash: input.tokenHash,
+          expiresAt: input.expiresAt,
+        })
         .returning();
       return rows[0]!;
     },

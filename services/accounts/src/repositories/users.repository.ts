@@ -20,7 +20,12 @@ const likePrefix = (q: string) => `${escapeLike(q)}%`;
 export function createUsersRepository(db: Executor) {
   return {
     /** Null when the username is taken (the unique index decides, not a check before insert). */
-    async create(input: { username: string; displayName: string; passwordHash: string; botOwnerId?: string }): Promise<UserRow | null> {
+    async create(input: {
+      username: string;
+      displayName: string;
+      passwordHash: string;
+      botOwnerId?: string;
+    }): Promise<UserRow | null> {
       const rows = await db.insert(users).values(input).onConflictDoNothing({ target: users.username }).returning();
       return rows[0] ?? null;
     },
@@ -43,7 +48,12 @@ export function createUsersRepository(db: Executor) {
     async search(q: string, limit: number): Promise<UserRow[]> {
       const needle = q.toLowerCase().replace(/^@/, '');
       if (!needle) return [];
-      const starting = await db.select().from(users).where(like(users.username, likePrefix(needle))).orderBy(asc(users.username)).limit(limit);
+      const starting = await db
+        .select()
+        .from(users)
+        .where(like(users.username, likePrefix(needle)))
+        .orderBy(asc(users.username))
+        .limit(limit);
       if (starting.length >= limit) return starting;
       const inside = await db
         .select()

@@ -32,14 +32,28 @@ export const e2eLimits = {
   welcomesPerPage: 50,
 } as const;
 
-const b64 = (max: number) => z.string().min(1).max(max).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64');
+const b64 = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64');
 const DeviceRef = z.strictObject({ userId: Uuid, deviceId: DeviceParams.shape.deviceId });
 
-const KeyPackagesBody = z.strictObject({ keyPackages: z.array(b64(e2eLimits.keyPackageMaxChars)).min(1).max(e2eLimits.keyPackagesPerUpload) });
+const KeyPackagesBody = z.strictObject({
+  keyPackages: z.array(b64(e2eLimits.keyPackageMaxChars)).min(1).max(e2eLimits.keyPackagesPerUpload),
+});
 const KeyPackageCount = z.object({ available: z.number().int() });
 const ClaimBody = z.strictObject({ devices: z.array(DeviceRef).min(1).max(e2eLimits.claimMaxDevices) });
-const ClaimResult = z.object({ keyPackages: z.array(z.object({ userId: z.string(), deviceId: z.string(), keyPackage: z.string().nullable() })) });
-const E2eGroup = z.object({ conversationId: z.uuid(), epoch: z.number().int(), createdBy: z.uuid().nullable(), createdAt: z.string() });
+const ClaimResult = z.object({
+  keyPackages: z.array(z.object({ userId: z.string(), deviceId: z.string(), keyPackage: z.string().nullable() })),
+});
+const E2eGroup = z.object({
+  conversationId: z.uuid(),
+  epoch: z.number().int(),
+  createdBy: z.uuid().nullable(),
+  createdAt: z.string(),
+});
 const E2eGroupDetail = E2eGroup.extend({
   devices: z.array(z.object({ userId: z.uuid(), deviceId: z.string(), publicKey: z.string(), updatedAt: z.string() })),
 });
@@ -47,154 +61,319 @@ const CommitBody = z.strictObject({
   epoch: z.number().int().min(0),
   deviceId: DeviceParams.shape.deviceId,
   commit: b64(e2eLimits.commitMaxChars),
-  welcome: z.strictObject({ message: b64(e2eLimits.welcomeMaxChars), devices: z.array(DeviceRef).min(1).max(e2eLimits.welcomeMaxDevices) }).optional(),
+  welcome: z
+    .strictObject({
+      message: b64(e2eLimits.welcomeMaxChars),
+      devices: z.array(DeviceRef).min(1).max(e2eLimits.welcomeMaxDevices),
+    })
+    .optional(),
 });
 const CommitsQuery = z.strictObject({ from: z.coerce.number().int().min(0).default(0) });
-const Commits = z.object({ epoch: z.number().int(), commits: z.array(z.object({ epoch: z.number().int(), commit: z.string(), senderUserId: z.string().nullable(), senderDeviceId: z.string().nullable() })) });
-const Welcomes = z.array(z.object({ id: z.number().int(), conversationId: z.uuid(), epoch: z.number().int(), welcome: z.string(), createdAt: z.string() }));
+const Commits = z.object({
+  epoch: z.number().int(),
+  commits: z.array(
+    z.object({
+      epoch: z.number().int(),
+      commit: z.string(),
+      senderUserId: z.string().nullable(),
+      senderDeviceId: z.string().nullable(),
+    }),
+  ),
+});
+const Welcomes = z.array(
+  z.object({
+    id: z.number().int(),
+    conversationId: z.uuid(),
+    epoch: z.number().int(),
+    welcome: z.string(),
+    createdAt: z.string(),
+  }),
+);
 const WelcomesQuery = z.strictObject({ conversationId: Uuid.optional() });
 const AckBody = z.strictObject({ ids: z.array(z.number().int().min(1)).min(1).max(e2eLimits.welcomesPerPage) });
 
-const toGroup = (g: { conversationId: string; epoch: number; createdBy: string | null; createdAt: Date }) => ({ ...g, createdAt: g.createdAt.toISOString() });
+const toGroup = (g: { conversationId: string; epoch: number; createdBy: string | null; createdAt: Date }) => ({
+  ...g,
+  createdAt: g.createdAt.toISOString(),
+});
 
 /**
  * End-to-end encryption with MLS (RFC 9420): key packages, the order of each group's commits and the
  * devices' welcome mailboxes. The server stores and hands out opaque bytes; it never sees a group
  * secret, a private key or a message's plaintext, and logs none of the bodies (http-kit logs no bodies).
  */
-export const e2eRoutes = (ctx: Deps, verify: Verifier): FastifyPluginAsync => async (root) => {
-  const app = root.withTypeProvider<ZodTypeProvider>();
-  app.addHook('onRequest', authenticate(verify));
-  const repo = createE2eRepository(ctx.db);
-  const convs = createConversationsRepository(ctx.db);
+export const e2eRoutes =
+  (ctx: Deps, verify: Verifier): FastifyPluginAsync =>
+  async (root) => {
+    const app = root.withTypeProvider<ZodTypeProvider>();
+    app.addHook('onRequest', authenticate(verify));
+    const repo = createE2eRepository(ctx.db);
+    const convs = createConversationsRepository(ctx.db);
 
-  const ownDevice = async (user: string, deviceId: string) => {
-    if (!(await repo.findDevice(user, deviceId))) throw new AppError('NOT_FOUND', 'no such device of yours');
-  };
-  const memberGroup = async (user: string, conversationId: string) => {
-    if (!(await convs.findMember(conversationId, user))) throw new AppError('NOT_FOUND', 'conversation not found');
-    const group = await repo.findGroup(conversationId);
-    if (!group) throw new AppError('NOT_FOUND', 'conversation is not end-to-end encrypted');
-    return group;
-  };
-
-  app.delete('/api/v1/keys/devices/:deviceId', {
-    schema: { tags, security, summary: 'Remove one of your devices: its public key, key packages and welcome mailbox', params: DeviceParams, response: { 204: z.null(), ...errorResponses(400, 401, 404) } },
-  }, async (req, reply) => {
-    if (!(await repo.deleteDevice(userId(req), req.params.deviceId))) throw new AppError('NOT_FOUND', 'no such device of yours');
-    return reply.status(204).send(null);
-  });
-
-  app.post('/api/v1/e2e/devices/:deviceId/key-packages', {
-    schema: { tags, security, summary: 'Publish MLS key packages of one of your devices', params: DeviceParams, body: KeyPackagesBody, response: { 200: KeyPackageCount, ...errorResponses(400, 401, 404, 409, 413) } },
-  }, async (req) => {
-    const me = userId(req);
-    return ctx.db.transaction(async (tx) => {
-      const r = createE2eRepository(tx);
-      if (!(await r.findDevice(me, req.params.deviceId))) throw new AppError('NOT_FOUND', 'no such device of yours');
-      const have = await r.countKeyPackages(me, req.params.deviceId);
-      if (have + req.body.keyPackages.length > e2eLimits.keyPackagesPerDevice) {
-        throw new AppError('CONFLICT', `a device holds at most ${e2eLimits.keyPackagesPerDevice} key packages (it has ${have})`);
-      }
-      await r.addKeyPackages(me, req.params.deviceId, req.body.keyPackages);
-      return { available: have + req.body.keyPackages.length };
-    });
-  });
-
-  app.get('/api/v1/e2e/devices/:deviceId/key-packages', {
-    schema: { tags, security, summary: 'How many key packages one of your devices has left', params: DeviceParams, response: { 200: KeyPackageCount, ...errorResponses(400, 401, 404) } },
-  }, async (req) => {
-    await ownDevice(userId(req), req.params.deviceId);
-    return { available: await repo.countKeyPackages(userId(req), req.params.deviceId) };
-  });
-
-  app.post('/api/v1/e2e/key-packages/claim', {
-    schema: { tags, security, summary: 'Take one key package of each device (of users you share a conversation with)', body: ClaimBody, response: { 200: ClaimResult, ...errorResponses(400, 401, 404, 413) } },
-  }, async (req) => {
-    const me = userId(req);
-    const out: Array<{ userId: string; deviceId: string; keyPackage: string | null }> = [];
-    const shared = new Map<string, boolean>();
-    for (const d of req.body.devices) {
-      if (!shared.has(d.userId)) shared.set(d.userId, await repo.shareConversation(me, d.userId));
-      if (!shared.get(d.userId)) throw new AppError('NOT_FOUND', 'user not found');
-      const keyPackage = await ctx.db.transaction((tx) => createE2eRepository(tx).claimKeyPackage(d.userId, d.deviceId));
-      out.push({ ...d, keyPackage });
-    }
-    return { keyPackages: out };
-  });
-
-  app.get('/api/v1/e2e/groups', {
-    schema: { tags, security, summary: 'Your end-to-end encrypted conversations and their epochs', response: { 200: z.array(E2eGroup), ...errorResponses(401) } },
-  }, async (req) => (await repo.groupsForUser(userId(req))).map(toGroup));
-
-  app.post('/api/v1/e2e/groups/:id', {
-    schema: { tags, security, summary: 'Make one of your conversations end-to-end encrypted (for good)', params: IdParams, response: { 201: E2eGroup, ...errorResponses(400, 401, 404, 409) } },
-  }, async (req, reply) => {
-    const me = userId(req);
-    if (!(await convs.findMember(req.params.id, me))) throw new AppError('NOT_FOUND', 'conversation not found');
-    const group = await repo.createGroup(req.params.id, me);
-    if (!group) throw new AppError('CONFLICT', 'conversation is already end-to-end encrypted');
-    return reply.status(201).send(toGroup(group));
-  });
-
-  app.get('/api/v1/e2e/groups/:id', {
-    schema: { tags, security, summary: "A group's epoch and the devices it should hold (every member's)", params: IdParams, response: { 200: E2eGroupDetail, ...errorResponses(400, 401, 404) } },
-  }, async (req) => {
-    const group = await memberGroup(userId(req), req.params.id);
-    const devices = await repo.memberDevices(req.params.id, E2E_CIPHERSUITE);
-    return { ...toGroup(group), devices: devices.map((d) => ({ ...d, updatedAt: d.updatedAt.toISOString() })) };
-  });
-
-  app.post('/api/v1/e2e/groups/:id/commits', {
-    schema: {
-      tags,
-      security,
-      summary: 'Append a commit made at the current epoch (and its welcome for added devices)',
-      params: IdParams,
-      body: CommitBody,
-      response: { 201: z.object({ epoch: z.number().int() }), ...errorResponses(400, 401, 404, 409, 413) },
-    },
-  }, async (req, reply) => {
-    const me = userId(req);
-    const { epoch, deviceId, commit, welcome } = req.body;
-    const next = await ctx.db.transaction(async (tx) => {
-      const r = createE2eRepository(tx);
-      if (!(await createConversationsRepository(tx).findMember(req.params.id, me))) throw new AppError('NOT_FOUND', 'conversation not found');
-      const group = await r.lockGroup(req.params.id);
+    const ownDevice = async (user: string, deviceId: string) => {
+      if (!(await repo.findDevice(user, deviceId))) throw new AppError('NOT_FOUND', 'no such device of yours');
+    };
+    const memberGroup = async (user: string, conversationId: string) => {
+      if (!(await convs.findMember(conversationId, user))) throw new AppError('NOT_FOUND', 'conversation not found');
+      const group = await repo.findGroup(conversationId);
       if (!group) throw new AppError('NOT_FOUND', 'conversation is not end-to-end encrypted');
-      if (!(await r.findDevice(me, deviceId))) throw new AppError('NOT_FOUND', 'no such device of yours');
-      if (group.epoch !== epoch) throw new AppError('CONFLICT', `the group is at epoch ${group.epoch}: apply the commits since ${epoch} first`);
-      if (welcome) {
-        const allowed = new Set((await r.memberDevices(req.params.id, E2E_CIPHERSUITE)).map((d) => `${d.userId}:${d.deviceId}`));
-        const stranger = welcome.devices.find((d) => !allowed.has(`${d.userId}:${d.deviceId}`));
-        if (stranger) throw new AppError('VALIDATION', 'a welcome may only go to devices of members of the conversation');
-      }
-      await r.appendCommit({ conversationId: req.params.id, epoch, commit, senderUserId: me, senderDeviceId: deviceId }, e2eLimits.commitsKept);
-      if (welcome) await r.addWelcomes({ conversationId: req.params.id, epoch: epoch + 1, welcome: welcome.message, devices: welcome.devices }, e2eLimits.welcomesKept);
-      return epoch + 1;
-    });
-    return reply.status(201).send({ epoch: next });
-  });
+      return group;
+    };
 
-  app.get('/api/v1/e2e/groups/:id/commits', {
-    schema: { tags, security, summary: 'The commits from an epoch on, in order (at most 100 a page)', params: IdParams, querystring: CommitsQuery, response: { 200: Commits, ...errorResponses(400, 401, 404) } },
-  }, async (req) => {
-    const group = await memberGroup(userId(req), req.params.id);
-    return { epoch: group.epoch, commits: await repo.commitsFrom(req.params.id, req.query.from, e2eLimits.commitsPerPage) };
-  });
+    app.delete(
+      '/api/v1/keys/devices/:deviceId',
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'Remove one of your devices: its public key, key packages and welcome mailbox',
+          params: DeviceParams,
+          response: { 204: z.null(), ...errorResponses(400, 401, 404) },
+        },
+      },
+      async (req, reply) => {
+        if (!(await repo.deleteDevice(userId(req), req.params.deviceId)))
+          throw new AppError('NOT_FOUND', 'no such device of yours');
+        return reply.status(204).send(null);
+      },
+    );
 
-  app.get('/api/v1/e2e/devices/:deviceId/welcomes', {
-    schema: { tags, security, summary: "One of your devices' pending welcomes, oldest first (of one conversation with ?conversationId=)", params: DeviceParams, querystring: WelcomesQuery, response: { 200: Welcomes, ...errorResponses(400, 401, 404) } },
-  }, async (req) => {
-    await ownDevice(userId(req), req.params.deviceId);
-    const rows = await repo.welcomesFor(userId(req), req.params.deviceId, e2eLimits.welcomesPerPage, req.query.conversationId);
-    return rows.map((w) => ({ ...w, createdAt: w.createdAt.toISOString() }));
-  });
+    app.post(
+      '/api/v1/e2e/devices/:deviceId/key-packages',
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'Publish MLS key packages of one of your devices',
+          params: DeviceParams,
+          body: KeyPackagesBody,
+          response: { 200: KeyPackageCount, ...errorResponses(400, 401, 404, 409, 413) },
+        },
+      },
+      async (req) => {
+        const me = userId(req);
+        return ctx.db.transaction(async (tx) => {
+          const r = createE2eRepository(tx);
+          if (!(await r.findDevice(me, req.params.deviceId)))
+            throw new AppError('NOT_FOUND', 'no such device of yours');
+          const have = await r.countKeyPackages(me, req.params.deviceId);
+          if (have + req.body.keyPackages.length > e2eLimits.keyPackagesPerDevice) {
+            throw new AppError(
+              'CONFLICT',
+              `a device holds at most ${e2eLimits.keyPackagesPerDevice} key packages (it has ${have})`,
+            );
+          }
+          await r.addKeyPackages(me, req.params.deviceId, req.body.keyPackages);
+          return { available: have + req.body.keyPackages.length };
+        });
+      },
+    );
 
-  app.post('/api/v1/e2e/devices/:deviceId/welcomes/ack', {
-    schema: { tags, security, summary: 'Delete processed welcomes from a device mailbox', params: DeviceParams, body: AckBody, response: { 200: z.object({ deleted: z.number().int() }), ...errorResponses(400, 401, 404, 413) } },
-  }, async (req) => {
-    await ownDevice(userId(req), req.params.deviceId);
-    return { deleted: await repo.deleteWelcomes(userId(req), req.params.deviceId, req.body.ids) };
-  });
-};
+    app.get(
+      '/api/v1/e2e/devices/:deviceId/key-packages',
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'How many key packages one of your devices has left',
+          params: DeviceParams,
+          response: { 200: KeyPackageCount, ...errorResponses(400, 401, 404) },
+        },
+      },
+      async (req) => {
+        await ownDevice(userId(req), req.params.deviceId);
+        return { available: await repo.countKeyPackages(userId(req), req.params.deviceId) };
+      },
+    );
+
+    app.post(
+      '/api/v1/e2e/key-packages/claim',
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'Take one key package of each device (of users you share a conversation with)',
+          body: ClaimBody,
+          response: { 200: ClaimResult, ...errorResponses(400, 401, 404, 413) },
+        },
+      },
+      async (req) => {
+        const me = userId(req);
+        const out: Array<{ userId: string; deviceId: string; keyPackage: string | null }> = [];
+        const shared = new Map<string, boolean>();
+        for (const d of req.body.devices) {
+          if (!shared.has(d.userId)) shared.set(d.userId, await repo.shareConversation(me, d.userId));
+          if (!shared.get(d.userId)) throw new AppError('NOT_FOUND', 'user not found');
+          const keyPackage = await ctx.db.transaction((tx) =>
+            createE2eRepository(tx).claimKeyPackage(d.userId, d.deviceId),
+          );
+          out.push({ ...d, keyPackage });
+        }
+        return { keyPackages: out };
+      },
+    );
+
+    app.get(
+      '/api/v1/e2e/groups',
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'Your end-to-end encrypted conversations and their epochs',
+          response: { 200: z.array(E2eGroup), ...errorResponses(401) },
+        },
+      },
+      async (req) => (await repo.groupsForUser(userId(req))).map(toGroup),
+    );
+
+    app.post(
+      '/api/v1/e2e/groups/:id',
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'Make one of your conversations end-to-end encrypted (for good)',
+          params: IdParams,
+          response: { 201: E2eGroup, ...errorResponses(400, 401, 404, 409) },
+        },
+      },
+      async (req, reply) => {
+        const me = userId(req);
+        if (!(await convs.findMember(req.params.id, me))) throw new AppError('NOT_FOUND', 'conversation not found');
+        const group = await repo.createGroup(req.params.id, me);
+        if (!group) throw new AppError('CONFLICT', 'conversation is already end-to-end encrypted');
+        return reply.status(201).send(toGroup(group));
+      },
+    );
+
+    app.get(
+      '/api/v1/e2e/groups/:id',
+      {
+        schema: {
+          tags,
+          security,
+          summary: "A group's epoch and the devices it should hold (every member's)",
+          params: IdParams,
+          response: { 200: E2eGroupDetail, ...errorResponses(400, 401, 404) },
+        },
+      },
+      async (req) => {
+        const group = await memberGroup(userId(req), req.params.id);
+        const devices = await repo.memberDevices(req.params.id, E2E_CIPHERSUITE);
+        return { ...toGroup(group), devices: devices.map((d) => ({ ...d, updatedAt: d.updatedAt.toISOString() })) };
+      },
+    );
+
+    app.post(
+      '/api/v1/e2e/groups/:id/commits',
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'Append a commit made at the current epoch (and its welcome for added devices)',
+          params: IdParams,
+          body: CommitBody,
+          response: { 201: z.object({ epoch: z.number().int() }), ...errorResponses(400, 401, 404, 409, 413) },
+        },
+      },
+      async (req, reply) => {
+        const me = userId(req);
+        const { epoch, deviceId, commit, welcome } = req.body;
+        const next = await ctx.db.transaction(async (tx) => {
+          const r = createE2eRepository(tx);
+          if (!(await createConversationsRepository(tx).findMember(req.params.id, me)))
+            throw new AppError('NOT_FOUND', 'conversation not found');
+          const group = await r.lockGroup(req.params.id);
+          if (!group) throw new AppError('NOT_FOUND', 'conversation is not end-to-end encrypted');
+          if (!(await r.findDevice(me, deviceId))) throw new AppError('NOT_FOUND', 'no such device of yours');
+          if (group.epoch !== epoch)
+            throw new AppError(
+              'CONFLICT',
+              `the group is at epoch ${group.epoch}: apply the commits since ${epoch} first`,
+            );
+          if (welcome) {
+            const allowed = new Set(
+              (await r.memberDevices(req.params.id, E2E_CIPHERSUITE)).map((d) => `${d.userId}:${d.deviceId}`),
+            );
+            const stranger = welcome.devices.find((d) => !allowed.has(`${d.userId}:${d.deviceId}`));
+            if (stranger)
+              throw new AppError('VALIDATION', 'a welcome may only go to devices of members of the conversation');
+          }
+          await r.appendCommit(
+            { conversationId: req.params.id, epoch, commit, senderUserId: me, senderDeviceId: deviceId },
+            e2eLimits.commitsKept,
+          );
+          if (welcome)
+            await r.addWelcomes(
+              { conversationId: req.params.id, epoch: epoch + 1, welcome: welcome.message, devices: welcome.devices },
+              e2eLimits.welcomesKept,
+            );
+          return epoch + 1;
+        });
+        return reply.status(201).send({ epoch: next });
+      },
+    );
+
+    app.get(
+      '/api/v1/e2e/groups/:id/commits',
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'The commits from an epoch on, in order (at most 100 a page)',
+          params: IdParams,
+          querystring: CommitsQuery,
+          response: { 200: Commits, ...errorResponses(400, 401, 404) },
+        },
+      },
+      async (req) => {
+        const group = await memberGroup(userId(req), req.params.id);
+        return {
+          epoch: group.epoch,
+          commits: await repo.commitsFrom(req.params.id, req.query.from, e2eLimits.commitsPerPage),
+        };
+      },
+    );
+
+    app.get(
+      '/api/v1/e2e/devices/:deviceId/welcomes',
+      {
+        schema: {
+          tags,
+          security,
+          summary: "One of your devices' pending welcomes, oldest first (of one conversation with ?conversationId=)",
+          params: DeviceParams,
+          querystring: WelcomesQuery,
+          response: { 200: Welcomes, ...errorResponses(400, 401, 404) },
+        },
+      },
+      async (req) => {
+        await ownDevice(userId(req), req.params.deviceId);
+        const rows = await repo.welcomesFor(
+          userId(req),
+          req.params.deviceId,
+          e2eLimits.welcomesPerPage,
+          req.query.conversationId,
+        );
+        return rows.map((w) => ({ ...w, createdAt: w.createdAt.toISOString() }));
+      },
+    );
+
+    app.post(
+      '/api/v1/e2e/devices/:deviceId/welcomes/ack',
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'Delete processed welcomes from a device mailbox',
+          params: DeviceParams,
+          body: AckBody,
+          response: { 200: z.object({ deleted: z.number().int() }), ...errorResponses(400, 401, 404, 413) },
+        },
+      },
+      async (req) => {
+        await ownDevice(userId(req), req.params.deviceId);
+        return { deleted: await repo.deleteWelcomes(userId(req), req.params.deviceId, req.body.ids) };
+      },
+    );
+  };

@@ -29,8 +29,17 @@ const isTransient = (err: unknown) => err instanceof AppError && err.code === 'U
  * (the gateway is a live channel; history is the record).
  */
 export async function startEventConsumers(deps: ConsumerDeps): Promise<void> {
-  const routed = new Counter({ name: 'delivery_routed_total', help: 'Socket events routed (one per event and gateway)', labelNames: ['event'], registers: [deps.registry] });
-  const published = new Counter({ name: 'delivery_batches_published_total', help: 'Delivery batches published to gateways', registers: [deps.registry] });
+  const routed = new Counter({
+    name: 'delivery_routed_total',
+    help: 'Socket events routed (one per event and gateway)',
+    labelNames: ['event'],
+    registers: [deps.registry],
+  });
+  const published = new Counter({
+    name: 'delivery_batches_published_total',
+    help: 'Delivery batches published to gateways',
+    registers: [deps.registry],
+  });
   const handler = (expiration?: number) => async (items: AnyEnvelope[]) => {
     await deps.sessionsReady;
     // Membership events first, so a message right after a join in the same batch reaches the new member.
@@ -41,15 +50,29 @@ export async function startEventConsumers(deps: ConsumerDeps): Promise<void> {
     for (const [gatewayId, list] of perGateway) {
       const body = Buffer.from(JSON.stringify({ v: DELIVERY_VERSION, items: list }));
       // Typing is worthless seconds later: it must not wait in a gateway queue behind a backlog.
-      const opts = { persistent: false, contentType: 'application/json', ...(expiration ? { expiration: String(expiration) } : {}) };
+      const opts = {
+        persistent: false,
+        contentType: 'application/json',
+        ...(expiration ? { expiration: String(expiration) } : {}),
+      };
       confirms.push(deps.broker.publishRaw(EXCHANGES.deliveries, gatewayRoutingKey(gatewayId), body, opts));
       for (const it of list) routed.inc({ event: it.event });
     }
     published.inc(perGateway.size);
     await Promise.all(confirms);
   };
-  const common = { prefetch: deps.prefetch, batchSize: deps.batchSize, maxItems: deps.batchSize * 4, isTransient, retryDelayMs: 500 };
+  const common = {
+    prefetch: deps.prefetch,
+    batchSize: deps.batchSize,
+    maxItems: deps.batchSize * 4,
+    isTransient,
+    retryDelayMs: 500,
+  };
   await deps.broker.consume({ queue: QUEUES.delivery.name, ...common, handle: handler() });
-  await deps.broker.consume({ queue: QUEUES.deliveryEphemeral.name, ...common, handle: handler(TYPING_DELIVERY_TTL_MS) });
+  await deps.broker.consume({
+    queue: QUEUES.deliveryEphemeral.name,
+    ...common,
+    handle: handler(TYPING_DELIVERY_TTL_MS),
+  });
   await deps.broker.consume({ queue: QUEUES.deliveryPresence.name, ...common, handle: handler() });
 }

@@ -46,13 +46,18 @@ export async function startWorkerEvents(deps: WorkerEventsDeps): Promise<{ ready
             if (quiet) clearTimeout(quiet);
             quiet = setTimeout(settle, QUIET_MS);
           }
-        } else if (e.type === 'presence.reported') deps.sessions.reported(e.payload.gatewayId, e.payload.userId, e.payload.online);
+        } else if (e.type === 'presence.reported')
+          deps.sessions.reported(e.payload.gatewayId, e.payload.userId, e.payload.online);
         else if (e.type === 'conversation.changed') deps.directory.onConversationChanged(e.payload);
       }
     },
   });
   const ask = () => {
-    deps.broker.publish('sessions.requested', { workerId: deps.workerId }).catch((err) => deps.logger.warn({ err: (err as Error).message }, 'sessions request not published; heartbeats will do'));
+    deps.broker
+      .publish('sessions.requested', { workerId: deps.workerId })
+      .catch((err) =>
+        deps.logger.warn({ err: (err as Error).message }, 'sessions request not published; heartbeats will do'),
+      );
   };
   deps.broker.on('connect', ask);
   deps.broker.once('connect', () => setTimeout(settle, deps.warmupMs).unref());

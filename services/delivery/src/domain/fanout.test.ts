@@ -10,15 +10,36 @@ const resolver: Resolver = {
 };
 
 function env<T extends EventType>(type: T, payload: EventPayload<T>): AnyEnvelope {
-  return { v: 1, type, id: randomUUID(), occurredAt: new Date(1_700_000_000_000).toISOString(), traceId: 't1', payload } as AnyEnvelope;
+  return {
+    v: 1,
+    type,
+    id: randomUUID(),
+    occurredAt: new Date(1_700_000_000_000).toISOString(),
+    traceId: 't1',
+    payload,
+  } as AnyEnvelope;
 }
 
-const message = { id: '01JD0000000000000000000000', conversationId: conv, senderId: a, clientMsgId: randomUUID(), createdAt: new Date(1_700_000_000_123).toISOString(), kind: 'text' as const, body: 'hi' };
+const message = {
+  id: '01JD0000000000000000000000',
+  conversationId: conv,
+  senderId: a,
+  clientMsgId: randomUUID(),
+  createdAt: new Date(1_700_000_000_123).toISOString(),
+  kind: 'text' as const,
+  body: 'hi',
+};
 
 describe('fanout', () => {
   it('sends a new message to every member, the sender included, timed from its acceptance', async () => {
     const f = await fanoutOf(env('message.created', message), resolver);
-    expect(f).toMatchObject({ userIds: [a, b, c], event: 'message:new', data: message, sentAt: 1_700_000_000_123, traceId: 't1' });
+    expect(f).toMatchObject({
+      userIds: [a, b, c],
+      event: 'message:new',
+      data: message,
+      sentAt: 1_700_000_000_123,
+      traceId: 't1',
+    });
   });
 
   it('sends nothing for a conversation accounts does not know', async () => {
@@ -27,13 +48,36 @@ describe('fanout', () => {
 
   it('sends a read marker to every member, the reader included', async () => {
     const r = { conversationId: conv, userId: b, messageId: message.id, at: new Date().toISOString() };
-    expect(await fanoutOf(env('message.read', r), resolver)).toMatchObject({ userIds: [a, b, c], event: 'read', data: r });
+    expect(await fanoutOf(env('message.read', r), resolver)).toMatchObject({
+      userIds: [a, b, c],
+      event: 'read',
+      data: r,
+    });
   });
 
   it('sends a room invitation change to the invitee and the inviter', async () => {
-    const user = (id: string) => ({ id, username: `u${id.slice(0, 4)}`, displayName: 'U', createdAt: new Date().toISOString() });
-    const event = { type: 'created' as const, invitation: { id: randomUUID(), conversation: { id: conv, title: 'room' }, from: user(a), to: user(c), createdAt: new Date().toISOString() }, userId: a };
-    expect(await fanoutOf(env('invitation.changed', { userIds: [c, a], event }), resolver)).toMatchObject({ userIds: [c, a], event: 'invitation', data: event });
+    const user = (id: string) => ({
+      id,
+      username: `u${id.slice(0, 4)}`,
+      displayName: 'U',
+      createdAt: new Date().toISOString(),
+    });
+    const event = {
+      type: 'created' as const,
+      invitation: {
+        id: randomUUID(),
+        conversation: { id: conv, title: 'room' },
+        from: user(a),
+        to: user(c),
+        createdAt: new Date().toISOString(),
+      },
+      userId: a,
+    };
+    expect(await fanoutOf(env('invitation.changed', { userIds: [c, a], event }), resolver)).toMatchObject({
+      userIds: [c, a],
+      event: 'invitation',
+      data: event,
+    });
   });
 
   it('sends typing to the other members only', async () => {
@@ -50,23 +94,40 @@ describe('fanout', () => {
       userId: c,
     };
     const f = await fanoutOf(env('conversation.changed', payload), resolver);
-    expect(f).toMatchObject({ userIds: [a, b, c], event: 'conversation', data: { type: 'member_removed', conversation: payload.conversation, userId: c } });
+    expect(f).toMatchObject({
+      userIds: [a, b, c],
+      event: 'conversation',
+      data: { type: 'member_removed', conversation: payload.conversation, userId: c },
+    });
   });
 
   it('sends a friendship change to both users, and presence to contacts', async () => {
     const fe = { type: 'accepted' as const, user: { id: b } };
-    expect(await fanoutOf(env('friendship.changed', { userIds: [a, b], event: fe }), resolver)).toMatchObject({ userIds: [a, b], event: 'friends', data: fe });
+    expect(await fanoutOf(env('friendship.changed', { userIds: [a, b], event: fe }), resolver)).toMatchObject({
+      userIds: [a, b],
+      event: 'friends',
+      data: fe,
+    });
     const p = { userId: a, online: true, lastSeenAt: null };
-    expect(await fanoutOf(env('presence.changed', p), resolver)).toMatchObject({ userIds: [b], event: 'presence', data: p });
+    expect(await fanoutOf(env('presence.changed', p), resolver)).toMatchObject({
+      userIds: [b],
+      event: 'presence',
+      data: p,
+    });
   });
 
   it('sends nothing for heartbeats', async () => {
-    expect(await fanoutOf(env('gateway.heartbeat', { gatewayId: 'g', userIds: [a], intervalMs: 1000 }), resolver)).toBeNull();
+    expect(
+      await fanoutOf(env('gateway.heartbeat', { gatewayId: 'g', userIds: [a], intervalMs: 1000 }), resolver),
+    ).toBeNull();
   });
 
   it('splits a fan-out by gateway: each gateway gets one item naming only the recipients it holds', async () => {
     const f = (await fanoutOf(env('message.created', message), resolver))!;
-    const sessions = new Map<string, string[]>([[a, ['g1']], [b, ['g1', 'g2']]]);
+    const sessions = new Map<string, string[]>([
+      [a, ['g1']],
+      [b, ['g1', 'g2']],
+    ]);
     const route = (ids: string[]) => {
       const out = new Map<string, string[]>();
       for (const u of ids) for (const g of sessions.get(u) ?? []) out.set(g, [...(out.get(g) ?? []), u]);
@@ -74,7 +135,11 @@ describe('fanout', () => {
     };
     const out = byGateway([f, null], route);
     expect([...out.keys()].sort()).toEqual(['g1', 'g2']);
-    expect(out.get('g1')).toEqual([{ event: 'message:new', data: message, userIds: [a, b], traceId: 't1', sentAt: 1_700_000_000_123 }]);
-    expect(out.get('g2')).toEqual([{ event: 'message:new', data: message, userIds: [b], traceId: 't1', sentAt: 1_700_000_000_123 }]);
+    expect(out.get('g1')).toEqual([
+      { event: 'message:new', data: message, userIds: [a, b], traceId: 't1', sentAt: 1_700_000_000_123 },
+    ]);
+    expect(out.get('g2')).toEqual([
+      { event: 'message:new', data: message, userIds: [b], traceId: 't1', sentAt: 1_700_000_000_123 },
+    ]);
   });
 });

@@ -54,7 +54,10 @@ export async function fanoutOf(env: AnyEnvelope, resolve: Resolver): Promise<Fan
  * The items each gateway gets for a batch of fan-outs: one list per gateway, each item naming only
  * the recipients that gateway holds. `route` maps users to gateways (the session registry).
  */
-export function byGateway(fanouts: Array<Fanout | null>, route: (userIds: string[]) => Map<string, string[]>): Map<string, DeliveryItem[]> {
+export function byGateway(
+  fanouts: Array<Fanout | null>,
+  route: (userIds: string[]) => Map<string, string[]>,
+): Map<string, DeliveryItem[]> {
   const out = new Map<string, DeliveryItem[]>();
   for (const f of fanouts) {
     if (!f || f.userIds.length === 0) continue;

@@ -30,11 +30,15 @@ function originSocket(d: DeliveryItem, deps: DeliveryConsumerDeps): string | und
   if (d.exceptSocketId) return d.exceptSocketId;
   if (d.event === 'message:new') {
     const m = d.data;
-    return d.userIds.includes(m.senderId) ? deps.recentSends.get(RecentSends.key(m.senderId, m.clientMsgId))?.socketId : undefined;
+    return d.userIds.includes(m.senderId)
+      ? deps.recentSends.get(RecentSends.key(m.senderId, m.clientMsgId))?.socketId
+      : undefined;
   }
   if (d.event === 'read') {
     const r = d.data;
-    return d.userIds.includes(r.userId) ? deps.recentReads.get(readKey(r.userId, r.conversationId, r.messageId)) : undefined;
+    return d.userIds.includes(r.userId)
+      ? deps.recentReads.get(readKey(r.userId, r.conversationId, r.messageId))
+      : undefined;
   }
   return undefined;
 }
@@ -56,12 +60,14 @@ export async function startDeliveryConsumer(deps: DeliveryConsumerDeps): Promise
       const now = Date.now();
       for (const batch of batches) {
         for (const d of batch.items) {
-          if (d.event === 'read' && d.userIds.includes(d.data.userId)) deps.readCursors.record(d.data.userId, d.data.conversationId, d.data.messageId);
+          if (d.event === 'read' && d.userIds.includes(d.data.userId))
+            deps.readCursors.record(d.data.userId, d.data.conversationId, d.data.messageId);
           const except = originSocket(d, deps);
           // Numbered per socket session (resume): socket/sessions.ts emits to each of the users' sockets.
           for (const userId of d.userIds) deps.sessions.emitToUser(userId, d.event, d.data, except);
           deps.metrics.emitted.inc({ event: d.event }, d.userIds.length);
-          if (d.sentAt !== undefined && d.event === 'message:new') deps.metrics.deliveryLatency.observe(Math.max(0, now - d.sentAt) / 1000);
+          if (d.sentAt !== undefined && d.event === 'message:new')
+            deps.metrics.deliveryLatency.observe(Math.max(0, now - d.sentAt) / 1000);
         }
       }
     },

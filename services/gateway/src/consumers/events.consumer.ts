@@ -10,7 +10,14 @@ import { userRoom, type GatewayServer } from '../socket/io';
  * invalidation), a delivery worker asking where users are (answered with a heartbeat at once), and
  * every accepted send (so a resend through this gateway keeps the id another gateway gave it).
  */
-export async function startEventsConsumer(deps: { broker: Broker; instanceId: string; directory: MembershipClient; presence: PresenceReporter; recentSends: RecentSends; io: GatewayServer }): Promise<void> {
+export async function startEventsConsumer(deps: {
+  broker: Broker;
+  instanceId: string;
+  directory: MembershipClient;
+  presence: PresenceReporter;
+  recentSends: RecentSends;
+  io: GatewayServer;
+}): Promise<void> {
   await deps.broker.consume<AnyEnvelope | Sent>({
     queue: PRIVATE_QUEUES.gatewayEvents(deps.instanceId),
     maxAttempts: 1,
@@ -52,7 +59,13 @@ function parseLight(raw: unknown): AnyEnvelope | Sent {
   const r = raw as { type?: unknown; payload?: Record<string, unknown> } | null;
   if (r && r.type === 'message.created' && r.payload && typeof r.payload === 'object') {
     const p = r.payload;
-    if (typeof p.id === 'string' && typeof p.senderId === 'string' && typeof p.clientMsgId === 'string' && typeof p.conversationId === 'string' && typeof p.createdAt === 'string') {
+    if (
+      typeof p.id === 'string' &&
+      typeof p.senderId === 'string' &&
+      typeof p.clientMsgId === 'string' &&
+      typeof p.conversationId === 'string' &&
+      typeof p.createdAt === 'string'
+    ) {
       return { type: 'sent', message: p as unknown as Message };
     }
     throw new Error('message.created without its keys');

@@ -37,7 +37,11 @@ export class RecentSends {
    * Runs `accept` unless the same send is already known. `accept` gets the id an earlier failed attempt
    * used, if any, and must publish under it. A failed attempt is forgotten (but its id kept) so a retry runs again.
    */
-  acceptOnce(key: string, socketId: string, accept: (reuseId: string | undefined) => Promise<Message>): Promise<Message> {
+  acceptOnce(
+    key: string,
+    socketId: string,
+    accept: (reuseId: string | undefined) => Promise<Message>,
+  ): Promise<Message> {
     const known = this.entries.get(key);
     if (known) return known.message;
     const message = accept(this.ids.get(key));

@@ -42,7 +42,12 @@ export class PresenceReporter {
   }
 
   private track(p: Promise<unknown>, what: string, extra: object): void {
-    const q = p.catch((err) => this.opts.logger.warn({ err: (err as Error).message, ...extra }, `${what} not published; the next heartbeat repairs it`));
+    const q = p.catch((err) =>
+      this.opts.logger.warn(
+        { err: (err as Error).message, ...extra },
+        `${what} not published; the next heartbeat repairs it`,
+      ),
+    );
     this.pending.add(q);
     void q.finally(() => this.pending.delete(q));
   }
@@ -59,7 +64,11 @@ export class PresenceReporter {
     if (!this.opts.broker.isConnected) return;
     const userIds = this.opts.sessions.users();
     this.track(
-      this.opts.broker.publish('gateway.heartbeat', { gatewayId: this.opts.gatewayId, userIds, intervalMs: this.opts.heartbeatMs }),
+      this.opts.broker.publish('gateway.heartbeat', {
+        gatewayId: this.opts.gatewayId,
+        userIds,
+        intervalMs: this.opts.heartbeatMs,
+      }),
       'heartbeat',
       { users: userIds.length },
     );

@@ -30,9 +30,12 @@ function upstream(name: string, base: string, paths: string[]) {
   return async (app: FastifyInstance) => {
     await app.register(replyFrom, { base, retryMethods: [], maxRetriesOn503: 0, disableRequestLogging: true });
     app.removeAllContentTypeParsers();
-    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limits.bodyLimitBytes }, (_req, body, done) => done(null, Readable.from([body])));
+    app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limits.bodyLimitBytes }, (_req, body, done) =>
+      done(null, Readable.from([body])),
+    );
     const forward = (req: FastifyRequest, reply: FastifyReply) => {
-      if (!decodes(req.url)) return reply.status(400).send(errorBody('VALIDATION', 'malformed percent-escape in the URL'));
+      if (!decodes(req.url))
+        return reply.status(400).send(errorBody('VALIDATION', 'malformed percent-escape in the URL'));
       if (UNSAFE_PATH.test(req.url.split('?')[0]!)) {
         return reply.status(404).send(errorBody('NOT_FOUND', 'no such route'));
       }
@@ -46,7 +49,13 @@ function upstream(name: string, base: string, paths: string[]) {
         },
       });
     };
-    for (const url of paths) app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], url, schema: { hide: true }, handler: forward });
+    for (const url of paths)
+      app.route({
+        method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+        url,
+        schema: { hide: true },
+        handler: forward,
+      });
   };
 }
 

@@ -15,7 +15,13 @@ const NOT_BUILT = `<!doctype html><html><head><meta charset="utf-8"><title>chat<
 </body></html>`;
 
 async function sendFile(req: FastifyRequest, reply: FastifyReply, root: string, path: string, immutable: boolean) {
-  const res = await send(req.raw, path, { root, dotfiles: 'deny', index: false, maxAge: immutable ? 31_536_000_000 : 0, immutable });
+  const res = await send(req.raw, path, {
+    root,
+    dotfiles: 'deny',
+    index: false,
+    maxAge: immutable ? 31_536_000_000 : 0,
+    immutable,
+  });
   if (res.type === 'error') return null;
   reply.status(res.statusCode).headers(res.headers);
   if (!immutable) reply.header('cache-control', 'no-cache');
@@ -40,6 +46,9 @@ export async function webRoutes(app: FastifyInstance, opts: { webDir: string }):
       if (sent) return sent;
       if (FILE_LIKE.test(path)) return reply.status(404).send(errorBody('NOT_FOUND', `no such file ${path}`));
     }
-    return (await sendFile(req, reply, root, '/index.html', false)) ?? reply.status(404).send(errorBody('NOT_FOUND', 'no such file'));
+    return (
+      (await sendFile(req, reply, root, '/index.html', false)) ??
+      reply.status(404).send(errorBody('NOT_FOUND', 'no such file'))
+    );
   });
 }

@@ -54,7 +54,11 @@ describe('dispatch through the handler table', () => {
     ['4,001 characters', 'message:send', [{ ...send(), body: 'a'.repeat(4001) }]],
     ['a malformed conversation id', 'message:send', [{ ...send(), conversationId: 'abc' }]],
     ['an unknown field', 'message:send', [{ ...send(), extra: 1 }]],
-    ['both body and encrypted', 'message:send', [{ ...send(), encrypted: { ciphertext: 'a', nonce: 'b', keyId: 'c', senderDeviceId: 'd' } }]],
+    [
+      'both body and encrypted',
+      'message:send',
+      [{ ...send(), encrypted: { ciphertext: 'a', nonce: 'b', keyId: 'c', senderDeviceId: 'd' } }],
+    ],
     ['a malformed message id', 'read', [{ conversationId: randomUUID(), messageId: 'x' }]],
     ['typing not boolean', 'typing', [{ conversationId: randomUUID(), typing: 'yes' }]],
   ])('answers VALIDATION to %s without calling a handler', async (_what, event, payloads) => {
@@ -90,8 +94,15 @@ describe('dispatch through the handler table', () => {
   });
 
   it('turns an AppError into its coded ack', async () => {
-    const res = await call(table([], new AppError('RATE_LIMITED', 'slow down', { retryAfterMs: 50 })), 'message:send', send());
-    expect(res).toEqual({ ok: false, error: { code: 'RATE_LIMITED', message: 'slow down', retryable: true, retryAfterMs: 50 } });
+    const res = await call(
+      table([], new AppError('RATE_LIMITED', 'slow down', { retryAfterMs: 50 })),
+      'message:send',
+      send(),
+    );
+    expect(res).toEqual({
+      ok: false,
+      error: { code: 'RATE_LIMITED', message: 'slow down', retryable: true, retryAfterMs: 50 },
+    });
   });
 
   it('masks an unexpected failure as INTERNAL', async () => {

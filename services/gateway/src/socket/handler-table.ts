@@ -1,5 +1,12 @@
 import type { z } from 'zod';
-import { AppError, clientEventSchemas, describeZodError, errorBody, type Ack, type ClientEventName } from '@chat/contracts';
+import {
+  AppError,
+  clientEventSchemas,
+  describeZodError,
+  errorBody,
+  type Ack,
+  type ClientEventName,
+} from '@chat/contracts';
 import type { Logger } from '@chat/logger';
 
 /** Who is calling: the authenticated user and the socket the event came on. */
@@ -28,7 +35,12 @@ export interface DispatchObserver {
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v) && !ArrayBuffer.isView(v) && !(v instanceof ArrayBuffer);
+  typeof v === 'object' &&
+  v !== null &&
+  !Array.isArray(v) &&
+  !Buffer.isBuffer(v) &&
+  !ArrayBuffer.isView(v) &&
+  !(v instanceof ArrayBuffer);
 
 /**
  * The one entry point for client events: `args` are what Socket.IO hands `onAny` (payloads, then the
@@ -36,7 +48,13 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
  * handler sees it; anything else is answered with a coded error (or ignored without an ack). It never
  * throws: a bad client cannot take the socket, or the process, down.
  */
-export async function dispatch(table: HandlerTable, ctx: SocketContext, event: unknown, args: unknown[], observe?: DispatchObserver): Promise<void> {
+export async function dispatch(
+  table: HandlerTable,
+  ctx: SocketContext,
+  event: unknown,
+  args: unknown[],
+  observe?: DispatchObserver,
+): Promise<void> {
   const last = args[args.length - 1];
   const ack = typeof last === 'function' ? (last as AckFn) : undefined;
   const payloads = ack ? args.slice(0, -1) : args;
@@ -52,13 +70,15 @@ export async function dispatch(table: HandlerTable, ctx: SocketContext, event: u
   };
   const refuse = (code: 'VALIDATION', message: string) => answer({ ok: false, ...errorBody(code, message) }, code);
 
-  if (typeof event !== 'string' || !Object.hasOwn(table, event)) return refuse('VALIDATION', `unknown event: ${name.slice(0, 64)}`);
+  if (typeof event !== 'string' || !Object.hasOwn(table, event))
+    return refuse('VALIDATION', `unknown event: ${name.slice(0, 64)}`);
   const handler = table[event as ClientEventName] as Handler<ClientEventName>;
   if (handler.ackRequired && !ack) {
     observe?.(name, 'ignored');
     return;
   }
-  if (payloads.length !== 1) return refuse('VALIDATION', `expected one payload object, got ${payloads.length} arguments`);
+  if (payloads.length !== 1)
+    return refuse('VALIDATION', `expected one payload object, got ${payloads.length} arguments`);
   if (!isPlainObject(payloads[0])) return refuse('VALIDATION', 'payload must be a JSON object');
   const parsed = clientEventSchemas[event as ClientEventName].safeParse(payloads[0]);
   if (!parsed.success) return refuse('VALIDATION', `invalid ${name}: ${describeZodError(parsed.error)}`);

@@ -32,7 +32,8 @@ const RECENT_READS_MAX = 10_000;
 /** Clock skew allowed between gateways when judging whether a read names a message accepted yet. */
 export const READ_FUTURE_SKEW_MS = 60_000;
 
-export const readKey = (userId: string, conversationId: string, messageId: string) => `${userId}:${conversationId}:${messageId}`;
+export const readKey = (userId: string, conversationId: string, messageId: string) =>
+  `${userId}:${conversationId}:${messageId}`;
 
 async function memberOf(deps: HandlerDeps, conversationId: string, userId: string): Promise<ConversationMembership> {
   const conv = await deps.directory.get(conversationId);
@@ -69,7 +70,9 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
             senderId: ctx.userId,
             clientMsgId: p.clientMsgId,
             createdAt: new Date(now).toISOString(),
-            ...('body' in p ? { kind: 'text' as const, body: p.body } : { kind: 'encrypted' as const, encrypted: p.encrypted }),
+            ...('body' in p
+              ? { kind: 'text' as const, body: p.body }
+              : { kind: 'encrypted' as const, encrypted: p.encrypted }),
           };
           // Resolves only once the broker confirmed: from here on the message is durable.
           deps.recentSends.reserve(key, m.id);
@@ -87,7 +90,8 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
       ackRequired: false,
       async handle(ctx, p) {
         // Only what would reach the members counts: throttled refreshes are free, toggles are not.
-        if (deps.typing.wouldPublish(ctx.userId, p.conversationId, p.typing)) await limit(deps.typingLimiter, ctx.userId, 'typing updates too fast, slow down');
+        if (deps.typing.wouldPublish(ctx.userId, p.conversationId, p.typing))
+          await limit(deps.typingLimiter, ctx.userId, 'typing updates too fast, slow down');
         const conv = await memberOf(deps, p.conversationId, ctx.userId);
         // A conversation that takes no messages (unfriended, blocked) carries no typing either.
         if (!conv.sendable) throw new AppError('FORBIDDEN', 'this conversation no longer takes new messages');
@@ -103,13 +107,19 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
         await memberOf(deps, p.conversationId, ctx.userId);
         // An id no gateway has issued yet (`7ZZZ...`) names no message. Persistence stores a marker
         // only for a message of that conversation; this keeps the live broadcast honest too.
-        if (ulidTime(p.messageId) > Date.now() + READ_FUTURE_SKEW_MS) throw new AppError('VALIDATION', 'messageId names no message');
+        if (ulidTime(p.messageId) > Date.now() + READ_FUTURE_SKEW_MS)
+          throw new AppError('VALIDATION', 'messageId names no message');
         // Not after the newest read already forwarded: the marker would not move, nobody is told.
         if (deps.readCursors.behind(ctx.userId, p.conversationId, p.messageId)) return {};
         const k = readKey(ctx.userId, p.conversationId, p.messageId);
         deps.recentReads.set(k, ctx.socketId);
         if (deps.recentReads.size > RECENT_READS_MAX) deps.recentReads.delete(deps.recentReads.keys().next().value!);
-        await deps.broker.publish('message.read', { conversationId: p.conversationId, userId: ctx.userId, messageId: p.messageId, at: new Date().toISOString() });
+        await deps.broker.publish('message.read', {
+          conversationId: p.conversationId,
+          userId: ctx.userId,
+          messageId: p.messageId,
+          at: new Date().toISOString(),
+        });
         deps.readCursors.record(ctx.userId, p.conversationId, p.messageId);
         return {};
       },

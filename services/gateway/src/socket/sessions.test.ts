@@ -17,7 +17,12 @@ function fakeSocket(id: string) {
 describe('socket sessions: per-session sequences and resume', () => {
   const holds: string[] = [];
   const make = (bufferMax = 3) =>
-    new SessionRegistry({ windowMs: 60_000, bufferMax, hold: (u) => holds.push(`+${u}`), unhold: (u) => holds.push(`-${u}`) });
+    new SessionRegistry({
+      windowMs: 60_000,
+      bufferMax,
+      hold: (u) => holds.push(`+${u}`),
+      unhold: (u) => holds.push(`-${u}`),
+    });
 
   it('numbers each session separately and skips the socket that caused the event', () => {
     const r = make();
@@ -59,8 +64,15 @@ describe('socket sessions: per-session sequences and resume', () => {
     const { sessionId } = r.attach(a, 'u1', null);
     for (let i = 0; i < 5; i++) r.emitToUser('u1', 'message:new', { i });
     r.detach('a');
-    expect(r.attach(fakeSocket('x'), 'u2', { sessionId, seq: 4 })).toMatchObject({ resumed: false, resync: 'unknown_session' });
-    expect(r.attach(fakeSocket('y'), 'u1', { sessionId, seq: 1 })).toMatchObject({ resumed: false, resync: 'too_far_behind', seq: 0 });
+    expect(r.attach(fakeSocket('x'), 'u2', { sessionId, seq: 4 })).toMatchObject({
+      resumed: false,
+      resync: 'unknown_session',
+    });
+    expect(r.attach(fakeSocket('y'), 'u1', { sessionId, seq: 1 })).toMatchObject({
+      resumed: false,
+      resync: 'too_far_behind',
+      seq: 0,
+    });
     expect(r.attach(fakeSocket('z'), 'u1', { sessionId, seq: 9 })).toMatchObject({ resumed: false, resync: 'invalid' });
     expect(r.attach(fakeSocket('w'), 'u1', 'invalid')).toMatchObject({ resumed: false, resync: 'invalid' });
     // Still resumable from a seq the buffer covers.

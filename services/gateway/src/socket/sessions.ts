@@ -88,7 +88,13 @@ export class SessionRegistry {
     }
     session.socket = socket;
     this.bySocket.set(socket.id, session);
-    const event: SessionEvent = { sessionId: session.id, resumed, seq: session.seq, windowMs: this.opts.windowMs, ...(refused ? { resync: refused } : {}) };
+    const event: SessionEvent = {
+      sessionId: session.id,
+      resumed,
+      seq: session.seq,
+      windowMs: this.opts.windowMs,
+      ...(refused ? { resync: refused } : {}),
+    };
     socket.emit('session', event);
     if (resumed) for (const e of session.buffer) if (e.seq > after) socket.emit(e.event, e.data, { seq: e.seq });
     return event;

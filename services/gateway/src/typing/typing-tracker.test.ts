@@ -32,7 +32,10 @@ describe('TypingTracker', () => {
     jest.advanceTimersByTime(5_900);
     expect(out).toEqual([['c', 'u', true]]);
     jest.advanceTimersByTime(200);
-    expect(out).toEqual([['c', 'u', true], ['c', 'u', false]]);
+    expect(out).toEqual([
+      ['c', 'u', true],
+      ['c', 'u', false],
+    ]);
     expect(t.size).toBe(0);
   });
 

@@ -16,7 +16,10 @@ export function createAccountsClient(baseUrl: string, timeoutMs = 2_000): Accoun
     async conversationMembers(conversationId) {
       let res: Response;
       try {
-        res = await internalGet(new URL(`/internal/v1/conversations/${encodeURIComponent(conversationId)}`, baseUrl), timeoutMs);
+        res = await internalGet(
+          new URL(`/internal/v1/conversations/${encodeURIComponent(conversationId)}`, baseUrl),
+          timeoutMs,
+        );
       } catch (err) {
         throw new AppError('UNAVAILABLE', 'membership lookup failed, try again', { cause: err });
       }
@@ -26,10 +29,13 @@ export function createAccountsClient(baseUrl: string, timeoutMs = 2_000): Accoun
       }
       if (!res.ok) {
         await res.body?.cancel();
-        throw new AppError('UNAVAILABLE', 'membership lookup failed, try again', { cause: new Error(`accounts answered ${res.status}`) });
+        throw new AppError('UNAVAILABLE', 'membership lookup failed, try again', {
+          cause: new Error(`accounts answered ${res.status}`),
+        });
       }
       const parsed = ConversationAnswer.safeParse(await res.json().catch(() => null));
-      if (!parsed.success) throw new AppError('UNAVAILABLE', 'membership lookup failed, try again', { cause: parsed.error });
+      if (!parsed.success)
+        throw new AppError('UNAVAILABLE', 'membership lookup failed, try again', { cause: parsed.error });
       return parsed.data.members.map((m) => m.userId);
     },
   };

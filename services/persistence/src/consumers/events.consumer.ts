@@ -14,7 +14,8 @@ function latestChanges(events: Envelope<'conversation.changed'>[]): Change[] {
     const p: EventPayload<'conversation.changed'> = e.payload;
     const at = new Date(e.occurredAt);
     const cur = latest.get(p.conversation.id);
-    if (!cur || at >= cur.at) latest.set(p.conversation.id, { conversationId: p.conversation.id, memberIds: p.memberIds, at });
+    if (!cur || at >= cur.at)
+      latest.set(p.conversation.id, { conversationId: p.conversation.id, memberIds: p.memberIds, at });
   }
   return [...latest.values()];
 }
@@ -27,7 +28,12 @@ export const deadLetterTo =
   async (messages: Message[]): Promise<void> => {
     await Promise.all(
       messages.map((m) =>
-        broker.publishRaw(EXCHANGES.deadLetter, QUEUES.persistence.name, Buffer.from(JSON.stringify(broker.envelope('message.created', m, { id: m.id }))), { persistent: true, contentType: 'application/json' }),
+        broker.publishRaw(
+          EXCHANGES.deadLetter,
+          QUEUES.persistence.name,
+          Buffer.from(JSON.stringify(broker.envelope('message.created', m, { id: m.id }))),
+          { persistent: true, contentType: 'application/json' },
+        ),
       ),
     );
   };
@@ -38,7 +44,12 @@ export const deadLetterTo =
  * row in 500 costs about 2·log2(500) ≈ 18 more statements in the same transaction, and the other 499
  * are stored with it. A poison row never splits its batch into single transactions.
  */
-export async function insertIsolating(tx: Tx, rows: Message[], insert: (exec: Tx, rows: Message[]) => Promise<string[]>, isTransient: (e: unknown) => boolean): Promise<{ ids: string[]; refused: Refused[] }> {
+export async function insertIsolating(
+  tx: Tx,
+  rows: Message[],
+  insert: (exec: Tx, rows: Message[]) => Promise<string[]>,
+  isTransient: (e: unknown) => boolean,
+): Promise<{ ids: string[]; refused: Refused[] }> {
   const go = async (part: Message[]): Promise<{ ids: string[]; refused: Refused[] }> => {
     try {
       return { ids: await tx.transaction((sp) => insert(sp, part)), refused: [] };
@@ -92,7 +103,9 @@ export function createEventsConsumer(
       const commit = (isolate: boolean) =>
         deps.db.transaction(async (tx) => {
           const insert = (exec: Tx, rows: Message[]) => deps.messages.insertBatch(exec, rows);
-          const stored = isolate ? await insertIsolating(tx, created, insert, isTransientDbError) : { ids: created.length ? await insert(tx, created) : [], refused: [] };
+          const stored = isolate
+            ? await insertIsolating(tx, created, insert, isTransientDbError)
+            : { ids: created.length ? await insert(tx, created) : [], refused: [] };
           refused = stored.refused;
           if (reads.length) await deps.readMarkers.advance(tx, reads);
           // Sorted, like the seq reservation, so concurrent batches lock member_sets rows in one order.
@@ -109,13 +122,17 @@ export function createEventsConsumer(
         inserted = await commit(true);
       }
       if (refused.length) {
-        for (const r of refused) logger.error({ err: r.error, messageId: r.message.id }, 'message refused by the database; dead-lettered');
+        for (const r of refused)
+          logger.error({ err: r.error, messageId: r.message.id }, 'message refused by the database; dead-lettered');
         await deps.deadLetter?.(refused.map((r) => r.message));
       }
       for (const c of latest) deps.membership.forget(c.conversationId);
       deps.metrics.stored.inc(inserted.length);
       deps.metrics.duplicates.inc(created.length - inserted.length);
-      logger.debug({ events: items.length, stored: inserted.length, reads: reads.length, changes: latest.length }, 'batch committed');
+      logger.debug(
+        { events: items.length, stored: inserted.length, reads: reads.length, changes: latest.length },
+        'batch committed',
+      );
     },
   };
 }

@@ -15,19 +15,33 @@ const msg = (over: Record<string, unknown> = {}) => ({
   body: 'hi',
   ...over,
 });
-const envelope = (type: string, payload: unknown) => ({ v: 1, type, id: randomUUID(), occurredAt: new Date().toISOString(), traceId: 't', payload });
+const envelope = (type: string, payload: unknown) => ({
+  v: 1,
+  type,
+  id: randomUUID(),
+  occurredAt: new Date().toISOString(),
+  traceId: 't',
+  payload,
+});
 
 describe('parseEvent', () => {
   it('accepts a text and an encrypted message', () => {
     expect(parseEvent(envelope('message.created', msg())).type).toBe('message.created');
-    const enc = msg({ kind: 'encrypted', body: undefined, encrypted: { ciphertext: 'c', nonce: 'n', keyId: 'k', senderDeviceId: 'd' } });
+    const enc = msg({
+      kind: 'encrypted',
+      body: undefined,
+      encrypted: { ciphertext: 'c', nonce: 'n', keyId: 'k', senderDeviceId: 'd' },
+    });
     expect(parseEvent(envelope('message.created', enc)).type).toBe('message.created');
     const roomEvent = msg({ kind: 'event', body: undefined, event: { type: 'joined', userId: randomUUID() } });
     expect(parseEvent(envelope('message.created', roomEvent)).type).toBe('message.created');
   });
   it.each([
     ['a text message without body', msg({ body: undefined })],
-    ['a text message with a ciphertext', msg({ encrypted: { ciphertext: 'c', nonce: 'n', keyId: 'k', senderDeviceId: 'd' } })],
+    [
+      'a text message with a ciphertext',
+      msg({ encrypted: { ciphertext: 'c', nonce: 'n', keyId: 'k', senderDeviceId: 'd' } }),
+    ],
     ['an encrypted message without ciphertext', msg({ kind: 'encrypted', body: undefined })],
     ['a room event without its event', msg({ kind: 'event', body: undefined })],
     ['a room event with a body', msg({ kind: 'event', event: { type: 'left', userId: randomUUID() } })],
@@ -39,7 +53,11 @@ describe('parseEvent', () => {
     expect(() => parseEvent(envelope('message.created', payload))).toThrow();
   });
   it('refuses a read event with a bad time', () => {
-    expect(() => parseEvent(envelope('message.read', { conversationId: randomUUID(), userId: randomUUID(), messageId: id(1), at: 'now' }))).toThrow();
+    expect(() =>
+      parseEvent(
+        envelope('message.read', { conversationId: randomUUID(), userId: randomUUID(), messageId: id(1), at: 'now' }),
+      ),
+    ).toThrow();
   });
 });
 
@@ -60,9 +78,17 @@ describe('batch reductions', () => {
 
 describe('config', () => {
   it('has the documented defaults', () => {
-    expect(readConfig({})).toMatchObject({ PORT: 8082, ACCOUNTS_URL: 'http://127.0.0.1:8081', JWKS_URL: 'http://127.0.0.1:8081/.well-known/jwks.json', PERSISTENCE_BATCH: 500, PERSISTENCE_PREFETCH: 1000 });
+    expect(readConfig({})).toMatchObject({
+      PORT: 8082,
+      ACCOUNTS_URL: 'http://127.0.0.1:8081',
+      JWKS_URL: 'http://127.0.0.1:8081/.well-known/jwks.json',
+      PERSISTENCE_BATCH: 500,
+      PERSISTENCE_PREFETCH: 1000,
+    });
   });
   it('names every bad variable', () => {
-    expect(() => readConfig({ DATABASE_URL: 'mysql://x', PERSISTENCE_BATCH: '0' })).toThrow(/DATABASE_URL.*PERSISTENCE_BATCH|PERSISTENCE_BATCH.*DATABASE_URL/);
+    expect(() => readConfig({ DATABASE_URL: 'mysql://x', PERSISTENCE_BATCH: '0' })).toThrow(
+      /DATABASE_URL.*PERSISTENCE_BATCH|PERSISTENCE_BATCH.*DATABASE_URL/,
+    );
   });
 });

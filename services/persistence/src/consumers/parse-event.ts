@@ -11,9 +11,12 @@ export function parseEvent(raw: unknown): AnyEnvelope {
   const env = parseEnvelope(raw);
   if (env.type === 'message.created') {
     const m = env.payload;
-    if (m.kind === 'text' && (m.body === undefined || m.encrypted !== undefined || m.event !== undefined)) throw new Error('a text message needs a body and nothing else');
-    if (m.kind === 'encrypted' && (m.encrypted === undefined || m.body !== undefined || m.event !== undefined)) throw new Error('an encrypted message needs an encrypted payload and nothing else');
-    if (m.kind === 'event' && (m.event === undefined || m.body !== undefined || m.encrypted !== undefined)) throw new Error('a room event needs an event and nothing else');
+    if (m.kind === 'text' && (m.body === undefined || m.encrypted !== undefined || m.event !== undefined))
+      throw new Error('a text message needs a body and nothing else');
+    if (m.kind === 'encrypted' && (m.encrypted === undefined || m.body !== undefined || m.event !== undefined))
+      throw new Error('an encrypted message needs an encrypted payload and nothing else');
+    if (m.kind === 'event' && (m.event === undefined || m.body !== undefined || m.encrypted !== undefined))
+      throw new Error('a room event needs an event and nothing else');
     if (!validTime(m.createdAt)) throw new Error('createdAt is not a time');
   } else if (env.type === 'message.read') {
     if (!validTime(env.payload.at)) throw new Error('at is not a time');

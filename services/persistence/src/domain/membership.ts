@@ -13,7 +13,13 @@ const MAX_CACHED = 100_000;
  * stored. Positive answers are cached for `cacheMs`: a removed member may keep reading for that long.
  * Non-members and unknown conversations get the same NOT_FOUND, so existence is not leaked.
  */
-export function createMembership(deps: { db: Db; members: MembersRepository; accounts: AccountsClient; cacheMs: number; logger: Logger }) {
+export function createMembership(deps: {
+  db: Db;
+  members: MembersRepository;
+  accounts: AccountsClient;
+  cacheMs: number;
+  logger: Logger;
+}) {
   // conversation → user → cached until (ms): a change to a conversation drops all of its entries.
   const cache = new Map<string, Map<string, number>>();
   let cached = 0;

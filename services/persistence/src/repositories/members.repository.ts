@@ -24,7 +24,11 @@ export function createMembersRepository(db: Db) {
       const applied = await exec
         .insert(memberSets)
         .values({ conversationId, syncedAt })
-        .onConflictDoUpdate({ target: memberSets.conversationId, set: { syncedAt: sql`excluded.synced_at` }, setWhere: sql`member_sets.synced_at <= excluded.synced_at` })
+        .onConflictDoUpdate({
+          target: memberSets.conversationId,
+          set: { syncedAt: sql`excluded.synced_at` },
+          setWhere: sql`member_sets.synced_at <= excluded.synced_at`,
+        })
         .returning({ id: memberSets.conversationId });
       if (applied.length === 0) return false;
       await exec.delete(members).where(eq(members.conversationId, conversationId));
@@ -34,7 +38,10 @@ export function createMembersRepository(db: Db) {
     },
 
     async isMember(conversationId: string, userId: string): Promise<boolean> {
-      const rows = await db.select({ u: members.userId }).from(members).where(and(eq(members.conversationId, conversationId), eq(members.userId, userId)));
+      const rows = await db
+        .select({ u: members.userId })
+        .from(members)
+        .where(and(eq(members.conversationId, conversationId), eq(members.userId, userId)));
       return rows.length > 0;
     },
   };

@@ -50,14 +50,27 @@ export function createMessagesRepository(db: Db) {
      * Returns the ids actually inserted.
      */
     async insertBatch(tx: Executor, batch: Message[]): Promise<string[]> {
-      const unique = dedupe(batch).sort((a, b) => (a.conversationId < b.conversationId ? -1 : a.conversationId > b.conversationId ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      const unique = dedupe(batch).sort((a, b) =>
+        a.conversationId < b.conversationId
+          ? -1
+          : a.conversationId > b.conversationId
+            ? 1
+            : a.id < b.id
+              ? -1
+              : a.id > b.id
+                ? 1
+                : 0,
+      );
       if (unique.length === 0) return [];
       const counts = new Map<string, number>();
       for (const m of unique) counts.set(m.conversationId, (counts.get(m.conversationId) ?? 0) + 1);
       const reserved = await tx
         .insert(conversationSeqs)
         .values([...counts].map(([conversationId, n]) => ({ conversationId, lastSeq: n })))
-        .onConflictDoUpdate({ target: conversationSeqs.conversationId, set: { lastSeq: sql`conversation_seqs.last_seq + excluded.last_seq` } })
+        .onConflictDoUpdate({
+          target: conversationSeqs.conversationId,
+          set: { lastSeq: sql`conversation_seqs.last_seq + excluded.last_seq` },
+        })
         .returning();
       const next = new Map<string, number>();
       for (const r of reserved) next.set(r.conversationId, r.lastSeq - counts.get(r.conversationId)! + 1);
@@ -95,11 +108,23 @@ export function createMessagesRepository(db: Db) {
           .from(messages)
           .where(and(eq(messages.id, q.after), eq(messages.conversationId, conversationId)));
         const rows = cursor
-          ? await db.select().from(messages).where(and(eq(messages.conversationId, conversationId), gt(messages.seq, cursor.seq))).orderBy(asc(messages.seq)).limit(take)
-          : await db.select().from(messages).where(and(eq(messages.conversationId, conversationId), gt(messages.id, q.after))).orderBy(asc(messages.id)).limit(take);
+          ? await db
+              .select()
+              .from(messages)
+              .where(and(eq(messages.conversationId, conversationId), gt(messages.seq, cursor.seq)))
+              .orderBy(asc(messages.seq))
+              .limit(take)
+          : await db
+              .select()
+              .from(messages)
+              .where(and(eq(messages.conversationId, conversationId), gt(messages.id, q.after)))
+              .orderBy(asc(messages.id))
+              .limit(take);
         return { rows: rows.slice(0, q.limit), hasMore: rows.length > q.limit };
       }
-      const where = q.before ? and(eq(messages.conversationId, conversationId), lt(messages.id, q.before)) : eq(messages.conversationId, conversationId);
+      const where = q.before
+        ? and(eq(messages.conversationId, conversationId), lt(messages.id, q.before))
+        : eq(messages.conversationId, conversationId);
       const rows = await db.select().from(messages).where(where).orderBy(desc(messages.id)).limit(take);
       return { rows: rows.slice(0, q.limit).reverse(), hasMore: rows.length > q.limit };
     },

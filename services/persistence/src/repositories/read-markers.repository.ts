@@ -26,10 +26,18 @@ export function createReadMarkersRepository(db: Db) {
     async advance(exec: Executor, events: ReadEvent[]): Promise<void> {
       if (events.length === 0) return;
       const ids = [...new Set(events.map((e) => e.messageId))];
-      const stored = await exec.select({ id: messages.id, conversationId: messages.conversationId }).from(messages).where(inArray(messages.id, ids));
+      const stored = await exec
+        .select({ id: messages.id, conversationId: messages.conversationId })
+        .from(messages)
+        .where(inArray(messages.id, ids));
       const conversationOf = new Map(stored.map((r) => [r.id, r.conversationId]));
       const genuine = events.filter((e) => conversationOf.get(e.messageId) === e.conversationId);
-      const rows = furthest(genuine).map((e) => ({ conversationId: e.conversationId, userId: e.userId, messageId: e.messageId, at: new Date(e.at) }));
+      const rows = furthest(genuine).map((e) => ({
+        conversationId: e.conversationId,
+        userId: e.userId,
+        messageId: e.messageId,
+        at: new Date(e.at),
+      }));
       if (rows.length === 0) return;
       await exec
         .insert(readMarkers)

@@ -1,5 +1,17 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, customType, index, jsonb, pgSchema, primaryKey, timestamp, uniqueIndex, uuid, text } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  check,
+  customType,
+  index,
+  jsonb,
+  pgSchema,
+  primaryKey,
+  timestamp,
+  uniqueIndex,
+  uuid,
+  text,
+} from 'drizzle-orm/pg-core';
 
 /** Everything persistence owns lives in its own Postgres schema; no other service reads these tables. */
 export const persistence = pgSchema('persistence');

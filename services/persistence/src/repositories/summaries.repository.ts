@@ -79,7 +79,12 @@ export function createSummariesRepository(pool: Pool) {
               storedAt: r.created_at,
             } satisfies MessageRow)
           : null;
-        out[r.conversation_id] = { lastMessage, unreadCount: r.unread, lastActivityAt: lastMessage?.createdAt ?? null, readMarkers: {} };
+        out[r.conversation_id] = {
+          lastMessage,
+          unreadCount: r.unread,
+          lastActivityAt: lastMessage?.createdAt ?? null,
+          readMarkers: {},
+        };
       }
       for (const m of markers.rows) {
         const s = out[m.conversation_id];

@@ -11,7 +11,11 @@ import { authenticate } from './authenticate';
  * message. What is dropped is the far end from the cursor, so paging on from the page never skips:
  * the oldest messages of a backward page (newest or `before=`), the newest of an `after=` page.
  */
-export function withinBytes(messages: Message[], hasMore: boolean, forward: boolean): { messages: Message[]; hasMore: boolean } {
+export function withinBytes(
+  messages: Message[],
+  hasMore: boolean,
+  forward: boolean,
+): { messages: Message[]; hasMore: boolean } {
   let budget = limits.historyPageMaxBytes;
   const order = forward ? messages : [...messages].reverse();
   let kept = 0;

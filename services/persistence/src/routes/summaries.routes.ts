@@ -26,7 +26,8 @@ export function summariesRoutes(deps: Pick<Deps, 'summaries'>) {
         schema: {
           tags: ['internal'],
           summary: 'Last message, unread count and read markers of many conversations for one user',
-          description: 'unreadCount counts messages after the user\'s read marker not sent by the user, capped at 1000. lastActivityAt is the last message\'s createdAt, null without messages.',
+          description:
+            "unreadCount counts messages after the user's read marker not sent by the user, capped at 1000. lastActivityAt is the last message's createdAt, null without messages.",
           body: SummariesBody,
           response: { 200: z.object({ summaries: z.record(z.string(), Summary) }), ...errorResponses(400, 503) },
         },

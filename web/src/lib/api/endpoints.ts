@@ -24,8 +24,14 @@ const enc = encodeURIComponent;
 
 export const api = {
   register: (username: string, password: string, displayName?: string) =>
-    request<AuthResultT>('POST', '/auth/register', displayName ? { username, password, displayName } : { username, password }, { auth: false }),
-  login: (username: string, password: string) => request<AuthResultT>('POST', '/auth/login', { username, password }, { auth: false }),
+    request<AuthResultT>(
+      'POST',
+      '/auth/register',
+      displayName ? { username, password, displayName } : { username, password },
+      { auth: false },
+    ),
+  login: (username: string, password: string) =>
+    request<AuthResultT>('POST', '/auth/login', { username, password }, { auth: false }),
   logout: (refreshToken: string) => request<void>('POST', '/auth/logout', { refreshToken }, { auth: false }),
   me: () => request<User>('GET', '/me'),
   searchUsers: (q: string) => request<User[]>('GET', `/users?q=${enc(q)}`),
@@ -43,11 +49,13 @@ export const api = {
 
   conversations: () => request<Conversation[]>('GET', '/conversations'),
   direct: (userId: string) => request<Conversation>('POST', '/conversations/direct', { userId }),
-  createRoom: (title: string, memberIds: string[]) => request<Conversation>('POST', '/conversations/rooms', { title, memberIds }),
+  createRoom: (title: string, memberIds: string[]) =>
+    request<Conversation>('POST', '/conversations/rooms', { title, memberIds }),
   addMember: (id: string, userId: string) => request<unknown>('POST', `/conversations/${enc(id)}/members`, { userId }),
   /** Anyone not your friend is invited to a room rather than added; they join when they accept. */
   invite: (id: string, userId: string) => request<unknown>('POST', `/conversations/${enc(id)}/invitations`, { userId }),
-  removeMember: (id: string, userId: string) => request<unknown>('DELETE', `/conversations/${enc(id)}/members/${enc(userId)}`),
+  removeMember: (id: string, userId: string) =>
+    request<unknown>('DELETE', `/conversations/${enc(id)}/members/${enc(userId)}`),
   rename: (id: string, title: string) => request<Conversation>('PATCH', `/conversations/${enc(id)}`, { title }),
   history: (id: string, q: { before?: string; after?: string; limit?: number }) => {
     const p = new URLSearchParams();

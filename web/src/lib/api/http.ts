@@ -14,7 +14,11 @@ async function send(method: Method, path: string, body: unknown, token: string |
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (token) headers.authorization = `Bearer ${token}`;
   try {
-    return await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    return await fetch(`/api/v1${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
   } catch {
     throw new ApiError('NETWORK', 'cannot reach the server', 0);
   }
@@ -24,7 +28,12 @@ async function send(method: Method, path: string, body: unknown, token: string |
  * A call to the public API. Authenticated calls refresh the access token once on 401 and retry;
  * every failure is an ApiError carrying the contract's code.
  */
-export async function request<T>(method: Method, path: string, body?: unknown, opts: { auth?: boolean } = {}): Promise<T> {
+export async function request<T>(
+  method: Method,
+  path: string,
+  body?: unknown,
+  opts: { auth?: boolean } = {},
+): Promise<T> {
   const auth = opts.auth ?? true;
   let token = auth ? (accessToken() ?? (await refreshAccessToken())) : null;
   if (auth && !token) {

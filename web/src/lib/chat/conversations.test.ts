@@ -1,9 +1,19 @@
-import { applyMessage, applyRead, conversationTitle, seenBy, sortConversations, upsertConversation } from './conversations';
+import {
+  applyMessage,
+  applyRead,
+  conversationTitle,
+  seenBy,
+  sortConversations,
+  upsertConversation,
+} from './conversations';
 import { conv, msg } from './fixtures.test-helpers';
 
 describe('conversation list', () => {
   it('orders by latest activity: last message time, else creation time', () => {
-    const a = conv('a', { createdAt: '2026-01-01T00:00:00.000Z', lastMessage: msg('1', { createdAt: '2026-01-03T00:00:00.000Z' }) });
+    const a = conv('a', {
+      createdAt: '2026-01-01T00:00:00.000Z',
+      lastMessage: msg('1', { createdAt: '2026-01-03T00:00:00.000Z' }),
+    });
     const b = conv('b', { createdAt: '2026-01-02T00:00:00.000Z' });
     const c = conv('c', { createdAt: '2026-01-01T00:00:00.000Z' });
     expect(sortConversations([c, b, a]).map((x) => x.id)).toEqual(['a', 'b', 'c']);
@@ -20,18 +30,34 @@ describe('conversation list', () => {
 
   it('an update without lastMessage/unreadCount keeps them and keeps read markers moving forward', () => {
     const m = msg('3');
-    const list = [conv('c1', { lastMessage: m, unreadCount: 4, members: [{ userId: 'me', role: 'owner', lastReadMessageId: msg('2').id }] })];
-    const next = upsertConversation(list, { id: 'c1', kind: 'room', title: 'renamed', createdAt: list[0]!.createdAt, members: [{ userId: 'me', role: 'owner', lastReadMessageId: null }] });
+    const list = [
+      conv('c1', {
+        lastMessage: m,
+        unreadCount: 4,
+        members: [{ userId: 'me', role: 'owner', lastReadMessageId: msg('2').id }],
+      }),
+    ];
+    const next = upsertConversation(list, {
+      id: 'c1',
+      kind: 'room',
+      title: 'renamed',
+      createdAt: list[0]!.createdAt,
+      members: [{ userId: 'me', role: 'owner', lastReadMessageId: null }],
+    });
     expect(next[0]).toMatchObject({ title: 'renamed', unreadCount: 4, lastMessage: { id: m.id } });
     expect(next[0]!.members[0]!.lastReadMessageId).toBe(msg('2').id);
   });
 
   it('"Seen by N" counts the other members whose marker reached the message', () => {
-    let list = [conv('c1', { members: [
-      { userId: 'me', role: 'owner', lastReadMessageId: null },
-      { userId: 'a', role: 'member', lastReadMessageId: null },
-      { userId: 'b', role: 'member', lastReadMessageId: null },
-    ] })];
+    let list = [
+      conv('c1', {
+        members: [
+          { userId: 'me', role: 'owner', lastReadMessageId: null },
+          { userId: 'a', role: 'member', lastReadMessageId: null },
+          { userId: 'b', role: 'member', lastReadMessageId: null },
+        ],
+      }),
+    ];
     const m = msg('5').id;
     expect(seenBy(list[0]!, 'me', m)).toBe(0);
     list = applyRead(list, 'c1', 'a', msg('6').id);

@@ -24,7 +24,8 @@ export function sortConversations(list: readonly Conversation[]): Conversation[]
 /** Inserts or replaces a conversation; fields a partial update lacks keep their current value. */
 export function upsertConversation(
   list: readonly Conversation[],
-  update: Omit<Conversation, 'lastMessage' | 'unreadCount'> & Partial<Pick<Conversation, 'lastMessage' | 'unreadCount'>>,
+  update: Omit<Conversation, 'lastMessage' | 'unreadCount'> &
+    Partial<Pick<Conversation, 'lastMessage' | 'unreadCount'>>,
 ): Conversation[] {
   const current = list.find((c) => c.id === update.id);
   const merged: Conversation = {
@@ -44,7 +45,11 @@ export function removeConversation(list: readonly Conversation[], id: string): C
 }
 
 /** A new message: the preview moves forward (never back to an older one), the unread count is the caller's. */
-export function applyMessage(list: readonly Conversation[], message: Message, unreadCount: (c: Conversation) => number): Conversation[] {
+export function applyMessage(
+  list: readonly Conversation[],
+  message: Message,
+  unreadCount: (c: Conversation) => number,
+): Conversation[] {
   const c = list.find((x) => x.id === message.conversationId);
   if (!c) return list.slice();
   const newer = !c.lastMessage || message.id > c.lastMessage.id;
@@ -53,11 +58,21 @@ export function applyMessage(list: readonly Conversation[], message: Message, un
 }
 
 /** A read marker only moves forward. */
-export function applyRead(list: readonly Conversation[], conversationId: string, userId: string, messageId: string): Conversation[] {
+export function applyRead(
+  list: readonly Conversation[],
+  conversationId: string,
+  userId: string,
+  messageId: string,
+): Conversation[] {
   return list.map((c) =>
     c.id !== conversationId
       ? c
-      : { ...c, members: c.members.map((m) => (m.userId === userId ? { ...m, lastReadMessageId: maxId(m.lastReadMessageId, messageId) } : m)) },
+      : {
+          ...c,
+          members: c.members.map((m) =>
+            m.userId === userId ? { ...m, lastReadMessageId: maxId(m.lastReadMessageId, messageId) } : m,
+          ),
+        },
   );
 }
 
@@ -86,7 +101,8 @@ export function otherMemberId(c: Conversation, me: string): string | null {
  * is at or after the message. 0 means not seen yet.
  */
 export function seenBy(c: Pick<Conversation, 'members'>, me: string, messageId: string): number {
-  return c.members.filter((m) => m.userId !== me && m.lastReadMessageId !== null && m.lastReadMessageId >= messageId).length;
+  return c.members.filter((m) => m.userId !== me && m.lastReadMessageId !== null && m.lastReadMessageId >= messageId)
+    .length;
 }
 
 export function myRole(c: Conversation, me: string): Member['role'] | null {

@@ -15,7 +15,12 @@ export class ApiError extends Error {
 export function toApiError(status: number, body: unknown): ApiError {
   const e = (body as { error?: { code?: unknown; message?: unknown; retryAfterMs?: unknown } } | null)?.error;
   if (e && typeof e.code === 'string') {
-    return new ApiError(e.code, typeof e.message === 'string' ? e.message : e.code, status, typeof e.retryAfterMs === 'number' ? e.retryAfterMs : undefined);
+    return new ApiError(
+      e.code,
+      typeof e.message === 'string' ? e.message : e.code,
+      status,
+      typeof e.retryAfterMs === 'number' ? e.retryAfterMs : undefined,
+    );
   }
   return new ApiError(status >= 500 ? 'UNAVAILABLE' : 'INTERNAL', `request failed (${status})`, status);
 }
@@ -30,7 +35,9 @@ export function describeError(err: unknown, context: ErrorContext = 'generic'): 
       return 'Cannot reach the server. Check your connection and try again.';
     case 'RATE_LIMITED': {
       const s = err.retryAfterMs ? Math.ceil(err.retryAfterMs / 1000) : null;
-      return s ? `Too many attempts. Try again in ${s} second${s === 1 ? '' : 's'}.` : 'Too many attempts. Try again shortly.';
+      return s
+        ? `Too many attempts. Try again in ${s} second${s === 1 ? '' : 's'}.`
+        : 'Too many attempts. Try again shortly.';
     }
     case 'UNAVAILABLE':
     case 'INTERNAL':

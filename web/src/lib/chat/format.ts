@@ -13,7 +13,12 @@ export function dayLabel(iso: string, now: Date = new Date()): string {
   if (key === dayKey(yesterday.toISOString())) return 'Yesterday';
   const d = new Date(iso);
   const sameYear = d.getFullYear() === now.getFullYear();
-  return d.toLocaleDateString(undefined, { weekday: sameYear ? 'short' : undefined, day: 'numeric', month: 'short', year: sameYear ? undefined : 'numeric' });
+  return d.toLocaleDateString(undefined, {
+    weekday: sameYear ? 'short' : undefined,
+    day: 'numeric',
+    month: 'short',
+    year: sameYear ? undefined : 'numeric',
+  });
 }
 
 export function timeLabel(iso: string): string {
@@ -34,7 +39,12 @@ export type TimelineItem =
  * Day separators between messages of different local days; consecutive messages of one sender group
  * (a room event breaks a group). With `unreadBefore`, a "New messages" divider precedes that message.
  */
-export function withDaySeparators(messages: readonly ChatMessage[], keyOf: (m: ChatMessage) => string, now: Date = new Date(), unreadBefore: string | null = null): TimelineItem[] {
+export function withDaySeparators(
+  messages: readonly ChatMessage[],
+  keyOf: (m: ChatMessage) => string,
+  now: Date = new Date(),
+  unreadBefore: string | null = null,
+): TimelineItem[] {
   const items: TimelineItem[] = [];
   let day = '';
   let prevSender = '';

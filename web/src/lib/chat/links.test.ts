@@ -20,7 +20,10 @@ describe('linkify', () => {
 
   it('leaves sentence punctuation and an unmatched bracket outside the link', () => {
     expect(linkify('(look: https://e.org/x).').map((p) => p.text)).toEqual(['(look: ', 'https://e.org/x', ').']);
-    expect(linkify('https://en.wikipedia.org/wiki/Foo_(bar)!').map((p) => p.text)).toEqual(['https://en.wikipedia.org/wiki/Foo_(bar)', '!']);
+    expect(linkify('https://en.wikipedia.org/wiki/Foo_(bar)!').map((p) => p.text)).toEqual([
+      'https://en.wikipedia.org/wiki/Foo_(bar)',
+      '!',
+    ]);
   });
 
   it('gives plain text back whole', () => {

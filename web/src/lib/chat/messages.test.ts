@@ -19,7 +19,14 @@ describe('mergeMessages', () => {
   });
 
   it('replaces the optimistic copy of an own message by the server copy (same clientMsgId)', () => {
-    const pending = addPending([], { conversationId: 'c1', senderId: 'me', clientMsgId: 'u-1', createdAt: '2026-01-01T10:00:00.000Z', kind: 'text', body: 'hi' });
+    const pending = addPending([], {
+      conversationId: 'c1',
+      senderId: 'me',
+      clientMsgId: 'u-1',
+      createdAt: '2026-01-01T10:00:00.000Z',
+      kind: 'text',
+      body: 'hi',
+    });
     expect(pending[0]!.status).toBe('pending');
     const server = msg('7', { senderId: 'me', clientMsgId: 'u-1', body: 'hi' });
     const merged = mergeMessages(pending, [server]);
@@ -36,7 +43,14 @@ describe('mergeMessages', () => {
   });
 
   it('keeps unsent messages after every server message', () => {
-    const p = addPending([], { conversationId: 'c1', senderId: 'me', clientMsgId: 'u-2', createdAt: '2026-01-01T09:00:00.000Z', kind: 'text', body: 'x' });
+    const p = addPending([], {
+      conversationId: 'c1',
+      senderId: 'me',
+      clientMsgId: 'u-2',
+      createdAt: '2026-01-01T09:00:00.000Z',
+      kind: 'text',
+      body: 'x',
+    });
     const merged = mergeMessages(p, [msg('9'), msg('8')]);
     expect(merged.messages.map((m) => m.status)).toEqual(['sent', 'sent', 'pending']);
   });
@@ -50,7 +64,14 @@ describe('mergeMessages', () => {
 });
 
 describe('optimistic sends', () => {
-  const base = { conversationId: 'c1', senderId: 'me', clientMsgId: 'u-3', createdAt: '2026-01-01T10:00:00.000Z', kind: 'text' as const, body: 'hello' };
+  const base = {
+    conversationId: 'c1',
+    senderId: 'me',
+    clientMsgId: 'u-3',
+    createdAt: '2026-01-01T10:00:00.000Z',
+    kind: 'text' as const,
+    body: 'hello',
+  };
 
   it('a failed send is marked failed and a retry (same clientMsgId) puts it back to pending without a copy', () => {
     const failed = markFailed(addPending([], base), 'me', 'u-3', 'unavailable');
@@ -73,7 +94,10 @@ describe('optimistic sends', () => {
     expect(queued[0]).toMatchObject({ status: 'queued', id: '' });
     const inFlight = addPending(queued, base);
     expect(inFlight[0]!.status).toBe('pending');
-    expect(markQueued(markFailed(inFlight, 'me', 'u-3', 'x'), 'me', 'u-3')[0]).toMatchObject({ status: 'queued', error: undefined });
+    expect(markQueued(markFailed(inFlight, 'me', 'u-3', 'x'), 'me', 'u-3')[0]).toMatchObject({
+      status: 'queued',
+      error: undefined,
+    });
     const sent = mergeMessages(inFlight, [msg('5', { senderId: 'me', clientMsgId: 'u-3' })]).messages;
     expect(sent).toHaveLength(1);
     expect(markQueued(sent, 'me', 'u-3')[0]!.status).toBe('sent');

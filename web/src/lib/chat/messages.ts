@@ -64,7 +64,11 @@ export function mergeMessages(existing: readonly ChatMessage[], incoming: readon
 }
 
 /** Adds (or, on retry, re-marks as pending) an optimistic message; a no-op once the server has it. */
-export function addPending(existing: readonly ChatMessage[], pending: Omit<ChatMessage, 'status' | 'id'>, status: 'pending' | 'queued' | 'failed' = 'pending'): ChatMessage[] {
+export function addPending(
+  existing: readonly ChatMessage[],
+  pending: Omit<ChatMessage, 'status' | 'id'>,
+  status: 'pending' | 'queued' | 'failed' = 'pending',
+): ChatMessage[] {
   const same = (m: ChatMessage) => m.senderId === pending.senderId && m.clientMsgId === pending.clientMsgId;
   if (existing.some((m) => m.id && same(m))) return existing.slice();
   const rest = existing.filter((m) => !same(m));
@@ -73,7 +77,12 @@ export function addPending(existing: readonly ChatMessage[], pending: Omit<ChatM
 }
 
 /** Marks an unsent message failed so the UI offers a retry; a message the server holds stays sent. */
-export function markFailed(existing: readonly ChatMessage[], senderId: string, clientMsgId: string, error: string): ChatMessage[] {
+export function markFailed(
+  existing: readonly ChatMessage[],
+  senderId: string,
+  clientMsgId: string,
+  error: string,
+): ChatMessage[] {
   return existing.map((m) =>
     m.senderId === senderId && m.clientMsgId === clientMsgId && !m.id ? { ...m, status: 'failed' as const, error } : m,
   );
@@ -81,7 +90,11 @@ export function markFailed(existing: readonly ChatMessage[], senderId: string, c
 
 /** Marks an unsent message as waiting for the connection (it is resent by itself on reconnect). */
 export function markQueued(existing: readonly ChatMessage[], senderId: string, clientMsgId: string): ChatMessage[] {
-  return existing.map((m) => (m.senderId === senderId && m.clientMsgId === clientMsgId && !m.id ? { ...m, status: 'queued' as const, error: undefined } : m));
+  return existing.map((m) =>
+    m.senderId === senderId && m.clientMsgId === clientMsgId && !m.id
+      ? { ...m, status: 'queued' as const, error: undefined }
+      : m,
+  );
 }
 
 /** The pending/failed messages of a timeline, to resend after a reconnect. */

@@ -13,7 +13,9 @@ describe('room event wording', () => {
     expect(describeRoomEvent({ type: 'owner_changed', userId: 'b' }, 'a', name)).toBe('Bob is now the owner');
     expect(describeRoomEvent({ type: 'owner_changed', userId: 'me' }, 'a', name)).toBe('You are now the owner');
     // Someone the reader never met shows under the name the event recorded.
-    expect(describeRoomEvent({ type: 'removed', userId: 'x', userName: 'Xena', actorName: 'Al' }, 'a', name)).toBe('Alice removed Xena');
+    expect(describeRoomEvent({ type: 'removed', userId: 'x', userName: 'Xena', actorName: 'Al' }, 'a', name)).toBe(
+      'Alice removed Xena',
+    );
   });
 
   it('counts members in words', () => {

@@ -5,7 +5,11 @@ import type { RoomEvent } from '@chat/contracts';
  * "Bob left", "Alice renamed the room to Plans". `name` gives a person's name ("You" for oneself); its
  * second argument is the name the event recorded, for people the reader never met.
  */
-export function describeRoomEvent(e: RoomEvent, actorId: string, name: (userId: string, recorded?: string) => string): string {
+export function describeRoomEvent(
+  e: RoomEvent,
+  actorId: string,
+  name: (userId: string, recorded?: string) => string,
+): string {
   const actor = name(actorId, e.actorName);
   const subject = e.userId ? name(e.userId, e.userName) : 'someone';
   const object = subject === 'You' ? 'you' : subject;

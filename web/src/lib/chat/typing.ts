@@ -28,7 +28,11 @@ export type TypingMap = Record<string, Record<string, number>>;
 /** The server expires an unrefreshed `typing: true` after 6 s; the client does the same. */
 export const TYPING_TTL_MS = 6000;
 
-export function applyTyping(map: TypingMap, e: { conversationId: string; userId: string; typing: boolean }, now: number): TypingMap {
+export function applyTyping(
+  map: TypingMap,
+  e: { conversationId: string; userId: string; typing: boolean },
+  now: number,
+): TypingMap {
   const conv = { ...(map[e.conversationId] ?? {}) };
   if (e.typing) conv[e.userId] = now + TYPING_TTL_MS;
   else delete conv[e.userId];

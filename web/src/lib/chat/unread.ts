@@ -21,7 +21,12 @@ export function tabTitle(base: string, unread: number): string {
  * added, so a duplicate never counts twice). Own messages and messages seen as they arrive do not
  * count; an own message means the sender has read up to there.
  */
-export function unreadAfterMessage(current: number, message: Pick<Message, 'senderId'> & { kind?: Message['kind'] }, me: string, seenNow: boolean): number {
+export function unreadAfterMessage(
+  current: number,
+  message: Pick<Message, 'senderId'> & { kind?: Message['kind'] },
+  me: string,
+  seenNow: boolean,
+): number {
   if (message.senderId === me) return 0;
   // Room events are history, not something to read.
   if (message.kind === 'event') return current;
@@ -29,8 +34,13 @@ export function unreadAfterMessage(current: number, message: Pick<Message, 'send
 }
 
 /** Unread messages of a loaded timeline after the reader's marker: what to show if the server count is stale. */
-export function countUnread(messages: readonly (Pick<Message, 'id' | 'senderId'> & { kind?: Message['kind'] })[], me: string, lastReadId: string | null): number {
-  return messages.filter((m) => m.id && m.senderId !== me && m.kind !== 'event' && (!lastReadId || m.id > lastReadId)).length;
+export function countUnread(
+  messages: readonly (Pick<Message, 'id' | 'senderId'> & { kind?: Message['kind'] })[],
+  me: string,
+  lastReadId: string | null,
+): number {
+  return messages.filter((m) => m.id && m.senderId !== me && m.kind !== 'event' && (!lastReadId || m.id > lastReadId))
+    .length;
 }
 
 /**
@@ -38,6 +48,13 @@ export function countUnread(messages: readonly (Pick<Message, 'id' | 'senderId'>
  * else sent after the reader's marker at that moment (room events do not count). Null when nothing
  * was unread.
  */
-export function firstUnreadId(messages: readonly Pick<Message, 'id' | 'senderId' | 'kind'>[], me: string, lastReadId: string | null): string | null {
-  return messages.find((m) => m.id && m.senderId !== me && m.kind !== 'event' && (!lastReadId || m.id > lastReadId))?.id ?? null;
+export function firstUnreadId(
+  messages: readonly Pick<Message, 'id' | 'senderId' | 'kind'>[],
+  me: string,
+  lastReadId: string | null,
+): string | null {
+  return (
+    messages.find((m) => m.id && m.senderId !== me && m.kind !== 'event' && (!lastReadId || m.id > lastReadId))?.id ??
+    null
+  );
 }

@@ -1,5 +1,12 @@
 import { SvelteMap, SvelteSet } from 'svelte/reactivity';
-import { E2EDevice, undecryptableText, type DecryptResult, type DeviceInfo, type E2ERequest, type EncryptedPayload } from '@chat/client/e2e';
+import {
+  E2EDevice,
+  undecryptableText,
+  type DecryptResult,
+  type DeviceInfo,
+  type E2ERequest,
+  type EncryptedPayload,
+} from '@chat/client/e2e';
 import type { Message } from '@chat/contracts';
 import { request } from '../api/http';
 import { IndexedDbStore } from './idb-store';

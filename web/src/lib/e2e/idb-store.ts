@@ -43,15 +43,24 @@ export class IndexedDbStore implements E2EStore {
   }
 
   async get(k: string): Promise<string | undefined> {
-    const sealed = (await req(this.db.transaction(VALUES).objectStore(VALUES).get(k))) as { iv: Uint8Array<ArrayBuffer>; data: ArrayBuffer } | undefined;
+    const sealed = (await req(this.db.transaction(VALUES).objectStore(VALUES).get(k))) as
+      { iv: Uint8Array<ArrayBuffer>; data: ArrayBuffer } | undefined;
     if (!sealed) return undefined;
-    const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: sealed.iv, additionalData: new TextEncoder().encode(k) }, this.key, sealed.data);
+    const plain = await crypto.subtle.decrypt(
+      { name: 'AES-GCM', iv: sealed.iv, additionalData: new TextEncoder().encode(k) },
+      this.key,
+      sealed.data,
+    );
     return new TextDecoder().decode(plain);
   }
 
   async set(k: string, value: string): Promise<void> {
     const iv = crypto.getRandomValues(new Uint8Array(12));
-    const data = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(k) }, this.key, new TextEncoder().encode(value));
+    const data = await crypto.subtle.encrypt(
+      { name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(k) },
+      this.key,
+      new TextEncoder().encode(value),
+    );
     await req(this.db.transaction(VALUES, 'readwrite').objectStore(VALUES).put({ iv, data }, k));
   }
 

@@ -52,7 +52,8 @@ export const outbox = {
   },
   /** The user's entries, oldest first (the order they were written in). */
   async of(senderId: string): Promise<OutboxEntry[]> {
-    const all = ((await run('readonly', (s) => s.index('senderId').getAll(senderId)).catch(() => [])) ?? []) as OutboxEntry[];
+    const all = ((await run('readonly', (s) => s.index('senderId').getAll(senderId)).catch(() => [])) ??
+      []) as OutboxEntry[];
     return all.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
   },
 };

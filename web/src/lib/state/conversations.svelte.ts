@@ -109,13 +109,17 @@ class Conversations {
   /** Members carry their names: a co-member who is not a friend shows by name, not as an id. */
   private rememberMembers(list: readonly Pick<Conversation, 'members'>[]): void {
     for (const c of list) {
-      for (const m of c.members) if (m.username) directory.remember({ id: m.userId, username: m.username, displayName: m.displayName ?? m.username });
+      for (const m of c.members)
+        if (m.username)
+          directory.remember({ id: m.userId, username: m.username, displayName: m.displayName ?? m.username });
     }
   }
 
   /** Presence of co-members who are not friends (friends come with their presence). */
   private async loadPresence(): Promise<void> {
-    const ids = [...new Set(this.list.flatMap((c) => c.members.map((m) => m.userId)))].filter((id) => id !== this.me && !directory.presence.has(id));
+    const ids = [...new Set(this.list.flatMap((c) => c.members.map((m) => m.userId)))].filter(
+      (id) => id !== this.me && !directory.presence.has(id),
+    );
     for (let i = 0; i < ids.length; i += 200) {
       const got = await api.presence(ids.slice(i, i + 200)).catch(() => []);
       for (const p of got) directory.setPresence(p);
@@ -125,16 +129,17 @@ class Conversations {
   /** After a (re)connect: the list again, then every loaded timeline from its cursor. */
   async syncAll(): Promise<void> {
     await this.load();
-    await Promise.all(
-      [...this.timelines.values()].filter((t) => t.loaded).map((t) => t.sync().catch(() => undefined)),
-    );
+    await Promise.all([...this.timelines.values()].filter((t) => t.loaded).map((t) => t.sync().catch(() => undefined)));
     if (this.activeId) this.markRead(this.activeId);
   }
 
   async open(id: string): Promise<void> {
     this.activeId = id;
     // Whether it became end-to-end encrypted (by another member), and its devices up to date.
-    void e2e.refresh().then(() => e2e.reconcile(id)).catch(() => undefined);
+    void e2e
+      .refresh()
+      .then(() => e2e.reconcile(id))
+      .catch(() => undefined);
     await this.whenLoaded();
     if (this.activeId !== id) return;
     const c = this.get(id);
@@ -211,8 +216,15 @@ class Conversations {
       isNew = !c.lastMessage || m.id > c.lastMessage.id;
     }
     // Counted unread until the message list reports it on screen (then markRead settles the count).
-    this.list = applyMessage(this.list, m, (conv) => (isNew ? unreadAfterMessage(conv.unreadCount, m, this.me, false) : conv.unreadCount));
-    if (isNew && m.senderId !== this.me && m.kind !== 'event') this.typing = applyTyping(this.typing, { conversationId: m.conversationId, userId: m.senderId, typing: false }, Date.now());
+    this.list = applyMessage(this.list, m, (conv) =>
+      isNew ? unreadAfterMessage(conv.unreadCount, m, this.me, false) : conv.unreadCount,
+    );
+    if (isNew && m.senderId !== this.me && m.kind !== 'event')
+      this.typing = applyTyping(
+        this.typing,
+        { conversationId: m.conversationId, userId: m.senderId, typing: false },
+        Date.now(),
+      );
     if (this.activeId === m.conversationId) this.markRead(m.conversationId);
     return isNew;
   }
@@ -255,7 +267,13 @@ class Conversations {
    * its original clientMsgId, so the server stores it once however many times it is sent.
    */
   send(conversationId: string, body: string): void {
-    const entry: OutboxEntry = { clientMsgId: crypto.randomUUID(), senderId: this.me, conversationId, body, createdAt: new Date().toISOString() };
+    const entry: OutboxEntry = {
+      clientMsgId: crypto.randomUUID(),
+      senderId: this.me,
+      conversationId,
+      body,
+      createdAt: new Date().toISOString(),
+    };
     void outbox.put(entry);
     this.dispatch(entry);
   }
@@ -279,7 +297,15 @@ class Conversations {
   async restoreOutbox(): Promise<void> {
     for (const e of await outbox.of(this.me)) {
       this.timeline(e.conversationId).addPending(
-        { conversationId: e.conversationId, clientMsgId: e.clientMsgId, senderId: e.senderId, createdAt: e.createdAt, kind: 'text', body: e.body, ...(e.error ? { error: e.error } : {}) },
+        {
+          conversationId: e.conversationId,
+          clientMsgId: e.clientMsgId,
+          senderId: e.senderId,
+          createdAt: e.createdAt,
+          kind: 'text',
+          body: e.body,
+          ...(e.error ? { error: e.error } : {}),
+        },
         e.error ? 'failed' : 'queued',
       );
     }
@@ -309,7 +335,10 @@ class Conversations {
     const t = this.timeline(conversationId);
     const socket = this.socket;
     const online = !!socket?.connected;
-    t.addPending({ conversationId, clientMsgId, senderId: this.me, createdAt: e.createdAt, kind: 'text', body }, online ? 'pending' : 'queued');
+    t.addPending(
+      { conversationId, clientMsgId, senderId: this.me, createdAt: e.createdAt, kind: 'text', body },
+      online ? 'pending' : 'queued',
+    );
     if (!socket || !online) return;
     const attempt = ++this.attemptSeq;
     this.attempts.set(clientMsgId, attempt);
@@ -341,7 +370,8 @@ class Conversations {
         if (ack.ok) {
           void outbox.delete(clientMsgId);
           this.onMessage(ack.message);
-        } else refused(describeError(new ApiError(ack.error.code, ack.error.message, 0, ack.error.retryAfterMs), 'send'));
+        } else
+          refused(describeError(new ApiError(ack.error.code, ack.error.message, 0, ack.error.retryAfterMs), 'send'));
       })
       .catch(() => {
         if (!current()) return;
@@ -354,7 +384,9 @@ class Conversations {
         if (this.resent.has(clientMsgId)) return refused('No answer from the server');
         this.resent.add(clientMsgId);
         setTimeout(() => {
-          const still = this.timelines.get(conversationId)?.messages.some((m) => m.clientMsgId === clientMsgId && m.status === 'queued');
+          const still = this.timelines
+            .get(conversationId)
+            ?.messages.some((m) => m.clientMsgId === clientMsgId && m.status === 'queued');
           if (still && !this.attempts.has(clientMsgId) && this.socket?.connected) this.dispatch(e);
         }, RESEND_AFTER_MS);
       });

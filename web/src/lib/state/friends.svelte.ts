@@ -15,7 +15,10 @@ class Friends {
     const gone = this.list.map((f) => f.user.id).filter((id) => !friends.some((f) => f.user.id === id));
     if (gone.length) {
       for (const id of gone) directory.presence.delete(id);
-      void api.presence(gone).then((ps) => ps.forEach((p) => directory.setPresence(p))).catch(() => undefined);
+      void api
+        .presence(gone)
+        .then((ps) => ps.forEach((p) => directory.setPresence(p)))
+        .catch(() => undefined);
     }
     for (const b of blocked) {
       directory.remember(b.user);

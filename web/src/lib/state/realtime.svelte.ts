@@ -108,7 +108,10 @@ class Realtime {
     const title = c ? conversationTitle(c, session.user?.id ?? '', directory.users) : 'New message';
     if (m.kind === 'event') return;
     const who = directory.name(m.senderId);
-    const n = new Notification(c?.kind === 'room' ? `${who} in ${title}` : title, { body: preview(m), tag: m.conversationId });
+    const n = new Notification(c?.kind === 'room' ? `${who} in ${title}` : title, {
+      body: preview(m),
+      tag: m.conversationId,
+    });
     n.onclick = () => {
       window.focus();
       void goto(`/chat/${m.conversationId}`);
