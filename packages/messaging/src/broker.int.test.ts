@@ -111,6 +111,25 @@ describe('Broker against a real RabbitMQ', () => {
     });
   });
 
+  it('is not connected while a reconnect fails half-way through its set-up (a consumer that cannot start)', async () => {
+    const b = await broker();
+    const ghost = `ghost-${randomUUID()}`;
+    const conn = await amqp.connect(vhost.url);
+    const ch = await conn.createChannel();
+    await ch.assertQueue(ghost, { durable: false });
+    await b.consume({ queue: ghost, handle: async () => undefined });
+    await ch.deleteQueue(ghost);
+    await conn.close();
+    expect(b.isConnected).toBe(true);
+    // The connection drops; the set-up after it gets past the confirm channel, then fails at the consumer.
+    const model = (b as unknown as { model: NodeJS.EventEmitter & { close(): Promise<void> } }).model;
+    const failed = new Promise<void>((resolve) => model.once('connect-failed', () => resolve()));
+    await (b as unknown as { current: { close(): Promise<void> } }).current.close();
+    await failed;
+    expect(b.isConnected).toBe(false);
+    await expect(b.publish('message.created', message())).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+
   it('carries a batch of events in one broker message and hands each to the handler; a bad one is dead-lettered alone', async () => {
     const b = await broker();
     const got: Envelope[] = [];

@@ -90,10 +90,7 @@ export class Broker extends EventEmitter {
       this.emit('connect');
     });
     model.on('disconnect', (err: Error) => {
-      this.connected = false;
-      this.confirm = null;
-      this.failPending(new AppError('UNAVAILABLE', 'message broker connection lost'));
-      this.activeConsumers.clear();
+      this.markDown();
       log.warn({ err: err.message, node: targets.address }, 'broker disconnected');
       // A cluster: the node may be gone; the next attempt goes to another one.
       targets.rotate();
@@ -165,6 +162,12 @@ export class Broker extends EventEmitter {
     });
     try {
       await Promise.race([this.setupSteps(m, step), timeout]);
+    } catch (err) {
+      // setupSteps marks the broker connected before it starts the consumers; a set-up that fails after
+      // that (the broker going down mid-way) is a 'connect-failed', not a 'disconnect', so nothing else
+      // would take the mark back, and /readyz would go on saying ready through the whole outage.
+      if (this.current === m) this.markDown();
+      throw err;
     } finally {
       clearTimeout(timer);
     }
@@ -333,6 +336,16 @@ export class Broker extends EventEmitter {
     this.lastNackReconnect = Date.now();
     this.opts.logger.warn('publish refused by the broker; reconnecting with fresh channels');
     m.close().catch(() => undefined);
+  }
+
+  /** The connection (or a half-finished set-up of one) is gone: refuse publishes until the next set-up. */
+  private markDown(): void {
+    this.connected = false;
+    this.confirm = null;
+    this.adminChannel = null;
+    this.current = null;
+    this.failPending(new AppError('UNAVAILABLE', 'message broker connection lost'));
+    this.activeConsumers.clear();
   }
 
   private failPending(err: Error): void {
