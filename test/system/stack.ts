@@ -28,6 +28,8 @@ export interface StackOptions {
   deliveries?: number;
   /** Use this broker instead of the run's shared one (a private RabbitMQ a test may restart). */
   amqpUrl?: string;
+  /** Use this (migrated) database instead of a clone on the run's shared Postgres (a private one a test may stop). */
+  databaseUrl?: string;
   env?: Partial<Record<ServiceName, Record<string, string>>>;
   /** How long each process may take to report ready (default 30 s). */
   readyTimeoutMs?: number;
@@ -48,7 +50,9 @@ export class Stack {
   constructor(private readonly opts: StackOptions = {}) {}
 
   async start(): Promise<this> {
-    this.db = await createTestDatabase();
+    this.db = this.opts.databaseUrl
+      ? { url: this.opts.databaseUrl, name: new URL(this.opts.databaseUrl).pathname.slice(1), drop: async () => {} }
+      : await createTestDatabase();
     if (this.opts.amqpUrl) this.amqpUrl = this.opts.amqpUrl;
     else {
       this.vhost = await createTestVhost();

@@ -22,6 +22,13 @@ export function createDatabase<S extends Record<string, unknown>>(
   const pool = new Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 2_000, ...opts });
   // An idle client losing its server is reported here; without a listener it would crash the process.
   pool.on('error', (err) => logger.warn({ err: err.message }, 'database connection lost'));
+  // A checked-out client (inside a transaction, between two of its queries) losing its server emits
+  // 'error' on itself, where the pool listens only while it is idle: without this, a Postgres stop
+  // mid-transaction crashed the service (uncaught ECONNRESET). The transaction's next query fails and
+  // the pool discards the broken client when it is released.
+  pool.on('connect', (client) =>
+    client.on('error', (err) => logger.warn({ err: err.message }, 'database connection lost (in use)')),
+  );
   const db = drizzle(pool, { schema });
   return {
     pool,
