@@ -119,3 +119,12 @@ export async function createTestIssuer() {
       signAccessToken(privateKey, kid, { userId, username, sessionId }, ttlSeconds),
   };
 }
+
+export {
+  RevokedSessions,
+  withRevocations,
+  loadRevokedSessions,
+  keepLoadingRevokedSessions,
+  DEFAULT_REVOCATION_MS,
+  type RevocationLoaderOptions,
+} from './revoked-sessions';

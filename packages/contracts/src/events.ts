@@ -30,8 +30,11 @@ export const eventPayloads = {
   }),
   /** A room invitation changed; `userIds` are the invitee and the inviter, each sent `event`. */
   'invitation.changed': z.object({ userIds: z.array(Uuid), event: InvitationEvent }),
-  /** A session (refresh-token family) ended: gateways disconnect the sockets opened with its tokens. */
-  'session.revoked': z.object({ userId: Uuid, sessionId: Uuid }),
+  /**
+   * A session (refresh-token family) ended: gateways disconnect the sockets opened with its tokens, and
+   * every service refuses its access tokens until `until` (when the last of them expires; absent: a day).
+   */
+  'session.revoked': z.object({ userId: Uuid, sessionId: Uuid, until: z.string().optional() }),
   /** A gateway saw a user's first socket connect (online) or last socket go (offline). */
   'presence.reported': z.object({ gatewayId: z.string(), userId: Uuid, online: z.boolean() }),
   /** A gateway's periodic report of the users it holds (presence heartbeat). */

@@ -18,3 +18,12 @@ export type InternalConversation = z.infer<typeof InternalConversation>;
 export const InternalContactsRequest = z.object({ userIds: z.array(z.string()).min(1).max(1_000) });
 export const InternalContacts = z.object({ contacts: z.record(z.string(), z.array(z.string())) });
 export type InternalContacts = z.infer<typeof InternalContacts>;
+
+/**
+ * `GET /internal/v1/sessions/revoked`: the sessions ended (logout, refresh-token reuse) whose access
+ * tokens may still be unexpired, with when the last of them expires. Services load it at start-up.
+ */
+export const RevokedSessionsList = z.object({
+  sessions: z.array(z.object({ sessionId: z.string(), until: z.string() })),
+});
+export type RevokedSessionsList = z.infer<typeof RevokedSessionsList>;

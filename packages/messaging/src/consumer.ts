@@ -1,4 +1,4 @@
-import type { ChannelModel, ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { describeZodError, EventBatch, parseEnvelope, type AnyEnvelope } from '@chat/contracts';
 import { EXCHANGES } from './topology';
 import type { Logger } from '@chat/logger';
@@ -36,6 +36,8 @@ export interface ConsumerSpec<M = AnyEnvelope> {
   /** A transient failure (database down...) is retried without limit, after `retryDelayMs`. */
   isTransient?: (err: unknown) => boolean;
   retryDelayMs?: number;
+  /** Declares the queue (a private one) on the consumer's channel before consuming, on every (re)connect. */
+  declare?: (ch: Channel) => Promise<void>;
 }
 
 interface Ctx {
@@ -65,6 +67,7 @@ export async function startConsumer<M>(
   ch.on('close', () => {
     if (!stopping) onUnexpectedClose();
   });
+  if (spec.declare) await spec.declare(ch);
   await ch.prefetch(spec.prefetch ?? Math.max(16, batchSize * 2));
   const parse = spec.parse ?? (parseEnvelope as unknown as (raw: unknown) => M);
   const maxItems = spec.maxItems ?? Infinity;

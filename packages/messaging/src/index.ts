@@ -5,3 +5,4 @@ export * from './metrics';
 export * from './urls';
 export * from './migrate-quorum';
 export * from './publish-batcher';
+export * from './revocations';

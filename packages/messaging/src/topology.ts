@@ -119,6 +119,8 @@ export const PRIVATE_QUEUES = {
   gatewayEvents: (gatewayId: string) => `gateway.${gatewayId}.events`,
   /** A delivery worker's copy of every session report and membership change: each worker knows them all. */
   workerEvents: (workerId: string) => `delivery.${workerId}.sessions`,
+  /** An accounts or persistence instance's copy of `session.revoked`: each refuses a revoked session's tokens. */
+  revokedSessions: (service: string, instanceId: string) => `${service}.${instanceId}.revoked`,
 } as const;
 
 export const GATEWAY_EVENT_BINDINGS: EventType[] = [
@@ -147,6 +149,12 @@ export async function applyWorkerTopology(ch: Channel, workerId: string): Promis
   const q = PRIVATE_QUEUES.workerEvents(workerId);
   await ch.assertQueue(q, privateQueue);
   for (const key of WORKER_EVENT_BINDINGS) await ch.bindQueue(q, EXCHANGES.events, key);
+}
+
+/** A private queue of every `session.revoked` (accounts, persistence), on every (re)connect. */
+export async function applyRevocationTopology(ch: Channel, queue: string): Promise<void> {
+  await ch.assertQueue(queue, privateQueue);
+  await ch.bindQueue(queue, EXCHANGES.events, 'session.revoked');
 }
 
 export async function applyTopology(ch: Channel): Promise<void> {

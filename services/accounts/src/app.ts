@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
-import { createVerifier, localKeys } from '@chat/auth';
+import { createVerifier, localKeys, RevokedSessions, withRevocations } from '@chat/auth';
 import { isTransientDbError, type Database } from '@chat/db';
 import { createService, type App } from '@chat/http-kit';
 import type { Logger } from '@chat/logger';
-import type { Broker } from '@chat/messaging';
+import { revokedSessionsConsumer, type Broker } from '@chat/messaging';
 import type { Config } from './config';
 import type { Deps } from './deps';
 import type { schema } from './repositories/schema';
@@ -19,7 +20,7 @@ import { resolveApiToken } from './domain/bots.service';
 import { conversationsRoutes } from './routes/conversations.routes';
 import { e2eRoutes } from './routes/e2e.routes';
 import { friendsRoutes } from './routes/friends.routes';
-import { internalRoutes } from './routes/internal.routes';
+import { internalRoutes, revokedSessions } from './routes/internal.routes';
 import { invitationsRoutes } from './routes/invitations.routes';
 import { keysRoutes } from './routes/keys.routes';
 import { usersRoutes } from './routes/users.routes';
@@ -98,9 +99,32 @@ export async function buildApp(deps: AppDeps): Promise<AccountsApp> {
       logger,
     }),
     kickOutbox: () => relay.kick(),
+    revoked: new RevokedSessions(),
   };
   // API tokens (bots) are looked up here directly; other services ask /internal/v1/tokens/introspect.
-  const verify = createVerifier(localKeys(keys.jwks), (token) => resolveApiToken(ctx, token));
+  // A revoked session's access tokens are refused: sessions ended on any instance reach this one as
+  // `session.revoked` on a queue of its own; those ended before it started are loaded from the database.
+  const verify = withRevocations(
+    createVerifier(localKeys(keys.jwks), (token) => resolveApiToken(ctx, token)),
+    ctx.revoked,
+  );
+  await broker.consume(
+    revokedSessionsConsumer('accounts', randomUUID(), (e) =>
+      ctx.revoked.add(e.sessionId, e.until ? Date.parse(e.until) : undefined),
+    ),
+  );
+  let loadTimer: NodeJS.Timeout | undefined;
+  const loadRevoked = async (delayMs: number): Promise<void> => {
+    try {
+      for (const s of await revokedSessions(ctx)) ctx.revoked.add(s.sessionId, Date.parse(s.until));
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'cannot load the revoked sessions yet; retrying');
+      loadTimer = setTimeout(() => void loadRevoked(Math.min(delayMs * 2, 30_000)), delayMs);
+      loadTimer.unref();
+    }
+  };
+  app.addHook('onReady', async () => loadRevoked(1_000));
+  app.addHook('onClose', async () => clearTimeout(loadTimer));
 
   // A database that is down answers 503 UNAVAILABLE through http-kit's one error handler (isTransient).
   await app.register(authRoutes(ctx));

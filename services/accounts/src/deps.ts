@@ -1,3 +1,4 @@
+import type { RevokedSessions } from '@chat/auth';
 import type { Logger } from '@chat/logger';
 import type { Config } from './config';
 import type { Db, Tx } from './repositories/types';
@@ -17,6 +18,8 @@ export interface Deps {
   summaries: SummariesClient;
   /** Wakes the outbox relay after a commit. */
   kickOutbox: () => void;
+  /** Ended sessions whose access tokens are refused (fed by `session.revoked`, loaded at start-up). */
+  revoked: RevokedSessions;
 }
 
 /** Runs `fn` in one transaction; after the commit, wakes the outbox relay to publish its events. */

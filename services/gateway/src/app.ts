@@ -1,8 +1,8 @@
 import type { Registry } from 'prom-client';
-import type { Verifier } from '@chat/auth';
+import { keepLoadingRevokedSessions, RevokedSessions, withRevocations, type Verifier } from '@chat/auth';
 import type { Logger } from '@chat/logger';
 import { PublishBatcher, type Broker } from '@chat/messaging';
-import { createService, type App } from '@chat/http-kit';
+import { createService, internalHeaders, type App } from '@chat/http-kit';
 import type { Config } from './config';
 import { MembershipClient } from '@chat/membership';
 import { startDeliveryConsumer } from './consumers/deliveries.consumer';
@@ -149,8 +149,21 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
       metrics.users.set(sessions.userCount);
     },
   });
+  // A revoked session's access tokens open no new socket (nor resume one): `session.revoked` reaches
+  // this instance's events queue (which also disconnects its open sockets); those revoked before it
+  // started are loaded from accounts. HTTP routes are checked by the services behind the proxy.
+  const revoked = new RevokedSessions();
+  let stopLoading = () => {};
+  app.addHook('onReady', async () => {
+    stopLoading = keepLoadingRevokedSessions(revoked, {
+      accountsUrl: config.ACCOUNTS_URL,
+      headers: internalHeaders,
+      onError: (err) => logger.warn({ err: (err as Error).message }, 'cannot load the revoked sessions yet'),
+    });
+  });
+  app.addHook('onClose', async () => stopLoading());
   const io = attachSocketServer(app.server, {
-    verifier: deps.verifier,
+    verifier: withRevocations(deps.verifier, revoked),
     sessions,
     socketSessions,
     handlers,
@@ -182,7 +195,15 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     prefetch: config.DELIVERY_PREFETCH,
     batchSize: config.DELIVERY_BATCH,
   });
-  await startEventsConsumer({ broker, instanceId: config.INSTANCE_ID, directory, presence, recentSends, io });
+  await startEventsConsumer({
+    broker,
+    instanceId: config.INSTANCE_ID,
+    directory,
+    presence,
+    recentSends,
+    io,
+    revoked,
+  });
   // This instance's queues die with its broker connection: what delivery routed here while they were
   // gone is lost, so on every reconnect (after the queues and consumers are back) the sockets are told
   // to fetch what they missed from history (docs/api.md, `resync`).

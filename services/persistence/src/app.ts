@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
-import type { Verifier } from '@chat/auth';
+import { keepLoadingRevokedSessions, RevokedSessions, withRevocations, type Verifier } from '@chat/auth';
 import type { Logger } from '@chat/logger';
-import type { Broker } from '@chat/messaging';
-import { createService, type App } from '@chat/http-kit';
+import { revokedSessionsConsumer, type Broker } from '@chat/messaging';
+import { createService, internalHeaders, type App } from '@chat/http-kit';
 import type { Config } from './config';
 import { createEventsConsumer, deadLetterTo } from './consumers/events.consumer';
 import { historyRoutes } from './routes/history.routes';
@@ -36,7 +37,24 @@ export async function buildApp(deps: Deps): Promise<App> {
     readiness: { database: () => deps.database.ping(), broker: () => deps.broker.isConnected },
     isTransient: isTransientDbError,
   });
-  await app.register(historyRoutes(deps));
+  // A revoked session's access tokens are refused (401) here too: `session.revoked` on a queue of this
+  // instance's own, and at start-up the sessions accounts revoked within an access token's lifetime.
+  const revoked = new RevokedSessions();
+  await deps.broker.consume(
+    revokedSessionsConsumer('persistence', randomUUID(), (e) =>
+      revoked.add(e.sessionId, e.until ? Date.parse(e.until) : undefined),
+    ),
+  );
+  let stopLoading = () => {};
+  app.addHook('onReady', async () => {
+    stopLoading = keepLoadingRevokedSessions(revoked, {
+      accountsUrl: deps.config.ACCOUNTS_URL,
+      headers: internalHeaders,
+      onError: (err) => deps.logger.warn({ err: (err as Error).message }, 'cannot load the revoked sessions yet'),
+    });
+  });
+  app.addHook('onClose', async () => stopLoading());
+  await app.register(historyRoutes({ ...deps, verifier: withRevocations(deps.verifier, revoked) }));
   await app.register(summariesRoutes(deps));
   await deps.broker.consume(createEventsConsumer({ ...deps, deadLetter: deadLetterTo(deps.broker) }));
   return app;

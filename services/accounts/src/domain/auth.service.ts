@@ -101,7 +101,7 @@ export async function refresh(ctx: Deps, token: string): Promise<TokenPair> {
       // A token that was already exchanged is being replayed: someone holds a stolen copy. End the
       // whole session (every token of the family) and commit that before refusing.
       await sessions.revokeFamily(row.familyId);
-      await enqueue(tx, 'session.revoked', { userId: row.userId, sessionId: row.familyId }, randomUUID());
+      await enqueue(tx, 'session.revoked', revocation(ctx, row), randomUUID());
       return { kind: 'reused' as const, familyId: row.familyId, userId: row.userId };
     }
     if (row.expiresAt.getTime() <= Date.now()) return { kind: 'invalid' as const };
@@ -111,6 +111,7 @@ export async function refresh(ctx: Deps, token: string): Promise<TokenPair> {
     return { kind: 'ok' as const, tokens: await issueTokens(ctx, tx, user, row.familyId) };
   });
   if (outcome.kind === 'reused') {
+    ctx.revoked.add(outcome.familyId, Date.now() + ctx.config.ACCESS_TOKEN_TTL_SECONDS * 1000);
     ctx.logger.warn({ userId: outcome.userId, familyId: outcome.familyId }, 'refresh token reused; session revoked');
     throw badRefresh();
   }
@@ -120,12 +121,24 @@ export async function refresh(ctx: Deps, token: string): Promise<TokenPair> {
 
 /** Ends the session the token belongs to. Unknown tokens are accepted silently: logout is idempotent. */
 export async function logout(ctx: Deps, token: string): Promise<void> {
-  await transact(ctx, async (tx) => {
+  const ended = await transact(ctx, async (tx) => {
     const sessions = createSessionsRepository(tx);
     const row = await sessions.findByHashForUpdate(hashRefreshToken(token));
     if (row && (await sessions.revokeFamily(row.familyId)) > 0) {
-      // Gateways disconnect the sockets opened with this session's access tokens at once.
-      await enqueue(tx, 'session.revoked', { userId: row.userId, sessionId: row.familyId }, randomUUID());
+      // Gateways disconnect the sockets opened with this session's access tokens at once, and every
+      // service refuses those tokens from now on (docs/architecture.md, "Sessions").
+      const e = revocation(ctx, row);
+      await enqueue(tx, 'session.revoked', e, randomUUID());
+      return e;
     }
+    return null;
   });
+  // This instance refuses the session's tokens at once; the others when the event reaches them.
+  if (ended) ctx.revoked.add(ended.sessionId, Date.parse(ended.until));
+}
+
+/** The `session.revoked` event of a session ended now: its access tokens live at most one TTL more. */
+function revocation(ctx: Deps, row: { userId: string; familyId: string }) {
+  const until = new Date(Date.now() + ctx.config.ACCESS_TOKEN_TTL_SECONDS * 1000).toISOString();
+  return { userId: row.userId, sessionId: row.familyId, until };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, gt, isNull, max } from 'drizzle-orm';
 import type { Executor } from '../repositories/types';
 import { refreshTokens } from '../repositories/schema';
 
@@ -40,6 +40,16 @@ export function createSessionsRepository(db: Executor) {
         .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)))
         .returning({ id: refreshTokens.id });
       return rows.length;
+    },
+    /** Sessions revoked after `since`, each with when it was revoked (the start-up load of every service). */
+    async revokedSince(since: Date): Promise<Array<{ sessionId: string; revokedAt: Date }>> {
+      const rows = await db
+        .select({ sessionId: refreshTokens.familyId, revokedAt: max(refreshTokens.revokedAt) })
+        .from(refreshTokens)
+        .where(gt(refreshTokens.revokedAt, since))
+        .groupBy(refreshTokens.familyId)
+        .limit(200_000);
+      return rows.flatMap((r) => (r.revokedAt ? [{ sessionId: r.sessionId, revokedAt: r.revokedAt }] : []));
     },
   };
 }

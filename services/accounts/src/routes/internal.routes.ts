@@ -7,6 +7,7 @@ import { createConversationsRepository } from '../repositories/conversations.rep
 import { createFriendsRepository } from '../repositories/friends.repository';
 import { contactIds, contactIdsOf } from '../domain/contacts';
 import { createE2eRepository } from '../repositories/e2e.repository';
+import { createSessionsRepository } from '../repositories/sessions.repository';
 
 const tags = ['internal'];
 
@@ -64,6 +65,21 @@ export const internalRoutes =
     );
 
     app.get(
+      '/internal/v1/sessions/revoked',
+      {
+        schema: {
+          tags,
+          summary:
+            'Sessions ended (logout, refresh-token reuse) whose access tokens may be unexpired: every service loads them at start-up',
+          response: {
+            200: z.object({ sessions: z.array(z.object({ sessionId: z.uuid(), until: z.string() })) }),
+          },
+        },
+      },
+      async () => ({ sessions: await revokedSessions(ctx) }),
+    );
+
+    app.get(
       '/internal/v1/users/:id/contacts',
       {
         schema: {
@@ -105,3 +121,10 @@ export const internalRoutes =
       async (req) => ({ conversationIds: await convs.idsForUser(req.params.id) }),
     );
   };
+
+/** The sessions revoked within an access token's lifetime, with when their last access token expires. */
+export async function revokedSessions(ctx: Pick<Deps, 'db' | 'config'>) {
+  const ttlMs = ctx.config.ACCESS_TOKEN_TTL_SECONDS * 1000;
+  const rows = await createSessionsRepository(ctx.db).revokedSince(new Date(Date.now() - ttlMs));
+  return rows.map((r) => ({ sessionId: r.sessionId, until: new Date(r.revokedAt.getTime() + ttlMs).toISOString() }));
+}

@@ -1,5 +1,6 @@
 import { parseEnvelope, type AnyEnvelope, type Message } from '@chat/contracts';
 import { PRIVATE_QUEUES, type Broker } from '@chat/messaging';
+import type { RevokedSessions } from '@chat/auth';
 import type { MembershipClient } from '@chat/membership';
 import type { PresenceReporter } from '../presence/presence-reporter';
 import type { RecentSends } from '../domain/recent-sends';
@@ -17,6 +18,8 @@ export async function startEventsConsumer(deps: {
   presence: PresenceReporter;
   recentSends: RecentSends;
   io: GatewayServer;
+  /** Ended sessions whose tokens open no new socket. */
+  revoked?: RevokedSessions;
 }): Promise<void> {
   await deps.broker.consume<AnyEnvelope | Sent>({
     queue: PRIVATE_QUEUES.gatewayEvents(deps.instanceId),
@@ -31,7 +34,10 @@ export async function startEventsConsumer(deps: {
         else if (e.type === 'conversation.changed') deps.directory.onConversationChanged(e.payload);
         else if (e.type === 'friendship.changed') deps.directory.onUsersChanged(e.payload.userIds);
         else if (e.type === 'sessions.requested') asked = true;
-        else if (e.type === 'session.revoked') disconnectSession(deps.io, e.payload);
+        else if (e.type === 'session.revoked') {
+          deps.revoked?.add(e.payload.sessionId, e.payload.until ? Date.parse(e.payload.until) : undefined);
+          disconnectSession(deps.io, e.payload);
+        }
       }
       // One heartbeat answers every worker that asked in this batch.
       if (asked) deps.presence.heartbeat();
