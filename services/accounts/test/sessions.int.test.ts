@@ -44,10 +44,17 @@ describe('session revocation', () => {
       ).toBe(401);
       const revoked = () => tap.events.filter((e) => e.type === 'session.revoked').map((e) => e.payload);
       await waitFor(() => revoked().length >= 2, 5_000, 'two revocations');
+      // `until`: when the session's last access token expires (one access-token lifetime from now).
+      const until = expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as unknown as string;
       expect(revoked()).toEqual([
-        { userId: u.id, sessionId: sid },
-        { userId: v.id, sessionId: vsid },
+        { userId: u.id, sessionId: sid, until },
+        { userId: v.id, sessionId: vsid, until },
       ]);
+      for (const e of revoked()) {
+        const left = Date.parse(e.until!) - Date.now();
+        expect(left).toBeGreaterThan(0);
+        expect(left).toBeLessThanOrEqual(900_000); // ACCESS_TOKEN_TTL_SECONDS' default
+      }
     } finally {
       await tap.close();
     }
@@ -95,5 +102,29 @@ describe('the refresh token as an httpOnly cookie', () => {
     });
     expect(out.status).toBe(204);
     expect(cookieOf(out.headers)).toMatch(/^chat_refresh=; Max-Age=0;/);
+  });
+
+  it("refuses a revoked session's access tokens on every instance, and on one started afterwards", async () => {
+    const u = await registerUser(h.app);
+    const me = (app: typeof h.app, token: string) => call(app, 'GET', '/api/v1/me', { token });
+    const refused = { status: 401, body: { error: { code: 'UNAUTHENTICATED' } } };
+    const before = await h.another(); // closed by h.close()
+    expect((await me(h.app, u.token)).status).toBe(200);
+    expect((await me(before.app, u.token)).status).toBe(200);
+    const other = await call(h.app, 'POST', '/api/v1/auth/login', {
+      body: { username: u.username, password: 'correct horse' },
+    });
+
+    const out = await call(h.app, 'POST', '/api/v1/auth/logout', { body: { refreshToken: u.refreshToken } });
+    expect(out.status).toBe(204);
+    // The instance that ended it refuses at once; another one once session.revoked reaches it.
+    expect(await me(h.app, u.token)).toMatchObject(refused);
+    await waitFor(async () => (await me(before.app, u.token)).status === 401, 10_000, 'the other instance to refuse');
+    expect(await me(before.app, u.token)).toMatchObject(refused);
+    // One started after the logout loaded it from the database.
+    const after = await h.another();
+    expect(await me(after.app, u.token)).toMatchObject(refused);
+    // The user's other session is untouched.
+    for (const app of [h.app, before.app, after.app]) expect((await me(app, other.body.accessToken)).status).toBe(200);
   });
 });
