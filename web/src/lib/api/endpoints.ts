@@ -6,6 +6,8 @@ import type {
   FriendRequests,
   HistoryPage,
   IncomingRequest,
+  Invitation,
+  InvitationList,
   OutgoingRequest,
   Presence,
   User,
@@ -18,6 +20,8 @@ export type FriendRequestsT = z.infer<typeof FriendRequests>;
 export type IncomingRequestT = z.infer<typeof IncomingRequest>;
 export type OutgoingRequestT = z.infer<typeof OutgoingRequest>;
 export type BlockedT = { user: User; createdAt: string };
+export type InvitationListT = z.infer<typeof InvitationList>;
+export type { Invitation };
 export type { Conversation, HistoryPage, Presence, User };
 
 const enc = encodeURIComponent;
@@ -54,6 +58,11 @@ export const api = {
   addMember: (id: string, userId: string) => request<unknown>('POST', `/conversations/${enc(id)}/members`, { userId }),
   /** Anyone not your friend is invited to a room rather than added; they join when they accept. */
   invite: (id: string, userId: string) => request<unknown>('POST', `/conversations/${enc(id)}/invitations`, { userId }),
+  /** Room invitations made to me (`incoming`) and by me, still pending (`outgoing`). */
+  invitations: () => request<InvitationListT>('GET', '/invitations'),
+  acceptInvitation: (id: string) => request<Conversation>('POST', `/invitations/${enc(id)}/accept`),
+  declineInvitation: (id: string) => request<void>('POST', `/invitations/${enc(id)}/decline`),
+  cancelInvitation: (id: string) => request<void>('DELETE', `/invitations/${enc(id)}`),
   removeMember: (id: string, userId: string) =>
     request<unknown>('DELETE', `/conversations/${enc(id)}/members/${enc(userId)}`),
   rename: (id: string, title: string) => request<Conversation>('PATCH', `/conversations/${enc(id)}`, { title }),

@@ -8,6 +8,7 @@ import { e2e } from '../e2e/e2e.svelte';
 import { conversations } from './conversations.svelte';
 import { directory } from './directory.svelte';
 import { friends } from './friends.svelte';
+import { invitations } from './invitations.svelte';
 import { session } from './session.svelte';
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected';
@@ -34,6 +35,7 @@ class Realtime {
       // Covers the first connect too: anything sent between the list load and the subscription.
       void conversations.syncAll().catch(() => undefined);
       void friends.load().catch(() => undefined);
+      void invitations.load().catch(() => undefined);
       void conversations.flushOutbox();
       void e2e.start(me);
     });
@@ -61,6 +63,8 @@ class Realtime {
     socket.on('read', (e) => conversations.onRead(e));
     socket.on('presence', (p) => directory.setPresence(p));
     socket.on('friends', () => void friends.load().catch(() => undefined));
+    // Made to me, or by me: accepted, declined or cancelled. The list is small: fetch it again.
+    socket.on('invitation', () => void invitations.load().catch(() => undefined));
     socket.on('conversation', (e) => {
       conversations.onConversation(e);
       e2e.reconcile(e.conversation.id);
