@@ -36,7 +36,6 @@ export const api = {
     ),
   login: (username: string, password: string) =>
     request<AuthResultT>('POST', '/auth/login', { username, password }, { auth: false }),
-  logout: (refreshToken: string) => request<void>('POST', '/auth/logout', { refreshToken }, { auth: false }),
   me: () => request<User>('GET', '/me'),
   searchUsers: (q: string) => request<User[]>('GET', `/users?q=${enc(q)}`),
 

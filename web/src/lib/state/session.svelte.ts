@@ -1,6 +1,6 @@
 import type { User } from '@chat/contracts';
 import { api } from '../api/endpoints';
-import { clearTokens, hasStoredSession, refreshAccessToken, storeTokens, takeRefreshToken } from '../auth/tokens';
+import { clearTokens, endSession, hasStoredSession, refreshAccessToken, storeTokens } from '../auth/tokens';
 import { clearDrafts } from '../offline/drafts';
 import { outbox } from '../offline/outbox';
 import { directory } from './directory.svelte';
@@ -46,14 +46,14 @@ class Session {
 
   /** Logging out on purpose also forgets what this browser kept for the user (drafts, unsent messages). */
   async logout(): Promise<void> {
-    const token = takeRefreshToken();
+    const ending = endSession();
     if (this.user) {
       clearDrafts(this.user.id);
       await outbox.clear(this.user.id);
     }
     this.user = null;
     this.status = 'anonymous';
-    if (token) await api.logout(token).catch(() => undefined);
+    await ending;
   }
 
   /** The server refused the session (refresh rejected, or another tab logged out). */
