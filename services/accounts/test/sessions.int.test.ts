@@ -50,7 +50,7 @@ describe('session revocation', () => {
         { userId: u.id, sessionId: sid, until },
         { userId: v.id, sessionId: vsid, until },
       ]);
-      for (const e of revoked()) {
+      for (const e of revoked() as Array<{ until?: string }>) {
         const left = Date.parse(e.until!) - Date.now();
         expect(left).toBeGreaterThan(0);
         expect(left).toBeLessThanOrEqual(900_000); // ACCESS_TOKEN_TTL_SECONDS' default
