@@ -9,6 +9,7 @@ import {
 } from '@chat/client/e2e';
 import type { Message } from '@chat/contracts';
 import { request } from '../api/http';
+import { keepDraftInMemory } from '../offline/drafts';
 import { IndexedDbStore } from './idb-store';
 
 /** How often messages waiting for keys are tried again (their keys come with the next commit/welcome). */
@@ -78,7 +79,10 @@ class E2E {
     const d = this.device;
     if (!d) return;
     const ids = await d.encryptedConversations();
-    for (const id of ids) this.encrypted.add(id);
+    for (const id of ids) {
+      this.encrypted.add(id);
+      keepDraftInMemory(this.userId, id);
+    }
   }
 
   isEncrypted(conversationId: string): boolean {
@@ -91,6 +95,7 @@ class E2E {
     if (!d) throw new Error(this.error || 'end-to-end encryption is unavailable');
     await d.enable(conversationId);
     this.encrypted.add(conversationId);
+    keepDraftInMemory(this.userId, conversationId);
   }
 
   /** Adds or removes devices to match the members (a member joined or left, a device appeared). */

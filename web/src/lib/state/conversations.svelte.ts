@@ -273,6 +273,7 @@ class Conversations {
       conversationId,
       body,
       createdAt: new Date().toISOString(),
+      ...(e2e.isEncrypted(conversationId) ? { e2e: true } : {}),
     };
     void outbox.put(entry);
     this.dispatch(entry);
@@ -281,7 +282,14 @@ class Conversations {
   retry(conversationId: string, clientMsgId: string): void {
     const m = this.timelines.get(conversationId)?.messages.find((x) => x.clientMsgId === clientMsgId && !x.id);
     if (m?.body === undefined) return;
-    const entry: OutboxEntry = { clientMsgId, senderId: this.me, conversationId, body: m.body, createdAt: m.createdAt };
+    const entry: OutboxEntry = {
+      clientMsgId,
+      senderId: this.me,
+      conversationId,
+      body: m.body,
+      createdAt: m.createdAt,
+      ...(e2e.isEncrypted(conversationId) ? { e2e: true } : {}),
+    };
     void outbox.put(entry);
     this.dispatch(entry);
   }
@@ -348,10 +356,15 @@ class Conversations {
       void outbox.put({ ...e, error });
     };
     // An end-to-end encrypted conversation gets the text encrypted on this device (lib/e2e); a resend
-    // encrypts again (same clientMsgId: the server keeps the first copy it accepted).
-    const payload = e2e.isEncrypted(conversationId)
-      ? e2e.encrypt(conversationId, clientMsgId, body).then((encrypted) => ({ conversationId, clientMsgId, encrypted }))
-      : Promise.resolve({ conversationId, clientMsgId, body });
+    // encrypts again (same clientMsgId: the server keeps the first copy it accepted). An entry written
+    // in an encrypted conversation says so itself: after a reload it may go out before the list of
+    // encrypted conversations is known again, and must not go out in clear.
+    const payload =
+      e.e2e || e2e.isEncrypted(conversationId)
+        ? e2e
+            .encrypt(conversationId, clientMsgId, body)
+            .then((encrypted) => ({ conversationId, clientMsgId, encrypted }))
+        : Promise.resolve({ conversationId, clientMsgId, body });
     payload
       .then(
         (p) => socket.timeout(ACK_TIMEOUT_MS).emitWithAck('message:send', p),

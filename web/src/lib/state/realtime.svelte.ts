@@ -34,8 +34,9 @@ class Realtime {
       // Covers the first connect too: anything sent between the list load and the subscription.
       void conversations.syncAll().catch(() => undefined);
       void friends.load().catch(() => undefined);
-      void conversations.flushOutbox();
+      // The device first: an encrypted conversation's queued text waits for it rather than fail.
       void e2e.start(me);
+      void conversations.flushOutbox();
     });
     socket.on('disconnect', (reason) => {
       this.state = 'disconnected';
