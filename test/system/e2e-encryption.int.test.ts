@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { BenchUser, ChatSocket } from '@chat/client';
+import { ChatClient, type BenchUser, type ChatSocket } from '@chat/client';
 import { E2EDevice, MemoryStore, type EncryptedPayload } from '@chat/client/e2e';
-import type { Message } from '@chat/contracts';
+import type { E2eEvent, Message } from '@chat/contracts';
 import { waitFor } from '@chat/testkit';
 import { useStack } from './stack';
 import { collect, friendsPair, send } from './fixtures';
@@ -152,6 +152,75 @@ describe('end-to-end encrypted conversations', () => {
       expect(dump).not.toContain(secret);
       expect(broker.bodies().some((body) => body.includes(secret))).toBe(false);
       expect(logs).not.toContain(secret);
+    }
+  });
+
+  it('idle connected devices join and follow commits from the socket `e2e` event alone', async () => {
+    const { api, a, b } = await friendsPair(stack.origin());
+    const carol: BenchUser = await api.register(`i${Date.now().toString(36)}`, 3);
+    await api.befriend(a, carol);
+    const roomId = await api.room(a, [b.id, carol.id]);
+    const open = (u: BenchUser) =>
+      E2EDevice.open({ request: api.requester(u.token), store: new MemoryStore(), userId: u.id });
+    const [a1, b1, c1] = await Promise.all([open(a), open(b), open(carol)]);
+
+    // Bob listens on a bare socket, carol through the client package's ChatClient: each passes the
+    // event to its device and does nothing else (no send, no reconcile, no reopening).
+    const sb = await api.connect(b.token);
+    track(sb);
+    const toBob: E2eEvent[] = [];
+    const bobDone: Array<Promise<boolean>> = [];
+    sb.on('e2e', (e) => {
+      toBob.push(e);
+      bobDone.push(b1.onEvent(e));
+    });
+    const carolClient = await ChatClient.login({
+      origin: stack.origin(),
+      username: carol.username,
+      password: 'bench-password-1',
+    });
+    await carolClient.connect();
+    const carolDone: Array<Promise<boolean>> = [];
+    carolClient.on('e2e', (e) => carolDone.push(c1.onEvent(e)));
+    try {
+      const ids = (d: Array<{ deviceId: string }>) => d.map((x) => x.deviceId).sort();
+      // Alice makes the room encrypted: bob's and carol's devices are welcomed and join by themselves.
+      await a1.enable(roomId);
+      const all = [a1.deviceId, b1.deviceId, c1.deviceId].sort();
+      await waitFor(async () => ids(await b1.groupDevices(roomId)).join() === all.join(), 20_000, 'bob joins');
+      await waitFor(async () => ids(await c1.groupDevices(roomId)).join() === all.join(), 20_000, 'carol joins');
+      expect(toBob[0]).toMatchObject({
+        type: 'commit',
+        conversationId: roomId,
+        epoch: 1,
+        deviceId: a1.deviceId,
+        welcomed: expect.arrayContaining([{ userId: b.id, deviceId: b1.deviceId }]),
+      });
+
+      // Carol is removed from the room; alice's device commits the removal. Bob's idle device applies
+      // it from the event: its group no longer holds carol's device.
+      await api.call('DELETE', `/conversations/${roomId}/members/${carol.id}`, undefined, a.token);
+      await a1.reconcile(roomId);
+      expect(ids(await a1.groupDevices(roomId))).toEqual([a1.deviceId, b1.deviceId].sort());
+      await waitFor(
+        async () => ids(await b1.groupDevices(roomId)).join() === [a1.deviceId, b1.deviceId].sort().join(),
+        20_000,
+        "bob's device to apply the removal",
+      );
+      expect(toBob.at(-1)).toMatchObject({ type: 'commit', epoch: 2, deviceId: a1.deviceId, welcomed: [] });
+      expect(await Promise.all(bobDone)).toEqual([true, true]);
+
+      // Bob reads alice's next message at once (same epoch); carol, removed, cannot.
+      const secret = `after carol left ${randomUUID()}`;
+      const clientMsgId = randomUUID();
+      const payload = await a1.encrypt(roomId, secret, clientMsgId);
+      const m = { conversationId: roomId, senderId: a.id, clientMsgId, encrypted: payload };
+      expect(payload.keyId).toBe('2');
+      expect(await b1.decrypt(m)).toEqual({ ok: true, text: secret });
+      expect(await c1.decrypt(m)).toMatchObject({ ok: false });
+      await Promise.all(carolDone);
+    } finally {
+      carolClient.close();
     }
   });
 

@@ -48,6 +48,21 @@ export const InvitationEvent = z.object({
 export type InvitationEvent = z.infer<typeof InvitationEvent>;
 
 /**
+ * End-to-end encryption (docs/e2e.md): a commit was accepted for an encrypted conversation you are in,
+ * so the group is now at `epoch`. `deviceId` made it (that device has applied it already); `welcomed`
+ * are the devices it added, each with a Welcome waiting in its mailbox. A device behind `epoch` fetches
+ * `GET /api/v1/e2e/groups/:id/commits`; a welcomed device fetches its welcomes. Carries no key material.
+ */
+export const E2eEvent = z.object({
+  type: z.literal('commit'),
+  conversationId: Uuid,
+  epoch: z.number().int().min(1),
+  deviceId: z.string().min(1).max(64),
+  welcomed: z.array(z.object({ userId: Uuid, deviceId: z.string().min(1).max(64) })).max(100),
+});
+export type E2eEvent = z.infer<typeof E2eEvent>;
+
+/**
  * The gateway lost its broker connection (a broker restart, a network cut): live events sent while it
  * was re-subscribing may be missing. Fetch history after your sync cursor for every conversation
  * (`GET /api/v1/conversations/:id/messages?after=<cursor>`), then carry on.
@@ -63,6 +78,7 @@ export const serverEventSchemas = {
   friends: FriendsEvent,
   conversation: ConversationEvent,
   invitation: InvitationEvent,
+  e2e: E2eEvent,
   resync: ResyncEvent,
 } as const;
 export type ServerEventName = keyof typeof serverEventSchemas;
@@ -84,6 +100,7 @@ export interface ServerToClientEvents {
   friends: (e: FriendsEvent, meta: EventMeta) => void;
   conversation: (e: ConversationEvent, meta: EventMeta) => void;
   invitation: (e: InvitationEvent, meta: EventMeta) => void;
+  e2e: (e: E2eEvent, meta: EventMeta) => void;
   session: (e: SessionEvent) => void;
   /** Not numbered: sent to every socket at once after the gateway's broker connection came back. */
   resync: (e: ResyncEvent) => void;

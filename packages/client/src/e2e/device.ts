@@ -1,4 +1,5 @@
 import type { ClientState, KeyPackage } from 'ts-mls';
+import type { E2eEvent } from '@chat/contracts';
 import * as mls from './mls';
 import { fromBase64, fromUtf8, toBase64, utf8 } from './bytes';
 import type { E2EStore } from './store';
@@ -185,6 +186,23 @@ export class E2EDevice {
     await this.serial(conversationId, async () => {
       await this.syncLocked(conversationId);
       if (await this.loadState(conversationId)) await this.reconcileLocked(conversationId);
+    });
+  }
+
+  /**
+   * The socket `e2e` event (a commit was accepted; welcomes may wait for the devices it added): joins or
+   * applies the commits now, so an idle device follows membership without sending or reopening.
+   * Resolves true when this device's group changed (joined, moved to a new epoch, or was removed).
+   */
+  async onEvent(e: E2eEvent): Promise<boolean> {
+    if (e.deviceId === this.deviceId) return false; // its own commit: applied when it was made
+    const welcomed = e.welcomed.some((d) => d.userId === this.userId && d.deviceId === this.deviceId);
+    return this.serial(e.conversationId, async () => {
+      const before = await this.loadState(e.conversationId);
+      if (!welcomed && (!before || mls.epochOf(before) >= e.epoch)) return false;
+      await this.syncLocked(e.conversationId);
+      const after = await this.loadState(e.conversationId);
+      return (before ? mls.epochOf(before) : -1) !== (after ? mls.epochOf(after) : -1);
     });
   }
 

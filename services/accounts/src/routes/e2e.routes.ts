@@ -3,8 +3,9 @@ import { z } from 'zod';
 import { AppError, IdParams, Uuid } from '@chat/contracts';
 import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
 import type { Verifier } from '@chat/auth';
-import type { Deps } from '../deps';
-import { authenticate, userId } from '../auth/authenticate';
+import { transact, type Deps } from '../deps';
+import { authenticate, traceId, userId } from '../auth/authenticate';
+import { enqueue } from '../outbox/outbox';
 import { createConversationsRepository } from '../repositories/conversations.repository';
 import { createE2eRepository } from '../repositories/e2e.repository';
 import { DeviceParams } from './keys.routes';
@@ -279,7 +280,7 @@ export const e2eRoutes =
       async (req, reply) => {
         const me = userId(req);
         const { epoch, deviceId, commit, welcome } = req.body;
-        const next = await ctx.db.transaction(async (tx) => {
+        const next = await transact(ctx, async (tx) => {
           const r = createE2eRepository(tx);
           if (!(await createConversationsRepository(tx).findMember(req.params.id, me)))
             throw new AppError('NOT_FOUND', 'conversation not found');
@@ -291,10 +292,9 @@ export const e2eRoutes =
               'CONFLICT',
               `the group is at epoch ${group.epoch}: apply the commits since ${epoch} first`,
             );
+          const devices = await r.memberDevices(req.params.id, E2E_CIPHERSUITE);
           if (welcome) {
-            const allowed = new Set(
-              (await r.memberDevices(req.params.id, E2E_CIPHERSUITE)).map((d) => `${d.userId}:${d.deviceId}`),
-            );
+            const allowed = new Set(devices.map((d) => `${d.userId}:${d.deviceId}`));
             const stranger = welcome.devices.find((d) => !allowed.has(`${d.userId}:${d.deviceId}`));
             if (stranger)
               throw new AppError('VALIDATION', 'a welcome may only go to devices of members of the conversation');
@@ -308,6 +308,22 @@ export const e2eRoutes =
               { conversationId: req.params.id, epoch: epoch + 1, welcome: welcome.message, devices: welcome.devices },
               e2eLimits.welcomesKept,
             );
+          // The members' devices learn it at once (socket `e2e`), in the same transaction as the commit.
+          await enqueue(
+            tx,
+            'e2e.committed',
+            {
+              userIds: [...new Set(devices.map((d) => d.userId))],
+              event: {
+                type: 'commit',
+                conversationId: req.params.id,
+                epoch: epoch + 1,
+                deviceId,
+                welcomed: welcome?.devices ?? [],
+              },
+            },
+            traceId(req),
+          );
           return epoch + 1;
         });
         return reply.status(201).send({ epoch: next });

@@ -7,7 +7,7 @@ import {
   type E2ERequest,
   type EncryptedPayload,
 } from '@chat/client/e2e';
-import type { Message } from '@chat/contracts';
+import type { E2eEvent, Message } from '@chat/contracts';
 import { request } from '../api/http';
 import { keepDraftInMemory } from '../offline/drafts';
 import { IndexedDbStore } from './idb-store';
@@ -101,6 +101,22 @@ class E2E {
   /** Adds or removes devices to match the members (a member joined or left, a device appeared). */
   reconcile(conversationId: string): void {
     if (this.isEncrypted(conversationId)) void this.device?.reconcile(conversationId).catch(() => undefined);
+  }
+
+  /**
+   * The socket `e2e` event: a commit (and maybe a welcome for this device) waits. The device applies it
+   * at once; messages that waited for those keys are tried again.
+   */
+  onEvent(e: E2eEvent): void {
+    const d = this.device;
+    if (!d) return;
+    if (!this.isEncrypted(e.conversationId)) void this.refresh().catch(() => undefined);
+    void d
+      .onEvent(e)
+      .then((changed) => {
+        if (changed) this.retryTick++;
+      })
+      .catch(() => undefined);
   }
 
   /** Encrypts for a conversation; the text is remembered as this message's plaintext. */

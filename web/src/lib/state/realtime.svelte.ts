@@ -66,6 +66,8 @@ class Realtime {
       conversations.onConversation(e);
       e2e.reconcile(e.conversation.id);
     });
+    // A commit or welcome waits in an encrypted conversation: the device catches up now, idle or not.
+    socket.on('e2e', (e) => e2e.onEvent(e));
     // The gateway lost its broker connection for a moment: live events may be missing, as after a reconnect.
     socket.on('resync', () => void conversations.syncAll().catch(() => undefined));
 
