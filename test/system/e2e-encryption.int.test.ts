@@ -224,6 +224,71 @@ describe('end-to-end encrypted conversations', () => {
     }
   });
 
+  it('deletes a one-time key package once its welcome is processed, and keeps the last-resort one', async () => {
+    const { api, a, b, conversationId } = await friendsPair(stack.origin());
+    const roomId = await api.room(a, [b.id]);
+    const a1 = await E2EDevice.open({ request: api.requester(a.token), store: new MemoryStore(), userId: a.id });
+    const b1 = await E2EDevice.open({ request: api.requester(b.token), store: new MemoryStore(), userId: b.id });
+    const fresh = await b1.heldKeyPackages();
+    expect(fresh.refs).toHaveLength(21); // 20 one-time packages and the last-resort one
+    expect(fresh.refs).toContain(fresh.lastResort);
+
+    // Alice's device adds bob's with one of its one-time packages: once joined, its private half is gone.
+    await a1.enable(conversationId);
+    await b1.reconcile(conversationId);
+    expect((await b1.groupDevices(conversationId)).map((d) => d.deviceId)).toContain(b1.deviceId);
+    const afterJoin = await b1.heldKeyPackages();
+    const spent = fresh.refs.filter((r) => !afterJoin.refs.includes(r));
+    expect(spent).toHaveLength(1);
+    expect(spent[0]).not.toBe(fresh.lastResort);
+    expect(afterJoin.lastResort).toBe(fresh.lastResort);
+    expect(afterJoin.refs).toContain(fresh.lastResort);
+
+    // Drained of one-time packages, the device is still reachable: the server hands out its
+    // last-resort package, and again, without deleting it.
+    const claim = async () =>
+      (
+        await api.call<{ keyPackages: Array<{ keyPackage: string | null }> }>(
+          'POST',
+          '/e2e/key-packages/claim',
+          { devices: [{ userId: b.id, deviceId: b1.deviceId }] },
+          a.token,
+        )
+      ).keyPackages[0]!.keyPackage;
+    const oneTime = new Set<string | null>();
+    for (let i = 0; i < 19; i++) oneTime.add(await claim());
+    expect(oneTime.size).toBe(19);
+    const last1 = await claim();
+    const last2 = await claim();
+    expect(last1).not.toBeNull();
+    expect(last2).toBe(last1);
+    expect(oneTime.has(last1)).toBe(false);
+
+    // A welcome made with the last-resort package opens, and its private half stays for the next one.
+    await a1.enable(roomId);
+    await b1.reconcile(roomId);
+    expect((await b1.groupDevices(roomId)).map((d) => d.deviceId)).toContain(b1.deviceId);
+    const afterLastResort = await b1.heldKeyPackages();
+    expect(afterLastResort.lastResort).toBe(fresh.lastResort);
+    expect(afterLastResort.refs).toContain(fresh.lastResort);
+    // ...and the device published fresh one-time packages (fewer than half were left).
+    expect(
+      await api.call<{ available: number; lastResort: boolean }>(
+        'GET',
+        `/e2e/devices/${b1.deviceId}/key-packages`,
+        undefined,
+        b.token,
+      ),
+    ).toEqual({ available: 20, lastResort: true });
+    const secret = `with the last resort ${randomUUID()}`;
+    const clientMsgId = randomUUID();
+    const payload = await a1.encrypt(roomId, secret, clientMsgId);
+    expect(await b1.decrypt({ conversationId: roomId, senderId: a.id, clientMsgId, encrypted: payload })).toEqual({
+      ok: true,
+      text: secret,
+    });
+  });
+
   it('orders commits, bounds key material and answers bad input with coded errors', async () => {
     const { api, a, b, conversationId } = await friendsPair(stack.origin());
     const reqA = api.requester(a.token);
@@ -279,6 +344,9 @@ describe('end-to-end encrypted conversations', () => {
     expect(
       await code(reqB('POST', `/e2e/devices/${b1.deviceId}/key-packages`, { keyPackages: new Array(51).fill('AAAA') })),
     ).toBe('VALIDATION');
+    expect(await code(reqB('POST', `/e2e/devices/${b1.deviceId}/key-packages`, { keyPackages: [] }))).toBe(
+      'VALIDATION',
+    );
     const { available } = await reqB<{ available: number }>('GET', `/e2e/devices/${b1.deviceId}/key-packages`);
     expect(
       await code(reqB('POST', `/e2e/devices/${b1.deviceId}/key-packages`, { keyPackages: new Array(50).fill('AAAA') })),
@@ -291,7 +359,8 @@ describe('end-to-end encrypted conversations', () => {
       ),
     ).toBe('CONFLICT');
 
-    // Claims: only of users you share a conversation with; a device's last package is kept.
+    // Claims: only of users you share a conversation with; once the one-time packages are gone, the
+    // device's last-resort package is handed out and kept.
     const stranger = await api.register(`x${Date.now().toString(36)}`, 9);
     const strangerDevice = await E2EDevice.open({
       request: api.requester(stranger.token),
@@ -306,7 +375,7 @@ describe('end-to-end encrypted conversations', () => {
       ),
     ).toBe('NOT_FOUND');
     let left = (await reqB<{ available: number }>('GET', `/e2e/devices/${b1.deviceId}/key-packages`)).available;
-    while (left > 1) {
+    while (left > 0) {
       await reqA('POST', '/e2e/key-packages/claim', { devices: [{ userId: b.id, deviceId: b1.deviceId }] });
       left--;
     }
@@ -318,7 +387,7 @@ describe('end-to-end encrypted conversations', () => {
       );
       expect(last.keyPackages[0]!.keyPackage).not.toBeNull();
     }
-    expect((await reqB<{ available: number }>('GET', `/e2e/devices/${b1.deviceId}/key-packages`)).available).toBe(1);
+    expect(await reqB('GET', `/e2e/devices/${b1.deviceId}/key-packages`)).toEqual({ available: 0, lastResort: true });
 
     // At most 10 devices per user.
     for (let i = 1; i < 10; i++) await reqA('PUT', `/keys/devices/extra${i}`, { publicKey: 'AAAA', algorithm: 'test' });

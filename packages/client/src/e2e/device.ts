@@ -141,20 +141,39 @@ export class E2EDevice {
     return { signKey: fromBase64(this.identity.signKey), publicKey: fromBase64(this.identity.publicKey) };
   }
 
-  /** Publishes fresh key packages when fewer than half of the target remain on the server. */
+  /**
+   * Publishes fresh one-time key packages when fewer than half of the target remain on the server, and
+   * a last-resort package when the server has none for this device. The private half of a one-time
+   * package is deleted once its welcome has been processed; the last-resort one's is kept.
+   */
   async replenishKeyPackages(): Promise<number> {
-    const { available } = await this.request<{ available: number }>(
+    const have = await this.request<{ available: number; lastResort?: boolean }>(
       'GET',
       `/e2e/devices/${this.deviceId}/key-packages`,
     );
-    if (available >= KEY_PACKAGE_TARGET / 2) return available;
+    const needLastResort = have.lastResort !== true;
+    if (have.available >= KEY_PACKAGE_TARGET / 2 && !needLastResort) return have.available;
     const fresh: mls.GeneratedKeyPackage[] = [];
-    for (let i = available; i < KEY_PACKAGE_TARGET; i++) fresh.push(await mls.newKeyPackage(this.me, this.sig));
-    for (const kp of fresh) await this.store.set(`kp:${this.userId}:${kp.ref}`, kp.privateB64);
+    if (have.available < KEY_PACKAGE_TARGET / 2) {
+      for (let i = have.available; i < KEY_PACKAGE_TARGET; i++) fresh.push(await mls.newKeyPackage(this.me, this.sig));
+    }
+    const lastResort = needLastResort ? await mls.newKeyPackage(this.me, this.sig) : null;
+    for (const kp of [...fresh, ...(lastResort ? [lastResort] : [])])
+      await this.store.set(this.keyPackageKey(kp.ref), kp.privateB64);
+    // Recorded before the upload: a welcome may name it as soon as the server has it.
+    if (lastResort) await this.store.set(this.lastResortKey, lastResort.ref);
     const r = await this.request<{ available: number }>('POST', `/e2e/devices/${this.deviceId}/key-packages`, {
       keyPackages: fresh.map((k) => k.publicB64),
+      ...(lastResort ? { lastResort: lastResort.publicB64 } : {}),
     });
     return r.available;
+  }
+
+  /** The refs of the key packages whose private halves this device still holds (for tests and audits). */
+  async heldKeyPackages(): Promise<{ refs: string[]; lastResort: string | null }> {
+    const prefix = this.keyPackageKey('');
+    const refs = (await this.store.keys(prefix)).map((k) => k.slice(prefix.length)).sort();
+    return { refs, lastResort: (await this.store.get(this.lastResortKey)) ?? null };
   }
 
   /** Removes this device on the server (its keys and mailbox) and forgets its secrets here. */
@@ -332,6 +351,12 @@ export class E2EDevice {
 
   // ---- internals ----
 
+  private keyPackageKey(ref: string) {
+    return `kp:${this.userId}:${ref}`;
+  }
+  private get lastResortKey() {
+    return `kp-last-resort:${this.userId}`;
+  }
   private plainKey(conversationId: string, senderId: string, clientMsgId: string) {
     return `pt:${this.userId}:${conversationId}:${senderId}:${clientMsgId}`;
   }
@@ -406,11 +431,19 @@ export class E2EDevice {
       try {
         const welcome = mls.welcomeOf(w.welcome);
         let joined: ClientState | null = null;
+        let usedRef: string | null = null;
         for (const ref of mls.welcomeRefs(welcome)) {
-          const priv = await this.store.get(`kp:${this.userId}:${ref}`);
+          const priv = await this.store.get(this.keyPackageKey(ref));
           if (priv) joined = await mls.joinFromWelcome(welcome, priv);
-          if (joined) break;
+          if (joined) {
+            usedRef = ref;
+            break;
+          }
         }
+        // A one-time package is spent: the server handed it out once and deleted it, so its private
+        // half goes too. The last-resort package may be handed out again: its private half stays.
+        if (usedRef && usedRef !== (await this.store.get(this.lastResortKey)))
+          await this.store.delete(this.keyPackageKey(usedRef));
         const current = await this.loadState(w.conversationId);
         // A welcome into an older epoch than the state this device has is stale.
         if (joined && (!current || mls.epochOf(joined) > mls.epochOf(current))) {

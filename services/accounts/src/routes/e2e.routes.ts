@@ -41,10 +41,18 @@ const b64 = (max: number) =>
     .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64');
 const DeviceRef = z.strictObject({ userId: Uuid, deviceId: DeviceParams.shape.deviceId });
 
-const KeyPackagesBody = z.strictObject({
-  keyPackages: z.array(b64(e2eLimits.keyPackageMaxChars)).min(1).max(e2eLimits.keyPackagesPerUpload),
-});
-const KeyPackageCount = z.object({ available: z.number().int() });
+const KeyPackagesBody = z
+  .strictObject({
+    keyPackages: z.array(b64(e2eLimits.keyPackageMaxChars)).max(e2eLimits.keyPackagesPerUpload),
+    /** Replaces the device's last-resort package (handed out only when no one-time package is left). */
+    lastResort: b64(e2eLimits.keyPackageMaxChars).optional(),
+  })
+  .refine((b) => b.keyPackages.length > 0 || b.lastResort !== undefined, {
+    message: 'give keyPackages, lastResort, or both',
+    path: ['keyPackages'],
+  });
+/** `available`: one-time packages left; `lastResort`: whether the device has a last-resort package. */
+const KeyPackageCount = z.object({ available: z.number().int(), lastResort: z.boolean() });
 const ClaimBody = z.strictObject({ devices: z.array(DeviceRef).min(1).max(e2eLimits.claimMaxDevices) });
 const ClaimResult = z.object({
   keyPackages: z.array(z.object({ userId: z.string(), deviceId: z.string(), keyPackage: z.string().nullable() })),
@@ -145,7 +153,7 @@ export const e2eRoutes =
         schema: {
           tags,
           security,
-          summary: 'Publish MLS key packages of one of your devices',
+          summary: 'Publish MLS key packages of one of your devices (one-time ones, and its last-resort one)',
           params: DeviceParams,
           body: KeyPackagesBody,
           response: { 200: KeyPackageCount, ...errorResponses(400, 401, 404, 409, 413) },
@@ -158,14 +166,18 @@ export const e2eRoutes =
           if (!(await r.findDevice(me, req.params.deviceId)))
             throw new AppError('NOT_FOUND', 'no such device of yours');
           const have = await r.countKeyPackages(me, req.params.deviceId);
-          if (have + req.body.keyPackages.length > e2eLimits.keyPackagesPerDevice) {
+          if (have.available + req.body.keyPackages.length > e2eLimits.keyPackagesPerDevice) {
             throw new AppError(
               'CONFLICT',
-              `a device holds at most ${e2eLimits.keyPackagesPerDevice} key packages (it has ${have})`,
+              `a device holds at most ${e2eLimits.keyPackagesPerDevice} key packages (it has ${have.available})`,
             );
           }
           await r.addKeyPackages(me, req.params.deviceId, req.body.keyPackages);
-          return { available: have + req.body.keyPackages.length };
+          if (req.body.lastResort) await r.setLastResort(me, req.params.deviceId, req.body.lastResort);
+          return {
+            available: have.available + req.body.keyPackages.length,
+            lastResort: have.lastResort || req.body.lastResort !== undefined,
+          };
         });
       },
     );
@@ -176,14 +188,14 @@ export const e2eRoutes =
         schema: {
           tags,
           security,
-          summary: 'How many key packages one of your devices has left',
+          summary: 'How many one-time key packages one of your devices has left, and whether it has a last-resort one',
           params: DeviceParams,
           response: { 200: KeyPackageCount, ...errorResponses(400, 401, 404) },
         },
       },
       async (req) => {
         await ownDevice(userId(req), req.params.deviceId);
-        return { available: await repo.countKeyPackages(userId(req), req.params.deviceId) };
+        return repo.countKeyPackages(userId(req), req.params.deviceId);
       },
     );
 
