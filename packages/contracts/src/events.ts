@@ -31,10 +31,10 @@ export const eventPayloads = {
   /** A room invitation changed; `userIds` are the invitee and the inviter, each sent `event`. */
   'invitation.changed': z.object({ userIds: z.array(Uuid), event: InvitationEvent }),
   /**
-   * A commit was accepted for an end-to-end encrypted conversation; `userIds` are the members with
-   * devices (and the welcomed devices' users), each sent `event` as the socket `e2e` event.
+   * End-to-end encryption: a commit was accepted, or a stale device asks to be re-added. `userIds` are
+   * the conversation's members with an MLS device, each sent `event` as the socket `e2e` event.
    */
-  'e2e.committed': z.object({ userIds: z.array(Uuid), event: E2eEvent }),
+  'e2e.changed': z.object({ userIds: z.array(Uuid), event: E2eEvent }),
   /** A session (refresh-token family) ended: gateways disconnect the sockets opened with its tokens. */
   'session.revoked': z.object({ userId: Uuid, sessionId: Uuid }),
   /** A gateway saw a user's first socket connect (online) or last socket go (offline). */

@@ -47,19 +47,34 @@ export const InvitationEvent = z.object({
 });
 export type InvitationEvent = z.infer<typeof InvitationEvent>;
 
+const DeviceIdString = z.string().min(1).max(64);
 /**
- * End-to-end encryption (docs/e2e.md): a commit was accepted for an encrypted conversation you are in,
- * so the group is now at `epoch`. `deviceId` made it (that device has applied it already); `welcomed`
- * are the devices it added, each with a Welcome waiting in its mailbox. A device behind `epoch` fetches
- * `GET /api/v1/e2e/groups/:id/commits`; a welcomed device fetches its welcomes. Carries no key material.
+ * End-to-end encryption (docs/e2e.md); carries no secret.
+ * - `commit`: a commit was accepted for an encrypted conversation you are in, so the group is now at
+ *   `epoch`. `deviceId` made it (that device has applied it already); `welcomed` are the devices it
+ *   added, each with a Welcome in its mailbox. A device behind `epoch` fetches
+ *   `GET /api/v1/e2e/groups/:id/commits`; a welcomed device fetches its welcomes.
+ * - `rejoin`: a member's device (`userId`, `deviceId`) fell too far behind to catch up and asks to be
+ *   re-added with `keyPackage` (a fresh one of its own). A device whose group is at `epoch` commits
+ *   the re-add (removes the stale leaf, adds the package) after checking the package is that device's.
  */
-export const E2eEvent = z.object({
-  type: z.literal('commit'),
-  conversationId: Uuid,
-  epoch: z.number().int().min(1),
-  deviceId: z.string().min(1).max(64),
-  welcomed: z.array(z.object({ userId: Uuid, deviceId: z.string().min(1).max(64) })).max(100),
-});
+export const E2eEvent = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('commit'),
+    conversationId: Uuid,
+    epoch: z.number().int().min(1),
+    deviceId: DeviceIdString,
+    welcomed: z.array(z.object({ userId: Uuid, deviceId: DeviceIdString })).max(100),
+  }),
+  z.object({
+    type: z.literal('rejoin'),
+    conversationId: Uuid,
+    epoch: z.number().int().min(0),
+    userId: Uuid,
+    deviceId: DeviceIdString,
+    keyPackage: z.string().min(1).max(2048),
+  }),
+]);
 export type E2eEvent = z.infer<typeof E2eEvent>;
 
 /**

@@ -30,7 +30,7 @@ export const QUEUES = {
       'friendship.changed',
       'conversation.changed',
       'invitation.changed',
-      'e2e.committed',
+      'e2e.changed',
     ],
   },
   /**

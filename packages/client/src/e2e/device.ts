@@ -70,6 +70,8 @@ const SYNC_MIN_INTERVAL_MS = 1_000;
  * the server bounds at 30000 (docs/api.md, Limits). More are added by the following commits.
  */
 const ADDS_PER_COMMIT = 40;
+/** A device too far behind to catch up asks to be re-added at most this often per conversation. */
+const REJOIN_MIN_INTERVAL_MS = 30_000;
 
 const codeOf = (err: unknown): string | undefined =>
   err && typeof err === 'object' && 'code' in err ? String(err.code) : undefined;
@@ -93,6 +95,8 @@ export class E2EDevice {
   /** When each conversation last fetched its welcomes and commits (decrypt retries fetch at most once a second). */
   private readonly lastSync = new Map<string, number>();
   private readonly tried = new Set<string>();
+  /** When this device last asked to be re-added to each conversation it could not catch up with. */
+  private readonly rejoinAsked = new Map<string, number>();
 
   private constructor(
     private readonly request: E2ERequest,
@@ -214,6 +218,7 @@ export class E2EDevice {
    * Resolves true when this device's group changed (joined, moved to a new epoch, or was removed).
    */
   async onEvent(e: E2eEvent): Promise<boolean> {
+    if (e.type === 'rejoin') return this.serial(e.conversationId, () => this.readdLocked(e));
     if (e.deviceId === this.deviceId) return false; // its own commit: applied when it was made
     const welcomed = e.welcomed.some((d) => d.userId === this.userId && d.deviceId === this.deviceId);
     return this.serial(e.conversationId, async () => {
@@ -402,8 +407,12 @@ export class E2EDevice {
         'GET',
         `/e2e/groups/${conversationId}/commits?from=${mls.epochOf(state)}`,
       );
-      // None, or the next one is no longer kept (offline beyond the server's window: see docs/e2e.md).
-      if (page.commits[0]?.epoch !== mls.epochOf(state)) break;
+      // None, or the next one is no longer kept (away beyond the server's window): this device asks the
+      // members' devices to re-add it (docs/e2e.md).
+      if (page.commits[0]?.epoch !== mls.epochOf(state)) {
+        if (page.epoch > mls.epochOf(state)) await this.askRejoin(conversationId);
+        break;
+      }
       for (const c of page.commits) {
         if (c.epoch !== mls.epochOf(state)) break;
         try {
@@ -447,8 +456,10 @@ export class E2EDevice {
         const current = await this.loadState(w.conversationId);
         // A welcome into an older epoch than the state this device has is stale.
         if (joined && (!current || mls.epochOf(joined) > mls.epochOf(current))) {
-          // The first state of a group on this device: messages of earlier epochs were not for it.
-          await this.saveState(w.conversationId, joined, current ? undefined : mls.epochOf(joined));
+          // The first state of a group on this device, or a re-add after it was removed or fell too far
+          // behind: messages of earlier epochs were not for it (or no longer can be read on it).
+          await this.saveState(w.conversationId, joined, mls.epochOf(joined));
+          this.rejoinAsked.delete(w.conversationId);
         }
       } catch {
         // A welcome that does not open (not for a key package of this device, corrupt): dropped.
@@ -456,6 +467,71 @@ export class E2EDevice {
     }
     await this.request('POST', `/e2e/devices/${this.deviceId}/welcomes/ack`, { ids: welcomes.map((w) => w.id) });
     await this.replenishKeyPackages();
+  }
+
+  /**
+   * This device cannot catch up (the commits it misses are no longer kept): it publishes a fresh key
+   * package in a rejoin request, and a member's device that is online re-adds it (`readdLocked`).
+   */
+  private async askRejoin(conversationId: string): Promise<void> {
+    if (Date.now() - (this.rejoinAsked.get(conversationId) ?? 0) < REJOIN_MIN_INTERVAL_MS) return;
+    this.rejoinAsked.set(conversationId, Date.now());
+    const kp = await mls.newKeyPackage(this.me, this.sig);
+    await this.store.set(this.keyPackageKey(kp.ref), kp.privateB64);
+    await this.request('POST', `/e2e/groups/${conversationId}/rejoin`, {
+      deviceId: this.deviceId,
+      keyPackage: kp.publicB64,
+    }).catch(() => this.rejoinAsked.delete(conversationId));
+  }
+
+  /** Whether this device asked to be re-added to a conversation and has not been yet. */
+  awaitingRejoin(conversationId: string): boolean {
+    return this.rejoinAsked.has(conversationId);
+  }
+
+  /**
+   * A member's device asks to be re-added (socket `e2e`, type `rejoin`). Done by a device whose group is
+   * at the epoch the request was made in (one commit wins; the others find the epoch moved on), with
+   * the package checked like any claimed one: its credential names that device and carries the
+   * signature key the device registered, so a server cannot slip in a device of its own.
+   */
+  private async readdLocked(e: Extract<E2eEvent, { type: 'rejoin' }>): Promise<boolean> {
+    const { conversationId } = e;
+    if (e.userId === this.userId && e.deviceId === this.deviceId) return false;
+    await this.syncLocked(conversationId).catch(() => undefined);
+    const state = await this.loadState(conversationId);
+    if (!state || mls.epochOf(state) !== e.epoch) return false;
+    let kp: KeyPackage;
+    try {
+      kp = mls.decodeKeyPackageMessage(e.keyPackage);
+    } catch {
+      return false;
+    }
+    const target = { userId: e.userId, deviceId: e.deviceId };
+    const owner = mls.keyPackageDevice(kp);
+    if (!owner || mls.deviceKey(owner) !== mls.deviceKey(target)) return false;
+    const group = await this.request<{ epoch: number; devices: DeviceInfo[] }>('GET', `/e2e/groups/${conversationId}`);
+    const registered = group.devices.find((d) => mls.deviceKey(d) === mls.deviceKey(target));
+    if (group.epoch !== e.epoch || !registered || registered.publicKey !== toBase64(kp.leafNode.signaturePublicKey))
+      return false;
+    const stale = mls
+      .roster(state)
+      .filter((r) => mls.deviceKey(r) === mls.deviceKey(target))
+      .map((r) => r.leafIndex);
+    const out = await mls.commitChanges(state, [kp], stale);
+    try {
+      await this.request('POST', `/e2e/groups/${conversationId}/commits`, {
+        epoch: e.epoch,
+        deviceId: this.deviceId,
+        commit: out.commitB64,
+        ...(out.welcomeB64 ? { welcome: { message: out.welcomeB64, devices: [target] } } : {}),
+      });
+    } catch (err) {
+      if (codeOf(err) === 'CONFLICT') return false; // another device re-added it, or the group moved on
+      throw err;
+    }
+    await this.saveState(conversationId, out.state);
+    return true;
   }
 
   /** Commits that make the group's devices match the server's list of the members' devices. */

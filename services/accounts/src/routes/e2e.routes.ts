@@ -25,7 +25,7 @@ export const e2eLimits = {
   commitMaxChars: 30_000,
   welcomeMaxChars: 30_000,
   welcomeMaxDevices: 100,
-  /** Commits a group keeps for devices that were offline; older ones are dropped. */
+  /** Commits a group keeps for devices that were offline (E2E_COMMITS_KEPT); older ones are dropped. */
   commitsKept: 1000,
   commitsPerPage: 100,
   /** Welcomes a device's mailbox keeps; the oldest are dropped beyond this. */
@@ -76,6 +76,10 @@ const CommitBody = z.strictObject({
       devices: z.array(DeviceRef).min(1).max(e2eLimits.welcomeMaxDevices),
     })
     .optional(),
+});
+const RejoinBody = z.strictObject({
+  deviceId: DeviceParams.shape.deviceId,
+  keyPackage: b64(e2eLimits.keyPackageMaxChars),
 });
 const CommitsQuery = z.strictObject({ from: z.coerce.number().int().min(0).default(0) });
 const Commits = z.object({
@@ -313,7 +317,7 @@ export const e2eRoutes =
           }
           await r.appendCommit(
             { conversationId: req.params.id, epoch, commit, senderUserId: me, senderDeviceId: deviceId },
-            e2eLimits.commitsKept,
+            ctx.config.E2E_COMMITS_KEPT,
           );
           if (welcome)
             await r.addWelcomes(
@@ -323,7 +327,7 @@ export const e2eRoutes =
           // The members' devices learn it at once (socket `e2e`), in the same transaction as the commit.
           await enqueue(
             tx,
-            'e2e.committed',
+            'e2e.changed',
             {
               userIds: [...new Set(devices.map((d) => d.userId))],
               event: {
@@ -339,6 +343,50 @@ export const e2eRoutes =
           return epoch + 1;
         });
         return reply.status(201).send({ epoch: next });
+      },
+    );
+
+    app.post(
+      '/api/v1/e2e/groups/:id/rejoin',
+      {
+        schema: {
+          tags,
+          security,
+          summary:
+            "Ask the members' devices to re-add one of your devices that cannot catch up, with a fresh key package",
+          params: IdParams,
+          body: RejoinBody,
+          response: { 202: z.object({ epoch: z.number().int() }), ...errorResponses(400, 401, 404) },
+        },
+      },
+      async (req, reply) => {
+        const me = userId(req);
+        const { deviceId, keyPackage } = req.body;
+        // Nothing is stored: the request goes to the devices online now (socket `e2e`, type `rejoin`);
+        // the asking device asks again later if none of them acts.
+        const group = await memberGroup(me, req.params.id);
+        await ownDevice(me, deviceId);
+        const devices = await repo.memberDevices(req.params.id, E2E_CIPHERSUITE);
+        await transact(ctx, (tx) =>
+          enqueue(
+            tx,
+            'e2e.changed',
+            {
+              userIds: [...new Set(devices.map((d) => d.userId))],
+              event: {
+                type: 'rejoin',
+                conversationId: req.params.id,
+                epoch: group.epoch,
+                userId: me,
+                deviceId,
+                keyPackage,
+              },
+            },
+            traceId(req),
+          ),
+        );
+        const epoch = group.epoch;
+        return reply.status(202).send({ epoch });
       },
     );
 

@@ -118,7 +118,7 @@ describe('fanout', () => {
 
   it("sends an end-to-end commit to the users named, once each, as the socket 'e2e' event", async () => {
     const e = { type: 'commit' as const, conversationId: conv, epoch: 3, deviceId: 'dev-a', welcomed: [] };
-    expect(await fanoutOf(env('e2e.committed', { userIds: [a, b, a], event: e }), resolver)).toMatchObject({
+    expect(await fanoutOf(env('e2e.changed', { userIds: [a, b, a], event: e }), resolver)).toMatchObject({
       userIds: [a, b],
       event: 'e2e',
       data: e,
