@@ -100,7 +100,12 @@ class E2E {
 
   /** Adds or removes devices to match the members (a member joined or left, a device appeared). */
   reconcile(conversationId: string): void {
-    if (this.isEncrypted(conversationId)) void this.device?.reconcile(conversationId).catch(() => undefined);
+    if (!this.isEncrypted(conversationId)) return;
+    // Afterwards the views look again (keys may have come; the device may have asked to be re-added).
+    void this.device
+      ?.reconcile(conversationId)
+      .then(() => this.retryTick++)
+      .catch(() => undefined);
   }
 
   /**
