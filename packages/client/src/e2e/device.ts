@@ -216,15 +216,17 @@ export class E2EDevice {
    * The socket `e2e` event (a commit was accepted; welcomes may wait for the devices it added): joins or
    * applies the commits now, so an idle device follows membership without sending or reopening.
    * Resolves true when this device's group changed (joined, moved to a new epoch, or was removed).
+   * Never rejects: the event is only a hint, and what cannot be fetched now (a member removed meanwhile,
+   * the server unreachable) is fetched again at the next send, open or decrypt.
    */
   async onEvent(e: E2eEvent): Promise<boolean> {
-    if (e.type === 'rejoin') return this.serial(e.conversationId, () => this.readdLocked(e));
+    if (e.type === 'rejoin') return this.serial(e.conversationId, () => this.readdLocked(e)).catch(() => false);
     if (e.deviceId === this.deviceId) return false; // its own commit: applied when it was made
     const welcomed = e.welcomed.some((d) => d.userId === this.userId && d.deviceId === this.deviceId);
     return this.serial(e.conversationId, async () => {
       const before = await this.loadState(e.conversationId);
       if (!welcomed && (!before || mls.epochOf(before) >= e.epoch)) return false;
-      await this.syncLocked(e.conversationId);
+      await this.syncLocked(e.conversationId).catch(() => undefined);
       const after = await this.loadState(e.conversationId);
       return (before ? mls.epochOf(before) : -1) !== (after ? mls.epochOf(after) : -1);
     });
