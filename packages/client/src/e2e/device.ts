@@ -226,10 +226,10 @@ export class E2EDevice {
     return this.serial(e.conversationId, async () => {
       const before = await this.loadState(e.conversationId);
       if (!welcomed && (!before || mls.epochOf(before) >= e.epoch)) return false;
-      await this.syncLocked(e.conversationId).catch(() => undefined);
+      await this.syncLocked(e.conversationId);
       const after = await this.loadState(e.conversationId);
       return (before ? mls.epochOf(before) : -1) !== (after ? mls.epochOf(after) : -1);
-    });
+    }).catch(() => false);
   }
 
   /** Encrypts a text for a conversation's devices, after bringing the group up to date. */
