@@ -226,7 +226,7 @@ export class E2EDevice {
     return this.serial(e.conversationId, async () => {
       const before = await this.loadState(e.conversationId);
       if (!welcomed && (!before || mls.epochOf(before) >= e.epoch)) return false;
-      await this.syncLocked(e.conversationId);
+      await this.syncLocked(e.conversationId).catch(() => undefined);
       const after = await this.loadState(e.conversationId);
       return (before ? mls.epochOf(before) : -1) !== (after ? mls.epochOf(after) : -1);
     }).catch(() => false);
