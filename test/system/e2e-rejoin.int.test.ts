@@ -39,7 +39,9 @@ describe('a device too far behind is re-added', () => {
     const missedPayload = await a1.encrypt(conversationId, missed, missedId);
 
     // Both come online; each passes the socket's `e2e` events to its device and does nothing else.
-    const [sa, sb] = track(await api.connect(a.token), await api.connect(b.token));
+    const sa = await api.connect(a.token);
+    const sb = await api.connect(b.token);
+    track(sa, sb);
     const toAlice: E2eEvent[] = [];
     const readds: Array<Promise<boolean>> = [];
     sa.on('e2e', (e) => {
