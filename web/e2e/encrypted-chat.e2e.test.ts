@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Api, type BenchUser } from '@chat/client';
+import { E2EDevice, MemoryStore } from '@chat/client/e2e';
 import { waitFor } from '@chat/testkit';
 import { Stack } from '../../test/system/stack';
 import { dumpDatabase, tapBroker } from '../../test/system/plaintext-audit';
@@ -199,6 +200,32 @@ describe('an end-to-end encrypted direct conversation in the browser', () => {
     const last = (await api.history(direct.id, alice.token)).at(-1)!;
     expect(last).toMatchObject({ kind: 'encrypted', clientMsgId: entry!.clientMsgId });
     expect(JSON.stringify(last)).not.toContain('secretly');
+  });
+
+  test("an idle browser fetches a commit as soon as the socket's e2e event says one waits", async () => {
+    const direct = (
+      await api.call<Array<{ id: string; kind: string }>>('GET', '/conversations', undefined, alice.token)
+    ).find((c) => c.kind === 'direct')!;
+    const epoch = async () =>
+      (await api.call<{ epoch: number }>('GET', `/e2e/groups/${direct.id}`, undefined, alice.token)).epoch;
+    await a.goto('/friends');
+    // Bob's browser sits on the conversation with nothing to do: every message there is decrypted.
+    await openConversation(b, alice.username);
+    await seeText(b.getByTestId('message-body'), 'Queued while offline');
+    expect(await b.getByTestId('message-undecryptable').count()).toBe(0);
+    const before = await epoch();
+    const fetched = b.waitForRequest((r) => r.url().includes(`/e2e/groups/${direct.id}/commits?from=${before}`), {
+      timeout: 30_000,
+    });
+    // Bob gets a new device (a Node client); alice opens the conversation, which adds it: one commit,
+    // no message, no membership event. Only the e2e event can make bob's idle browser fetch it.
+    const node = await E2EDevice.open({ request: api.requester(bob.token), store: new MemoryStore(), userId: bob.id });
+    await openConversation(a, bob.username);
+    await waitFor(async () => (await epoch()) === before + 1, 20_000, "alice's device to add bob's new one");
+    await fetched;
+    await node.reconcile(direct.id);
+    expect((await node.groupDevices(direct.id)).map((d) => d.deviceId)).toContain(node.deviceId);
+    await node.remove();
   });
 
   test('the Content-Security-Policy refuses nothing the app does', () => {
