@@ -19,7 +19,7 @@ import {
 import { ensureSystemPackages, StopError } from './lib/system';
 import { assertPortsFree, nextFreePorts, portFrom } from './lib/ports';
 import { recordPid, forgetPid, stopLeftovers } from './lib/leftovers';
-import { epmdRunning, migrateBroker, prepareDatabase, quiet, superviseAs } from './lib/infra';
+import { epmdRunning, migrateBroker, prepareDatabase, quiet, reportRaRepair, superviseAs } from './lib/infra';
 import { buildWebIfStale } from './lib/web';
 import { startServices, type ServiceSpec, type Supervised } from './lib/services';
 import { colours, fail, info } from './lib/output';
@@ -120,6 +120,7 @@ async function main(): Promise<void> {
       nodes: amqpPorts.map((port, i) => ({ port, managementPort: mgmtPorts[i]!, distPort: distPorts[i]! })),
       onOutput: (n, l) => quiet(`rabbitmq-${n}`, l, /\[(error|critical|alert|emergency)\]/),
       supervise: (n) => superviseAs(`rabbitmq-${n}`),
+      onRepair: (n, members) => reportRaRepair(`rabbitmq-${n}`)(members),
     }),
   ]);
   if (pgResult.status === 'fulfilled') pg = pgResult.value;
