@@ -18,7 +18,7 @@ import {
 } from '@chat/local-infra';
 import { ensureSystemPackages, StopError } from './lib/system';
 import { assertPortsFree, nextFreePorts, portFrom } from './lib/ports';
-import { recordPid, forgetPid, stopLeftovers } from './lib/leftovers';
+import { forgetPid, stopLeftovers } from './lib/leftovers';
 import { epmdRunning, migrateBroker, prepareDatabase, quiet, reportRaRepair, superviseAs } from './lib/infra';
 import { buildWebIfStale } from './lib/web';
 import { startServices, type ServiceSpec, type Supervised } from './lib/services';
@@ -162,8 +162,9 @@ async function main(): Promise<void> {
     backends: gatewayPorts.map((port, i) => ({ name: `gateway-${i + 1}`, port })),
     onOutput: (l) => quiet('haproxy', l, /\b(ALERT|WARNING)\b|is DOWN|is UP/),
     supervise: superviseAs('haproxy'),
+    // Rewritten at every restart: a later run stops the HAProxy that runs, not the first one's pid.
+    pidFile: join(dataDir, 'run', 'haproxy.pid'),
   });
-  recordPid(dataDir, 'haproxy', haproxy.pid());
   info(
     `services started in ${((Date.now() - t0) / 1000).toFixed(1)}s; load balancer (haproxy) -> ${gatewayPorts.map((p) => `127.0.0.1:${p}`).join(', ')}`,
   );
