@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { which } from './proc';
 
@@ -18,11 +18,12 @@ import { which } from './proc';
  *
  * This puts the missing `{Name, UId}` rows back from each member's `config` file, so the restart
  * recovers every member with its own log. It changes nothing for a node stopped cleanly (every member
- * is registered). Needs the node stopped and `erl` (the Erlang that runs RabbitMQ). Returns the names
+ * is registered; the file says so and is left alone). Needs the node stopped and `erl` (the Erlang that runs RabbitMQ). Returns the names
  * it registered again.
  */
 export function repairRaNames(quorumDir: string): string[] {
-  if (!existsSync(join(quorumDir, 'names.dets'))) return [];
+  const file = join(quorumDir, 'names.dets');
+  if (!existsSync(file) || closedProperly(file)) return [];
   const erl = which('erl', ['/usr/lib/erlang/bin']);
   if (!erl) throw new Error('erl not found (it comes with RabbitMQ: apt-get install -y erlang-base)');
   const r = spawnSync(erl, ['-noshell', '-noinput', '-eval', REPAIR], {
@@ -35,6 +36,22 @@ export function repairRaNames(quorumDir: string): string[] {
     .split('\n')
     .filter((l) => l.startsWith('registered '))
     .map((l) => l.slice('registered '.length).trim());
+}
+
+/**
+ * Whether the DETS file was written out completely (closed, or auto-saved with nothing changed since):
+ * then every member is in it and no Erlang needs starting (0.3 s to 1 s saved on each start). Its header
+ * is `<<FreeListsPointer:32, Cookie:32, ClosedProperly:32, ...>>`; DETS sets the flag to 0 on disk at the
+ * first change after a save, 1 again at the next save or close.
+ */
+function closedProperly(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(12);
+    return readSync(fd, head, 0, 12, 0) === 12 && head.readUInt32BE(4) === 0x00abcdef && head.readUInt32BE(8) === 1;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
