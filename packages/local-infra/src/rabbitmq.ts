@@ -90,8 +90,13 @@ export async function startRabbit(opts: RabbitOptions): Promise<LocalRabbit> {
   const quorumDir = join(opts.baseDir, 'mnesia', opts.nodeName, 'quorum', opts.nodeName);
   const keeper = new Keeper(async (register) => {
     // After a kill -9, quorum queues declared just before it would come back leaderless (see ra-names.ts).
-    const repaired = repairRaNames(quorumDir);
-    if (repaired.length > 0) opts.onRepair?.(repaired);
+    // A repair that fails must not keep the node down: it starts as it would have without one.
+    try {
+      const repaired = repairRaNames(quorumDir);
+      if (repaired.length > 0) opts.onRepair?.(repaired);
+    } catch (err) {
+      opts.onOutput?.(`[error] quorum-queue name registry not repaired: ${(err as Error).message}`);
+    }
     const child = start(server, [], { env, detached: true });
     register(child);
     const status = watchOutput(child, opts.onOutput);
