@@ -50,7 +50,7 @@ const DELIVERIES = count('CLUSTER_DELIVERY_WORKERS', 2);
 let pg: LocalPostgres | undefined;
 let rabbit: LocalRabbitCluster | undefined;
 let haproxy: LocalHaproxy | undefined;
-let services: Supervised[] = [];
+const services: Supervised[] = [];
 let stopping = false;
 const epmdWasRunning = epmdRunning();
 
@@ -154,7 +154,7 @@ async function main(): Promise<void> {
     ...gatewayPorts.map((port, i) => ({ name: `gateway-${i + 1}`, service: 'gateway', port, env })),
   ];
   const t0 = Date.now();
-  services = await startServices(root, dataDir, specs, Number(process.env.DEV_READY_TIMEOUT_MS ?? 120_000));
+  await startServices(root, dataDir, specs, Number(process.env.DEV_READY_TIMEOUT_MS ?? 120_000), services);
   if (stopping) return;
   haproxy = await startHaproxy({
     dir: join(dataDir, 'haproxy'),

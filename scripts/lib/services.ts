@@ -121,8 +121,12 @@ export async function startServices(
   dataDir: string,
   specs: ServiceSpec[],
   readyTimeoutMs: number,
+  /**
+   * Filled as each service starts, before they are ready: a Ctrl-C during start-up stops them (and
+   * their restarts) through it, first, instead of finding them by their pid files after the servers.
+   */
+  running: Supervised[] = [],
 ): Promise<Supervised[]> {
-  const running: Supervised[] = [];
   for (const spec of specs) {
     const s = new Supervised(root, dataDir, spec);
     if (!s.exists()) {
