@@ -124,16 +124,14 @@ export function createE2eRepository(db: Executor) {
       keep: number,
     ): Promise<void> {
       if (input.devices.length === 0) return;
-      await db
-        .insert(e2eWelcomes)
-        .values(
-          input.devices.map((d) => ({
-            ...d,
-            conversationId: input.conversationId,
-            epoch: input.epoch,
-            welcome: input.welcome,
-          })),
-        );
+      await db.insert(e2eWelcomes).values(
+        input.devices.map((d) => ({
+          ...d,
+          conversationId: input.conversationId,
+          epoch: input.epoch,
+          welcome: input.welcome,
+        })),
+      );
       for (const d of input.devices) {
         await db.execute(sql`delete from ${e2eWelcomes} where ${e2eWelcomes.userId} = ${d.userId} and ${e2eWelcomes.deviceId} = ${d.deviceId}
           and ${e2eWelcomes.id} not in (select ${e2eWelcomes.id} from ${e2eWelcomes} where ${e2eWelcomes.userId} = ${d.userId} and ${e2eWelcomes.deviceId} = ${d.deviceId} order by ${e2eWelcomes.id} desc limit ${keep})`);
