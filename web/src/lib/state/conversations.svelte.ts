@@ -100,6 +100,12 @@ class Conversations {
 
   private async doLoad(): Promise<void> {
     const list = await api.conversations();
+    // A room that was listed and is gone: I was removed while my socket was away (the event that says
+    // so went to no socket of mine), so the room's page says it like the live event would.
+    if (this.loaded) {
+      const now = new Set(list.map((c) => c.id));
+      for (const c of this.list) if (c.kind === 'room' && !now.has(c.id)) this.removed.set(c.id, c.title);
+    }
     this.list = sortConversations(list);
     this.loaded = true;
     this.rememberMembers(list);
