@@ -21,7 +21,7 @@ const message = (i: number) => ({
  * queue (they were handled again after a restart). Several stops, since one alone loses acks only
  * about one time in two when the consumer gets it wrong.
  */
-describe('a consumer stopped mid-stream', () => {
+describe('consumer lifecycle', () => {
   let vhost: TestVhost;
   beforeAll(async () => {
     vhost = await createTestVhost();
@@ -30,7 +30,7 @@ describe('a consumer stopped mid-stream', () => {
     await vhost.drop();
   });
 
-  it('leaves in the queue exactly what it did not handle, stop after stop', async () => {
+  it('stopped mid-stream, leaves in the queue exactly what it did not handle, stop after stop', async () => {
     const queue = QUEUES.persistence.name;
     const publisher = new Broker({ url: vhost.url, logger: silentLogger() });
     await publisher.connect();
@@ -69,4 +69,21 @@ describe('a consumer stopped mid-stream', () => {
       await publisher.close();
     }
   }, 120_000);
+
+  it('registered while the connection is starting its consumers, starts once, not twice', async () => {
+    const b = new Broker({ url: vhost.url, logger: silentLogger() });
+    try {
+      await b.consume({ queue: QUEUES.persistence.name, handle: async () => undefined });
+      const connecting = b.connect();
+      // The set-up marks the broker connected, then starts the registered consumers one by one: register
+      // another in that window.
+      while (!b.isConnected) await new Promise((r) => setImmediate(r));
+      await b.consume({ queue: QUEUES.delivery.name, handle: async () => undefined });
+      await connecting;
+      expect((await queueDepth(vhost, QUEUES.delivery.name)).consumers).toBe(1);
+      expect((await queueDepth(vhost, QUEUES.persistence.name)).consumers).toBe(1);
+    } finally {
+      await b.close();
+    }
+  });
 });
