@@ -44,6 +44,7 @@ export class Stack {
   private keysDir = mkdtempSync(join(tmpdir(), 'chat-keys-'));
   amqpUrl = '';
   private ports = new Map<ServiceName, number>();
+  private stopped = false;
 
   constructor(private readonly opts: StackOptions = {}) {}
 
@@ -102,10 +103,14 @@ export class Stack {
 
   /** Starts one more process of a service and waits for its /readyz. */
   async spawn(name: ServiceName, port?: number): Promise<Proc> {
+    // A start still under way when the stack is stopped (its beforeAll timed out) starts nothing more:
+    // a process spawned after stop() would outlive the test run.
+    if (this.stopped) throw new Error(`stack stopped: ${name} not started`);
     const p = port ?? this.ports.get(name) ?? (await freePort());
     if (name === 'accounts' || name === 'persistence') this.ports.set(name, p);
     const opsPort = name === 'gateway' ? await freePort() : undefined;
     const env = { ...this.envFor(name), PORT: String(p), ...(opsPort ? { OPS_PORT: String(opsPort) } : {}) };
+    if (this.stopped) throw new Error(`stack stopped: ${name} not started`);
     const proc: Proc = { name, port: p, opsPort, env, process: startServiceProcess(name, env) };
     this.procs.push(proc);
     await this.ready(proc, this.opts.readyTimeoutMs);
@@ -148,6 +153,7 @@ export class Stack {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await Promise.allSettled(this.procs.map((p) => stopProcess(p.process.child, 5_000, 'SIGTERM')));
     await Promise.allSettled([this.db?.drop(), this.vhost?.drop()]);
     rmSync(this.keysDir, { recursive: true, force: true });
