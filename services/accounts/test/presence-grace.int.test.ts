@@ -30,8 +30,7 @@ describe('presence: the offline transition at the end of the grace', () => {
     const took = Date.now() - wentAt;
     expect(changes()[1]).toMatchObject({ online: false });
     expect(took).toBeGreaterThanOrEqual(550);
-    // Far under the 20 s sweeper tick, which is what it tells apart; the margin over the grace (outbox
-    // poll, two broker hops) is for a loaded machine: 1.5 s left it 0.9 s.
-    expect(took).toBeLessThan(5_000);
+    // Far below the 20 s sweeper tick (so the one-shot wake did it), with room for a loaded CI machine.
+    expect(took).toBeLessThan(10_000);
   });
 });
