@@ -133,7 +133,7 @@ describe('presence decided from gateway reports', () => {
     const [a, b, stranger] = await registerUsers(h.app, 3);
     await befriend(h.app, a, b);
     await report('gw-long', a.id, true);
-    // The session TTL is 600 ms here: a heartbeat announcing a long interval keeps it alive however slow the machine.
+    // A heartbeat announcing a long interval keeps the session alive however slow the machine.
     await heartbeat('gw-long', [a.id], 60_000);
     await waitFor(() => changes(a.id).length === 1, 5_000, 'online');
     expect((await call(h.app, 'GET', `/api/v1/presence?userIds=${a.id}`, { token: stranger.token })).body).toEqual([]);
