@@ -34,19 +34,25 @@ describe('Postgres down under a live stream', () => {
     await startPg();
     const url = pg!.url('postgres');
     for (const { schema, folder } of ownedSchemas) await runMigrations(url, folder, schema);
-    stack = await new Stack({
+    // Assigned before it starts: afterAll must stop a start that failed half-way.
+    stack = new Stack({
       databaseUrl: url,
       env: {
         gateway: { CONVERSATION_CACHE_TTL_MS: String(TTL_MS) },
         delivery: { MEMBERS_CACHE_TTL_MS: String(TTL_MS) },
       },
-    }).start();
-  }, 120_000);
+    });
+    await stack.start();
+  }, 180_000);
   afterAll(async () => {
     sockets.forEach((s) => s.close());
-    await stack?.stop();
-    await pg?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      await stack?.stop();
+    } finally {
+      // Even when the stack's stop fails: a private Postgres left running would outlive the test run.
+      await pg?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it('keeps live delivery flowing with no gap over 2 s and loses nothing acknowledged', async () => {

@@ -18,7 +18,9 @@ describe('the refresh token in the web client', () => {
 
   beforeAll(async () => {
     if (!origin) {
-      stack = await new Stack().start();
+      // Assigned before it starts: afterAll must stop a start that failed half-way.
+      stack = new Stack();
+      await stack.start();
       origin = stack.origin();
     }
     browser = await launch();
