@@ -47,7 +47,7 @@ export class Supervised {
   }
 
   start(): void {
-    const { command, args } = serviceCommand(this.spec.name, this.root);
+    const { command, args } = serviceCommand(this.spec.service ?? this.spec.name, this.root);
     this.startedAt = Date.now();
     // Own process group (detached): the terminal's Ctrl-C reaches only the runner, which then stops
     // services first and the servers after them, in that order.
