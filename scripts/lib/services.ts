@@ -110,13 +110,8 @@ export class Supervised {
   }
 }
 
-/** Starts the services that exist (warns about those not written yet) and waits for every /readyz. */
-export async function startServices(
-  root: string,
-  dataDir: string,
-  specs: ServiceSpec[],
-  readyTimeoutMs: number,
-): Promise<Supervised[]> {
+/** Starts the services that exist (warns about those not written yet); returns them at once, running. */
+export function launchServices(root: string, dataDir: string, specs: ServiceSpec[]): Supervised[] {
   const running: Supervised[] = [];
   for (const spec of specs) {
     const s = new Supervised(root, dataDir, spec);
@@ -127,10 +122,14 @@ export async function startServices(
     s.start();
     running.push(s);
   }
+  return running;
+}
+
+/** Waits for every service's /readyz and says which are ready and which are not (it does not throw). */
+export async function waitAllReady(running: Supervised[], readyTimeoutMs: number): Promise<void> {
   const results = await Promise.all(running.map(async (s) => [s, await s.waitReady(readyTimeoutMs)] as const));
   for (const [s, r] of results) {
     if (r.ok) info(`${s.spec.name} ready on http://127.0.0.1:${s.spec.port} ${colours.grey('(/readyz 200)')}`);
     else warn(`${s.spec.name} is not ready after ${readyTimeoutMs / 1000}s: /readyz said ${r.last}`);
   }
-  return running;
 }
