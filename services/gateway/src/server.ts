@@ -58,9 +58,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     registry: opts.registry,
     defaultMetrics: opts.defaultMetrics,
   });
-  const { url: address, port } = await listenThenConnect(gw.app, broker, {
-    port: config.PORT,
-    host: config.HOST,
+  const { url: address, port } = await listenThenConnect(gw.app, broker, config, {
     logger,
     awaitBroker: opts.awaitBroker,
   });
