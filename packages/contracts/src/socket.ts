@@ -55,7 +55,8 @@ export type InvitationEvent = z.infer<typeof InvitationEvent>;
 export const ResyncEvent = z.object({ reason: z.literal('broker-reconnect'), at: z.string() });
 export type ResyncEvent = z.infer<typeof ResyncEvent>;
 
-export const serverEventSchemas = {
+/** The socket events delivery routes, with the payload each carries (see DeliveryItem in events.ts). */
+export const deliveredEvents = {
   'message:new': Message,
   typing: TypingEvent,
   read: ReadEvent,
@@ -63,8 +64,11 @@ export const serverEventSchemas = {
   friends: FriendsEvent,
   conversation: ConversationEvent,
   invitation: InvitationEvent,
-  resync: ResyncEvent,
 } as const;
+export type DeliveredEvent = keyof typeof deliveredEvents;
+
+/** Every server-to-client event: what delivery routes, plus the gateway's own `resync`. */
+export const serverEventSchemas = { ...deliveredEvents, resync: ResyncEvent } as const;
 export type ServerEventName = keyof typeof serverEventSchemas;
 
 export type Ack<T extends object = object> = ({ ok: true } & T) | ({ ok: false } & ErrorBody);
