@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { findHaproxy, startHaproxy } from '@chat/local-infra';
 import { StopError } from './lib/system';
 import { nextFreePorts } from './lib/ports';
-import { forgetPid, recordPid } from './lib/leftovers';
+import { forgetPid } from './lib/leftovers';
 import { quiet, superviseAs } from './lib/infra';
 import { announce, devPorts, prepareMachine, run, serviceEnv, startAll, startServers } from './lib/runner';
 import { info } from './lib/output';
@@ -74,8 +74,9 @@ run(async (runner) => {
     backends: gatewayPorts.map((port, i) => ({ name: `gateway-${i + 1}`, port })),
     onOutput: (l) => quiet('haproxy', l, /\b(ALERT|WARNING)\b|is DOWN|is UP/),
     supervise: superviseAs('haproxy'),
+    // Rewritten at every restart: a later run stops the HAProxy that runs, not the first one's pid.
+    pidFile: join(dataDir, 'run', 'haproxy.pid'),
   });
-  recordPid(dataDir, 'haproxy', haproxy.pid());
   runner.onStop(async () => {
     await haproxy.stop();
     forgetPid(dataDir, 'haproxy');

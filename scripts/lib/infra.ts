@@ -111,6 +111,7 @@ function startOne(dataDir: string, ports: InfraPorts): Promise<LocalRabbit> {
     nodeName: `chat-dev-${ports.amqp}@localhost`,
     onOutput: (l) => quiet('rabbitmq', l, /\[(error|critical|alert|emergency)\]/),
     supervise: superviseAs('rabbitmq'),
+    onRepair: reportRaRepair('rabbitmq'),
   });
 }
 
@@ -122,6 +123,7 @@ async function startCluster(dataDir: string, ports: InfraPorts, nodes: BrokerNod
     nodes,
     onOutput: (n, l) => quiet(`rabbitmq-${n}`, l, /\[(error|critical|alert|emergency)\]/),
     supervise: (n) => superviseAs(`rabbitmq-${n}`),
+    onRepair: (n, members) => reportRaRepair(`rabbitmq-${n}`)(members),
   });
   info(`rabbitmq cluster formed: ${cluster.nodeNames.join(', ')}`);
   return cluster;
@@ -160,6 +162,15 @@ export function superviseAs(name: string) {
     onRestartFailed: (err: Error, inMs: number) =>
       fail(`${name} did not come back (${err.message.split('\n')[0]}); trying again in ${(inMs / 1000).toFixed(1)}s`),
   };
+}
+
+/**
+ * Quorum-queue members a crash left out of RabbitMQ's name registry, registered again before the start
+ * (without it those queues would come back without a leader; see repairRaNames in @chat/local-infra).
+ */
+export function reportRaRepair(name: string) {
+  return (members: string[]) =>
+    info(`${name}: ${members.length} quorum queue member(s) lost from Ra's names.dets by a crash registered again`);
 }
 
 /** The servers' routine chatter hides the services' output; only their problems are shown. */

@@ -10,7 +10,7 @@ import { assertPortsFree, portFrom } from './ports';
 import { stopLeftovers } from './leftovers';
 import { startInfra, type BrokerNodes, type DevInfra } from './infra';
 import { buildWebIfStale } from './web';
-import { launchServices, waitAllReady, type ServiceSpec, type Supervised } from './services';
+import { startServices, type ServiceSpec, type Supervised } from './services';
 import { ensureSystemPackages, StopError } from './system';
 import { colours, fail, info } from './output';
 
@@ -137,13 +137,19 @@ export async function startAll(
   opts: { root: string; dataDir: string; specs: ServiceSpec[]; readyTimeoutMs: number },
 ): Promise<{ services: Supervised[]; seconds: string }> {
   const t0 = Date.now();
-  // Known as soon as they are spawned: a Ctrl-C while they get ready stops them too.
-  const services = launchServices(opts.root, opts.dataDir, opts.specs);
+  // Filled as each one starts, before they are ready: a Ctrl-C during start-up stops them too.
+  const services: Supervised[] = [];
   runner.onStop(async () => {
     if (services.length) info('stopping the services');
     await Promise.allSettled(services.map((s) => s.stop()));
   });
-  await waitAllReady(services, Number(process.env.DEV_READY_TIMEOUT_MS ?? opts.readyTimeoutMs));
+  await startServices(
+    opts.root,
+    opts.dataDir,
+    opts.specs,
+    Number(process.env.DEV_READY_TIMEOUT_MS ?? opts.readyTimeoutMs),
+    services,
+  );
   return { services, seconds: ((Date.now() - t0) / 1000).toFixed(1) };
 }
 

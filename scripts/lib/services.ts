@@ -46,8 +46,13 @@ export class Supervised {
     return existsSync(this.entry);
   }
 
+  /** The service's process: `gateway-2` runs the gateway (an instance label is not a service). */
+  command(): { command: string; args: string[] } {
+    return serviceCommand(this.spec.service ?? this.spec.name, this.root);
+  }
+
   start(): void {
-    const { command, args } = serviceCommand(this.spec.service ?? this.spec.name, this.root);
+    const { command, args } = this.command();
     this.startedAt = Date.now();
     // Own process group (detached): the terminal's Ctrl-C reaches only the runner, which then stops
     // services first and the servers after them, in that order.
@@ -110,9 +115,18 @@ export class Supervised {
   }
 }
 
-/** Starts the services that exist (warns about those not written yet); returns them at once, running. */
-export function launchServices(root: string, dataDir: string, specs: ServiceSpec[]): Supervised[] {
-  const running: Supervised[] = [];
+/** Starts the services that exist (warns about those not written yet) and waits for every /readyz. */
+export async function startServices(
+  root: string,
+  dataDir: string,
+  specs: ServiceSpec[],
+  readyTimeoutMs: number,
+  /**
+   * Filled as each service starts, before they are ready: a Ctrl-C during start-up stops them (and
+   * their restarts) through it, first, instead of finding them by their pid files after the servers.
+   */
+  running: Supervised[] = [],
+): Promise<Supervised[]> {
   for (const spec of specs) {
     const s = new Supervised(root, dataDir, spec);
     if (!s.exists()) {
@@ -122,14 +136,10 @@ export function launchServices(root: string, dataDir: string, specs: ServiceSpec
     s.start();
     running.push(s);
   }
-  return running;
-}
-
-/** Waits for every service's /readyz and says which are ready and which are not (it does not throw). */
-export async function waitAllReady(running: Supervised[], readyTimeoutMs: number): Promise<void> {
   const results = await Promise.all(running.map(async (s) => [s, await s.waitReady(readyTimeoutMs)] as const));
   for (const [s, r] of results) {
     if (r.ok) info(`${s.spec.name} ready on http://127.0.0.1:${s.spec.port} ${colours.grey('(/readyz 200)')}`);
     else warn(`${s.spec.name} is not ready after ${readyTimeoutMs / 1000}s: /readyz said ${r.last}`);
   }
+  return running;
 }

@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { keepServer, type SuperviseOptions } from './keeper';
 import { portInUse, start, which } from './proc';
 
@@ -13,6 +13,8 @@ export interface HaproxyOptions {
   checkIntervalMs?: number;
   onOutput?: (line: string) => void;
   supervise?: SuperviseOptions;
+  /** Written with the running HAProxy's pid at its start and at every restart by `supervise`. */
+  pidFile?: string;
 }
 
 export interface LocalHaproxy {
@@ -78,7 +80,19 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<LocalHaproxy> 
     name: 'haproxy',
     what: `haproxy on port ${opts.port}`,
     // -db: stay in the foreground, so it is supervised and stopped like the other processes.
-    spawn: () => start(bin, ['-db', '-f', configFile], { detached: true }),
+    spawn: () => {
+      const child = start(bin, ['-db', '-f', configFile], { detached: true });
+      // Its own process group (detached), so this pid is what a later run stops after a hard kill.
+      if (opts.pidFile && child.pid) {
+        mkdirSync(dirname(opts.pidFile), { recursive: true });
+        writeFileSync(
+          opts.pidFile,
+          `${child.pid}
+`,
+        );
+      }
+      return child;
+    },
     ready: () => portInUse(opts.port),
     timeoutMs: 10_000,
     onOutput: opts.onOutput,
