@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { io as connectClient } from 'socket.io-client';
 import { createTestIssuer } from '@chat/auth';
 import { waitFor } from '@chat/testkit';
-import { collect, createHarness, send, textSend, type Client, type Harness } from './harness';
+import { changeRoomMembers, collect, createHarness, send, textSend, type Client, type Harness } from './harness';
 import type { RunningGateway } from '../src/server';
 
 describe('gateway + delivery: send and deliver over a real broker and real sockets', () => {
@@ -241,22 +241,12 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
       const c1 = await h.connect(gw, carol);
       const onC1 = collect(c1);
       expect(await send(c1, textSend(room.id))).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
-      const memberIds = [...room.members.map((m) => m.userId), carol];
-      h.accounts.conversation(memberIds, { id: room.id, kind: 'room' });
       // Listening before publishing: the gateway's own queue (classic) may hand it the event, and the
       // socket carry it, before the publish's confirm (which waits for the quorum queues) comes back.
       const changed = new Promise((resolve) => c1.once('conversation', resolve));
-      await gw.broker.publish('conversation.changed', {
+      await changeRoomMembers(h, gw, room, {
         type: 'member_added',
-        conversation: {
-          id: room.id,
-          kind: 'room',
-          title: null,
-          createdAt: room.createdAt,
-          members: memberIds.map((userId) => ({ userId, role: 'member' as const, lastReadMessageId: null })),
-        },
-        memberIds,
-        removedUserIds: [],
+        memberIds: [...room.members.map((m) => m.userId), carol],
         userId: carol,
       });
       const ev = await changed;
