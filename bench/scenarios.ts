@@ -168,10 +168,7 @@ export async function room(o: Options) {
   const api = new Api(o.origin);
   const users = await registerAll(api, o.roomSize);
   const owner = users[0]!;
-  const conv = await api.room(
-    owner,
-    users.slice(1).map((u) => u.id),
-  );
+  const conv = await joinedRoom(api, owner, users.slice(1));
   const sockets = await inBatches(users, 50, (u) => api.connect(u.token));
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
@@ -211,6 +208,25 @@ export async function room(o: Options) {
     fanoutLatencyMs: percentiles(latencies),
     processes: usage(before, after, seconds),
   };
+}
+
+/**
+ * A room of `owner` and `members`, through the public API: joining takes the newcomer's consent (an
+ * owner adds only friends directly), so the owner creates an empty room, invites everyone and each
+ * member accepts their invitation. In parallel batches; the stack must lift `INVITE_RATE_MAX`.
+ */
+async function joinedRoom(api: Api, owner: BenchUser, members: BenchUser[]): Promise<string> {
+  const conv = await api.room(owner, []);
+  await inBatches(members, 25, async (m) => {
+    const inv = await api.call<{ id: string }>(
+      'POST',
+      `/conversations/${conv}/invitations`,
+      { userId: m.id },
+      owner.token,
+    );
+    await api.call('POST', `/invitations/${inv.id}/accept`, undefined, m.token);
+  });
+  return conv;
 }
 
 /** Gateway memory per idle connected socket: RSS before and after connecting `sockets` sockets. */
