@@ -154,6 +154,11 @@ export async function pairs(o: Options, target: Target = stackTarget(o.origin)) 
     ),
     ackLatencyMs: percentiles(all.filter((t) => t.ok).map((t) => t.ackAt! - t.sentAt)),
     sendToDeliveryMs: percentiles(delivered.map((t) => t.deliveredAt! - t.sentAt)),
+    /**
+     * When the slowest 1% of deliveries were sent (ms after the start, in 250 ms buckets, with their
+     * count): spikes clustered at the start are warm-up (first lookups), spread ones are the path's.
+     */
+    slowestSentAtMs: slowestBySendTime(delivered, start),
     historyCheckAfterLastAckMs: persistLagMs,
     persistenceDrainedAfterLastAckMs,
     /** CPU of the target's own processes (services + RabbitMQ for the stack), percent of one core and ms per delivered message. */
@@ -249,6 +254,12 @@ export async function idle(o: Options) {
     gatewayRssAfterMiB: Math.round(rss1 / 1048576),
     bytesPerSocket: Math.round((rss1 - rss0) / sockets.length),
   };
+}
+
+function slowestBySendTime(delivered: Track[], start: number): Record<string, number> {
+  const byLatency = [...delivered].sort((a, b) => b.deliveredAt! - b.sentAt - (a.deliveredAt! - a.sentAt));
+  const slow = byLatency.slice(0, Math.max(1, Math.ceil(delivered.length / 100)));
+  return countBy(slow.map((t) => String(Math.floor((t.sentAt - start) / 250) * 250)));
 }
 
 /** Messages persistence has stored so far (its `persistence_messages_stored_total`). */
