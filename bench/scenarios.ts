@@ -159,6 +159,8 @@ export async function pairs(o: Options, target: Target = stackTarget(o.origin)) 
      * count): spikes clustered at the start are warm-up (first lookups), spread ones are the path's.
      */
     slowestSentAtMs: slowestBySendTime(delivered, start),
+    /** The first second, per 100 ms of send time: messages sent, worst ack and worst send-to-delivery (ms). */
+    firstSecond: firstSecond(all, start),
     historyCheckAfterLastAckMs: persistLagMs,
     persistenceDrainedAfterLastAckMs,
     /** CPU of the target's own processes (services + RabbitMQ for the stack), percent of one core and ms per delivered message. */
@@ -260,6 +262,18 @@ function slowestBySendTime(delivered: Track[], start: number): Record<string, nu
   const byLatency = [...delivered].sort((a, b) => b.deliveredAt! - b.sentAt - (a.deliveredAt! - a.sentAt));
   const slow = byLatency.slice(0, Math.max(1, Math.ceil(delivered.length / 100)));
   return countBy(slow.map((t) => String(Math.floor((t.sentAt - start) / 250) * 250)));
+}
+
+function firstSecond(all: Track[], start: number): Array<[number, number, number]> {
+  const out: Array<[number, number, number]> = Array.from({ length: 10 }, () => [0, 0, 0]);
+  for (const t of all) {
+    const b = out[Math.floor((t.sentAt - start) / 100)];
+    if (!b) continue;
+    b[0]++;
+    if (t.ackAt !== undefined) b[1] = Math.max(b[1], Math.round(t.ackAt - t.sentAt));
+    if (t.deliveredAt !== undefined) b[2] = Math.max(b[2], Math.round(t.deliveredAt - t.sentAt));
+  }
+  return out;
 }
 
 /** Messages persistence has stored so far (its `persistence_messages_stored_total`). */
