@@ -18,8 +18,8 @@ import {
 } from '@chat/local-infra';
 import { ensureSystemPackages, StopError } from './lib/system';
 import { assertPortsFree, nextFreePorts, portFrom } from './lib/ports';
-import { recordPid, forgetPid, stopLeftovers } from './lib/leftovers';
-import { epmdRunning, migrateBroker, prepareDatabase, quiet, superviseAs } from './lib/infra';
+import { forgetPid, stopLeftovers } from './lib/leftovers';
+import { epmdRunning, migrateBroker, prepareDatabase, quiet, reportRaRepair, superviseAs } from './lib/infra';
 import { buildWebIfStale } from './lib/web';
 import { startServices, type ServiceSpec, type Supervised } from './lib/services';
 import { colours, fail, info } from './lib/output';
@@ -50,7 +50,7 @@ const DELIVERIES = count('CLUSTER_DELIVERY_WORKERS', 2);
 let pg: LocalPostgres | undefined;
 let rabbit: LocalRabbitCluster | undefined;
 let haproxy: LocalHaproxy | undefined;
-let services: Supervised[] = [];
+const services: Supervised[] = [];
 let stopping = false;
 const epmdWasRunning = epmdRunning();
 
@@ -120,6 +120,7 @@ async function main(): Promise<void> {
       nodes: amqpPorts.map((port, i) => ({ port, managementPort: mgmtPorts[i]!, distPort: distPorts[i]! })),
       onOutput: (n, l) => quiet(`rabbitmq-${n}`, l, /\[(error|critical|alert|emergency)\]/),
       supervise: (n) => superviseAs(`rabbitmq-${n}`),
+      onRepair: (n, members) => reportRaRepair(`rabbitmq-${n}`)(members),
     }),
   ]);
   if (pgResult.status === 'fulfilled') pg = pgResult.value;
@@ -153,7 +154,7 @@ async function main(): Promise<void> {
     ...gatewayPorts.map((port, i) => ({ name: `gateway-${i + 1}`, service: 'gateway', port, env })),
   ];
   const t0 = Date.now();
-  services = await startServices(root, dataDir, specs, Number(process.env.DEV_READY_TIMEOUT_MS ?? 120_000));
+  await startServices(root, dataDir, specs, Number(process.env.DEV_READY_TIMEOUT_MS ?? 120_000), services);
   if (stopping) return;
   haproxy = await startHaproxy({
     dir: join(dataDir, 'haproxy'),
@@ -161,8 +162,9 @@ async function main(): Promise<void> {
     backends: gatewayPorts.map((port, i) => ({ name: `gateway-${i + 1}`, port })),
     onOutput: (l) => quiet('haproxy', l, /\b(ALERT|WARNING)\b|is DOWN|is UP/),
     supervise: superviseAs('haproxy'),
+    // Rewritten at every restart: a later run stops the HAProxy that runs, not the first one's pid.
+    pidFile: join(dataDir, 'run', 'haproxy.pid'),
   });
-  recordPid(dataDir, 'haproxy', haproxy.pid());
   info(
     `services started in ${((Date.now() - t0) / 1000).toFixed(1)}s; load balancer (haproxy) -> ${gatewayPorts.map((p) => `127.0.0.1:${p}`).join(', ')}`,
   );

@@ -28,7 +28,7 @@ const ports = {
 };
 
 let infra: DevInfra | undefined;
-let services: Supervised[] = [];
+const services: Supervised[] = [];
 let stopping = false;
 
 async function shutdown(code: number): Promise<never> {
@@ -84,11 +84,12 @@ async function main(): Promise<void> {
     INTERNAL_TOKEN: process.env.INTERNAL_TOKEN ?? randomBytes(24).toString('base64url'),
   };
   const t0 = Date.now();
-  services = await startServices(
+  await startServices(
     root,
     dataDir,
     (['accounts', 'persistence', 'delivery', 'gateway'] as const).map((name) => ({ name, port: ports[name], env })),
     Number(process.env.DEV_READY_TIMEOUT_MS ?? 90_000),
+    services,
   );
   if (stopping) return;
   info(`services started in ${((Date.now() - t0) / 1000).toFixed(1)}s`);

@@ -52,6 +52,7 @@ export async function startInfra(root: string, dataDir: string, ports: InfraPort
         nodeName: `chat-dev-${ports.amqp}@localhost`,
         onOutput: (l) => quiet('rabbitmq', l, /\[(error|critical|alert|emergency)\]/),
         supervise: superviseAs('rabbitmq'),
+        onRepair: reportRaRepair('rabbitmq'),
       }),
     ]);
     if (pgResult.status === 'fulfilled') pg = pgResult.value;
@@ -116,6 +117,15 @@ export function superviseAs(name: string) {
     onRestartFailed: (err: Error, inMs: number) =>
       fail(`${name} did not come back (${err.message.split('\n')[0]}); trying again in ${(inMs / 1000).toFixed(1)}s`),
   };
+}
+
+/**
+ * Quorum-queue members a crash left out of RabbitMQ's name registry, registered again before the start
+ * (without it those queues would come back without a leader; see repairRaNames in @chat/local-infra).
+ */
+export function reportRaRepair(name: string) {
+  return (members: string[]) =>
+    info(`${name}: ${members.length} quorum queue member(s) lost from Ra's names.dets by a crash registered again`);
 }
 
 /** The servers' routine chatter hides the services' output; only their problems are shown. */

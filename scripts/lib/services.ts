@@ -46,8 +46,13 @@ export class Supervised {
     return existsSync(this.entry);
   }
 
+  /** The service's process: `gateway-2` runs the gateway (an instance label is not a service). */
+  command(): { command: string; args: string[] } {
+    return serviceCommand(this.spec.service ?? this.spec.name, this.root);
+  }
+
   start(): void {
-    const { command, args } = serviceCommand(this.spec.name, this.root);
+    const { command, args } = this.command();
     this.startedAt = Date.now();
     // Own process group (detached): the terminal's Ctrl-C reaches only the runner, which then stops
     // services first and the servers after them, in that order.
@@ -116,8 +121,12 @@ export async function startServices(
   dataDir: string,
   specs: ServiceSpec[],
   readyTimeoutMs: number,
+  /**
+   * Filled as each service starts, before they are ready: a Ctrl-C during start-up stops them (and
+   * their restarts) through it, first, instead of finding them by their pid files after the servers.
+   */
+  running: Supervised[] = [],
 ): Promise<Supervised[]> {
-  const running: Supervised[] = [];
   for (const spec of specs) {
     const s = new Supervised(root, dataDir, spec);
     if (!s.exists()) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { BenchUser, ChatSocket } from '@chat/client';
+import { ChatClient, type BenchUser, type ChatSocket } from '@chat/client';
 import { E2EDevice, MemoryStore, type EncryptedPayload } from '@chat/client/e2e';
-import type { Message } from '@chat/contracts';
+import type { E2eEvent, Message } from '@chat/contracts';
 import { waitFor } from '@chat/testkit';
 import { useStack } from './stack';
 import { collect, friendsPair, send } from './fixtures';
@@ -155,6 +155,140 @@ describe('end-to-end encrypted conversations', () => {
     }
   });
 
+  it('idle connected devices join and follow commits from the socket `e2e` event alone', async () => {
+    const { api, a, b } = await friendsPair(stack.origin());
+    const carol: BenchUser = await api.register(`i${Date.now().toString(36)}`, 3);
+    await api.befriend(a, carol);
+    const roomId = await api.room(a, [b.id, carol.id]);
+    const open = (u: BenchUser) =>
+      E2EDevice.open({ request: api.requester(u.token), store: new MemoryStore(), userId: u.id });
+    const [a1, b1, c1] = await Promise.all([open(a), open(b), open(carol)]);
+
+    // Bob listens on a bare socket, carol through the client package's ChatClient: each passes the
+    // event to its device and does nothing else (no send, no reconcile, no reopening).
+    const sb = await api.connect(b.token);
+    track(sb);
+    const toBob: E2eEvent[] = [];
+    const bobDone: Array<Promise<boolean>> = [];
+    sb.on('e2e', (e) => {
+      toBob.push(e);
+      bobDone.push(b1.onEvent(e));
+    });
+    const carolClient = await ChatClient.login({
+      origin: stack.origin(),
+      username: carol.username,
+      password: 'bench-password-1',
+    });
+    await carolClient.connect();
+    const carolDone: Array<Promise<boolean>> = [];
+    carolClient.on('e2e', (e) => carolDone.push(c1.onEvent(e)));
+    try {
+      const ids = (d: Array<{ deviceId: string }>) => d.map((x) => x.deviceId).sort();
+      // Alice makes the room encrypted: bob's and carol's devices are welcomed and join by themselves.
+      await a1.enable(roomId);
+      const all = [a1.deviceId, b1.deviceId, c1.deviceId].sort();
+      await waitFor(async () => ids(await b1.groupDevices(roomId)).join() === all.join(), 20_000, 'bob joins');
+      await waitFor(async () => ids(await c1.groupDevices(roomId)).join() === all.join(), 20_000, 'carol joins');
+      expect(toBob[0]).toMatchObject({
+        type: 'commit',
+        conversationId: roomId,
+        epoch: 1,
+        deviceId: a1.deviceId,
+        welcomed: expect.arrayContaining([{ userId: b.id, deviceId: b1.deviceId }]),
+      });
+
+      // Carol is removed from the room; alice's device commits the removal. Bob's idle device applies
+      // it from the event: its group no longer holds carol's device.
+      await api.call('DELETE', `/conversations/${roomId}/members/${carol.id}`, undefined, a.token);
+      await a1.reconcile(roomId);
+      expect(ids(await a1.groupDevices(roomId))).toEqual([a1.deviceId, b1.deviceId].sort());
+      await waitFor(
+        async () => ids(await b1.groupDevices(roomId)).join() === [a1.deviceId, b1.deviceId].sort().join(),
+        20_000,
+        "bob's device to apply the removal",
+      );
+      expect(toBob.at(-1)).toMatchObject({ type: 'commit', epoch: 2, deviceId: a1.deviceId, welcomed: [] });
+      expect(await Promise.all(bobDone)).toEqual([true, true]);
+
+      // Bob reads alice's next message at once (same epoch); carol, removed, cannot.
+      const secret = `after carol left ${randomUUID()}`;
+      const clientMsgId = randomUUID();
+      const payload = await a1.encrypt(roomId, secret, clientMsgId);
+      const m = { conversationId: roomId, senderId: a.id, clientMsgId, encrypted: payload };
+      expect(payload.keyId).toBe('2');
+      expect(await b1.decrypt(m)).toEqual({ ok: true, text: secret });
+      expect(await c1.decrypt(m)).toMatchObject({ ok: false });
+      await Promise.all(carolDone);
+    } finally {
+      carolClient.close();
+    }
+  });
+
+  it('deletes a one-time key package once its welcome is processed, and keeps the last-resort one', async () => {
+    const { api, a, b, conversationId } = await friendsPair(stack.origin());
+    const roomId = await api.room(a, [b.id]);
+    const a1 = await E2EDevice.open({ request: api.requester(a.token), store: new MemoryStore(), userId: a.id });
+    const b1 = await E2EDevice.open({ request: api.requester(b.token), store: new MemoryStore(), userId: b.id });
+    const fresh = await b1.heldKeyPackages();
+    expect(fresh.refs).toHaveLength(21); // 20 one-time packages and the last-resort one
+    expect(fresh.refs).toContain(fresh.lastResort);
+
+    // Alice's device adds bob's with one of its one-time packages: once joined, its private half is gone.
+    await a1.enable(conversationId);
+    await b1.reconcile(conversationId);
+    expect((await b1.groupDevices(conversationId)).map((d) => d.deviceId)).toContain(b1.deviceId);
+    const afterJoin = await b1.heldKeyPackages();
+    const spent = fresh.refs.filter((r) => !afterJoin.refs.includes(r));
+    expect(spent).toHaveLength(1);
+    expect(spent[0]).not.toBe(fresh.lastResort);
+    expect(afterJoin.lastResort).toBe(fresh.lastResort);
+    expect(afterJoin.refs).toContain(fresh.lastResort);
+
+    // Drained of one-time packages, the device is still reachable: the server hands out its
+    // last-resort package, and again, without deleting it.
+    const claim = async () =>
+      (
+        await api.call<{ keyPackages: Array<{ keyPackage: string | null }> }>(
+          'POST',
+          '/e2e/key-packages/claim',
+          { devices: [{ userId: b.id, deviceId: b1.deviceId }] },
+          a.token,
+        )
+      ).keyPackages[0]!.keyPackage;
+    const oneTime = new Set<string | null>();
+    for (let i = 0; i < 19; i++) oneTime.add(await claim());
+    expect(oneTime.size).toBe(19);
+    const last1 = await claim();
+    const last2 = await claim();
+    expect(last1).not.toBeNull();
+    expect(last2).toBe(last1);
+    expect(oneTime.has(last1)).toBe(false);
+
+    // A welcome made with the last-resort package opens, and its private half stays for the next one.
+    await a1.enable(roomId);
+    await b1.reconcile(roomId);
+    expect((await b1.groupDevices(roomId)).map((d) => d.deviceId)).toContain(b1.deviceId);
+    const afterLastResort = await b1.heldKeyPackages();
+    expect(afterLastResort.lastResort).toBe(fresh.lastResort);
+    expect(afterLastResort.refs).toContain(fresh.lastResort);
+    // ...and the device published fresh one-time packages (fewer than half were left).
+    expect(
+      await api.call<{ available: number; lastResort: boolean }>(
+        'GET',
+        `/e2e/devices/${b1.deviceId}/key-packages`,
+        undefined,
+        b.token,
+      ),
+    ).toEqual({ available: 20, lastResort: true });
+    const secret = `with the last resort ${randomUUID()}`;
+    const clientMsgId = randomUUID();
+    const payload = await a1.encrypt(roomId, secret, clientMsgId);
+    expect(await b1.decrypt({ conversationId: roomId, senderId: a.id, clientMsgId, encrypted: payload })).toEqual({
+      ok: true,
+      text: secret,
+    });
+  });
+
   it('orders commits, bounds key material and answers bad input with coded errors', async () => {
     const { api, a, b, conversationId } = await friendsPair(stack.origin());
     const reqA = api.requester(a.token);
@@ -210,6 +344,9 @@ describe('end-to-end encrypted conversations', () => {
     expect(
       await code(reqB('POST', `/e2e/devices/${b1.deviceId}/key-packages`, { keyPackages: new Array(51).fill('AAAA') })),
     ).toBe('VALIDATION');
+    expect(await code(reqB('POST', `/e2e/devices/${b1.deviceId}/key-packages`, { keyPackages: [] }))).toBe(
+      'VALIDATION',
+    );
     const { available } = await reqB<{ available: number }>('GET', `/e2e/devices/${b1.deviceId}/key-packages`);
     expect(
       await code(reqB('POST', `/e2e/devices/${b1.deviceId}/key-packages`, { keyPackages: new Array(50).fill('AAAA') })),
@@ -222,7 +359,8 @@ describe('end-to-end encrypted conversations', () => {
       ),
     ).toBe('CONFLICT');
 
-    // Claims: only of users you share a conversation with; a device's last package is kept.
+    // Claims: only of users you share a conversation with; once the one-time packages are gone, the
+    // device's last-resort package is handed out and kept.
     const stranger = await api.register(`x${Date.now().toString(36)}`, 9);
     const strangerDevice = await E2EDevice.open({
       request: api.requester(stranger.token),
@@ -237,7 +375,7 @@ describe('end-to-end encrypted conversations', () => {
       ),
     ).toBe('NOT_FOUND');
     let left = (await reqB<{ available: number }>('GET', `/e2e/devices/${b1.deviceId}/key-packages`)).available;
-    while (left > 1) {
+    while (left > 0) {
       await reqA('POST', '/e2e/key-packages/claim', { devices: [{ userId: b.id, deviceId: b1.deviceId }] });
       left--;
     }
@@ -249,7 +387,7 @@ describe('end-to-end encrypted conversations', () => {
       );
       expect(last.keyPackages[0]!.keyPackage).not.toBeNull();
     }
-    expect((await reqB<{ available: number }>('GET', `/e2e/devices/${b1.deviceId}/key-packages`)).available).toBe(1);
+    expect(await reqB('GET', `/e2e/devices/${b1.deviceId}/key-packages`)).toEqual({ available: 0, lastResort: true });
 
     // At most 10 devices per user.
     for (let i = 1; i < 10; i++) await reqA('PUT', `/keys/devices/extra${i}`, { publicKey: 'AAAA', algorithm: 'test' });

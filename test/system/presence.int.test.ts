@@ -47,7 +47,7 @@ describe('presence, typing, receipts and unread counts across two gateways', () 
     await stack.start();
     api0 = new Api(stack.origin(0));
     api1 = new Api(stack.origin(1));
-  }, 60_000);
+  }, 150_000);
   afterAll(async () => {
     sockets.forEach((s) => s.close());
     await stack.stop();

@@ -29,7 +29,7 @@ export interface StackOptions {
   /** Use this broker instead of the run's shared one (a private RabbitMQ a test may restart). */
   amqpUrl?: string;
   env?: Partial<Record<ServiceName, Record<string, string>>>;
-  /** How long each process may take to report ready (default 30 s). */
+  /** How long each process may take to report ready (default 60 s: a loaded CI machine, a cold tsx cache). */
   readyTimeoutMs?: number;
 }
 
@@ -112,7 +112,7 @@ export class Stack {
     return proc;
   }
 
-  async ready(proc: Proc, timeoutMs = 30_000): Promise<void> {
+  async ready(proc: Proc, timeoutMs = 60_000): Promise<void> {
     await waitUntilReady(proc.name, proc.process, proc.port, timeoutMs);
   }
 
@@ -161,7 +161,8 @@ export class Stack {
 export function useStack(opts: StackOptions = {}) {
   const stack = new Stack(opts);
   const sockets: Array<{ close: () => unknown }> = [];
-  beforeAll(() => stack.start(), 90_000);
+  // Two rounds of start-ups, each up to a minute on a loaded machine (tsx compiles each service cold).
+  beforeAll(() => stack.start(), 150_000);
   afterAll(async () => {
     sockets.forEach((s) => s.close());
     await stack.stop();

@@ -4,8 +4,9 @@
  * log contains it. Screenshots go to web/test-results/screenshots/.
  */
 import { randomUUID } from 'node:crypto';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Api, type BenchUser } from '@chat/client';
+import { E2EDevice, MemoryStore } from '@chat/client/e2e';
 import { waitFor } from '@chat/testkit';
 import { Stack } from '../../test/system/stack';
 import { dumpDatabase, tapBroker } from '../../test/system/plaintext-audit';
@@ -24,6 +25,7 @@ describe('an end-to-end encrypted direct conversation in the browser', () => {
   let bob: BenchUser;
   let a: Page;
   let b: Page;
+  let aCtx: BrowserContext;
   const password = 'bench-password-1';
 
   async function login(page: Page, username: string) {
@@ -44,7 +46,7 @@ describe('an end-to-end encrypted direct conversation in the browser', () => {
     bob = await api.register(`eb${run}`, 1);
     await api.befriend(alice, bob);
     browser = await launch();
-    a = (await newUser(browser, stack.origin())).page;
+    ({ context: aCtx, page: a } = await newUser(browser, stack.origin()));
     b = (await newUser(browser, stack.origin())).page;
   });
   afterAll(async () => {
@@ -157,7 +159,130 @@ describe('an end-to-end encrypted direct conversation in the browser', () => {
     }
   });
 
+  test('written offline in an encrypted conversation: sealed at rest, sent encrypted on reconnect', async () => {
+    await openConversation(a, bob.username);
+    await seeText(a.getByTestId('e2e-lock'), 'End-to-end encrypted');
+    const directUrl = a.url();
+    await aCtx.setOffline(true);
+    await seeText(a.getByTestId('connection-banner'), 'sent when the connection is back');
+    const queued = `Queued while offline, secretly ${randomUUID().slice(0, 8)}`;
+    await send(a, queued);
+    await seeText((await seeText(a.getByTestId('message'), queued)).getByTestId('message-status'), 'Waiting for');
+    // A draft typed in an encrypted conversation is not written to localStorage either.
+    const draft = `A draft, secretly ${randomUUID().slice(0, 8)}`;
+    await a.getByTestId('composer').fill(draft);
+    await a.getByTestId('composer').press('End');
+    await a.getByTestId('composer').pressSequentially('!');
+
+    // Everything this origin keeps on disk, read from the page: the outbox holds a sealed entry (the
+    // plaintext in no field, no byte array), and no store or localStorage key holds either text.
+    await waitFor(async () => (await storedOutbox(a)).length === 1, 10_000, 'the queued entry in IndexedDB');
+    const [entry] = await storedOutbox(a);
+    expect(entry).toMatchObject({ e2e: true, sealed: expect.any(Object) });
+    expect(entry).not.toHaveProperty('body');
+    const disk = await everythingStored(a);
+    expect(disk).toContain(entry!.clientMsgId);
+    for (const secret of [queued, draft, 'secretly']) expect(disk).not.toContain(secret);
+
+    // The tab goes away while offline and comes back online: the message goes out by itself, encrypted.
+    await a.close();
+    await aCtx.setOffline(false);
+    a = await aCtx.newPage();
+    a.setDefaultTimeout(15_000);
+    await a.goto(directUrl);
+    await seeText((await seeText(a.getByTestId('message'), queued)).getByTestId('message-status'), /Sent|Seen/);
+    await openConversation(b, alice.username);
+    await seeText(b.getByTestId('message-body'), queued);
+    await waitFor(async () => (await storedOutbox(a)).length === 0, 10_000, 'the outbox to empty');
+    const direct = (
+      await api.call<Array<{ id: string; kind: string }>>('GET', '/conversations', undefined, alice.token)
+    ).find((c) => c.kind === 'direct')!;
+    const last = (await api.history(direct.id, alice.token)).at(-1)!;
+    expect(last).toMatchObject({ kind: 'encrypted', clientMsgId: entry!.clientMsgId });
+    expect(JSON.stringify(last)).not.toContain('secretly');
+  });
+
+  test("an idle browser fetches a commit as soon as the socket's e2e event says one waits", async () => {
+    const direct = (
+      await api.call<Array<{ id: string; kind: string }>>('GET', '/conversations', undefined, alice.token)
+    ).find((c) => c.kind === 'direct')!;
+    const epoch = async () =>
+      (await api.call<{ epoch: number }>('GET', `/e2e/groups/${direct.id}`, undefined, alice.token)).epoch;
+    await a.goto('/friends');
+    // Bob's browser sits on the conversation with nothing to do: every message there is decrypted.
+    await openConversation(b, alice.username);
+    await seeText(b.getByTestId('message-body'), 'Queued while offline');
+    expect(await b.getByTestId('message-undecryptable').count()).toBe(0);
+    const before = await epoch();
+    const fetched = b.waitForRequest((r) => r.url().includes(`/e2e/groups/${direct.id}/commits?from=${before}`), {
+      timeout: 30_000,
+    });
+    // Bob gets a new device (a Node client); alice opens the conversation, which adds it: one commit,
+    // no message, no membership event. Only the e2e event can make bob's idle browser fetch it.
+    const node = await E2EDevice.open({ request: api.requester(bob.token), store: new MemoryStore(), userId: bob.id });
+    await openConversation(a, bob.username);
+    await waitFor(async () => (await epoch()) === before + 1, 20_000, "alice's device to add bob's new one");
+    await fetched;
+    await node.reconcile(direct.id);
+    expect((await node.groupDevices(direct.id)).map((d) => d.deviceId)).toContain(node.deviceId);
+    await node.remove();
+  });
+
   test('the Content-Security-Policy refuses nothing the app does', () => {
     expect(cspViolations).toEqual([]);
   });
 });
+
+/** The offline outbox's raw records, as IndexedDB holds them. */
+function storedOutbox(page: Page): Promise<Array<Record<string, unknown>>> {
+  return page.evaluate(
+    () =>
+      new Promise<Array<Record<string, unknown>>>((resolve, reject) => {
+        const r = indexedDB.open('chat-offline');
+        r.onerror = () => reject(r.error ?? new Error('IndexedDB'));
+        r.onsuccess = () => {
+          const all = r.result.transaction('outbox').objectStore('outbox').getAll();
+          all.onerror = () => reject(all.error ?? new Error('IndexedDB'));
+          all.onsuccess = () => {
+            r.result.close();
+            // Byte arrays as text, so a check on the result also covers bytes that happen to be UTF-8.
+            resolve(JSON.parse(JSON.stringify(all.result, (_k, v) => (v instanceof ArrayBuffer ? 'bytes' : v))));
+          };
+        };
+      }),
+  );
+}
+
+/** Every value of every IndexedDB store of the origin and of localStorage, as one text (bytes decoded). */
+function everythingStored(page: Page): Promise<string> {
+  return page.evaluate(async () => {
+    const text = (v: unknown): string =>
+      JSON.stringify(v, (_k, x) =>
+        x instanceof ArrayBuffer || ArrayBuffer.isView(x)
+          ? new TextDecoder('latin1').decode(
+              x instanceof ArrayBuffer ? x : new Uint8Array(x.buffer, x.byteOffset, x.byteLength),
+            )
+          : x,
+      ) ?? '';
+    const out: string[] = [];
+    for (const { name } of await indexedDB.databases()) {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const r = indexedDB.open(name!);
+        r.onsuccess = () => resolve(r.result);
+        r.onerror = () => reject(r.error ?? new Error('IndexedDB'));
+      });
+      for (const store of Array.from(db.objectStoreNames)) {
+        const values = await new Promise<unknown[]>((resolve, reject) => {
+          const r = db.transaction(store).objectStore(store).getAll();
+          r.onsuccess = () => resolve(r.result);
+          r.onerror = () => reject(r.error ?? new Error('IndexedDB'));
+        });
+        out.push(...values.map(text));
+      }
+      db.close();
+    }
+    for (let i = 0; i < localStorage.length; i++)
+      out.push(`${localStorage.key(i)}=${localStorage.getItem(localStorage.key(i)!)}`);
+    return out.join('\n');
+  });
+}

@@ -40,6 +40,7 @@ const serverDocs: Record<keyof typeof serverEventSchemas, string> = {
   friends: 'A friend request, an acceptance, or a removal (declined, cancelled, unfriended).',
   conversation: 'A conversation you are (or were) in was created, updated, or gained or lost a member.',
   invitation: 'A room invitation to you or from you was created, accepted, declined or cancelled.',
+  e2e: 'End-to-end encryption: a commit (and welcomes for the devices it added) awaits your devices in an encrypted conversation.',
   resync: 'The gateway lost its broker connection: live events may be missing; fetch history after your cursors.',
 };
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MessageId, Uuid } from './ids';
 import { Conversation, Message, Presence, User } from './objects';
-import { ConversationEvent, FriendsEvent, InvitationEvent, ReadEvent, TypingEvent } from './socket';
+import { ConversationEvent, E2eEvent, FriendsEvent, InvitationEvent, ReadEvent, TypingEvent } from './socket';
 
 /**
  * The broker's event catalogue. Every event travels in a versioned envelope; the routing key on the
@@ -30,6 +30,11 @@ export const eventPayloads = {
   }),
   /** A room invitation changed; `userIds` are the invitee and the inviter, each sent `event`. */
   'invitation.changed': z.object({ userIds: z.array(Uuid), event: InvitationEvent }),
+  /**
+   * End-to-end encryption: a commit was accepted, or a stale device asks to be re-added. `userIds` are
+   * the conversation's members with an MLS device, each sent `event` as the socket `e2e` event.
+   */
+  'e2e.changed': z.object({ userIds: z.array(Uuid), event: E2eEvent }),
   /** A session (refresh-token family) ended: gateways disconnect the sockets opened with its tokens. */
   'session.revoked': z.object({ userId: Uuid, sessionId: Uuid }),
   /** A gateway saw a user's first socket connect (online) or last socket go (offline). */
@@ -114,6 +119,7 @@ export const deliveredEvents = {
   friends: FriendsEvent,
   conversation: ConversationEvent,
   invitation: InvitationEvent,
+  e2e: E2eEvent,
 } as const;
 export type DeliveredEvent = keyof typeof deliveredEvents;
 

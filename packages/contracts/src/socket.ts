@@ -47,6 +47,36 @@ export const InvitationEvent = z.object({
 });
 export type InvitationEvent = z.infer<typeof InvitationEvent>;
 
+const DeviceIdString = z.string().min(1).max(64);
+/**
+ * End-to-end encryption (docs/e2e.md); carries no secret.
+ * - `commit`: a commit was accepted for an encrypted conversation you are in, so the group is now at
+ *   `epoch`. `deviceId` made it (that device has applied it already); `welcomed` are the devices it
+ *   added, each with a Welcome in its mailbox. A device behind `epoch` fetches
+ *   `GET /api/v1/e2e/groups/:id/commits`; a welcomed device fetches its welcomes.
+ * - `rejoin`: a member's device (`userId`, `deviceId`) fell too far behind to catch up and asks to be
+ *   re-added with `keyPackage` (a fresh one of its own). A device whose group is at `epoch` commits
+ *   the re-add (removes the stale leaf, adds the package) after checking the package is that device's.
+ */
+export const E2eEvent = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('commit'),
+    conversationId: Uuid,
+    epoch: z.number().int().min(1),
+    deviceId: DeviceIdString,
+    welcomed: z.array(z.object({ userId: Uuid, deviceId: DeviceIdString })).max(100),
+  }),
+  z.object({
+    type: z.literal('rejoin'),
+    conversationId: Uuid,
+    epoch: z.number().int().min(0),
+    userId: Uuid,
+    deviceId: DeviceIdString,
+    keyPackage: z.string().min(1).max(2048),
+  }),
+]);
+export type E2eEvent = z.infer<typeof E2eEvent>;
+
 /**
  * The gateway lost its broker connection (a broker restart, a network cut): live events sent while it
  * was re-subscribing may be missing. Fetch history after your sync cursor for every conversation
@@ -63,6 +93,7 @@ export const serverEventSchemas = {
   friends: FriendsEvent,
   conversation: ConversationEvent,
   invitation: InvitationEvent,
+  e2e: E2eEvent,
   resync: ResyncEvent,
 } as const;
 export type ServerEventName = keyof typeof serverEventSchemas;
@@ -84,6 +115,7 @@ export interface ServerToClientEvents {
   friends: (e: FriendsEvent, meta: EventMeta) => void;
   conversation: (e: ConversationEvent, meta: EventMeta) => void;
   invitation: (e: InvitationEvent, meta: EventMeta) => void;
+  e2e: (e: E2eEvent, meta: EventMeta) => void;
   session: (e: SessionEvent) => void;
   /** Not numbered: sent to every socket at once after the gateway's broker connection came back. */
   resync: (e: ResyncEvent) => void;

@@ -19,6 +19,8 @@ export interface RabbitClusterOptions {
   namePrefix: string;
   onOutput?: (node: number, line: string) => void;
   supervise?: (node: number) => SuperviseOptions;
+  /** A node's quorum-queue members registered again before a start (see `repairRaNames`). */
+  onRepair?: (node: number, members: string[]) => void;
 }
 
 export interface LocalRabbitCluster {
@@ -60,6 +62,7 @@ export async function startRabbitCluster(opts: RabbitClusterOptions): Promise<Lo
       erlangCookie: cookie,
       onOutput: opts.onOutput ? (l) => opts.onOutput!(i + 1, l) : undefined,
       supervise: opts.supervise?.(i + 1),
+      onRepair: opts.onRepair ? (m) => opts.onRepair!(i + 1, m) : undefined,
     });
   const started: LocalRabbit[] = [];
   const stopAll = async () => {

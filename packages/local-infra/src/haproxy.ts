@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Keeper, type SuperviseOptions } from './keeper';
 import { portInUse, start, until, watchOutput, which } from './proc';
 
@@ -13,6 +13,8 @@ export interface HaproxyOptions {
   checkIntervalMs?: number;
   onOutput?: (line: string) => void;
   supervise?: SuperviseOptions;
+  /** Written with the running HAProxy's pid at its start and at every restart by `supervise`. */
+  pidFile?: string;
 }
 
 export interface LocalHaproxy {
@@ -78,6 +80,11 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<LocalHaproxy> 
     // -db: stay in the foreground, so it is supervised and stopped like the other processes.
     const child = start(bin, ['-db', '-f', configFile], { detached: true });
     register(child);
+    // Its own process group (detached), so this pid is what a later run stops after a hard kill.
+    if (opts.pidFile && child.pid) {
+      mkdirSync(dirname(opts.pidFile), { recursive: true });
+      writeFileSync(opts.pidFile, `${child.pid}\n`);
+    }
     const status = watchOutput(child, opts.onOutput);
     await until(
       `haproxy on port ${opts.port}`,

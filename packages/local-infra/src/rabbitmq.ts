@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { start, until, watchOutput, which } from './proc';
 import { Keeper, type SuperviseOptions } from './keeper';
+import { repairRaNames } from './ra-names';
 
 export interface RabbitOptions {
   baseDir: string;
@@ -15,6 +16,11 @@ export interface RabbitOptions {
   supervise?: SuperviseOptions;
   /** Extra rabbitmq.conf lines (cluster formation). */
   extraConfig?: string[];
+  /**
+   * Quorum-queue members registered again before a start (they were missing from Ra's names.dets after
+   * a crash; see `repairRaNames`): `name uid` each.
+   */
+  onRepair?: (members: string[]) => void;
   /** The Erlang cookie, shared by a cluster's nodes and the CLI tools (written to `$HOME/.erlang.cookie`). */
   erlangCookie?: string;
 }
@@ -86,7 +92,16 @@ export async function startRabbit(opts: RabbitOptions): Promise<LocalRabbit> {
       .join(' '),
   };
   const managementUrl = `http://guest:guest@127.0.0.1:${opts.managementPort}`;
+  const quorumDir = join(opts.baseDir, 'mnesia', opts.nodeName, 'quorum', opts.nodeName);
   const keeper = new Keeper(async (register) => {
+    // After a kill -9, quorum queues declared just before it would come back leaderless (see ra-names.ts).
+    // A repair that fails must not keep the node down: it starts as it would have without one.
+    try {
+      const repaired = repairRaNames(quorumDir);
+      if (repaired.length > 0) opts.onRepair?.(repaired);
+    } catch (err) {
+      opts.onOutput?.(`[error] quorum-queue name registry not repaired: ${(err as Error).message}`);
+    }
     const child = start(server, [], { env, detached: true });
     register(child);
     const status = watchOutput(child, opts.onOutput);

@@ -78,7 +78,9 @@ export class Broker extends EventEmitter {
       timeout: CONNECT_TIMEOUT_MS,
       recovery: {
         initialDelay: 200,
-        maxDelay: 5_000,
+        // A refused connect costs nothing; a short cap means a restarted node is used within ~2 s of
+        // accepting again (the backoff after a 6 s outage would otherwise wait up to 5 s).
+        maxDelay: 2_000,
         waitForConnect: false,
         initialMaxRetries: this.opts.initialMaxRetries ?? Infinity,
         setup: async (m: ChannelModel) => this.setup(m),

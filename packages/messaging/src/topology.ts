@@ -24,7 +24,14 @@ export interface QueueSpec {
 export const QUEUES = {
   delivery: {
     name: 'delivery.events',
-    bindings: ['message.created', 'message.read', 'friendship.changed', 'conversation.changed', 'invitation.changed'],
+    bindings: [
+      'message.created',
+      'message.read',
+      'friendship.changed',
+      'conversation.changed',
+      'invitation.changed',
+      'e2e.changed',
+    ],
   },
   /**
    * Presence changes come in bursts (a gateway restart reconnects thousands at once) and each costs a

@@ -42,6 +42,11 @@ export const Config = baseEnv.extend({
     .string()
     .default('loopback,uniquelocal')
     .transform((v): boolean | string => (v === 'true' ? true : v === 'false' ? false : v)),
+  /**
+   * Commits each end-to-end encrypted group keeps for devices that were away (docs/e2e.md): a device
+   * further behind asks to be re-added. Lowered only by tests.
+   */
+  E2E_COMMITS_KEPT: env.int(1000, 2),
   OUTBOX_POLL_MS: env.int(200, 10),
   OUTBOX_BATCH: env.int(100, 1),
   /** Presence (src/presence): a reported session's life without a heartbeat, the offline grace, the sweeper cadence. */

@@ -30,6 +30,7 @@ describe('presence: the offline transition at the end of the grace', () => {
     const took = Date.now() - wentAt;
     expect(changes()[1]).toMatchObject({ online: false });
     expect(took).toBeGreaterThanOrEqual(550);
-    expect(took).toBeLessThan(1_500);
+    // Far below the 20 s sweeper tick (so the one-shot wake did it), with room for a loaded CI machine.
+    expect(took).toBeLessThan(10_000);
   });
 });

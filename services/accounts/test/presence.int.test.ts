@@ -129,7 +129,9 @@ describe('presence decided from gateway reports', () => {
   it('shows presence only to friends and co-members, and refuses bad input', async () => {
     const [a, b, stranger] = await registerUsers(h.app, 3);
     await befriend(h.app, a, b);
-    await report('gw1', a.id, true);
+    await report('gw-long', a.id, true);
+    // The session TTL is 600 ms here: a heartbeat announcing a long interval keeps it alive however slow the machine.
+    await heartbeat('gw-long', [a.id], 60_000);
     await waitFor(() => changes(a.id).length === 1, 5_000, 'online');
     expect((await call(h.app, 'GET', `/api/v1/presence?userIds=${a.id}`, { token: stranger.token })).body).toEqual([]);
     expect(
@@ -142,7 +144,8 @@ describe('presence decided from gateway reports', () => {
 
   it('asking back a user who asked you returns them as a friend with their real presence', async () => {
     const [a, b] = await registerUsers(h.app, 2);
-    await report('gw1', a.id, true);
+    await report('gw-long', a.id, true);
+    await heartbeat('gw-long', [a.id], 60_000);
     await waitFor(async () => (await stored(a.id))?.online === true, 5_000, 'online');
     expect(
       (await call(h.app, 'POST', '/api/v1/friends/requests', { token: a.token, body: { username: b.username } }))

@@ -1,9 +1,9 @@
 /**
- * RabbitMQ going away under a running gateway and delivery worker: sends answer UNAVAILABLE (never a
- * false ok), sockets stay connected, both reconnect by themselves (per-instance queues re-created,
- * sessions re-announced) when the broker is back, and every socket is told to `resync` (what was routed
- * to the gateway while its queue was gone is lost to the live channel). A PRIVATE RabbitMQ, since this
- * file restarts it.
+ * RabbitMQ killed (`kill -9`) under a running gateway and delivery worker: sends answer UNAVAILABLE
+ * (never a false ok), sockets stay connected, both reconnect by themselves (per-instance queues
+ * re-created, sessions re-announced) when the broker is back, sends are confirmed again within 15 s of
+ * the node accepting connections, and every socket is told to `resync` (what was routed to the gateway
+ * while its queue was gone is lost to the live channel). A PRIVATE RabbitMQ, since this file kills it.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -44,7 +44,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-it('answers UNAVAILABLE while the broker is down, keeps the sockets, and recovers when it is back', async () => {
+it('answers UNAVAILABLE while the broker is killed, keeps the sockets, and sends are confirmed again within 15 s of its return', async () => {
   const [alice, bob] = [randomUUID(), randomUUID()];
   const conv = h.accounts.conversation([alice, bob]).id;
   const [a, b] = await Promise.all([h.connect(gw, alice), h.connect(gw, bob)]);
@@ -54,10 +54,9 @@ it('answers UNAVAILABLE while the broker is down, keeps the sockets, and recover
   expect(first).toMatchObject({ ok: true });
   await waitFor(() => onB.length === 1, 5_000, 'the first delivery');
 
-  // A graceful stop. After a kill -9 of this single node, RabbitMQ 3.10 did not confirm publishes to the
-  // (quorum) queues for over 60 s once it was back (known gap, see docs/operations.md); a cluster keeps
-  // serving through one node's kill -9 (test/cluster).
-  await rabbit.stop();
+  // A crash, no goodbye to the clients. (A kill within ~0.5 s of a quorum queue's declaration used to
+  // bring that queue back leaderless on RabbitMQ 3.10: test/foundation/rabbit-crash covers that case.)
+  await rabbit.kill();
   await waitFor(() => !gw.broker.isConnected, 10_000, 'the gateway to notice');
   for (let i = 0; i < 3; i++) {
     expect(await send(a, textSend(conv, `during ${i}`))).toMatchObject({
@@ -73,26 +72,33 @@ it('answers UNAVAILABLE while the broker is down, keeps the sockets, and recover
   const c = await h.connect(gw, carol);
   const onC = collect(c);
 
-  await rabbit.restart();
+  await rabbit.start();
+  // start() resolves once the node answers its management API, just after its AMQP listener opened.
+  const acceptingAt = Date.now();
   await waitFor(
     async () => gw.broker.isConnected && (await Promise.all(h.workers.map((w) => w.isReady()))).every(Boolean),
     60_000,
     'reconnection',
   );
   expect((await fetch(`${gw.url}/readyz`)).status).toBe(200);
-  // No silent gap: every socket connected across the restart is told to fetch what it may have missed.
-  await waitFor(() => resyncs.every((r) => r.length === 1), 10_000, 'a resync on every socket');
-  expect(resyncs[0]![0]).toMatchObject({ reason: 'broker-reconnect' });
-  expect(resyncs.flat()).toHaveLength(2);
   const after = await waitFor(
     async () => {
       const ack = await send(a, textSend(conv, 'after'));
       if (!ack.ok) throw new Error(JSON.stringify(ack));
       return ack;
     },
-    10_000,
+    30_000,
     'a send to succeed again',
   );
+  // The bound: the client's reconnect backoff (at most 5 s between attempts) + its set-up (topology,
+  // consumers) + the queues' leader elections (well under 1 s) + a loaded CI machine's slack.
+  const confirmedAfterMs = Date.now() - acceptingAt;
+  process.stdout.write(`gateway sends confirmed again ${confirmedAfterMs} ms after the killed broker accepted\n`);
+  expect(confirmedAfterMs).toBeLessThanOrEqual(15_000);
+  // No silent gap: every socket connected across the restart is told to fetch what it may have missed.
+  await waitFor(() => resyncs.every((r) => r.length === 1), 10_000, 'a resync on every socket');
+  expect(resyncs[0]![0]).toMatchObject({ reason: 'broker-reconnect' });
+  expect(resyncs.flat()).toHaveLength(2);
   await waitFor(() => onB.some((m) => m.id === after.message.id), 10_000, 'delivery after the restart');
   const toRoom = await send(b, textSend(room, 'hello carol'));
   await waitFor(

@@ -1,4 +1,5 @@
 import type { ClientState, KeyPackage } from 'ts-mls';
+import type { E2eEvent } from '@chat/contracts';
 import * as mls from './mls';
 import { fromBase64, fromUtf8, toBase64, utf8 } from './bytes';
 import type { E2EStore } from './store';
@@ -69,6 +70,8 @@ const SYNC_MIN_INTERVAL_MS = 1_000;
  * the server bounds at 30000 (docs/api.md, Limits). More are added by the following commits.
  */
 const ADDS_PER_COMMIT = 40;
+/** A device too far behind to catch up asks to be re-added at most this often per conversation. */
+const REJOIN_MIN_INTERVAL_MS = 30_000;
 
 const codeOf = (err: unknown): string | undefined =>
   err && typeof err === 'object' && 'code' in err ? String(err.code) : undefined;
@@ -92,6 +95,8 @@ export class E2EDevice {
   /** When each conversation last fetched its welcomes and commits (decrypt retries fetch at most once a second). */
   private readonly lastSync = new Map<string, number>();
   private readonly tried = new Set<string>();
+  /** When this device last asked to be re-added to each conversation it could not catch up with. */
+  private readonly rejoinAsked = new Map<string, number>();
 
   private constructor(
     private readonly request: E2ERequest,
@@ -140,20 +145,39 @@ export class E2EDevice {
     return { signKey: fromBase64(this.identity.signKey), publicKey: fromBase64(this.identity.publicKey) };
   }
 
-  /** Publishes fresh key packages when fewer than half of the target remain on the server. */
+  /**
+   * Publishes fresh one-time key packages when fewer than half of the target remain on the server, and
+   * a last-resort package when the server has none for this device. The private half of a one-time
+   * package is deleted once its welcome has been processed; the last-resort one's is kept.
+   */
   async replenishKeyPackages(): Promise<number> {
-    const { available } = await this.request<{ available: number }>(
+    const have = await this.request<{ available: number; lastResort?: boolean }>(
       'GET',
       `/e2e/devices/${this.deviceId}/key-packages`,
     );
-    if (available >= KEY_PACKAGE_TARGET / 2) return available;
+    const needLastResort = have.lastResort !== true;
+    if (have.available >= KEY_PACKAGE_TARGET / 2 && !needLastResort) return have.available;
     const fresh: mls.GeneratedKeyPackage[] = [];
-    for (let i = available; i < KEY_PACKAGE_TARGET; i++) fresh.push(await mls.newKeyPackage(this.me, this.sig));
-    for (const kp of fresh) await this.store.set(`kp:${this.userId}:${kp.ref}`, kp.privateB64);
+    if (have.available < KEY_PACKAGE_TARGET / 2) {
+      for (let i = have.available; i < KEY_PACKAGE_TARGET; i++) fresh.push(await mls.newKeyPackage(this.me, this.sig));
+    }
+    const lastResort = needLastResort ? await mls.newKeyPackage(this.me, this.sig) : null;
+    for (const kp of [...fresh, ...(lastResort ? [lastResort] : [])])
+      await this.store.set(this.keyPackageKey(kp.ref), kp.privateB64);
+    // Recorded before the upload: a welcome may name it as soon as the server has it.
+    if (lastResort) await this.store.set(this.lastResortKey, lastResort.ref);
     const r = await this.request<{ available: number }>('POST', `/e2e/devices/${this.deviceId}/key-packages`, {
       keyPackages: fresh.map((k) => k.publicB64),
+      ...(lastResort ? { lastResort: lastResort.publicB64 } : {}),
     });
     return r.available;
+  }
+
+  /** The refs of the key packages whose private halves this device still holds (for tests and audits). */
+  async heldKeyPackages(): Promise<{ refs: string[]; lastResort: string | null }> {
+    const prefix = this.keyPackageKey('');
+    const refs = (await this.store.keys(prefix)).map((k) => k.slice(prefix.length)).sort();
+    return { refs, lastResort: (await this.store.get(this.lastResortKey)) ?? null };
   }
 
   /** Removes this device on the server (its keys and mailbox) and forgets its secrets here. */
@@ -186,6 +210,26 @@ export class E2EDevice {
       await this.syncLocked(conversationId);
       if (await this.loadState(conversationId)) await this.reconcileLocked(conversationId);
     });
+  }
+
+  /**
+   * The socket `e2e` event (a commit was accepted; welcomes may wait for the devices it added): joins or
+   * applies the commits now, so an idle device follows membership without sending or reopening.
+   * Resolves true when this device's group changed (joined, moved to a new epoch, or was removed).
+   * Never rejects: the event is only a hint, and what cannot be fetched now (a member removed meanwhile,
+   * the server unreachable) is fetched again at the next send, open or decrypt.
+   */
+  async onEvent(e: E2eEvent): Promise<boolean> {
+    if (e.type === 'rejoin') return this.serial(e.conversationId, () => this.readdLocked(e)).catch(() => false);
+    if (e.deviceId === this.deviceId) return false; // its own commit: applied when it was made
+    const welcomed = e.welcomed.some((d) => d.userId === this.userId && d.deviceId === this.deviceId);
+    return this.serial(e.conversationId, async () => {
+      const before = await this.loadState(e.conversationId);
+      if (!welcomed && (!before || mls.epochOf(before) >= e.epoch)) return false;
+      await this.syncLocked(e.conversationId).catch(() => undefined);
+      const after = await this.loadState(e.conversationId);
+      return (before ? mls.epochOf(before) : -1) !== (after ? mls.epochOf(after) : -1);
+    }).catch(() => false);
   }
 
   /** Encrypts a text for a conversation's devices, after bringing the group up to date. */
@@ -314,6 +358,12 @@ export class E2EDevice {
 
   // ---- internals ----
 
+  private keyPackageKey(ref: string) {
+    return `kp:${this.userId}:${ref}`;
+  }
+  private get lastResortKey() {
+    return `kp-last-resort:${this.userId}`;
+  }
   private plainKey(conversationId: string, senderId: string, clientMsgId: string) {
     return `pt:${this.userId}:${conversationId}:${senderId}:${clientMsgId}`;
   }
@@ -359,8 +409,12 @@ export class E2EDevice {
         'GET',
         `/e2e/groups/${conversationId}/commits?from=${mls.epochOf(state)}`,
       );
-      // None, or the next one is no longer kept (offline beyond the server's window: see docs/e2e.md).
-      if (page.commits[0]?.epoch !== mls.epochOf(state)) break;
+      // None, or the next one is no longer kept (away beyond the server's window): this device asks the
+      // members' devices to re-add it (docs/e2e.md).
+      if (page.commits[0]?.epoch !== mls.epochOf(state)) {
+        if (page.epoch > mls.epochOf(state)) await this.askRejoin(conversationId);
+        break;
+      }
       for (const c of page.commits) {
         if (c.epoch !== mls.epochOf(state)) break;
         try {
@@ -388,16 +442,26 @@ export class E2EDevice {
       try {
         const welcome = mls.welcomeOf(w.welcome);
         let joined: ClientState | null = null;
+        let usedRef: string | null = null;
         for (const ref of mls.welcomeRefs(welcome)) {
-          const priv = await this.store.get(`kp:${this.userId}:${ref}`);
+          const priv = await this.store.get(this.keyPackageKey(ref));
           if (priv) joined = await mls.joinFromWelcome(welcome, priv);
-          if (joined) break;
+          if (joined) {
+            usedRef = ref;
+            break;
+          }
         }
+        // A one-time package is spent: the server handed it out once and deleted it, so its private
+        // half goes too. The last-resort package may be handed out again: its private half stays.
+        if (usedRef && usedRef !== (await this.store.get(this.lastResortKey)))
+          await this.store.delete(this.keyPackageKey(usedRef));
         const current = await this.loadState(w.conversationId);
         // A welcome into an older epoch than the state this device has is stale.
         if (joined && (!current || mls.epochOf(joined) > mls.epochOf(current))) {
-          // The first state of a group on this device: messages of earlier epochs were not for it.
-          await this.saveState(w.conversationId, joined, current ? undefined : mls.epochOf(joined));
+          // The first state of a group on this device, or a re-add after it was removed or fell too far
+          // behind: messages of earlier epochs were not for it (or no longer can be read on it).
+          await this.saveState(w.conversationId, joined, mls.epochOf(joined));
+          this.rejoinAsked.delete(w.conversationId);
         }
       } catch {
         // A welcome that does not open (not for a key package of this device, corrupt): dropped.
@@ -405,6 +469,71 @@ export class E2EDevice {
     }
     await this.request('POST', `/e2e/devices/${this.deviceId}/welcomes/ack`, { ids: welcomes.map((w) => w.id) });
     await this.replenishKeyPackages();
+  }
+
+  /**
+   * This device cannot catch up (the commits it misses are no longer kept): it publishes a fresh key
+   * package in a rejoin request, and a member's device that is online re-adds it (`readdLocked`).
+   */
+  private async askRejoin(conversationId: string): Promise<void> {
+    if (Date.now() - (this.rejoinAsked.get(conversationId) ?? 0) < REJOIN_MIN_INTERVAL_MS) return;
+    this.rejoinAsked.set(conversationId, Date.now());
+    const kp = await mls.newKeyPackage(this.me, this.sig);
+    await this.store.set(this.keyPackageKey(kp.ref), kp.privateB64);
+    await this.request('POST', `/e2e/groups/${conversationId}/rejoin`, {
+      deviceId: this.deviceId,
+      keyPackage: kp.publicB64,
+    }).catch(() => this.rejoinAsked.delete(conversationId));
+  }
+
+  /** Whether this device asked to be re-added to a conversation and has not been yet. */
+  awaitingRejoin(conversationId: string): boolean {
+    return this.rejoinAsked.has(conversationId);
+  }
+
+  /**
+   * A member's device asks to be re-added (socket `e2e`, type `rejoin`). Done by a device whose group is
+   * at the epoch the request was made in (one commit wins; the others find the epoch moved on), with
+   * the package checked like any claimed one: its credential names that device and carries the
+   * signature key the device registered, so a server cannot slip in a device of its own.
+   */
+  private async readdLocked(e: Extract<E2eEvent, { type: 'rejoin' }>): Promise<boolean> {
+    const { conversationId } = e;
+    if (e.userId === this.userId && e.deviceId === this.deviceId) return false;
+    await this.syncLocked(conversationId).catch(() => undefined);
+    const state = await this.loadState(conversationId);
+    if (!state || mls.epochOf(state) !== e.epoch) return false;
+    let kp: KeyPackage;
+    try {
+      kp = mls.decodeKeyPackageMessage(e.keyPackage);
+    } catch {
+      return false;
+    }
+    const target = { userId: e.userId, deviceId: e.deviceId };
+    const owner = mls.keyPackageDevice(kp);
+    if (!owner || mls.deviceKey(owner) !== mls.deviceKey(target)) return false;
+    const group = await this.request<{ epoch: number; devices: DeviceInfo[] }>('GET', `/e2e/groups/${conversationId}`);
+    const registered = group.devices.find((d) => mls.deviceKey(d) === mls.deviceKey(target));
+    if (group.epoch !== e.epoch || !registered || registered.publicKey !== toBase64(kp.leafNode.signaturePublicKey))
+      return false;
+    const stale = mls
+      .roster(state)
+      .filter((r) => mls.deviceKey(r) === mls.deviceKey(target))
+      .map((r) => r.leafIndex);
+    const out = await mls.commitChanges(state, [kp], stale);
+    try {
+      await this.request('POST', `/e2e/groups/${conversationId}/commits`, {
+        epoch: e.epoch,
+        deviceId: this.deviceId,
+        commit: out.commitB64,
+        ...(out.welcomeB64 ? { welcome: { message: out.welcomeB64, devices: [target] } } : {}),
+      });
+    } catch (err) {
+      if (codeOf(err) === 'CONFLICT') return false; // another device re-added it, or the group moved on
+      throw err;
+    }
+    await this.saveState(conversationId, out.state);
+    return true;
   }
 
   /** Commits that make the group's devices match the server's list of the members' devices. */

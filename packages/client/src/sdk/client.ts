@@ -4,6 +4,7 @@ import type {
   ClientToServerEvents,
   Conversation,
   ConversationEvent,
+  E2eEvent,
   EventMeta,
   FriendsEvent,
   Message,
@@ -33,6 +34,8 @@ export interface ChatClientEvents extends Record<string, unknown[]> {
   presence: [Presence];
   typing: [TypingEvent];
   read: [ReadEvent];
+  /** End-to-end encryption: a commit (or a welcome) waits; pass it to `E2EDevice.onEvent`. */
+  e2e: [E2eEvent];
   /** Each connection's session: `resumed` true means the missed events were replayed. */
   session: [SessionEvent];
   /** State re-fetched over HTTP: on the first connection and whenever a resume was refused. */
@@ -263,6 +266,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       case 'presence':
       case 'typing':
       case 'read':
+      case 'e2e':
         (this.emit as (e: string, p: unknown) => void)(event, payload);
         return;
       default:

@@ -8,35 +8,73 @@ export type E2eGroupRow = typeof e2eGroups.$inferSelect;
 /** Key material and MLS handshake messages (docs/e2e.md). Every value stored here is opaque. */
 export function createE2eRepository(db: Executor) {
   return {
-    async countKeyPackages(userId: string, deviceId: string): Promise<number> {
-      const [row] = await db
-        .select({ n: count() })
+    /** A device's one-time key packages on the server, and whether it has a last-resort one. */
+    async countKeyPackages(userId: string, deviceId: string): Promise<{ available: number; lastResort: boolean }> {
+      const rows = await db
+        .select({ lastResort: e2eKeyPackages.lastResort, n: count() })
         .from(e2eKeyPackages)
-        .where(and(eq(e2eKeyPackages.userId, userId), eq(e2eKeyPackages.deviceId, deviceId)));
-      return Number(row?.n ?? 0);
+        .where(and(eq(e2eKeyPackages.userId, userId), eq(e2eKeyPackages.deviceId, deviceId)))
+        .groupBy(e2eKeyPackages.lastResort);
+      return {
+        available: Number(rows.find((r) => !r.lastResort)?.n ?? 0),
+        lastResort: rows.some((r) => r.lastResort),
+      };
     },
 
     async addKeyPackages(userId: string, deviceId: string, keyPackages: string[]): Promise<void> {
+      if (keyPackages.length === 0) return;
       await db.insert(e2eKeyPackages).values(keyPackages.map((keyPackage) => ({ userId, deviceId, keyPackage })));
     },
 
+    /** Sets a device's last-resort package, replacing the one it had. */
+    async setLastResort(userId: string, deviceId: string, keyPackage: string): Promise<void> {
+      await db
+        .delete(e2eKeyPackages)
+        .where(
+          and(
+            eq(e2eKeyPackages.userId, userId),
+            eq(e2eKeyPackages.deviceId, deviceId),
+            eq(e2eKeyPackages.lastResort, true),
+          ),
+        );
+      await db.insert(e2eKeyPackages).values({ userId, deviceId, keyPackage, lastResort: true });
+    },
+
     /**
-     * Takes one key package of a device: the oldest, deleted as it is handed out, except the device's
-     * last one, which is handed out again (a "last resort" package, RFC 9420 §16.8) so nobody can make a
-     * device unreachable by draining its packages.
+     * Takes one key package of a device: its oldest one-time package, deleted as it is handed out (so
+     * it is used once); when none is left, its last-resort package, handed out again and kept
+     * (RFC 9420 §16.8) so nobody can make a device unreachable by draining its packages.
      */
     async claimKeyPackage(userId: string, deviceId: string): Promise<string | null> {
-      const rows = await db
+      const [oneTime] = await db
         .select({ id: e2eKeyPackages.id, keyPackage: e2eKeyPackages.keyPackage })
         .from(e2eKeyPackages)
-        .where(and(eq(e2eKeyPackages.userId, userId), eq(e2eKeyPackages.deviceId, deviceId)))
+        .where(
+          and(
+            eq(e2eKeyPackages.userId, userId),
+            eq(e2eKeyPackages.deviceId, deviceId),
+            eq(e2eKeyPackages.lastResort, false),
+          ),
+        )
         .orderBy(asc(e2eKeyPackages.id))
-        .limit(2)
+        .limit(1)
         .for('update', { skipLocked: true });
-      const first = rows[0];
-      if (!first) return null;
-      if (rows.length > 1) await db.delete(e2eKeyPackages).where(eq(e2eKeyPackages.id, first.id));
-      return first.keyPackage;
+      if (oneTime) {
+        await db.delete(e2eKeyPackages).where(eq(e2eKeyPackages.id, oneTime.id));
+        return oneTime.keyPackage;
+      }
+      const [lastResort] = await db
+        .select({ keyPackage: e2eKeyPackages.keyPackage })
+        .from(e2eKeyPackages)
+        .where(
+          and(
+            eq(e2eKeyPackages.userId, userId),
+            eq(e2eKeyPackages.deviceId, deviceId),
+            eq(e2eKeyPackages.lastResort, true),
+          ),
+        )
+        .limit(1);
+      return lastResort?.keyPackage ?? null;
     },
 
     async findGroup(conversationId: string): Promise<E2eGroupRow | null> {
@@ -124,16 +162,14 @@ export function createE2eRepository(db: Executor) {
       keep: number,
     ): Promise<void> {
       if (input.devices.length === 0) return;
-      await db
-        .insert(e2eWelcomes)
-        .values(
-          input.devices.map((d) => ({
-            ...d,
-            conversationId: input.conversationId,
-            epoch: input.epoch,
-            welcome: input.welcome,
-          })),
-        );
+      await db.insert(e2eWelcomes).values(
+        input.devices.map((d) => ({
+          ...d,
+          conversationId: input.conversationId,
+          epoch: input.epoch,
+          welcome: input.welcome,
+        })),
+      );
       for (const d of input.devices) {
         await db.execute(sql`delete from ${e2eWelcomes} where ${e2eWelcomes.userId} = ${d.userId} and ${e2eWelcomes.deviceId} = ${d.deviceId}
           and ${e2eWelcomes.id} not in (select ${e2eWelcomes.id} from ${e2eWelcomes} where ${e2eWelcomes.userId} = ${d.userId} and ${e2eWelcomes.deviceId} = ${d.deviceId} order by ${e2eWelcomes.id} desc limit ${keep})`);

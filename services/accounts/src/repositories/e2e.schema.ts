@@ -1,4 +1,4 @@
-import { bigint, bigserial, foreignKey, index, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, foreignKey, index, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { accounts, conversations, deviceKeys, users } from './schema';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
@@ -59,7 +59,11 @@ export const e2eWelcomes = accounts.table(
   ],
 );
 
-/** One-time MLS key packages a device published for others to add it to groups (the last one is kept). */
+/**
+ * MLS key packages a device published for others to add it to groups: one-time packages, deleted as
+ * they are handed out, and at most one `last_resort` package, handed out (and kept) only when the
+ * device has no one-time package left (RFC 9420 §16.8), so its owner knows which private key to keep.
+ */
 export const e2eKeyPackages = accounts.table(
   'e2e_key_packages',
   {
@@ -67,6 +71,7 @@ export const e2eKeyPackages = accounts.table(
     userId: uuid('user_id').notNull(),
     deviceId: text('device_id').notNull(),
     keyPackage: text('key_package').notNull(),
+    lastResort: boolean('last_resort').notNull().default(false),
     createdAt: createdAt(),
   },
   (t) => [

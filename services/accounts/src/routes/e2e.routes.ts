@@ -3,8 +3,9 @@ import { z } from 'zod';
 import { AppError, IdParams, Uuid } from '@chat/contracts';
 import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
 import type { Verifier } from '@chat/auth';
-import type { Deps } from '../deps';
-import { authenticate, userId } from '../auth/authenticate';
+import { transact, type Deps } from '../deps';
+import { authenticate, traceId, userId } from '../auth/authenticate';
+import { enqueue } from '../outbox/outbox';
 import { createConversationsRepository } from '../repositories/conversations.repository';
 import { createE2eRepository } from '../repositories/e2e.repository';
 import { DeviceParams } from './keys.routes';
@@ -24,7 +25,7 @@ export const e2eLimits = {
   commitMaxChars: 30_000,
   welcomeMaxChars: 30_000,
   welcomeMaxDevices: 100,
-  /** Commits a group keeps for devices that were offline; older ones are dropped. */
+  /** Commits a group keeps for devices that were offline (E2E_COMMITS_KEPT); older ones are dropped. */
   commitsKept: 1000,
   commitsPerPage: 100,
   /** Welcomes a device's mailbox keeps; the oldest are dropped beyond this. */
@@ -40,10 +41,18 @@ const b64 = (max: number) =>
     .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be base64');
 const DeviceRef = z.strictObject({ userId: Uuid, deviceId: DeviceParams.shape.deviceId });
 
-const KeyPackagesBody = z.strictObject({
-  keyPackages: z.array(b64(e2eLimits.keyPackageMaxChars)).min(1).max(e2eLimits.keyPackagesPerUpload),
-});
-const KeyPackageCount = z.object({ available: z.number().int() });
+const KeyPackagesBody = z
+  .strictObject({
+    keyPackages: z.array(b64(e2eLimits.keyPackageMaxChars)).max(e2eLimits.keyPackagesPerUpload),
+    /** Replaces the device's last-resort package (handed out only when no one-time package is left). */
+    lastResort: b64(e2eLimits.keyPackageMaxChars).optional(),
+  })
+  .refine((b) => b.keyPackages.length > 0 || b.lastResort !== undefined, {
+    message: 'give keyPackages, lastResort, or both',
+    path: ['keyPackages'],
+  });
+/** `available`: one-time packages left; `lastResort`: whether the device has a last-resort package. */
+const KeyPackageCount = z.object({ available: z.number().int(), lastResort: z.boolean() });
 const ClaimBody = z.strictObject({ devices: z.array(DeviceRef).min(1).max(e2eLimits.claimMaxDevices) });
 const ClaimResult = z.object({
   keyPackages: z.array(z.object({ userId: z.string(), deviceId: z.string(), keyPackage: z.string().nullable() })),
@@ -67,6 +76,10 @@ const CommitBody = z.strictObject({
       devices: z.array(DeviceRef).min(1).max(e2eLimits.welcomeMaxDevices),
     })
     .optional(),
+});
+const RejoinBody = z.strictObject({
+  deviceId: DeviceParams.shape.deviceId,
+  keyPackage: b64(e2eLimits.keyPackageMaxChars),
 });
 const CommitsQuery = z.strictObject({ from: z.coerce.number().int().min(0).default(0) });
 const Commits = z.object({
@@ -144,7 +157,7 @@ export const e2eRoutes =
         schema: {
           tags,
           security,
-          summary: 'Publish MLS key packages of one of your devices',
+          summary: 'Publish MLS key packages of one of your devices (one-time ones, and its last-resort one)',
           params: DeviceParams,
           body: KeyPackagesBody,
           response: { 200: KeyPackageCount, ...errorResponses(400, 401, 404, 409, 413) },
@@ -157,14 +170,18 @@ export const e2eRoutes =
           if (!(await r.findDevice(me, req.params.deviceId)))
             throw new AppError('NOT_FOUND', 'no such device of yours');
           const have = await r.countKeyPackages(me, req.params.deviceId);
-          if (have + req.body.keyPackages.length > e2eLimits.keyPackagesPerDevice) {
+          if (have.available + req.body.keyPackages.length > e2eLimits.keyPackagesPerDevice) {
             throw new AppError(
               'CONFLICT',
-              `a device holds at most ${e2eLimits.keyPackagesPerDevice} key packages (it has ${have})`,
+              `a device holds at most ${e2eLimits.keyPackagesPerDevice} key packages (it has ${have.available})`,
             );
           }
           await r.addKeyPackages(me, req.params.deviceId, req.body.keyPackages);
-          return { available: have + req.body.keyPackages.length };
+          if (req.body.lastResort) await r.setLastResort(me, req.params.deviceId, req.body.lastResort);
+          return {
+            available: have.available + req.body.keyPackages.length,
+            lastResort: have.lastResort || req.body.lastResort !== undefined,
+          };
         });
       },
     );
@@ -175,14 +192,14 @@ export const e2eRoutes =
         schema: {
           tags,
           security,
-          summary: 'How many key packages one of your devices has left',
+          summary: 'How many one-time key packages one of your devices has left, and whether it has a last-resort one',
           params: DeviceParams,
           response: { 200: KeyPackageCount, ...errorResponses(400, 401, 404) },
         },
       },
       async (req) => {
         await ownDevice(userId(req), req.params.deviceId);
-        return { available: await repo.countKeyPackages(userId(req), req.params.deviceId) };
+        return repo.countKeyPackages(userId(req), req.params.deviceId);
       },
     );
 
@@ -279,7 +296,7 @@ export const e2eRoutes =
       async (req, reply) => {
         const me = userId(req);
         const { epoch, deviceId, commit, welcome } = req.body;
-        const next = await ctx.db.transaction(async (tx) => {
+        const next = await transact(ctx, async (tx) => {
           const r = createE2eRepository(tx);
           if (!(await createConversationsRepository(tx).findMember(req.params.id, me)))
             throw new AppError('NOT_FOUND', 'conversation not found');
@@ -291,26 +308,85 @@ export const e2eRoutes =
               'CONFLICT',
               `the group is at epoch ${group.epoch}: apply the commits since ${epoch} first`,
             );
+          const devices = await r.memberDevices(req.params.id, E2E_CIPHERSUITE);
           if (welcome) {
-            const allowed = new Set(
-              (await r.memberDevices(req.params.id, E2E_CIPHERSUITE)).map((d) => `${d.userId}:${d.deviceId}`),
-            );
+            const allowed = new Set(devices.map((d) => `${d.userId}:${d.deviceId}`));
             const stranger = welcome.devices.find((d) => !allowed.has(`${d.userId}:${d.deviceId}`));
             if (stranger)
               throw new AppError('VALIDATION', 'a welcome may only go to devices of members of the conversation');
           }
           await r.appendCommit(
             { conversationId: req.params.id, epoch, commit, senderUserId: me, senderDeviceId: deviceId },
-            e2eLimits.commitsKept,
+            ctx.config.E2E_COMMITS_KEPT,
           );
           if (welcome)
             await r.addWelcomes(
               { conversationId: req.params.id, epoch: epoch + 1, welcome: welcome.message, devices: welcome.devices },
               e2eLimits.welcomesKept,
             );
+          // The members' devices learn it at once (socket `e2e`), in the same transaction as the commit.
+          await enqueue(
+            tx,
+            'e2e.changed',
+            {
+              userIds: [...new Set(devices.map((d) => d.userId))],
+              event: {
+                type: 'commit',
+                conversationId: req.params.id,
+                epoch: epoch + 1,
+                deviceId,
+                welcomed: welcome?.devices ?? [],
+              },
+            },
+            traceId(req),
+          );
           return epoch + 1;
         });
         return reply.status(201).send({ epoch: next });
+      },
+    );
+
+    app.post(
+      '/api/v1/e2e/groups/:id/rejoin',
+      {
+        schema: {
+          tags,
+          security,
+          summary:
+            "Ask the members' devices to re-add one of your devices that cannot catch up, with a fresh key package",
+          params: IdParams,
+          body: RejoinBody,
+          response: { 202: z.object({ epoch: z.number().int() }), ...errorResponses(400, 401, 404) },
+        },
+      },
+      async (req, reply) => {
+        const me = userId(req);
+        const { deviceId, keyPackage } = req.body;
+        // Nothing is stored: the request goes to the devices online now (socket `e2e`, type `rejoin`);
+        // the asking device asks again later if none of them acts.
+        const group = await memberGroup(me, req.params.id);
+        await ownDevice(me, deviceId);
+        const devices = await repo.memberDevices(req.params.id, E2E_CIPHERSUITE);
+        await transact(ctx, (tx) =>
+          enqueue(
+            tx,
+            'e2e.changed',
+            {
+              userIds: [...new Set(devices.map((d) => d.userId))],
+              event: {
+                type: 'rejoin',
+                conversationId: req.params.id,
+                epoch: group.epoch,
+                userId: me,
+                deviceId,
+                keyPackage,
+              },
+            },
+            traceId(req),
+          ),
+        );
+        const epoch = group.epoch;
+        return reply.status(202).send({ epoch });
       },
     );
 

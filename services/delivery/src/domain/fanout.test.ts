@@ -116,6 +116,15 @@ describe('fanout', () => {
     });
   });
 
+  it("sends an end-to-end commit to the users named, once each, as the socket 'e2e' event", async () => {
+    const e = { type: 'commit' as const, conversationId: conv, epoch: 3, deviceId: 'dev-a', welcomed: [] };
+    expect(await fanoutOf(env('e2e.changed', { userIds: [a, b, a], event: e }), resolver)).toMatchObject({
+      userIds: [a, b],
+      event: 'e2e',
+      data: e,
+    });
+  });
+
   it('sends nothing for heartbeats', async () => {
     expect(
       await fanoutOf(env('gateway.heartbeat', { gatewayId: 'g', userIds: [a], intervalMs: 1000 }), resolver),

@@ -42,6 +42,8 @@ export async function fanoutOf(env: AnyEnvelope, resolve: Resolver): Promise<Fan
       return { ...base, userIds: [...new Set(env.payload.userIds)], event: 'friends', data: env.payload.event };
     case 'invitation.changed':
       return { ...base, userIds: [...new Set(env.payload.userIds)], event: 'invitation', data: env.payload.event };
+    case 'e2e.changed':
+      return { ...base, userIds: [...new Set(env.payload.userIds)], event: 'e2e', data: env.payload.event };
     case 'presence.changed':
       return { ...base, userIds: await resolve.contacts(env.payload.userId), event: 'presence', data: env.payload };
     // Presence bookkeeping (heartbeats, reports) and user creation send nothing to sockets.

@@ -7,8 +7,9 @@ import {
   type E2ERequest,
   type EncryptedPayload,
 } from '@chat/client/e2e';
-import type { Message } from '@chat/contracts';
+import type { E2eEvent, Message } from '@chat/contracts';
 import { request } from '../api/http';
+import { keepDraftInMemory } from '../offline/drafts';
 import { IndexedDbStore } from './idb-store';
 
 /** How often messages waiting for keys are tried again (their keys come with the next commit/welcome). */
@@ -78,7 +79,10 @@ class E2E {
     const d = this.device;
     if (!d) return;
     const ids = await d.encryptedConversations();
-    for (const id of ids) this.encrypted.add(id);
+    for (const id of ids) {
+      this.encrypted.add(id);
+      keepDraftInMemory(this.userId, id);
+    }
   }
 
   isEncrypted(conversationId: string): boolean {
@@ -91,11 +95,33 @@ class E2E {
     if (!d) throw new Error(this.error || 'end-to-end encryption is unavailable');
     await d.enable(conversationId);
     this.encrypted.add(conversationId);
+    keepDraftInMemory(this.userId, conversationId);
   }
 
   /** Adds or removes devices to match the members (a member joined or left, a device appeared). */
   reconcile(conversationId: string): void {
-    if (this.isEncrypted(conversationId)) void this.device?.reconcile(conversationId).catch(() => undefined);
+    if (!this.isEncrypted(conversationId)) return;
+    // Afterwards the views look again (keys may have come; the device may have asked to be re-added).
+    void this.device
+      ?.reconcile(conversationId)
+      .then(() => this.retryTick++)
+      .catch(() => undefined);
+  }
+
+  /**
+   * The socket `e2e` event: a commit (and maybe a welcome for this device) waits. The device applies it
+   * at once; messages that waited for those keys are tried again.
+   */
+  onEvent(e: E2eEvent): void {
+    const d = this.device;
+    if (!d) return;
+    if (!this.isEncrypted(e.conversationId)) void this.refresh().catch(() => undefined);
+    void d
+      .onEvent(e)
+      .then((changed) => {
+        if (changed) this.retryTick++;
+      })
+      .catch(() => undefined);
   }
 
   /** Encrypts for a conversation; the text is remembered as this message's plaintext. */

@@ -1,8 +1,14 @@
+import { seal, unseal, type Sealed } from '../e2e/idb-store';
+
 /**
  * Messages written but not yet acknowledged, kept in IndexedDB so they survive a reload: each goes out
  * again with its ORIGINAL clientMsgId when the socket (re)connects, and the server stores it once
  * whatever the number of attempts. An entry leaves the store when the server acknowledges it (or the
  * user discards it); `error` marks one the server refused, which waits for a manual Retry.
+ *
+ * The text of an end-to-end encrypted conversation's entry (`e2e`) is never written in clear: it is
+ * sealed with AES-GCM under the device's non-extractable key (lib/e2e/idb-store.ts), and where that
+ * key cannot be had (no WebCrypto, storage refused) the entry lives in memory only (docs/e2e.md).
  */
 export interface OutboxEntry {
   clientMsgId: string;
@@ -12,11 +18,25 @@ export interface OutboxEntry {
   body: string;
   createdAt: string;
   error?: string;
+  /** Written in an end-to-end encrypted conversation: sent encrypted, kept sealed. */
+  e2e?: boolean;
 }
+
+/** What IndexedDB holds: an encrypted conversation's entry has `sealed` instead of `body`. */
+type StoredEntry = Omit<OutboxEntry, 'body'> & { body?: string; sealed?: Sealed };
 
 const DB = 'chat-offline';
 const STORE = 'outbox';
 let opening: Promise<IDBDatabase | null> | null = null;
+/** Entries of encrypted conversations that could not be sealed: kept for the life of the page only. */
+const unsealable = new Map<string, OutboxEntry>();
+/** One operation at a time, in call order: a delete never overtakes the (slower, sealing) put before it. */
+let queue: Promise<unknown> = Promise.resolve();
+function serial<T>(fn: () => Promise<T>): Promise<T> {
+  const next = queue.then(fn);
+  queue = next.catch(() => undefined);
+  return next;
+}
 
 function open(): Promise<IDBDatabase | null> {
   opening ??= new Promise((resolve) => {
@@ -43,17 +63,60 @@ async function run<T>(mode: IDBTransactionMode, fn: (s: IDBObjectStore) => IDBRe
   });
 }
 
+const label = (clientMsgId: string) => `outbox:${clientMsgId}`;
+
+async function stored(e: OutboxEntry): Promise<StoredEntry | null> {
+  if (!e.e2e) return e;
+  try {
+    const { body, ...rest } = e;
+    return { ...rest, sealed: await seal(label(e.clientMsgId), body) };
+  } catch {
+    return null;
+  }
+}
+
+/** The entry back in clear; null when its seal cannot be opened (the device's keys were cleared). */
+async function opened(s: StoredEntry): Promise<OutboxEntry | null> {
+  if (!s.sealed) return s.body === undefined ? null : (s as OutboxEntry);
+  try {
+    const { sealed, ...rest } = s;
+    return { ...rest, body: await unseal(label(s.clientMsgId), sealed) };
+  } catch {
+    return null;
+  }
+}
+
 export const outbox = {
-  put: (e: OutboxEntry) => run('readwrite', (s) => s.put(e)).catch(() => undefined),
-  delete: (clientMsgId: string) => run('readwrite', (s) => s.delete(clientMsgId)).catch(() => undefined),
+  put: (e: OutboxEntry) =>
+    serial(async () => {
+      const s = await stored(e);
+      if (!s) {
+        unsealable.set(e.clientMsgId, e);
+        return;
+      }
+      unsealable.delete(e.clientMsgId);
+      await run('readwrite', (st) => st.put(s));
+    }).catch(() => undefined),
+  delete: (clientMsgId: string) =>
+    serial(async () => {
+      unsealable.delete(clientMsgId);
+      await run('readwrite', (s) => s.delete(clientMsgId));
+    }).catch(() => undefined),
   /** Forgets a user's unsent messages (explicit log-out on a shared computer). */
   async clear(senderId: string): Promise<void> {
     for (const e of await outbox.of(senderId)) await outbox.delete(e.clientMsgId);
+    // Entries that can no longer be opened go too.
+    const rest = ((await run('readonly', (s) => s.index('senderId').getAllKeys(senderId)).catch(() => [])) ??
+      []) as string[];
+    for (const id of rest) await outbox.delete(id);
   },
   /** The user's entries, oldest first (the order they were written in). */
-  async of(senderId: string): Promise<OutboxEntry[]> {
-    const all = ((await run('readonly', (s) => s.index('senderId').getAll(senderId)).catch(() => [])) ??
-      []) as OutboxEntry[];
-    return all.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
-  },
+  of: (senderId: string): Promise<OutboxEntry[]> =>
+    serial(async () => {
+      const raw = ((await run('readonly', (s) => s.index('senderId').getAll(senderId)).catch(() => [])) ??
+        []) as StoredEntry[];
+      const all = (await Promise.all(raw.map(opened))).filter((e): e is OutboxEntry => e !== null);
+      for (const e of unsealable.values()) if (e.senderId === senderId) all.push(e);
+      return all.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+    }),
 };

@@ -100,6 +100,12 @@ class Conversations {
 
   private async doLoad(): Promise<void> {
     const list = await api.conversations();
+    // A room that was listed and is gone: I was removed while my socket was away (the event that says
+    // so went to no socket of mine), so the room's page says it like the live event would.
+    if (this.loaded) {
+      const now = new Set(list.map((c) => c.id));
+      for (const c of this.list) if (c.kind === 'room' && !now.has(c.id)) this.removed.set(c.id, c.title);
+    }
     this.list = sortConversations(list);
     this.loaded = true;
     this.rememberMembers(list);
@@ -273,6 +279,7 @@ class Conversations {
       conversationId,
       body,
       createdAt: new Date().toISOString(),
+      ...(e2e.isEncrypted(conversationId) ? { e2e: true } : {}),
     };
     void outbox.put(entry);
     this.dispatch(entry);
@@ -281,7 +288,14 @@ class Conversations {
   retry(conversationId: string, clientMsgId: string): void {
     const m = this.timelines.get(conversationId)?.messages.find((x) => x.clientMsgId === clientMsgId && !x.id);
     if (m?.body === undefined) return;
-    const entry: OutboxEntry = { clientMsgId, senderId: this.me, conversationId, body: m.body, createdAt: m.createdAt };
+    const entry: OutboxEntry = {
+      clientMsgId,
+      senderId: this.me,
+      conversationId,
+      body: m.body,
+      createdAt: m.createdAt,
+      ...(e2e.isEncrypted(conversationId) ? { e2e: true } : {}),
+    };
     void outbox.put(entry);
     this.dispatch(entry);
   }
@@ -348,10 +362,15 @@ class Conversations {
       void outbox.put({ ...e, error });
     };
     // An end-to-end encrypted conversation gets the text encrypted on this device (lib/e2e); a resend
-    // encrypts again (same clientMsgId: the server keeps the first copy it accepted).
-    const payload = e2e.isEncrypted(conversationId)
-      ? e2e.encrypt(conversationId, clientMsgId, body).then((encrypted) => ({ conversationId, clientMsgId, encrypted }))
-      : Promise.resolve({ conversationId, clientMsgId, body });
+    // encrypts again (same clientMsgId: the server keeps the first copy it accepted). An entry written
+    // in an encrypted conversation says so itself: after a reload it may go out before the list of
+    // encrypted conversations is known again, and must not go out in clear.
+    const payload =
+      e.e2e || e2e.isEncrypted(conversationId)
+        ? e2e
+            .encrypt(conversationId, clientMsgId, body)
+            .then((encrypted) => ({ conversationId, clientMsgId, encrypted }))
+        : Promise.resolve({ conversationId, clientMsgId, body });
     payload
       .then(
         (p) => socket.timeout(ACK_TIMEOUT_MS).emitWithAck('message:send', p),

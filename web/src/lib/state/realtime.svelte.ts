@@ -34,8 +34,9 @@ class Realtime {
       // Covers the first connect too: anything sent between the list load and the subscription.
       void conversations.syncAll().catch(() => undefined);
       void friends.load().catch(() => undefined);
-      void conversations.flushOutbox();
+      // The device first: an encrypted conversation's queued text waits for it rather than fail.
       void e2e.start(me);
+      void conversations.flushOutbox();
     });
     socket.on('disconnect', (reason) => {
       this.state = 'disconnected';
@@ -65,6 +66,8 @@ class Realtime {
       conversations.onConversation(e);
       e2e.reconcile(e.conversation.id);
     });
+    // A commit or welcome waits in an encrypted conversation: the device catches up now, idle or not.
+    socket.on('e2e', (e) => e2e.onEvent(e));
     // The gateway lost its broker connection for a moment: live events may be missing, as after a reconnect.
     socket.on('resync', () => void conversations.syncAll().catch(() => undefined));
 
