@@ -9,10 +9,14 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '/.svelte-kit/', '/build/', '/test/containers/'],
   transform: {
     '^.+\\.ts$': tsJest,
-    '/node_modules/(content-disposition|cookie|ts-mls|@noble/curves|@noble/hashes|@noble/ciphers)/.+\\.js$':
-      '<rootDir>/test/esm-to-cjs.js',
+    // ESM-only dependencies (content-disposition 3 under @fastify/swagger-ui; ts-mls and @noble/* for
+    // end-to-end encryption): jest runs CommonJS (no --experimental-vm-modules), so ts-jest compiles these
+    // files to CJS too, as it does the TypeScript (allowJs; isolatedModules makes it a per-file transpile).
+    '/node_modules/(content-disposition|cookie|ts-mls|@noble/curves|@noble/hashes|@noble/ciphers)/.+\\.js$': [
+      'ts-jest',
+      { tsconfig: { allowJs: true } },
+    ],
   },
-  // ESM-only dependencies, compiled to CJS for jest (see test/esm-to-cjs.js); ts-mls and @noble/* for end-to-end encryption.
   transformIgnorePatterns: [
     '/node_modules/(?!(content-disposition|cookie|ts-mls|@noble/curves|@noble/hashes|@noble/ciphers)/)',
   ],

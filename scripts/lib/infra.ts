@@ -2,7 +2,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
-import { ensureDatabase, startPostgres, startRabbit, type LocalPostgres, type LocalRabbit } from '@chat/local-infra';
+import {
+  ensureDatabase,
+  startPostgres,
+  startRabbit,
+  startRabbitCluster,
+  type ClusterNodePorts,
+  type LocalPostgres,
+  type LocalRabbit,
+  type LocalRabbitCluster,
+} from '@chat/local-infra';
 import { runMigrations } from '@chat/db';
 import { migrateToQuorum } from '@chat/messaging';
 import { colours, fail, info, say } from './output';
@@ -27,16 +36,34 @@ export const DATABASE = 'chat';
 /** The services that own a schema, with their migrations folder (the same list the tests migrate). */
 const OWNED_SCHEMAS = ['accounts', 'persistence'];
 
-/** Starts Postgres and RabbitMQ with their data under `dataDir`, so it survives restarts. */
-export async function startInfra(root: string, dataDir: string, ports: InfraPorts): Promise<DevInfra> {
+/** The nodes of a RabbitMQ cluster (the first on the ports of `InfraPorts`); without it, one broker. */
+export type BrokerNodes = ClusterNodePorts[];
+
+interface Broker {
+  url: () => string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Starts Postgres and RabbitMQ (one node, or a cluster of `nodes`) with their data under `dataDir`, so
+ * it survives restarts, supervised (restarted when they die); creates and migrates the database and
+ * brings the broker's queues up to date. `stop` stops both and whatever they left behind.
+ */
+export async function startInfra(
+  root: string,
+  dataDir: string,
+  ports: InfraPorts,
+  nodes?: BrokerNodes,
+): Promise<DevInfra> {
   mkdirSync(dataDir, { recursive: true });
   const epmdWasRunning = epmdRunning();
+  const brokers = nodes
+    ? `a ${nodes.length}-node rabbitmq cluster on 127.0.0.1:${nodes.map((n) => n.port).join(', ')}`
+    : `rabbitmq on 127.0.0.1:${ports.amqp}`;
   let pg: LocalPostgres | undefined;
-  let rabbit: LocalRabbit | undefined;
+  let rabbit: Broker | undefined;
   try {
-    info(
-      `starting postgres on 127.0.0.1:${ports.postgres} and rabbitmq on 127.0.0.1:${ports.amqp} (data in ${dataDir})`,
-    );
+    info(`starting postgres on 127.0.0.1:${ports.postgres} and ${brokers} (data in ${dataDir})`);
     const [pgResult, rabbitResult] = await Promise.allSettled([
       startPostgres({
         dataDir: join(dataDir, 'postgres'),
@@ -44,16 +71,7 @@ export async function startInfra(root: string, dataDir: string, ports: InfraPort
         onOutput: (l) => quiet('postgres', l, /\b(WARNING|ERROR|FATAL|PANIC):/),
         supervise: superviseAs('postgres'),
       }),
-      startRabbit({
-        baseDir: join(dataDir, 'rabbitmq'),
-        port: ports.amqp,
-        managementPort: ports.management,
-        distPort: ports.dist,
-        nodeName: `chat-dev-${ports.amqp}@localhost`,
-        onOutput: (l) => quiet('rabbitmq', l, /\[(error|critical|alert|emergency)\]/),
-        supervise: superviseAs('rabbitmq'),
-        onRepair: reportRaRepair('rabbitmq'),
-      }),
+      nodes ? startCluster(dataDir, ports, nodes) : startOne(dataDir, ports),
     ]);
     if (pgResult.status === 'fulfilled') pg = pgResult.value;
     if (rabbitResult.status === 'fulfilled') rabbit = rabbitResult.value;
@@ -64,9 +82,9 @@ export async function startInfra(root: string, dataDir: string, ports: InfraPort
     throw err;
   }
   const p = pg as LocalPostgres;
-  const r = rabbit as LocalRabbit;
+  const r = rabbit as Broker;
   const stop = async () => {
-    info('stopping rabbitmq and postgres');
+    info(`stopping ${nodes ? 'the rabbitmq nodes' : 'rabbitmq'} and postgres`);
     await Promise.allSettled([r.stop(), p.stop()]);
     // A server someone restarted by hand in our data folder is ours to stop too (its pid file says so).
     await stopLeftovers(dataDir, 'servers started outside the runner in its data folder');
@@ -82,6 +100,33 @@ export async function startInfra(root: string, dataDir: string, ports: InfraPort
     await stop();
     throw err;
   }
+}
+
+function startOne(dataDir: string, ports: InfraPorts): Promise<LocalRabbit> {
+  return startRabbit({
+    baseDir: join(dataDir, 'rabbitmq'),
+    port: ports.amqp,
+    managementPort: ports.management,
+    distPort: ports.dist,
+    nodeName: `chat-dev-${ports.amqp}@localhost`,
+    onOutput: (l) => quiet('rabbitmq', l, /\[(error|critical|alert|emergency)\]/),
+    supervise: superviseAs('rabbitmq'),
+    onRepair: reportRaRepair('rabbitmq'),
+  });
+}
+
+/** Each node's data in `<dataDir>/rabbitmq-<n>`, named `chat-cluster-<first port>-<n>@localhost`. */
+async function startCluster(dataDir: string, ports: InfraPorts, nodes: BrokerNodes): Promise<LocalRabbitCluster> {
+  const cluster = await startRabbitCluster({
+    baseDir: dataDir,
+    namePrefix: `chat-cluster-${ports.amqp}`,
+    nodes,
+    onOutput: (n, l) => quiet(`rabbitmq-${n}`, l, /\[(error|critical|alert|emergency)\]/),
+    supervise: (n) => superviseAs(`rabbitmq-${n}`),
+    onRepair: (n, members) => reportRaRepair(`rabbitmq-${n}`)(members),
+  });
+  info(`rabbitmq cluster formed: ${cluster.nodeNames.join(', ')}`);
+  return cluster;
 }
 
 /** Creates the database when missing and applies every owned schema's migrations; returns its URL. */

@@ -37,13 +37,15 @@ export class ClusterStack {
       namePrefix: `chat-test-cluster-${nodes[0]!.port}`,
       nodes,
     });
-    this.stack = await new Stack({
+    // Assigned before it starts: stop() must reach the processes of a start that failed half-way.
+    this.stack = new Stack({
       amqpUrl: this.cluster.url(),
       gateways: 2,
       deliveries: 2,
       readyTimeoutMs: 90_000,
       env: process.env.CLUSTER_TEST_DEBUG ? { gateway: { LOG_LEVEL: 'info' } } : {},
-    }).start();
+    });
+    await this.stack.start();
     const gateways = this.stack.procs.filter((x) => x.name === 'gateway');
     this.balancer = await startHaproxy({
       dir: join(this.dir, 'haproxy'),
@@ -110,10 +112,17 @@ export class ClusterStack {
   }
 
   async stop(): Promise<void> {
-    await this.balancer?.stop();
-    await this.stack?.stop();
-    await this.cluster?.stop();
-    rmSync(this.dir, { recursive: true, force: true });
+    // Each part is stopped even if stopping the one before failed: nothing may outlive the test run.
+    try {
+      await this.balancer?.stop();
+    } finally {
+      try {
+        await this.stack?.stop();
+      } finally {
+        await this.cluster?.stop();
+        rmSync(this.dir, { recursive: true, force: true });
+      }
+    }
   }
 }
 

@@ -48,12 +48,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (service?.child.exitCode === null && service.child.signalCode === null) {
-    service.child.kill('SIGKILL');
-    await service.exited;
+  try {
+    if (service?.child.exitCode === null && service.child.signalCode === null) {
+      service.child.kill('SIGKILL');
+      await service.exited;
+    }
+  } finally {
+    await rabbit?.kill();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   }
-  await rabbit?.kill();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** The Erlang VM's command line: the child of the `rabbitmq-server` script (the supervised process). */

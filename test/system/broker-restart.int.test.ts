@@ -18,7 +18,10 @@ describe('RabbitMQ restarted mid-stream', () => {
   const sockets: ChatSocket[] = [];
 
   beforeAll(async () => {
-    const [port, managementPort, distPort] = [await freePort(), await freePort(), await freePort()];
+    // Three distinct ports: freePort() closes its probe, so two calls may hand out the same one.
+    const ports = new Set<number>();
+    while (ports.size < 3) ports.add(await freePort());
+    const [port, managementPort, distPort] = [...ports] as [number, number, number];
     rabbit = await startRabbit({
       baseDir: dir,
       port,
@@ -26,13 +29,20 @@ describe('RabbitMQ restarted mid-stream', () => {
       distPort,
       nodeName: `chat-restart-${port}@localhost`,
     });
-    stack = await new Stack({ amqpUrl: rabbit.url() }).start();
-  }, 90_000);
+    // Assigned before it starts: a start that fails or overruns must still be stopped by afterAll (its
+    // processes were left running, and jest waited for them for ever).
+    stack = new Stack({ amqpUrl: rabbit.url() });
+    await stack.start();
+  }, 180_000);
   afterAll(async () => {
     sockets.forEach((s) => s.close());
-    await stack?.stop();
-    await rabbit?.kill();
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      await stack?.stop();
+    } finally {
+      // Even when the stack's stop fails: a private RabbitMQ left running would outlive the test run.
+      await rabbit?.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it('keeps every acknowledged message and refuses the rest with a retryable error', async () => {

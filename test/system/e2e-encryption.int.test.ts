@@ -138,7 +138,15 @@ describe('end-to-end encrypted conversations', () => {
     expect(await c1.decrypt(m6)).toEqual({ ok: true, text: secret6 });
 
     // History serves the ciphertexts; the plaintexts are nowhere on the server side.
-    const history = await api.history(roomId, carol.token);
+    // Persistence follows the live delivery by a batch: wait for the last of them to be stored.
+    const history = await waitFor(
+      async () => {
+        const h = await api.history(roomId, carol.token);
+        return [m1.id, m4.id, m5.id].every((id) => h.some((m) => m.id === id)) ? h : null;
+      },
+      10_000,
+      'the ciphertexts in history',
+    );
     expect(history.map((m) => m.id)).toEqual(expect.arrayContaining([m1.id, m4.id, m5.id]));
     await waitFor(
       () => broker.bodies().some((body) => body.includes(m5.id)),

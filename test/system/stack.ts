@@ -44,6 +44,8 @@ export class Stack {
   private keysDir = mkdtempSync(join(tmpdir(), 'chat-keys-'));
   amqpUrl = '';
   private ports = new Map<ServiceName, number>();
+  private stopped = false;
+  private readonly handedOut = new Set<number>();
 
   constructor(private readonly opts: StackOptions = {}) {}
 
@@ -54,7 +56,7 @@ export class Stack {
       this.vhost = await createTestVhost();
       this.amqpUrl = this.vhost.url;
     }
-    for (const name of ['accounts', 'persistence'] as const) this.ports.set(name, await freePort());
+    for (const name of ['accounts', 'persistence'] as const) this.ports.set(name, await this.freshPort());
     await Promise.all([this.spawn('accounts'), this.spawn('persistence')]);
     const more: Promise<Proc>[] = [];
     for (let i = 0; i < (this.opts.deliveries ?? 1); i++) more.push(this.spawn('delivery'));
@@ -100,12 +102,30 @@ export class Stack {
     return { ...common, ...byName[name], ...(this.opts.env?.[name] ?? {}) };
   }
 
+  /**
+   * A free port this stack has not handed out before: freePort() closes its probe, so two calls (two
+   * gateways started at once, a gateway's two listeners) may otherwise get the same one.
+   */
+  private async freshPort(): Promise<number> {
+    for (;;) {
+      const p = await freePort();
+      if (!this.handedOut.has(p)) {
+        this.handedOut.add(p);
+        return p;
+      }
+    }
+  }
+
   /** Starts one more process of a service and waits for its /readyz. */
   async spawn(name: ServiceName, port?: number): Promise<Proc> {
-    const p = port ?? this.ports.get(name) ?? (await freePort());
+    // A start still under way when the stack is stopped (its beforeAll timed out) starts nothing more:
+    // a process spawned after stop() would outlive the test run.
+    if (this.stopped) throw new Error(`stack stopped: ${name} not started`);
+    const p = port ?? this.ports.get(name) ?? (await this.freshPort());
     if (name === 'accounts' || name === 'persistence') this.ports.set(name, p);
-    const opsPort = name === 'gateway' ? await freePort() : undefined;
+    const opsPort = name === 'gateway' ? await this.freshPort() : undefined;
     const env = { ...this.envFor(name), PORT: String(p), ...(opsPort ? { OPS_PORT: String(opsPort) } : {}) };
+    if (this.stopped) throw new Error(`stack stopped: ${name} not started`);
     const proc: Proc = { name, port: p, opsPort, env, process: startServiceProcess(name, env) };
     this.procs.push(proc);
     await this.ready(proc, this.opts.readyTimeoutMs);
@@ -148,6 +168,7 @@ export class Stack {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await Promise.allSettled(this.procs.map((p) => stopProcess(p.process.child, 5_000, 'SIGTERM')));
     await Promise.allSettled([this.db?.drop(), this.vhost?.drop()]);
     rmSync(this.keysDir, { recursive: true, force: true });

@@ -26,7 +26,9 @@ jest.setTimeout(180_000);
 
     beforeAll(async () => {
       if (!origin) {
-        stack = await new Stack().start();
+        // Assigned before it starts: afterAll must stop a start that failed half-way.
+        stack = new Stack();
+        await stack.start();
         origin = stack.origin();
       }
       browser = await launch();

@@ -38,7 +38,9 @@ describe('an end-to-end encrypted direct conversation in the browser', () => {
 
   beforeAll(async () => {
     // Services log at info here, so the log check sees every request line they write.
-    stack = await new Stack({ env: { accounts: info, persistence: info, delivery: info, gateway: info } }).start();
+    // Assigned before it starts: afterAll must stop a start that failed half-way.
+    stack = new Stack({ env: { accounts: info, persistence: info, delivery: info, gateway: info } });
+    await stack.start();
     tap = await tapBroker(stack.testVhost!);
     api = new Api(stack.origin());
     const run = Date.now().toString(36).slice(-5);

@@ -9,6 +9,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import { AppError, isApiToken } from '@chat/contracts';
+import { remoteApiTokens, type RemoteApiTokensOptions } from './api-tokens';
 
 /** Access tokens: EdDSA (Ed25519) JWTs issued by accounts, verified elsewhere through its JWKS. */
 export const TOKEN_ISSUER = 'chat-accounts';
@@ -80,6 +81,13 @@ export { remoteApiTokens } from './api-tokens';
 export const remoteKeys = (jwksUrl: string): JWTVerifyGetKey =>
   createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 30_000, timeoutDuration: 3_000 });
 export const localKeys = (jwks: JSONWebKeySet): JWTVerifyGetKey => createLocalJWKSet(jwks);
+
+/**
+ * How a service other than accounts verifies: access tokens against accounts' JWKS (`jwksUrl`), bot
+ * API tokens by asking accounts (`remoteApiTokens`: `accountsUrl`, the internal `headers`, the cache).
+ */
+export const accountsVerifier = (opts: RemoteApiTokensOptions & { jwksUrl: string }): Verifier =>
+  createVerifier(remoteKeys(opts.jwksUrl), remoteApiTokens(opts));
 
 /** `Authorization: Bearer <token>` → the token, or null. */
 export function bearerToken(header: string | undefined): string | null {

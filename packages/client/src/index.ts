@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, ServerToClientEvents } from '@chat/contracts';
+import { fetchApi } from './sdk/fetch-api';
 
 export type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -15,15 +16,7 @@ export class Api {
   constructor(readonly origin: string) {}
 
   async call<T>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
-    const res = await fetch(`${this.origin}/api/v1${path}`, {
-      method,
-      headers: {
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
+    const { res, text } = await fetchApi(this.origin, method, path, body, token);
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
     return (text ? JSON.parse(text) : undefined) as T;
   }
@@ -34,15 +27,7 @@ export class Api {
    */
   requester(token: string) {
     return async <T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> => {
-      const res = await fetch(`${this.origin}/api/v1${path}`, {
-        method,
-        headers: {
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-          authorization: `Bearer ${token}`,
-        },
-        body: body !== undefined ? JSON.stringify(body) : undefined,
-      });
-      const text = await res.text();
+      const { res, text } = await fetchApi(this.origin, method, path, body, token);
       const json = text ? (JSON.parse(text) as { error?: { code?: string; message?: string } }) : undefined;
       if (!res.ok)
         throw Object.assign(new Error(`${method} ${path}: ${res.status} ${json?.error?.message ?? text}`), {

@@ -4,6 +4,15 @@ import { ConfigError, baseEnv, env, loadConfig } from './index';
 const schema = baseEnv.extend({ PORT: env.port(3000), AMQP_URL: env.amqpUrl(), DATABASE_URL: env.databaseUrl() });
 
 describe('loadConfig', () => {
+  it('gives each process its own INSTANCE_ID by default, and refuses one that cannot name a queue', () => {
+    const ids = baseEnv.extend({ INSTANCE_ID: env.instanceId() });
+    const a = loadConfig(ids, {}).INSTANCE_ID;
+    expect(a).toMatch(new RegExp(`^[A-Za-z0-9_.-]+-${process.pid}-[0-9a-f]{6}$`));
+    expect(loadConfig(ids, {}).INSTANCE_ID).not.toBe(a);
+    expect(loadConfig(ids, { INSTANCE_ID: 'gw-1' }).INSTANCE_ID).toBe('gw-1');
+    expect(() => loadConfig(ids, { INSTANCE_ID: 'has space' })).toThrow(/^invalid configuration: INSTANCE_ID: /);
+  });
+
   it('applies defaults', () => {
     const c = loadConfig(schema, {});
     expect(c.PORT).toBe(3000);

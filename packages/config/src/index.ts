@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 export class ConfigError extends Error {
@@ -69,6 +71,20 @@ export const env = {
   httpUrl: (def: string) => urlWith(['http:', 'https:']).default(def),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   int: (def: number, min = 0) => z.coerce.number().int().min(min).default(def),
+  /**
+   * A process's own name among its peers (it names its private queues): letters, digits, `_.-`, up to
+   * 100; by default the host name, the pid and a random suffix, unique per process.
+   */
+  instanceId: () =>
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,100}$/)
+      .default(
+        () =>
+          `${hostname()
+            .replace(/[^A-Za-z0-9_.-]/g, '-')
+            .slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`,
+      ),
   bool: (def: boolean) =>
     z
       .enum(['true', 'false', '1', '0'])

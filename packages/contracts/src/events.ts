@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { MessageId, Uuid } from './ids';
 import { Conversation, Message, Presence, User } from './objects';
-import { ConversationEvent, E2eEvent, FriendsEvent, InvitationEvent, ReadEvent, TypingEvent } from './socket';
+import {
+  deliveredEvents,
+  E2eEvent,
+  FriendsEvent,
+  InvitationEvent,
+  ReadEvent,
+  TypingEvent,
+  type DeliveredEvent,
+} from './socket';
 
 /**
  * The broker's event catalogue. Every event travels in a versioned envelope; the routing key on the
@@ -109,19 +117,6 @@ export function parseEnvelopes(raw: unknown): { events: AnyEnvelope[]; bad: Arra
   }
   return { events: [parseEnvelope(raw)], bad: [] };
 }
-
-/** The socket events delivery routes, with the payload each carries (the server-to-client contract). */
-export const deliveredEvents = {
-  'message:new': Message,
-  typing: TypingEvent,
-  read: ReadEvent,
-  presence: Presence,
-  friends: FriendsEvent,
-  conversation: ConversationEvent,
-  invitation: InvitationEvent,
-  e2e: E2eEvent,
-} as const;
-export type DeliveredEvent = keyof typeof deliveredEvents;
 
 /** One socket event for some users on one gateway, discriminated by `event`. */
 export type DeliveryItem = {

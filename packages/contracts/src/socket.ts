@@ -85,7 +85,8 @@ export type E2eEvent = z.infer<typeof E2eEvent>;
 export const ResyncEvent = z.object({ reason: z.literal('broker-reconnect'), at: z.string() });
 export type ResyncEvent = z.infer<typeof ResyncEvent>;
 
-export const serverEventSchemas = {
+/** The socket events delivery routes, with the payload each carries (see DeliveryItem in events.ts). */
+export const deliveredEvents = {
   'message:new': Message,
   typing: TypingEvent,
   read: ReadEvent,
@@ -94,8 +95,11 @@ export const serverEventSchemas = {
   conversation: ConversationEvent,
   invitation: InvitationEvent,
   e2e: E2eEvent,
-  resync: ResyncEvent,
 } as const;
+export type DeliveredEvent = keyof typeof deliveredEvents;
+
+/** Every server-to-client event: what delivery routes, plus the gateway's own `resync`. */
+export const serverEventSchemas = { ...deliveredEvents, resync: ResyncEvent } as const;
 export type ServerEventName = keyof typeof serverEventSchemas;
 
 export type Ack<T extends object = object> = ({ ok: true } & T) | ({ ok: false } & ErrorBody);

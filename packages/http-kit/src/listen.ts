@@ -13,23 +13,23 @@ export interface StartOptions {
 }
 
 export interface ListenOptions {
-  port: number;
-  host: string;
   logger: Logger;
   /** Resolve only once the broker is connected (tests); main.ts listens first and connects after. */
   awaitBroker?: boolean;
 }
 
 /**
- * The last step of every service's server.ts: listen, then connect the broker. When the connection is
- * not awaited, /healthz answers at once and /readyz says 503 until the broker is reachable.
+ * The last step of every service's server.ts: listen on the config's PORT and HOST, then connect the
+ * broker. When the connection is not awaited, /healthz answers at once and /readyz says 503 until the
+ * broker is reachable.
  */
 export async function listenThenConnect(
   app: App,
   broker: { connect(): Promise<void> },
+  config: { PORT: number; HOST: string },
   opts: ListenOptions,
 ): Promise<{ url: string; port: number }> {
-  const url = await app.listen({ port: opts.port, host: opts.host });
+  const url = await app.listen({ port: config.PORT, host: config.HOST });
   const connecting = broker.connect();
   if (opts.awaitBroker ?? true) await connecting;
   else connecting.catch((err: unknown) => opts.logger.error({ err }, 'broker gave up'));

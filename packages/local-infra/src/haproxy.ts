@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Keeper, type SuperviseOptions } from './keeper';
-import { portInUse, start, until, watchOutput, which } from './proc';
+import { keepServer, type SuperviseOptions } from './keeper';
+import { portInUse, start, which } from './proc';
 
 export interface HaproxyOptions {
   /** Its config file goes here. */
@@ -76,25 +76,28 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<LocalHaproxy> 
   mkdirSync(opts.dir, { recursive: true });
   const configFile = join(opts.dir, 'haproxy.cfg');
   writeFileSync(configFile, haproxyConfig(opts));
-  const keeper = new Keeper(async (register) => {
+  const keeper = keepServer({
+    name: 'haproxy',
+    what: `haproxy on port ${opts.port}`,
     // -db: stay in the foreground, so it is supervised and stopped like the other processes.
-    const child = start(bin, ['-db', '-f', configFile], { detached: true });
-    register(child);
-    // Its own process group (detached), so this pid is what a later run stops after a hard kill.
-    if (opts.pidFile && child.pid) {
-      mkdirSync(dirname(opts.pidFile), { recursive: true });
-      writeFileSync(opts.pidFile, `${child.pid}\n`);
-    }
-    const status = watchOutput(child, opts.onOutput);
-    await until(
-      `haproxy on port ${opts.port}`,
-      async () => {
-        if (status().exited) throw new Error(`haproxy exited: ${status().tail}`);
-        return portInUse(opts.port);
-      },
-      10_000,
-    );
-  }, opts.supervise);
+    spawn: () => {
+      const child = start(bin, ['-db', '-f', configFile], { detached: true });
+      // Its own process group (detached), so this pid is what a later run stops after a hard kill.
+      if (opts.pidFile && child.pid) {
+        mkdirSync(dirname(opts.pidFile), { recursive: true });
+        writeFileSync(
+          opts.pidFile,
+          `${child.pid}
+`,
+        );
+      }
+      return child;
+    },
+    ready: () => portInUse(opts.port),
+    timeoutMs: 10_000,
+    onOutput: opts.onOutput,
+    supervise: opts.supervise,
+  });
   await keeper.start();
   return {
     url: `http://127.0.0.1:${opts.port}`,

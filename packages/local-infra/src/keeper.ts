@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { stopProcess } from './proc';
+import { stopProcess, until, watchOutput } from './proc';
 
 /** What a supervised server reports; every field optional. */
 export interface SuperviseOptions {
@@ -108,4 +108,35 @@ export class Keeper {
     await this.launching?.catch(() => undefined);
     if (this.child) await stopProcess(this.child, graceMs, signal);
   }
+}
+
+/**
+ * A Keeper of one server process: `spawn` starts it, its output goes line by line to `onOutput`, and it
+ * is up once `ready` says so (polled every `everyMs` for up to `timeoutMs`; `what` names the wait). An
+ * early exit is reported with the tail of its output.
+ */
+export function keepServer(opts: {
+  name: string;
+  what: string;
+  spawn: () => ChildProcess;
+  ready: () => Promise<boolean>;
+  timeoutMs: number;
+  everyMs?: number;
+  onOutput?: (line: string) => void;
+  supervise?: SuperviseOptions;
+}): Keeper {
+  return new Keeper(async (register) => {
+    const child = opts.spawn();
+    register(child);
+    const status = watchOutput(child, opts.onOutput);
+    await until(
+      opts.what,
+      async () => {
+        if (status().exited) throw new Error(`${opts.name} exited: ${status().tail}`);
+        return opts.ready();
+      },
+      opts.timeoutMs,
+      opts.everyMs,
+    );
+  }, opts.supervise);
 }

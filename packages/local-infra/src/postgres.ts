@@ -1,9 +1,8 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { Client } from 'pg';
-import { isRoot, run, start, until, watchOutput, which } from './proc';
-import { Keeper, type SuperviseOptions } from './keeper';
+import { isRoot, run, start, which } from './proc';
+import { keepServer, type SuperviseOptions } from './keeper';
 
 export interface LocalPostgres {
   url: (database: string) => string;
@@ -80,22 +79,20 @@ export async function startPostgres(opts: PostgresOptions): Promise<LocalPostgre
   ];
   if (opts.fast) args.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
   const url = (db: string) => `postgres://${user}:${password}@127.0.0.1:${opts.port}/${db}`;
-  const keeper = new Keeper(async (register) => {
-    const child: ChildProcess = start(join(bin, 'postgres'), args, { asUser, detached: true });
-    register(child);
-    const status = watchOutput(child, opts.onOutput);
-    await until(
-      `postgres on port ${opts.port}`,
-      async () => {
-        if (status().exited) throw new Error(`postgres exited: ${status().tail}`);
-        const c = new Client({ connectionString: url('postgres') });
-        await c.connect();
-        await c.end();
-        return true;
-      },
-      30_000,
-    );
-  }, opts.supervise);
+  const keeper = keepServer({
+    name: 'postgres',
+    what: `postgres on port ${opts.port}`,
+    spawn: () => start(join(bin, 'postgres'), args, { asUser, detached: true }),
+    ready: async () => {
+      const c = new Client({ connectionString: url('postgres') });
+      await c.connect();
+      await c.end();
+      return true;
+    },
+    timeoutMs: 30_000,
+    onOutput: opts.onOutput,
+    supervise: opts.supervise,
+  });
   await keeper.start();
   return {
     url,

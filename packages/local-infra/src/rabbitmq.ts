@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { start, until, watchOutput, which } from './proc';
-import { Keeper, type SuperviseOptions } from './keeper';
+import { start, which } from './proc';
+import { keepServer, type SuperviseOptions } from './keeper';
 import { repairRaNames } from './ra-names';
 
 export interface RabbitOptions {
@@ -93,29 +93,27 @@ export async function startRabbit(opts: RabbitOptions): Promise<LocalRabbit> {
   };
   const managementUrl = `http://guest:guest@127.0.0.1:${opts.managementPort}`;
   const quorumDir = join(opts.baseDir, 'mnesia', opts.nodeName, 'quorum', opts.nodeName);
-  const keeper = new Keeper(async (register) => {
-    // After a kill -9, quorum queues declared just before it would come back leaderless (see ra-names.ts).
-    // A repair that fails must not keep the node down: it starts as it would have without one.
-    try {
-      const repaired = repairRaNames(quorumDir);
-      if (repaired.length > 0) opts.onRepair?.(repaired);
-    } catch (err) {
-      opts.onOutput?.(`[error] quorum-queue name registry not repaired: ${(err as Error).message}`);
-    }
-    const child = start(server, [], { env, detached: true });
-    register(child);
-    const status = watchOutput(child, opts.onOutput);
-    await until(
-      `rabbitmq on port ${opts.port}`,
-      async () => {
-        if (status().exited) throw new Error(`rabbitmq exited: ${status().tail}`);
-        const res = await fetch(`http://127.0.0.1:${opts.managementPort}/api/overview`, { headers: authHeader });
-        return res.ok;
-      },
-      60_000,
-      200,
-    );
-  }, opts.supervise);
+  const keeper = keepServer({
+    name: 'rabbitmq',
+    what: `rabbitmq on port ${opts.port}`,
+    spawn: () => {
+      // After a kill -9, quorum queues declared just before it would come back leaderless (see ra-names.ts).
+      // A repair that fails must not keep the node down: it starts as it would have without one.
+      try {
+        const repaired = repairRaNames(quorumDir);
+        if (repaired.length > 0) opts.onRepair?.(repaired);
+      } catch (err) {
+        opts.onOutput?.(`[error] quorum-queue name registry not repaired: ${(err as Error).message}`);
+      }
+      return start(server, [], { env, detached: true });
+    },
+    ready: async () =>
+      (await fetch(`http://127.0.0.1:${opts.managementPort}/api/overview`, { headers: authHeader })).ok,
+    timeoutMs: 60_000,
+    everyMs: 200,
+    onOutput: opts.onOutput,
+    supervise: opts.supervise,
+  });
   await keeper.start();
   return {
     url: (vhost = '/') => `amqp://guest:guest@127.0.0.1:${opts.port}/${encodeURIComponent(vhost)}`,

@@ -201,7 +201,9 @@ export class Broker extends EventEmitter {
     // Connected before the consumers start: a handler that publishes (delivery) must not see its
     // first batch after a reconnect fail as "not connected" and wait for a retry.
     this.connected = true;
-    for (const spec of this.consumers) {
+    // A snapshot: a consume() from now on sees the broker connected and starts its consumer itself; the
+    // loop must not start that spec a second time (two consumers on one queue in one process).
+    for (const spec of [...this.consumers]) {
       step.name = `consumer ${spec.queue}`;
       this.activeConsumers.add(
         await startConsumer(m, spec, this.ctx(), closeAll(`consumer channel ${spec.queue} closed`)),

@@ -34,12 +34,7 @@ export async function startAccounts(config: Config, opts: StartOptions = {}): Pr
     defaultMetrics: opts.defaultMetrics,
   });
   // Until the broker is reachable, the outbox holds the events.
-  const { url, port } = await listenThenConnect(app, broker, {
-    port: config.PORT,
-    host: config.HOST,
-    logger,
-    awaitBroker: opts.awaitBroker,
-  });
+  const { url, port } = await listenThenConnect(app, broker, config, { logger, awaitBroker: opts.awaitBroker });
   return {
     app,
     broker,

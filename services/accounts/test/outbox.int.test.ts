@@ -48,7 +48,7 @@ describe('events through the transactional outbox', () => {
       ).toBe(200);
       await call(h.app, 'DELETE', `/api/v1/conversations/${room.body.id}/members/${c.id}`, { token: a.token });
       expect((await call(h.app, 'DELETE', `/api/v1/friends/${a.id}`, { token: b.token })).status).toBe(204);
-      await waitFor(() => tap.events.length >= 15, 5_000, 'fifteen events').catch((err) => {
+      await waitFor(() => tap.events.length >= 15, 15_000, 'fifteen events').catch((err) => {
         throw new Error(`${(err as Error).message}; got ${tap.events.map((e) => e.type).join(', ')}`);
       });
 
@@ -99,7 +99,8 @@ describe('events through the transactional outbox', () => {
       expect(convEvents[3]!.payload).toMatchObject({ removedUserIds: [c.id], userId: c.id });
       expect(convEvents[3]!.payload.memberIds.sort()).toEqual([a.id, b.id].sort());
       expect(new Set(tap.events.map((e) => e.id)).size).toBe(tap.events.length);
-      await waitFor(async () => (await pending(h)) === 0, 2_000, 'every row marked sent');
+      // Marked once the broker confirmed the publish: after the tap got it, not before.
+      await waitFor(async () => (await pending(h)) === 0, 10_000, 'every row marked sent');
     } finally {
       await tap.close();
     }
@@ -131,7 +132,10 @@ describe('events through the transactional outbox', () => {
 
   it('keeps changes committed while the broker is down and publishes them once it is back', async () => {
     const base = mkdtempSync(join(tmpdir(), 'accounts-rabbit-'));
-    const [port, managementPort, distPort] = [await freePort(), await freePort(), await freePort()];
+    // Three distinct ports: freePort() closes its probe, so two calls may hand out the same one.
+    const ports = new Set<number>();
+    while (ports.size < 3) ports.add(await freePort());
+    const [port, managementPort, distPort] = [...ports] as [number, number, number];
     let rabbit: LocalRabbit | null = null;
     let accounts: Awaited<ReturnType<typeof buildAccounts>> | null = null;
     // A database of its own: the shared app's relay (on the shared broker) must not drain this outbox.
@@ -172,16 +176,20 @@ describe('events through the transactional outbox', () => {
           20_000,
           'the events committed during the outage',
         );
-        await waitFor(async () => (await pendingHere()) === 0, 5_000, 'the outbox drained');
+        await waitFor(async () => (await pendingHere()) === 0, 10_000, 'the outbox drained');
         expect((await call(accounts.app, 'GET', '/readyz')).status).toBe(200);
       } finally {
         await after.close();
       }
     } finally {
-      await accounts?.close();
-      await rabbit?.kill();
-      await tdb.drop();
-      rmSync(base, { recursive: true, force: true });
+      try {
+        await accounts?.close();
+      } finally {
+        // Even if closing accounts fails: a private RabbitMQ must not outlive the test.
+        await rabbit?.kill();
+        await tdb.drop();
+        rmSync(base, { recursive: true, force: true });
+      }
     }
   }, 120_000);
 });

@@ -26,7 +26,7 @@ describe('presence: the offline transition at the end of the grace', () => {
     await waitFor(() => changes().length === 1, 5_000, 'online');
     const wentAt = Date.now();
     await h.broker.publish('presence.reported', { gatewayId: 'gw1', userId: a.id, online: false });
-    await waitFor(() => changes().length === 2, 5_000, 'offline');
+    await waitFor(() => changes().length === 2, 10_000, 'offline');
     const took = Date.now() - wentAt;
     expect(changes()[1]).toMatchObject({ online: false });
     expect(took).toBeGreaterThanOrEqual(550);

@@ -1,5 +1,3 @@
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { baseEnv, env, loadConfig } from '@chat/config';
 
@@ -18,15 +16,7 @@ export const Config = baseEnv.extend({
   /** A fresh worker asks the gateways for their sessions and waits at most this long for the answers before routing. */
   SESSIONS_WARMUP_MS: env.int(1_000, 0),
   /** Names this worker's own cache-update queue; unique per process by default. */
-  INSTANCE_ID: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]{1,100}$/)
-    .default(
-      () =>
-        `${hostname()
-          .replace(/[^A-Za-z0-9_.-]/g, '-')
-          .slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`,
-    ),
+  INSTANCE_ID: env.instanceId(),
 });
 export type Config = z.infer<typeof Config>;
 

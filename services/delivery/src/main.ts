@@ -1,17 +1,10 @@
-import { Registry } from 'prom-client';
 import { bootService, installShutdown } from '@chat/http-kit';
 import { readConfig } from './config';
 import { startDelivery } from './server';
 
 async function main(): Promise<void> {
-  const { config, logger } = bootService('delivery', readConfig);
-  // Listens first: /healthz answers and /readyz says 503 until the broker is reachable.
-  const worker = await startDelivery(config, {
-    logger,
-    registry: new Registry(),
-    defaultMetrics: true,
-    awaitBroker: false,
-  });
+  const { config, logger, startOptions } = bootService('delivery', readConfig);
+  const worker = await startDelivery(config, startOptions);
   logger.info({ url: worker.url, instanceId: config.INSTANCE_ID }, 'delivery worker running');
   installShutdown(
     logger,

@@ -35,12 +35,7 @@ export async function startDelivery(config: Config, opts: StartOptions = {}): Pr
     registry: opts.registry,
     defaultMetrics: opts.defaultMetrics,
   });
-  const { url, port } = await listenThenConnect(app, broker, {
-    port: config.PORT,
-    host: config.HOST,
-    logger,
-    awaitBroker: opts.awaitBroker,
-  });
+  const { url, port } = await listenThenConnect(app, broker, config, { logger, awaitBroker: opts.awaitBroker });
   return {
     app,
     broker,

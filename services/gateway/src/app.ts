@@ -41,6 +41,8 @@ export interface Gateway {
   presence: PresenceReporter;
   typing: TypingTracker;
   socketSessions: SessionRegistry;
+  /** Sends this instance accepted or learnt from the broker (a resend's answer); tests read it. */
+  recentSends: RecentSends;
 }
 
 /**
@@ -194,5 +196,5 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     }
     connectedBefore = true;
   });
-  return { app, io, directory, sessions, socketSessions, presence, typing };
+  return { app, io, directory, sessions, socketSessions, presence, typing, recentSends };
 }

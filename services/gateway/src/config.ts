@@ -1,6 +1,4 @@
-import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { baseEnv, env, loadConfig } from '@chat/config';
 
@@ -24,15 +22,7 @@ export const Config = baseEnv.extend({
     .min(1)
     .default(join(__dirname, '..', '..', '..', 'web', 'build')),
   /** Names this instance's delivery queue `gateway.<id>`; unique per process by default. */
-  INSTANCE_ID: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]{1,100}$/)
-    .default(
-      () =>
-        `${hostname()
-          .replace(/[^A-Za-z0-9_.-]/g, '-')
-          .slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`,
-    ),
+  INSTANCE_ID: env.instanceId(),
   /** Per user on this gateway (src/rate-limit.ts): sustained rate per second, plus a burst. */
   SEND_RATE_PER_SEC: env.int(20, 1),
   SEND_RATE_BURST: env.int(50, 1),

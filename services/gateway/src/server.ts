@@ -1,4 +1,4 @@
-import { createVerifier, remoteApiTokens, remoteKeys, type Verifier } from '@chat/auth';
+import { accountsVerifier, type Verifier } from '@chat/auth';
 import {
   createOperatorServer,
   internalHeaders,
@@ -41,15 +41,13 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   });
   const verifier =
     opts.verifier ??
-    createVerifier(
-      remoteKeys(jwksUrl(config)),
-      remoteApiTokens({
-        accountsUrl: config.ACCOUNTS_URL,
-        timeoutMs: config.ACCOUNTS_TIMEOUT_MS,
-        cacheMs: config.API_TOKEN_CACHE_MS,
-        headers: internalHeaders,
-      }),
-    );
+    accountsVerifier({
+      jwksUrl: jwksUrl(config),
+      accountsUrl: config.ACCOUNTS_URL,
+      timeoutMs: config.ACCOUNTS_TIMEOUT_MS,
+      cacheMs: config.API_TOKEN_CACHE_MS,
+      headers: internalHeaders,
+    });
   const gw = await buildApp({
     config,
     logger,
@@ -58,9 +56,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     registry: opts.registry,
     defaultMetrics: opts.defaultMetrics,
   });
-  const { url: address, port } = await listenThenConnect(gw.app, broker, {
-    port: config.PORT,
-    host: config.HOST,
+  const { url: address, port } = await listenThenConnect(gw.app, broker, config, {
     logger,
     awaitBroker: opts.awaitBroker,
   });

@@ -39,9 +39,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await h?.close();
-  await rabbit?.kill();
-  rmSync(dir, { recursive: true, force: true });
+  try {
+    await h?.close();
+  } finally {
+    // Even when closing the harness fails: a private RabbitMQ left running would outlive the test run.
+    await rabbit?.kill();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 it('answers UNAVAILABLE while the broker is killed, keeps the sockets, and sends are confirmed again within 15 s of its return', async () => {
@@ -96,14 +100,15 @@ it('answers UNAVAILABLE while the broker is killed, keeps the sockets, and sends
   process.stdout.write(`gateway sends confirmed again ${confirmedAfterMs} ms after the killed broker accepted\n`);
   expect(confirmedAfterMs).toBeLessThanOrEqual(15_000);
   // No silent gap: every socket connected across the restart is told to fetch what it may have missed.
-  await waitFor(() => resyncs.every((r) => r.length === 1), 10_000, 'a resync on every socket');
+  // Waits (not bounds) after the restart are generous: a loaded machine.
+  await waitFor(() => resyncs.every((r) => r.length === 1), 20_000, 'a resync on every socket');
   expect(resyncs[0]![0]).toMatchObject({ reason: 'broker-reconnect' });
   expect(resyncs.flat()).toHaveLength(2);
-  await waitFor(() => onB.some((m) => m.id === after.message.id), 10_000, 'delivery after the restart');
+  await waitFor(() => onB.some((m) => m.id === after.message.id), 20_000, 'delivery after the restart');
   const toRoom = await send(b, textSend(room, 'hello carol'));
   await waitFor(
     () => onC.some((m) => toRoom.ok && m.id === toRoom.message.id),
-    10_000,
+    20_000,
     'carol, who arrived during the outage',
   );
 });

@@ -3,6 +3,7 @@ import type { Message } from '@chat/contracts';
 import { waitFor } from '@chat/testkit';
 import { collect, createHarness, send, textSend, type Client, type Harness } from './harness';
 import type { RunningGateway } from '../src/server';
+import { RecentSends } from '../src/domain/recent-sends';
 
 describe('two gateways and two delivery workers side by side', () => {
   let h: Harness;
@@ -91,6 +92,13 @@ describe('two gateways and two delivery workers side by side', () => {
     const first = await send(d1, payload);
     if (!first.ok) throw new Error('send refused');
     await waitFor(() => onE.length === 1, 5_000, 'the first delivery');
+    // The other gateway learns the send from its own events queue, not from the delivery erin just got:
+    // wait for that, or the resend may arrive first and be taken for a new message.
+    await waitFor(
+      () => g2.recentSends.get(RecentSends.key(dan, payload.clientMsgId)) !== undefined,
+      10_000,
+      'the other gateway to learn the send',
+    );
     // The first gateway goes away (its ack may never have reached the client): the client resends elsewhere.
     await g3.close();
     const d2 = await h.connect(g2, dan);

@@ -121,3 +121,29 @@ export function collect<T = Message>(s: Client, event: keyof ServerToClientEvent
   (s as unknown as { on: (e: string, l: (p: T) => void) => void }).on(event, (p: T) => got.push(p));
   return got;
 }
+
+/**
+ * What accounts does when a room's members change: the fake accounts learns the new member list and
+ * `conversation.changed` announces it on the broker (everyone a plain member).
+ */
+export async function changeRoomMembers(
+  h: Harness,
+  gw: RunningGateway,
+  room: { id: string; createdAt: string },
+  change: { type: 'member_added' | 'member_removed'; memberIds: string[]; userId: string; removedUserIds?: string[] },
+): Promise<void> {
+  h.accounts.conversation(change.memberIds, { id: room.id, kind: 'room' });
+  await gw.broker.publish('conversation.changed', {
+    type: change.type,
+    conversation: {
+      id: room.id,
+      kind: 'room',
+      title: null,
+      createdAt: room.createdAt,
+      members: change.memberIds.map((userId) => ({ userId, role: 'member' as const, lastReadMessageId: null })),
+    },
+    memberIds: change.memberIds,
+    removedUserIds: change.removedUserIds ?? [],
+    userId: change.userId,
+  });
+}

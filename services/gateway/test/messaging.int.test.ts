@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { io as connectClient } from 'socket.io-client';
 import { createTestIssuer } from '@chat/auth';
 import { waitFor } from '@chat/testkit';
-import { collect, createHarness, send, textSend, type Client, type Harness } from './harness';
+import { changeRoomMembers, collect, createHarness, send, textSend, type Client, type Harness } from './harness';
 import type { RunningGateway } from '../src/server';
 
 describe('gateway + delivery: send and deliver over a real broker and real sockets', () => {
@@ -41,7 +41,9 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
 
     it('disconnects a socket when its access token expires, so the client must present a fresh one', async () => {
       const s = connectClient(gw.url, {
-        auth: { token: await h.issuer.sign(alice, 'alice', 2) },
+        // 5 s: long enough to connect on a loaded machine (with 2 s, exp's second granularity left as
+        // little as 1 s, and a slow handshake met an expired token).
+        auth: { token: await h.issuer.sign(alice, 'alice', 5) },
         transports: ['websocket'],
         forceNew: true,
         reconnection: false,
@@ -53,8 +55,8 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
       });
       const connectedAt = Date.now();
       expect(await reason).toBe('io server disconnect');
-      // The token lived 2 s (exp has second granularity): disconnected at its expiry, not at some later sweep.
-      expect(Date.now() - connectedAt).toBeLessThan(10_000);
+      // The token lived 5 s (exp has second granularity): disconnected at its expiry, not at some later sweep.
+      expect(Date.now() - connectedAt).toBeLessThan(15_000);
       s.close();
     });
 
@@ -239,22 +241,15 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
       const c1 = await h.connect(gw, carol);
       const onC1 = collect(c1);
       expect(await send(c1, textSend(room.id))).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
-      const memberIds = [...room.members.map((m) => m.userId), carol];
-      h.accounts.conversation(memberIds, { id: room.id, kind: 'room' });
-      await gw.broker.publish('conversation.changed', {
+      // Listening before publishing: the gateway's own queue (classic) may hand it the event, and the
+      // socket carry it, before the publish's confirm (which waits for the quorum queues) comes back.
+      const changed = new Promise((resolve) => c1.once('conversation', resolve));
+      await changeRoomMembers(h, gw, room, {
         type: 'member_added',
-        conversation: {
-          id: room.id,
-          kind: 'room',
-          title: null,
-          createdAt: room.createdAt,
-          members: memberIds.map((userId) => ({ userId, role: 'member' as const, lastReadMessageId: null })),
-        },
-        memberIds,
-        removedUserIds: [],
+        memberIds: [...room.members.map((m) => m.userId), carol],
         userId: carol,
       });
-      const ev = await new Promise((resolve) => c1.once('conversation', resolve));
+      const ev = await changed;
       expect(ev).toMatchObject({ type: 'member_added', userId: carol });
       await waitFor(async () => (await send(c1, textSend(room.id, 'hi all'))).ok, 5_000, 'carol may send');
       const ack = await send(a1, textSend(room.id, 'welcome carol'));

@@ -4,7 +4,7 @@ import { io as connectClient } from 'socket.io-client';
 import { createTestIssuer } from '@chat/auth';
 import { freePort } from '@chat/local-infra';
 import { waitFor } from '@chat/testkit';
-import { collect, createHarness, send, textSend, type Client, type Harness } from './harness';
+import { changeRoomMembers, collect, createHarness, send, textSend, type Client, type Harness } from './harness';
 import { gatewayConfig, startGateway, type RunningGateway } from '../src/server';
 
 const emit = (s: Client, event: string, payload: unknown) => (s.timeout(5_000) as any).emitWithAck(event, payload);
@@ -72,18 +72,9 @@ describe('socket events at the edge', () => {
     const ack = await send(b1, textSend(upper, 'shouting'));
     expect(ack).toMatchObject({ ok: true, message: { conversationId: room.id } });
     // Bob is removed: the next send, spelled either way, is refused without waiting for a cache to expire.
-    const memberIds = room.members.map((m) => m.userId).filter((id) => id !== bob);
-    h.accounts.conversation(memberIds, { id: room.id, kind: 'room' });
-    await gw.broker.publish('conversation.changed', {
+    await changeRoomMembers(h, gw, room, {
       type: 'member_removed',
-      conversation: {
-        id: room.id,
-        kind: 'room',
-        title: null,
-        createdAt: room.createdAt,
-        members: memberIds.map((userId) => ({ userId, role: 'member' as const, lastReadMessageId: null })),
-      },
-      memberIds,
+      memberIds: room.members.map((m) => m.userId).filter((id) => id !== bob),
       removedUserIds: [bob],
       userId: bob,
     });

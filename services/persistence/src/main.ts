@@ -1,17 +1,10 @@
-import { Registry } from 'prom-client';
 import { bootService, installShutdown } from '@chat/http-kit';
 import { readConfig } from './config';
 import { startPersistence } from './server';
 
 async function main(): Promise<void> {
-  const { config, logger } = bootService('persistence', readConfig);
-  // Listens first: /healthz answers and /readyz says 503 until the broker is reachable.
-  const service = await startPersistence(config, {
-    logger,
-    registry: new Registry(),
-    defaultMetrics: true,
-    awaitBroker: false,
-  });
+  const { config, logger, startOptions } = bootService('persistence', readConfig);
+  const service = await startPersistence(config, startOptions);
   logger.info({ url: service.url }, 'persistence listening');
   installShutdown(
     logger,

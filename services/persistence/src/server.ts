@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Counter, Registry } from 'prom-client';
-import { createVerifier, remoteApiTokens, remoteKeys, type Verifier } from '@chat/auth';
+import { accountsVerifier, type Verifier } from '@chat/auth';
 import { createDatabase, runMigrations, type Database } from '@chat/db';
 import { internalHeaders, listenThenConnect, type App, type StartOptions as BaseStartOptions } from '@chat/http-kit';
 import { silentLogger, type Logger } from '@chat/logger';
@@ -83,14 +83,12 @@ export async function startPersistence(config: Config, opts: StartOptions = {}):
   const broker = new Broker({ url: config.AMQP_URL, logger, registry: opts.registry });
   const verifier =
     opts.verifier ??
-    createVerifier(
-      remoteKeys(config.JWKS_URL),
-      remoteApiTokens({
-        accountsUrl: config.ACCOUNTS_URL,
-        cacheMs: config.API_TOKEN_CACHE_MS,
-        headers: internalHeaders,
-      }),
-    );
+    accountsVerifier({
+      jwksUrl: config.JWKS_URL,
+      accountsUrl: config.ACCOUNTS_URL,
+      cacheMs: config.API_TOKEN_CACHE_MS,
+      headers: internalHeaders,
+    });
   // Registers the consumer before connecting: the broker client starts it on every (re)connect.
   const app = await buildApp({
     ...repositories,
@@ -101,12 +99,7 @@ export async function startPersistence(config: Config, opts: StartOptions = {}):
     registry: opts.registry,
     defaultMetrics: opts.defaultMetrics,
   });
-  const { url, port } = await listenThenConnect(app, broker, {
-    port: config.PORT,
-    host: config.HOST,
-    logger,
-    awaitBroker: opts.awaitBroker,
-  });
+  const { url, port } = await listenThenConnect(app, broker, config, { logger, awaitBroker: opts.awaitBroker });
   return {
     app,
     broker,

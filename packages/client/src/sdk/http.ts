@@ -1,3 +1,4 @@
+import { fetchApi } from './fetch-api';
 import type { ApiToken, Bot, Conversation, ErrorBody, HistoryPage, Message, Presence, User } from '@chat/contracts';
 
 /** A failed call: the body's coded error (branch on `code`), plus the HTTP status. */
@@ -59,16 +60,7 @@ export class HttpApi {
   }
 
   async request<T>(method: string, path: string, body?: unknown, retried = false): Promise<T> {
-    const token = this.token;
-    const res = await fetch(`${this.origin}/api/v1${path}`, {
-      method,
-      headers: {
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
+    const { res, text } = await fetchApi(this.origin, method, path, body, this.token);
     const data = text ? (JSON.parse(text) as unknown) : undefined;
     if (res.ok) return data as T;
     const err = (data as ErrorBody | undefined)?.error;

@@ -174,6 +174,32 @@ export const requireRoom = (c: ConversationWithMembers) => {
 export const requireManager = (m: Membership) => {
   if (m.role === 'member') throw new AppError('FORBIDDEN', 'only the owner or an admin can do this');
 };
+/** The room has a free place (ROOM_MAX_MEMBERS). */
+export const requireSpace = (ctx: Pick<Deps, 'config'>, c: ConversationWithMembers) => {
+  if (c.members.length >= ctx.config.ROOM_MAX_MEMBERS)
+    throw new AppError('CONFLICT', `the room is full (${ctx.config.ROOM_MAX_MEMBERS} members)`);
+};
+
+/**
+ * Locks room `id` for `me` to bring `userId` in (adding or inviting): a room, `me` its owner or an admin,
+ * the user exists, is not a member yet, and there is a free place. Consent and blocks stay the caller's
+ * (adding takes friendship, inviting only that nobody is blocked).
+ */
+export async function lockForNewMember(
+  tx: Tx,
+  ctx: Pick<Deps, 'config'>,
+  id: string,
+  me: string,
+  userId: string,
+): Promise<ConversationWithMembers> {
+  const { full, mine } = await lockAsMember(tx, id, me);
+  requireRoom(full);
+  requireManager(mine);
+  if (!(await createUsersRepository(tx).findById(userId))) throw new AppError('NOT_FOUND', 'user not found');
+  if (full.members.some((m) => m.userId === userId)) throw new AppError('CONFLICT', 'already a member');
+  requireSpace(ctx, full);
+  return full;
+}
 
 export async function getConversation(ctx: Deps, me: string, id: string): Promise<Conversation> {
   const c = await createConversationsRepository(ctx.db).withMembers(id);
@@ -189,13 +215,7 @@ export async function addMember(
   traceId: string,
 ): Promise<Conversation> {
   const c = await transact(ctx, async (tx) => {
-    const { full, mine } = await lockAsMember(tx, id, me);
-    requireRoom(full);
-    requireManager(mine);
-    if (!(await createUsersRepository(tx).findById(userId))) throw new AppError('NOT_FOUND', 'user not found');
-    if (full.members.some((m) => m.userId === userId)) throw new AppError('CONFLICT', 'already a member');
-    if (full.members.length >= ctx.config.ROOM_MAX_MEMBERS)
-      throw new AppError('CONFLICT', `the room is full (${ctx.config.ROOM_MAX_MEMBERS} members)`);
+    const full = await lockForNewMember(tx, ctx, id, me, userId);
     await requireConsent(
       tx,
       me,

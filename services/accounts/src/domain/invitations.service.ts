@@ -6,7 +6,7 @@ import { createConversationsRepository } from '../repositories/conversations.rep
 import { createInvitationsRepository, type InvitationRow } from '../repositories/invitations.repository';
 import { createUsersRepository, toUser } from '../repositories/users.repository';
 import { toConversation } from './conversation-view';
-import { lockAsMember, names, refuseBlocked, requireManager, requireRoom } from './conversations.service';
+import { lockForNewMember, names, refuseBlocked, requireSpace } from './conversations.service';
 import { roomEventMessage } from './room-events';
 import { conversationEvent } from './events';
 
@@ -34,13 +34,7 @@ export async function invite(
   traceId: string,
 ): Promise<Invitation> {
   return transact(ctx, async (tx) => {
-    const { full, mine } = await lockAsMember(tx, conversationId, me);
-    requireRoom(full);
-    requireManager(mine);
-    if (!(await createUsersRepository(tx).findById(userId))) throw new AppError('NOT_FOUND', 'user not found');
-    if (full.members.some((m) => m.userId === userId)) throw new AppError('CONFLICT', 'already a member');
-    if (full.members.length >= ctx.config.ROOM_MAX_MEMBERS)
-      throw new AppError('CONFLICT', `the room is full (${ctx.config.ROOM_MAX_MEMBERS} members)`);
+    const full = await lockForNewMember(tx, ctx, conversationId, me, userId);
     await refuseBlocked(
       tx,
       [userId],
@@ -71,8 +65,7 @@ export async function accept(ctx: Deps, me: string, id: string, traceId: string)
     if (!(await invitations.delete(id))) throw notFound();
     const full = (await convs.withMembers(invitation.conversation.id))!;
     if (!full.members.some((m) => m.userId === me)) {
-      if (full.members.length >= ctx.config.ROOM_MAX_MEMBERS)
-        throw new AppError('CONFLICT', `the room is full (${ctx.config.ROOM_MAX_MEMBERS} members)`);
+      requireSpace(ctx, full);
       await refuseBlocked(
         tx,
         [me],
