@@ -154,6 +154,13 @@ export async function pairs(o: Options, target: Target = stackTarget(o.origin)) 
     ),
     ackLatencyMs: percentiles(all.filter((t) => t.ok).map((t) => t.ackAt! - t.sentAt)),
     sendToDeliveryMs: percentiles(delivered.map((t) => t.deliveredAt! - t.sentAt)),
+    /**
+     * When the slowest 1% of deliveries were sent (ms after the start, in 250 ms buckets, with their
+     * count): spikes clustered at the start are warm-up (first lookups), spread ones are the path's.
+     */
+    slowestSentAtMs: slowestBySendTime(delivered, start),
+    /** The first second, per 100 ms of send time: messages sent, worst ack and worst send-to-delivery (ms). */
+    firstSecond: firstSecond(all, start),
     historyCheckAfterLastAckMs: persistLagMs,
     persistenceDrainedAfterLastAckMs,
     /** CPU of the target's own processes (services + RabbitMQ for the stack), percent of one core and ms per delivered message. */
@@ -168,10 +175,7 @@ export async function room(o: Options) {
   const api = new Api(o.origin);
   const users = await registerAll(api, o.roomSize);
   const owner = users[0]!;
-  const conv = await api.room(
-    owner,
-    users.slice(1).map((u) => u.id),
-  );
+  const conv = await joinedRoom(api, owner, users.slice(1));
   const sockets = await inBatches(users, 50, (u) => api.connect(u.token));
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
@@ -213,6 +217,25 @@ export async function room(o: Options) {
   };
 }
 
+/**
+ * A room of `owner` and `members`, through the public API: joining takes the newcomer's consent (an
+ * owner adds only friends directly), so the owner creates an empty room, invites everyone and each
+ * member accepts their invitation. In parallel batches; the stack must lift `INVITE_RATE_MAX`.
+ */
+async function joinedRoom(api: Api, owner: BenchUser, members: BenchUser[]): Promise<string> {
+  const conv = await api.room(owner, []);
+  await inBatches(members, 25, async (m) => {
+    const inv = await api.call<{ id: string }>(
+      'POST',
+      `/conversations/${conv}/invitations`,
+      { userId: m.id },
+      owner.token,
+    );
+    await api.call('POST', `/invitations/${inv.id}/accept`, undefined, m.token);
+  });
+  return conv;
+}
+
 /** Gateway memory per idle connected socket: RSS before and after connecting `sockets` sockets. */
 export async function idle(o: Options) {
   const api = new Api(o.origin);
@@ -233,6 +256,24 @@ export async function idle(o: Options) {
     gatewayRssAfterMiB: Math.round(rss1 / 1048576),
     bytesPerSocket: Math.round((rss1 - rss0) / sockets.length),
   };
+}
+
+function slowestBySendTime(delivered: Track[], start: number): Record<string, number> {
+  const byLatency = [...delivered].sort((a, b) => b.deliveredAt! - b.sentAt - (a.deliveredAt! - a.sentAt));
+  const slow = byLatency.slice(0, Math.max(1, Math.ceil(delivered.length / 100)));
+  return countBy(slow.map((t) => String(Math.floor((t.sentAt - start) / 250) * 250)));
+}
+
+function firstSecond(all: Track[], start: number): Array<[number, number, number]> {
+  const out: Array<[number, number, number]> = Array.from({ length: 10 }, () => [0, 0, 0]);
+  for (const t of all) {
+    const b = out[Math.floor((t.sentAt - start) / 100)];
+    if (!b) continue;
+    b[0]++;
+    if (t.ackAt !== undefined) b[1] = Math.max(b[1], Math.round(t.ackAt - t.sentAt));
+    if (t.deliveredAt !== undefined) b[2] = Math.max(b[2], Math.round(t.deliveredAt - t.sentAt));
+  }
+  return out;
 }
 
 /** Messages persistence has stored so far (its `persistence_messages_stored_total`). */

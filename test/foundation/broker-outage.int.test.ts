@@ -3,7 +3,7 @@
  * broker is back. The delivery worker runs as a real process against a PRIVATE RabbitMQ that this
  * file stops and starts (the shared one must stay up for the other files).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startRabbit, type LocalRabbit } from '@chat/local-infra';
@@ -57,6 +57,23 @@ afterAll(async () => {
     await rabbit?.kill();
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** The Erlang VM's command line: the child of the `rabbitmq-server` script (the supervised process). */
+function beamCommandLine(scriptPid: number): string {
+  const children = readFileSync(`/proc/${scriptPid}/task/${scriptPid}/children`, 'utf8').trim().split(/\s+/);
+  for (const pid of children) {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    if (cmd[0]?.endsWith('beam.smp')) return cmd.join(' ');
+  }
+  throw new Error(`no beam.smp under ${scriptPid}`);
+}
+
+describe('a local RabbitMQ (packages/local-infra)', () => {
+  it('runs schedulers that do not busy-wait, so an idle broker leaves its shared machine alone', () => {
+    const cmd = beamCommandLine(rabbit.pid()!);
+    for (const flag of ['-sbwt none', '-sbwtdcpu none', '-sbwtdio none']) expect(cmd).toContain(flag);
+  });
 });
 
 describe('delivery worker and a broker outage', () => {

@@ -84,6 +84,16 @@ describe('docker-compose.yml', () => {
       expect(defaultOf((services[name]?.build as Build).args?.NODE_IMAGE)).toBe('node:24-bookworm-slim');
   });
 
+  it('starts every RabbitMQ node with schedulers that do not busy-wait (a broker sharing its machine must not spin)', () => {
+    const nodes = Object.entries(services).filter(([name]) => /^rabbitmq(-\d+)?$/.test(name));
+    expect(nodes.length).toBeGreaterThanOrEqual(3);
+    for (const [name, s] of nodes)
+      expect({ name, args: s.environment?.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS }).toEqual({
+        name,
+        args: '+sbwt none +sbwtdcpu none +sbwtdio none',
+      });
+  });
+
   it('gives every long-running service a health check, the services probing /readyz', () => {
     for (const [name, s] of Object.entries(services)) {
       if (s.restart === 'no') continue; // one-shot set-up

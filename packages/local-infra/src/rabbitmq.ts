@@ -85,6 +85,11 @@ export async function startRabbit(opts: RabbitOptions): Promise<LocalRabbit> {
     RABBITMQ_CONFIG_FILE: conf,
     RABBITMQ_ENABLED_PLUGINS_FILE: plugins,
     RABBITMQ_PID_FILE: join(opts.baseDir, 'rabbit.pid'),
+    // A broker that shares its machine must not spin: Erlang's schedulers busy-wait after their work runs
+    // out unless told not to (RabbitMQ's own scripts default to `none` since 3.7, other launchers may not).
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: [process.env.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS, NO_BUSY_WAIT]
+      .filter(Boolean)
+      .join(' '),
   };
   const managementUrl = `http://guest:guest@127.0.0.1:${opts.managementPort}`;
   const quorumDir = join(opts.baseDir, 'mnesia', opts.nodeName, 'quorum', opts.nodeName);
@@ -125,6 +130,9 @@ export async function startRabbit(opts: RabbitOptions): Promise<LocalRabbit> {
     restarts: () => keeper.restarts,
   };
 }
+
+/** Erlang emulator flags that stop idle schedulers from busy-waiting (normal, dirty CPU and dirty I/O). */
+export const NO_BUSY_WAIT = '+sbwt none +sbwtdcpu none +sbwtdio none';
 
 export const authHeader = { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` };
 

@@ -47,8 +47,12 @@ export class MembershipClient {
     this.cache = new LRUCache<string, Entry>({
       max: opts.max,
       ttl: Math.max(1, opts.ttlMs),
-      // A stale entry is kept past its TTL and served when the refresh fails (accounts down).
-      allowStale: false,
+      // Past its TTL an entry is served while one refresh runs behind it (stale-while-revalidate): a hot
+      // conversation never makes a send or a delivery batch wait for accounts just because a minute
+      // passed (events keep entries current; the TTL only bounds an event that was missed). It is kept
+      // and served when the refresh fails (accounts down). An entry an event made doubtful (`dirty`) is
+      // refreshed before it answers.
+      allowStale: true,
       noDeleteOnStaleGet: true,
       allowStaleOnFetchRejection: true,
       noDeleteOnFetchRejection: true,
@@ -59,7 +63,7 @@ export class MembershipClient {
   /** The conversation, or null when accounts does not know it. Throws UNAVAILABLE when accounts cannot answer and nothing is cached. */
   async get(conversationId: string): Promise<ConversationMembership | null> {
     const refresh = this.dirty.delete(conversationId);
-    const e = await this.cache.fetch(conversationId, refresh ? { forceRefresh: true } : undefined);
+    const e = await this.cache.fetch(conversationId, refresh ? { forceRefresh: true, allowStale: false } : undefined);
     if (e === undefined) throw new AppError('UNAVAILABLE', 'cannot check the conversation right now, try again');
     return e === UNKNOWN ? null : e;
   }
@@ -123,8 +127,21 @@ export class MembershipClient {
   onConversationChanged(e: EventPayload<'conversation.changed'>): void {
     const id = e.conversation.id;
     if (e.conversation.kind === 'direct') {
-      // `sendable` is not in the event: looked up again on the next read (the old entry answers if accounts cannot).
-      if (this.cache.peek(id, { allowStale: true }) !== undefined) this.dirty.add(id);
+      const cached = this.cache.peek(id, { allowStale: true }) !== undefined;
+      // A direct conversation is created when two users become friends: it takes messages, and its
+      // members never change. Cached from the event, so the pair's first message waits for no lookup
+      // (`encrypted` is not in the event: asked once, by `encrypted()`, when a plaintext send needs it).
+      // A `created` for an entry already cached (a worker gets it on two queues, or after a lookup) adds nothing.
+      if (e.type === 'created') {
+        if (!cached) {
+          this.cache.set(id, { id, kind: 'direct', memberIds: new Set(e.memberIds), sendable: true });
+          this.encryptionAsked.delete(id);
+        }
+        return;
+      }
+      // Otherwise `sendable` may have changed and is not in the event: looked up again on the next read
+      // (the old entry answers if accounts cannot).
+      if (cached) this.dirty.add(id);
       return;
     }
     // `encrypted` is not in the event: it carries over from the entry (unknown for a room not cached yet).

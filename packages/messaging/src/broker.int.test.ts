@@ -102,6 +102,46 @@ describe('Broker against a real RabbitMQ', () => {
     expect(attempts).toBe(3);
   });
 
+  it('settles every message of batched consumption exactly once: good ones acked, malformed and poison ones dead-lettered', async () => {
+    // A backlog first, so the consumer takes it in batches (one ack frame per batch).
+    const publisher = await broker();
+    const conn = await amqp.connect(vhost.url);
+    const ch = await conn.createConfirmChannel();
+    for (let i = 0; i < 300; i++) {
+      if (i % 50 === 7) ch.publish(EXCHANGES.events, 'message.created', Buffer.from('not json'));
+      await publisher.publish('message.created', { ...message(), body: i % 50 === 20 ? 'poison' : `m${i}` });
+    }
+    await ch.waitForConfirms();
+    await conn.close();
+    const consumer = await broker();
+    const handled = new Map<string, number>();
+    await consumer.consume({
+      queue: QUEUES.persistence.name,
+      batchSize: 40,
+      maxAttempts: 1,
+      handle: async (items) => {
+        const bodies = (items as Envelope<'message.created'>[]).map((e) => e.payload.body!);
+        if (bodies.includes('poison')) throw new Error('poison in the batch');
+        for (const body of bodies) handled.set(body, (handled.get(body) ?? 0) + 1);
+      },
+    });
+    await waitFor(
+      async () => (await queueDepth(vhost, deadLetterQueue(QUEUES.persistence.name))).ready === 12,
+      30_000,
+      'six malformed and six poison messages dead-lettered',
+    );
+    await waitFor(() => handled.size === 294, 30_000, 'every good message handled');
+    // Closing the consumer requeues whatever it had not acked: nothing may come back.
+    await consumer.close();
+    await waitFor(
+      async () => (await queueDepth(vhost, QUEUES.persistence.name)).consumers === 0,
+      30_000,
+      'the consumer gone',
+    );
+    expect((await queueDepth(vhost, QUEUES.persistence.name)).ready).toBe(0);
+    expect([...handled.values()].every((n) => n === 1)).toBe(true);
+  });
+
   it('refuses to publish with UNAVAILABLE once closed', async () => {
     const b = await broker();
     await b.close();

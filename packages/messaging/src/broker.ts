@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
+import { corkFrameWrites } from './cork';
 import { Registry } from 'prom-client';
 import { AppError, ENVELOPE_VERSION, type Envelope, type EventPayload, type EventType } from '@chat/contracts';
 import type { Logger } from '@chat/logger';
@@ -176,6 +177,7 @@ export class Broker extends EventEmitter {
   }
 
   private async setupSteps(m: ChannelModel, step: { name: string }): Promise<void> {
+    if (!corkFrameWrites(m)) this.opts.logger.debug('amqplib frame writes not corked (unexpected connection shape)');
     const admin = await m.createChannel();
     await applyTopology(admin);
     step.name = 'onConnect';

@@ -118,16 +118,29 @@ export async function startConsumer<M>(
     }
   };
 
+  /**
+   * Acks a handled batch with ONE frame (`multiple`: every delivery tag up to the last one) when that is
+   * exact: batches run one at a time in arrival order, and everything before a batch was settled when
+   * its own batch ended (acked, requeued or dead-lettered), so the tags up to the batch's last are its
+   * own. For a quorum queue each ack frame is a command in its log: one per batch, not one per message.
+   */
+  const ackAll = (entries: Entry[]) => {
+    if (entries.length === 0) return;
+    const last = entries[entries.length - 1]!.msg;
+    if (entries.length > 1 && inOrder(entries)) safe(() => ch.ack(last, true));
+    else for (const { msg } of entries) safe(() => ch.ack(msg));
+  };
+
   const run = async (entries: Entry[]): Promise<void> => {
     const items = entries.flatMap((e) => e.items);
     if (items.length === 0) {
-      for (const { msg } of entries) safe(() => ch.ack(msg));
+      ackAll(entries);
       return;
     }
     const end = ctx.metrics.handleSeconds.startTimer({ queue: spec.queue });
     try {
       await spec.handle(items, { logger: log });
-      for (const { msg } of entries) safe(() => ch.ack(msg));
+      ackAll(entries);
       ctx.metrics.consumed.inc({ queue: spec.queue }, entries.length);
     } catch (err) {
       if (spec.isTransient?.(err)) {
@@ -240,6 +253,13 @@ export async function startConsumer<M>(
       await ch.close().catch(() => undefined);
     },
   };
+}
+
+/** Delivery tags strictly increasing (one channel's deliveries, in the order they arrived). */
+function inOrder(entries: Array<{ msg: ConsumeMessage }>): boolean {
+  for (let i = 1; i < entries.length; i++)
+    if (entries[i]!.msg.fields.deliveryTag <= entries[i - 1]!.msg.fields.deliveryTag) return false;
+  return true;
 }
 
 function safe(fn: () => void) {

@@ -1,5 +1,5 @@
 import { MessageId } from '@chat/contracts';
-import { createUlidFactory, ulidTime } from './message-ids';
+import { pooledPrng, createUlidFactory, ulidTime } from './message-ids';
 
 describe('ulid', () => {
   it('makes 26-character Crockford base32 ids that the contract accepts as message ids', () => {
@@ -52,5 +52,20 @@ describe('ulid', () => {
     const ulid = createUlidFactory();
     expect(() => ulid(-1)).toThrow(RangeError);
     expect(() => ulid(2 ** 48)).toThrow(RangeError);
+  });
+
+  it('draws its random part from a pooled CSPRNG: every value in [0, 1), the 32 characters evenly, ids unique', () => {
+    const prng = pooledPrng(64); // small pool: refills many times
+    const counts = new Array<number>(32).fill(0);
+    for (let i = 0; i < 32_000; i++) {
+      const x = prng();
+      expect(x >= 0 && x < 1).toBe(true);
+      counts[Math.floor(x * 32)]!++;
+    }
+    // 1,000 expected per character; a fair source stays far inside these bounds.
+    for (const c of counts) expect(c > 800 && c < 1200).toBe(true);
+    const ulid = createUlidFactory();
+    const ids = new Set(Array.from({ length: 10_000 }, (_, i) => ulid(1_700_000_000_000 + i)));
+    expect(ids.size).toBe(10_000);
   });
 });

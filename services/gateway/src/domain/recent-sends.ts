@@ -1,4 +1,3 @@
-import { LRUCache } from 'lru-cache';
 import type { Message } from '@chat/contracts';
 
 interface Entry {
@@ -8,7 +7,7 @@ interface Entry {
 }
 
 /**
- * Recent sends keyed by (senderId, clientMsgId), bounded (least recently used out first). A retry of a
+ * Recent sends keyed by (senderId, clientMsgId), bounded (oldest out first). A retry of a
  * send gets the message as first accepted (same id), even while the first attempt is still waiting for
  * the broker. The id of a failed attempt (the broker did not confirm in time: it may still have it) is
  * kept, so the retry is published under the SAME id. Sends accepted by OTHER gateways are learnt from
@@ -16,13 +15,13 @@ interface Entry {
  * gets the first id too, without publishing again.
  */
 export class RecentSends {
-  private readonly entries: LRUCache<string, Entry>;
+  private readonly entries: Bounded<Entry>;
   /** Ids handed out by attempts that failed: reused by the retry. */
-  private readonly ids: LRUCache<string, string>;
+  private readonly ids: Bounded<string>;
 
   constructor(max: number) {
-    this.entries = new LRUCache({ max });
-    this.ids = new LRUCache({ max: Math.max(1, Math.ceil(max / 10)) });
+    this.entries = new Bounded(max);
+    this.ids = new Bounded(Math.max(1, Math.ceil(max / 10)));
   }
 
   static key(senderId: string, clientMsgId: string): string {
@@ -69,5 +68,32 @@ export class RecentSends {
 
   get size(): number {
     return this.entries.size;
+  }
+}
+
+/**
+ * A Map bounded to `max` keys, the oldest inserted out first. Every send touches it several times
+ * (accept, reserve, learn from the broker, the delivery's echo check), so it is a plain insertion-ordered
+ * Map: a resend comes soon after its send, so insertion order is as good as recency here, at a fraction
+ * of an LRU's bookkeeping.
+ */
+class Bounded<V> {
+  private readonly map = new Map<string, V>();
+  constructor(private readonly max: number) {}
+  get(key: string): V | undefined {
+    return this.map.get(key);
+  }
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
+  set(key: string, value: V): void {
+    this.map.set(key, value);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+  }
+  delete(key: string): boolean {
+    return this.map.delete(key);
+  }
+  get size(): number {
+    return this.map.size;
   }
 }

@@ -1,0 +1,69 @@
+/**
+ * The membership client against a real HTTP stand-in for accounts (testkit's fake accounts): what it
+ * asks accounts for, and what it answers without asking.
+ */
+import { randomUUID } from 'node:crypto';
+import { silentLogger } from '@chat/logger';
+import { startFakeAccounts, waitFor, type FakeAccounts } from '@chat/testkit';
+import { MembershipClient } from './membership.client';
+
+let accounts: FakeAccounts;
+
+beforeAll(async () => {
+  accounts = await startFakeAccounts();
+});
+afterAll(async () => accounts.close());
+
+const client = (ttlMs = 60_000) =>
+  new MembershipClient({ accountsUrl: accounts.url, logger: silentLogger(), max: 100, ttlMs, timeoutMs: 5_000 });
+const lookupsOf = (id: string) => accounts.lookups.filter((p) => p.includes(id)).length;
+
+function createdDirect(id: string, memberIds: string[]) {
+  return {
+    type: 'created' as const,
+    conversation: { id, kind: 'direct' as const, title: null, members: [], createdAt: new Date().toISOString() },
+    memberIds,
+    removedUserIds: [],
+  };
+}
+
+describe('MembershipClient', () => {
+  it('knows a direct conversation from its `created` event: the first message asks accounts nothing', async () => {
+    const c = client();
+    const [a, b] = [randomUUID(), randomUUID()];
+    const id = randomUUID();
+    c.onConversationChanged(createdDirect(id, [a, b]));
+    // A delivery worker gets the event on two queues: the second copy must not make the entry doubtful.
+    c.onConversationChanged(createdDirect(id, [a, b]));
+    const got = await c.get(id);
+    expect(got).toMatchObject({ id, kind: 'direct', sendable: true });
+    expect([...got!.memberIds].sort()).toEqual([a, b].sort());
+    expect(await c.members(id)).toHaveLength(2);
+    expect(lookupsOf(id)).toBe(0);
+  });
+
+  it('past the TTL answers at once from the old entry and refreshes it behind (no send waits for accounts)', async () => {
+    const c = client(50);
+    const conv = accounts.conversation([randomUUID(), randomUUID()]);
+    expect((await c.get(conv.id))?.sendable).toBe(true);
+    expect(lookupsOf(conv.id)).toBe(1);
+    conv.sendable = false;
+    await new Promise((r) => setTimeout(r, 80)); // past the 50 ms TTL: that is what is tested
+    // Stale answer now, refresh started...
+    expect((await c.get(conv.id))?.sendable).toBe(true);
+    await waitFor(() => lookupsOf(conv.id) === 2, 10_000, 'the background refresh');
+    // ...and the refreshed entry afterwards.
+    await waitFor(async () => (await c.get(conv.id))?.sendable === false, 10_000, 'the refreshed entry');
+  });
+
+  it('an entry an event made doubtful (friendship changed) is refreshed before it answers', async () => {
+    const c = client();
+    const [a, b] = [randomUUID(), randomUUID()];
+    const conv = accounts.conversation([a, b]);
+    expect((await c.get(conv.id))?.sendable).toBe(true);
+    conv.sendable = false;
+    c.onUsersChanged([a]);
+    expect((await c.get(conv.id))?.sendable).toBe(false);
+    expect(lookupsOf(conv.id)).toBe(2);
+  });
+});
