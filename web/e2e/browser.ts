@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { Stack } from '../../test/system/stack';
 
 /** Debian's Chromium: CI installs it with apt; nothing is downloaded. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -71,4 +72,27 @@ export async function send(page: Page, text: string): Promise<void> {
   const composer = page.getByTestId('composer');
   await composer.fill(text);
   await composer.press('Enter');
+}
+
+/**
+ * The public origin a browser suite runs against: the running stack CHAT_E2E_ORIGIN names, or a stack
+ * of real processes started here (the gateway serving web/build). `stop` stops only what `start` started,
+ * a start that failed half-way included.
+ */
+export class E2eOrigin {
+  origin = process.env.CHAT_E2E_ORIGIN ?? '';
+  private stack: Stack | undefined;
+
+  async start(): Promise<string> {
+    if (!this.origin) {
+      this.stack = new Stack();
+      await this.stack.start();
+      this.origin = this.stack.origin();
+    }
+    return this.origin;
+  }
+
+  async stop(): Promise<void> {
+    await this.stack?.stop();
+  }
 }

@@ -5,15 +5,14 @@
  * web/test-results/screenshots/.
  */
 import type { Browser, Page } from 'playwright-core';
-import { Stack } from '../../test/system/stack';
-import { cspViolations, launch, newUser, openConversation, register, seeText, send, shot } from './browser';
+import { E2eOrigin, cspViolations, launch, newUser, openConversation, register, seeText, send, shot } from './browser';
 
 jest.setTimeout(180_000);
 
 {
   describe('web client against the stack', () => {
-    let origin = process.env.CHAT_E2E_ORIGIN ?? '';
-    let stack: Stack | undefined;
+    const target = new E2eOrigin();
+    let origin = '';
     let browser: Browser;
     const run = Date.now().toString(36).slice(-6);
     const password = 'correct horse battery';
@@ -25,12 +24,7 @@ jest.setTimeout(180_000);
     let c: Page;
 
     beforeAll(async () => {
-      if (!origin) {
-        // Assigned before it starts: afterAll must stop a start that failed half-way.
-        stack = new Stack();
-        await stack.start();
-        origin = stack.origin();
-      }
+      origin = await target.start();
       browser = await launch();
       a = (await newUser(browser, origin)).page;
       b = (await newUser(browser, origin)).page;
@@ -39,7 +33,7 @@ jest.setTimeout(180_000);
     });
     afterAll(async () => {
       await browser?.close();
-      await stack?.stop();
+      await target.stop();
     });
 
     test('register and the errors a user can meet', async () => {

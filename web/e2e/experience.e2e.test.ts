@@ -7,15 +7,14 @@
  * web/test-results/screenshots/.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { Stack } from '../../test/system/stack';
 import { seriousViolations } from './a11y';
-import { cspViolations, launch, newUser, openConversation, register, seeText, send, shot } from './browser';
+import { E2eOrigin, cspViolations, launch, newUser, openConversation, register, seeText, send, shot } from './browser';
 
 jest.setTimeout(240_000);
 
 describe('the web client people expect', () => {
-  let origin = process.env.CHAT_E2E_ORIGIN ?? '';
-  let stack: Stack | undefined;
+  const target = new E2eOrigin();
+  let origin = '';
   let browser: Browser;
   const run = Date.now().toString(36).slice(-6);
   const password = 'correct horse battery';
@@ -55,12 +54,7 @@ describe('the web client people expect', () => {
     (await seeText(page.getByTestId('message'), text)).getByTestId('message-status');
 
   beforeAll(async () => {
-    if (!origin) {
-      // Assigned before it starts: afterAll must stop a start that failed half-way.
-      stack = new Stack();
-      await stack.start();
-      origin = stack.origin();
-    }
+    origin = await target.start();
     browser = await launch();
     ({ context: dCtx, page: d } = await newUser(browser, origin));
     e = (await newUser(browser, origin)).page;
@@ -68,7 +62,7 @@ describe('the web client people expect', () => {
   });
   afterAll(async () => {
     await browser?.close();
-    await stack?.stop();
+    await target.stop();
   });
 
   test('set-up: three people, two of them friends with a direct chat', async () => {

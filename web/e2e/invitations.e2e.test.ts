@@ -5,14 +5,13 @@
  * neither, without a reload.
  */
 import type { Browser, Page } from 'playwright-core';
-import { Stack } from '../../test/system/stack';
-import { launch, newUser, register, seeText, send, shot } from './browser';
+import { E2eOrigin, launch, newUser, register, seeText, send, shot } from './browser';
 
 jest.setTimeout(180_000);
 
 describe('room invitations in the web client', () => {
-  let origin = process.env.CHAT_E2E_ORIGIN ?? '';
-  let stack: Stack | undefined;
+  const target = new E2eOrigin();
+  let origin = '';
   let browser: Browser;
   const run = Date.now().toString(36).slice(-6);
   const password = 'correct horse battery';
@@ -25,12 +24,7 @@ describe('room invitations in the web client', () => {
   let e: Page;
 
   beforeAll(async () => {
-    if (!origin) {
-      // Assigned before it starts: afterAll must stop a start that failed half-way.
-      stack = new Stack();
-      await stack.start();
-      origin = stack.origin();
-    }
+    origin = await target.start();
     browser = await launch();
     a = (await newUser(browser, origin)).page;
     d = (await newUser(browser, origin)).page;
@@ -38,7 +32,7 @@ describe('room invitations in the web client', () => {
   });
   afterAll(async () => {
     await browser?.close();
-    await stack?.stop();
+    await target.stop();
   });
 
   const invite = async ({ username, name }: { username: string; name: string }) => {

@@ -3,32 +3,26 @@
  * HttpOnly `chat_refresh` cookie carries the session across reloads; logout ends it and clears it.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { Stack } from '../../test/system/stack';
-import { launch, newUser, register } from './browser';
+import { E2eOrigin, launch, newUser, register } from './browser';
 
 jest.setTimeout(180_000);
 
 describe('the refresh token in the web client', () => {
-  let origin = process.env.CHAT_E2E_ORIGIN ?? '';
-  let stack: Stack | undefined;
+  const target = new E2eOrigin();
+  let origin = '';
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
   const run = Date.now().toString(36).slice(-6);
 
   beforeAll(async () => {
-    if (!origin) {
-      // Assigned before it starts: afterAll must stop a start that failed half-way.
-      stack = new Stack();
-      await stack.start();
-      origin = stack.origin();
-    }
+    origin = await target.start();
     browser = await launch();
     ({ context, page } = await newUser(browser, origin));
   });
   afterAll(async () => {
     await browser?.close();
-    await stack?.stop();
+    await target.stop();
   });
 
   const refreshCookie = async () => (await context.cookies()).find((c) => c.name === 'chat_refresh');
