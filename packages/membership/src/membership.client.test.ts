@@ -66,4 +66,16 @@ describe('MembershipClient', () => {
     expect((await c.get(conv.id))?.sendable).toBe(false);
     expect(lookupsOf(conv.id)).toBe(2);
   });
+
+  it('callers asking whether a conversation is encrypted while the question is out all wait for the answer', async () => {
+    const c = client();
+    const [a, b] = [randomUUID(), randomUUID()];
+    const conv = accounts.conversation([a, b], { kind: 'direct', encrypted: true });
+    // Known from its event, which does not say whether it is encrypted: asked once, when needed.
+    c.onConversationChanged(createdDirect(conv.id, [a, b]));
+    const answers = await Promise.all([c.encrypted(conv.id), c.encrypted(conv.id), c.encrypted(conv.id)]);
+    expect(answers).toEqual([true, true, true]);
+    expect(await c.encrypted(conv.id)).toBe(true);
+    expect(lookupsOf(conv.id)).toBe(1);
+  });
 });

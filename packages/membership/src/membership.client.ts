@@ -75,18 +75,32 @@ export class MembershipClient {
   async encrypted(conversationId: string): Promise<boolean> {
     const c = await this.get(conversationId);
     if (!c) return false;
-    if (c.encrypted !== undefined || this.encryptionAsked.has(conversationId)) return c.encrypted === true;
+    if (c.encrypted !== undefined) return c.encrypted === true;
+    // Callers while the question is out wait for its answer: answering them "not encrypted" at once
+    // would let a plaintext send into an encrypted conversation, and let a later send overtake an
+    // earlier one of the same socket (the later one's id sorting first).
+    const asking = this.encryptionAsking.get(conversationId);
+    if (asking) return asking;
+    if (this.encryptionAsked.has(conversationId)) return false;
     // Asked once per entry, and only the flag is taken from the answer (the entry, its members and its
     // TTL stay as the events made them); when accounts cannot answer, unknown counts as not encrypted.
     if (this.encryptionAsked.size > 10_000) this.encryptionAsked.clear();
-    this.encryptionAsked.add(conversationId);
-    const fresh = await this.fetch(conversationId).catch(() => UNKNOWN);
-    if (fresh === UNKNOWN) return false;
-    const entry = this.cache.peek(conversationId, { allowStale: true });
-    if (entry !== undefined && entry !== UNKNOWN && entry.encrypted === undefined) entry.encrypted = fresh.encrypted;
-    return fresh.encrypted === true;
+    const ask = this.fetch(conversationId)
+      .catch(() => UNKNOWN)
+      .then((fresh) => {
+        this.encryptionAsked.add(conversationId);
+        if (fresh === UNKNOWN) return false;
+        const entry = this.cache.peek(conversationId, { allowStale: true });
+        if (entry !== undefined && entry !== UNKNOWN && entry.encrypted === undefined)
+          entry.encrypted = fresh.encrypted;
+        return fresh.encrypted === true;
+      })
+      .finally(() => this.encryptionAsking.delete(conversationId));
+    this.encryptionAsking.set(conversationId, ask);
+    return ask;
   }
   private readonly encryptionAsked = new Set<string>();
+  private readonly encryptionAsking = new Map<string, Promise<boolean>>();
 
   /** Member ids, or null for a conversation accounts does not know. */
   async members(conversationId: string): Promise<string[] | null> {

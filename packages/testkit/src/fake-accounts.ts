@@ -8,6 +8,8 @@ export interface FakeConversation {
   createdAt: string;
   members: Array<{ userId: string; role: 'owner' | 'admin' | 'member' }>;
   sendable: boolean;
+  /** End-to-end encrypted (sent only when set, as accounts does for its conversations). */
+  encrypted?: boolean;
 }
 
 export interface RecordedRequest {
@@ -62,6 +64,7 @@ export async function startFakeAccounts(): Promise<FakeAccounts> {
           role: i === 0 && opts.kind !== 'direct' ? 'owner' : 'member',
         })),
         sendable: opts.sendable ?? true,
+        ...(opts.encrypted !== undefined ? { encrypted: opts.encrypted } : {}),
       };
       fake.conversations.set(c.id, c);
       return c;

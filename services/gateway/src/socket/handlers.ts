@@ -54,6 +54,10 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
     'message:send': {
       ackRequired: true,
       async handle(ctx, p) {
+        // The id is taken on arrival, before any await: sends of one socket get ids (and so history
+        // order) in the order they came, however long each one's checks take.
+        const now = Date.now();
+        const fresh = deps.ulid(now);
         await limit(deps.sendLimiter, ctx.userId, 'sending too fast, slow down');
         const key = RecentSends.key(ctx.userId, p.clientMsgId);
         const message = await deps.recentSends.acceptOnce(key, ctx.socketId, async (reuseId) => {
@@ -62,10 +66,9 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
           if ('body' in p && (conv.encrypted ?? (await deps.directory.encrypted(p.conversationId)))) {
             throw new AppError('FORBIDDEN', 'this conversation is end-to-end encrypted: send an encrypted payload');
           }
-          const now = Date.now();
           const m: Message = {
             // A retry after a failed attempt (no confirm in time: the broker may have it) keeps its id.
-            id: reuseId ?? deps.ulid(now),
+            id: reuseId ?? fresh,
             conversationId: p.conversationId,
             senderId: ctx.userId,
             clientMsgId: p.clientMsgId,
