@@ -483,7 +483,11 @@ export class E2EDevice {
     await this.request('POST', `/e2e/groups/${conversationId}/rejoin`, {
       deviceId: this.deviceId,
       keyPackage: kp.publicB64,
-    }).catch(() => this.rejoinAsked.delete(conversationId));
+    }).catch((err: unknown) => {
+      // RATE_LIMITED: this device asked less than the server's window ago (a reload forgets the time
+      // kept here); that request stands, so keep waiting. Anything else: ask again next time.
+      if (codeOf(err) !== 'RATE_LIMITED') this.rejoinAsked.delete(conversationId);
+    });
   }
 
   /** Whether this device asked to be re-added to a conversation and has not been yet. */

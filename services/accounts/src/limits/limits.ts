@@ -18,6 +18,11 @@ export interface Limits {
   rooms: Limiter;
   invitations: Limiter;
   friendRequests: Limiter;
+  /**
+   * End-to-end rejoin requests per (device, conversation): each one makes the members' online devices
+   * commit a re-add, so a device may ask once per E2E_REJOIN_WINDOW_MS (the client waits as long).
+   */
+  e2eRejoin: Limiter;
 }
 
 export function createLimits(pool: Pool, c: Config): Limits {
@@ -64,6 +69,12 @@ export function createLimits(pool: Pool, c: Config): Limits {
       description: 'friend requests',
       max: c.FRIEND_REQUEST_RATE_MAX,
       windowMs: action,
+    }),
+    e2eRejoin: createLimiter(pool, {
+      name: 'e2e-rejoin',
+      description: 'rejoin requests for this device',
+      max: 1,
+      windowMs: c.E2E_REJOIN_WINDOW_MS,
     }),
   };
 }

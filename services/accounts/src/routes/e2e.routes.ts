@@ -356,7 +356,7 @@ export const e2eRoutes =
             "Ask the members' devices to re-add one of your devices that cannot catch up, with a fresh key package",
           params: IdParams,
           body: RejoinBody,
-          response: { 202: z.object({ epoch: z.number().int() }), ...errorResponses(400, 401, 404) },
+          response: { 202: z.object({ epoch: z.number().int() }), ...errorResponses(400, 401, 404, 429) },
         },
       },
       async (req, reply) => {
@@ -366,6 +366,9 @@ export const e2eRoutes =
         // the asking device asks again later if none of them acts.
         const group = await memberGroup(me, req.params.id);
         await ownDevice(me, deviceId);
+        // Each request makes the members' devices commit a re-add: one per (device, conversation) per
+        // window, counted only once the request is known to be valid (429 RATE_LIMITED, no event).
+        await ctx.limits.e2eRejoin.consume(`${me}:${deviceId}:${req.params.id}`, reply);
         const devices = await repo.memberDevices(req.params.id, E2E_CIPHERSUITE);
         await transact(ctx, (tx) =>
           enqueue(
