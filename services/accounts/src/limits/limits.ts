@@ -23,6 +23,8 @@ export interface Limits {
    * commit a re-add, so a device may ask once per E2E_REJOIN_WINDOW_MS (the client waits as long).
    */
   e2eRejoin: Limiter;
+  /** New devices announced to the members of a user's encrypted conversations, per user (beyond: not announced). */
+  e2eDeviceAnnounce: Limiter;
 }
 
 export function createLimits(pool: Pool, c: Config): Limits {
@@ -75,6 +77,12 @@ export function createLimits(pool: Pool, c: Config): Limits {
       description: 'rejoin requests for this device',
       max: 1,
       windowMs: c.E2E_REJOIN_WINDOW_MS,
+    }),
+    e2eDeviceAnnounce: createLimiter(pool, {
+      name: 'e2e-device-announce',
+      description: 'new devices announced',
+      max: c.E2E_DEVICE_ANNOUNCE_MAX,
+      windowMs: action,
     }),
   };
 }
