@@ -109,4 +109,39 @@ describe('a device too far behind is re-added', () => {
       }),
     ).toBe(false);
   });
+
+  it('takes one rejoin request per device and conversation per window: a second one is refused and reaches no one', async () => {
+    const { api, a, b, conversationId } = await friendsPair(stack.origin());
+    const open = (u: BenchUser) =>
+      E2EDevice.open({ request: api.requester(u.token), store: new MemoryStore(), userId: u.id });
+    const [a1, b1, b2] = await Promise.all([open(a), open(b), open(b)]);
+    await a1.enable(conversationId);
+    const sa = await api.connect(a.token);
+    track(sa);
+    const rejoins: Array<Extract<E2eEvent, { type: 'rejoin' }>> = [];
+    sa.on('e2e', (e) => {
+      if (e.type === 'rejoin') rejoins.push(e);
+    });
+    const rejoin = (deviceId: string) =>
+      fetch(`${stack.origin()}/api/v1/e2e/groups/${conversationId}/rejoin`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${b.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ deviceId, keyPackage: 'AAAA' }),
+      });
+
+    expect((await rejoin(b1.deviceId)).status).toBe(202);
+    const again = await rejoin(b1.deviceId);
+    expect(again.status).toBe(429);
+    const body = (await again.json()) as { error: { code: string; retryable: boolean; retryAfterMs: number } };
+    expect(body.error).toMatchObject({ code: 'RATE_LIMITED', retryable: true });
+    expect(body.error.retryAfterMs).toBeGreaterThan(0);
+    expect(body.error.retryAfterMs).toBeLessThanOrEqual(30_000);
+    expect(again.headers.get('ratelimit-policy')).toBe('1;w=30');
+    // Another device of the same user is counted on its own.
+    expect((await rejoin(b2.deviceId)).status).toBe(202);
+
+    await waitFor(() => rejoins.some((e) => e.deviceId === b2.deviceId), 20_000, "b2's rejoin request to reach alice");
+    // The outbox relays in order: had the refused request been sent, it would have come before b2's.
+    expect(rejoins.filter((e) => e.deviceId === b1.deviceId)).toHaveLength(1);
+  });
 });

@@ -39,8 +39,9 @@ export const eventPayloads = {
   /** A room invitation changed; `userIds` are the invitee and the inviter, each sent `event`. */
   'invitation.changed': z.object({ userIds: z.array(Uuid), event: InvitationEvent }),
   /**
-   * End-to-end encryption: a commit was accepted, or a stale device asks to be re-added. `userIds` are
-   * the conversation's members with an MLS device, each sent `event` as the socket `e2e` event.
+   * End-to-end encryption: a commit was accepted, a stale device asks to be re-added, or a member's new
+   * device published its first key packages. `userIds` are the conversation's members with an MLS
+   * device, each sent `event` as the socket `e2e` event.
    */
   'e2e.changed': z.object({ userIds: z.array(Uuid), event: E2eEvent }),
   /**

@@ -57,6 +57,9 @@ const DeviceIdString = z.string().min(1).max(64);
  * - `rejoin`: a member's device (`userId`, `deviceId`) fell too far behind to catch up and asks to be
  *   re-added with `keyPackage` (a fresh one of its own). A device whose group is at `epoch` commits
  *   the re-add (removes the stale leaf, adds the package) after checking the package is that device's.
+ * - `device`: a member (`userId`) registered a new device (`deviceId`, its first key packages): a device
+ *   of the group adds it (claims a package, commits, welcomes it), so it need not wait until a member
+ *   sends or opens the conversation. Several may try; the epoch compare-and-set lets one through.
  */
 export const E2eEvent = z.discriminatedUnion('type', [
   z.object({
@@ -73,6 +76,12 @@ export const E2eEvent = z.discriminatedUnion('type', [
     userId: Uuid,
     deviceId: DeviceIdString,
     keyPackage: z.string().min(1).max(2048),
+  }),
+  z.object({
+    type: z.literal('device'),
+    conversationId: Uuid,
+    userId: Uuid,
+    deviceId: DeviceIdString,
   }),
 ]);
 export type E2eEvent = z.infer<typeof E2eEvent>;

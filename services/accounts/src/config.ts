@@ -47,6 +47,10 @@ export const Config = baseEnv.extend({
    * further behind asks to be re-added. Lowered only by tests.
    */
   E2E_COMMITS_KEPT: env.int(1000, 2),
+  /** One rejoin request per (device, conversation) per E2E_REJOIN_WINDOW_MS: each makes members' devices commit. */
+  E2E_REJOIN_WINDOW_MS: env.int(30_000, 1_000),
+  /** New devices per user per ACTION_RATE_WINDOW_MS whose first key packages are announced to co-members. */
+  E2E_DEVICE_ANNOUNCE_MAX: env.int(20, 1),
   OUTBOX_POLL_MS: env.int(200, 10),
   OUTBOX_BATCH: env.int(100, 1),
   /** Presence (src/presence): a reported session's life without a heartbeat, the offline grace, the sweeper cadence. */

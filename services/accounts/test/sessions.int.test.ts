@@ -1,6 +1,7 @@
 /** Ending a session (logout, refresh-token reuse) tells the gateways, which disconnect its sockets. */
 import { createVerifier, localKeys } from '@chat/auth';
 import { waitFor } from '@chat/testkit';
+import { createSessionsRepository } from '../src/repositories/sessions.repository';
 import { call, registerUser, startHarness, tapEvents, type Harness } from './harness';
 
 describe('session revocation', () => {
@@ -58,6 +59,39 @@ describe('session revocation', () => {
     } finally {
       await tap.close();
     }
+  });
+
+  it('loads the sessions revoked within an access-token lifetime from the partial index, not by scanning live tokens', async () => {
+    const u = await registerUser(h.app);
+    const pool = h.database.pool;
+    // Many live tokens (revoked_at null), a few sessions revoked just now, a few revoked long ago.
+    await pool.query(
+      `INSERT INTO accounts.refresh_tokens (family_id, user_id, token_hash, expires_at, revoked_at)
+       SELECT gen_random_uuid(), $1, 'live-' || g || '-' || gen_random_uuid(), now() + interval '30 days',
+              CASE WHEN g <= 40 THEN now() WHEN g <= 80 THEN now() - interval '2 days' END
+       FROM generate_series(1, 40000) g`,
+      [u.id],
+    );
+    await pool.query('ANALYZE accounts.refresh_tokens');
+    const repo = createSessionsRepository(h.database.db);
+    const since = new Date(Date.now() - 900_000);
+    const { sql, params } = repo.revokedSinceQuery(since).toSQL();
+    const plan = (await pool.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${sql}`, params)).rows[0]![
+      'QUERY PLAN'
+    ];
+    const nodes: Array<Record<string, unknown>> = [];
+    const walk = (n: Record<string, unknown>) => {
+      nodes.push(n);
+      for (const c of (n.Plans as Array<Record<string, unknown>> | undefined) ?? []) walk(c);
+    };
+    walk((plan as Array<{ Plan: Record<string, unknown> }>)[0]!.Plan);
+    const onTokens = nodes.filter((n) => n['Relation Name'] === 'refresh_tokens' || n['Index Name']);
+    expect(onTokens.map((n) => n['Index Name'])).toContain('refresh_tokens_revoked_idx');
+    expect(nodes.some((n) => n['Node Type'] === 'Seq Scan')).toBe(false);
+    // And it answers the same: the 40 sessions revoked now (plus any ended by the tests above), not those of 2 days ago.
+    const revoked = await repo.revokedSince(since);
+    expect(revoked.length).toBeGreaterThanOrEqual(40);
+    expect(revoked.every((r) => r.revokedAt.getTime() > since.getTime())).toBe(true);
   });
 });
 

@@ -88,6 +88,12 @@ export interface OpenDeviceOptions {
   userId: string;
   /** A fresh device gets a random id unless one is given. */
   deviceId?: string;
+  /**
+   * On a `device` event (a member's new device), wait a random time up to this long before adding it,
+   * so that of a room's many online devices only the first few try (the others see the commit first).
+   * Default 3000 ms; 0 in tests.
+   */
+  deviceAddSpreadMs?: number;
 }
 
 export class E2EDevice {
@@ -103,6 +109,7 @@ export class E2EDevice {
     private readonly store: E2EStore,
     readonly userId: string,
     private readonly identity: Identity,
+    private readonly deviceAddSpreadMs = 3_000,
   ) {}
 
   get deviceId(): string {
@@ -129,7 +136,7 @@ export class E2EDevice {
       };
       await opts.store.set(key, JSON.stringify(identity));
     }
-    const device = new E2EDevice(opts.request, opts.store, opts.userId, identity);
+    const device = new E2EDevice(opts.request, opts.store, opts.userId, identity, opts.deviceAddSpreadMs);
     await device.request('PUT', `/keys/devices/${identity.deviceId}`, {
       publicKey: identity.publicKey,
       algorithm: mls.CIPHERSUITE,
@@ -221,6 +228,7 @@ export class E2EDevice {
    */
   async onEvent(e: E2eEvent): Promise<boolean> {
     if (e.type === 'rejoin') return this.serial(e.conversationId, () => this.readdLocked(e)).catch(() => false);
+    if (e.type === 'device') return this.addAnnounced(e).catch(() => false);
     if (e.deviceId === this.deviceId) return false; // its own commit: applied when it was made
     const welcomed = e.welcomed.some((d) => d.userId === this.userId && d.deviceId === this.deviceId);
     return this.serial(e.conversationId, async () => {
@@ -230,6 +238,25 @@ export class E2EDevice {
       const after = await this.loadState(e.conversationId);
       return (before ? mls.epochOf(before) : -1) !== (after ? mls.epochOf(after) : -1);
     }).catch(() => false);
+  }
+
+  /**
+   * A member registered a new device (socket `e2e`, type `device`): after a random wait (so that the
+   * first of the online devices does it and the others see its commit), a device of the group catches
+   * up and adds the members' devices it lacks. Resolves true when its group changed.
+   */
+  private async addAnnounced(e: Extract<E2eEvent, { type: 'device' }>): Promise<boolean> {
+    if (e.userId === this.userId && e.deviceId === this.deviceId) return false; // it is welcomed, not adding
+    if (this.deviceAddSpreadMs > 0)
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * this.deviceAddSpreadMs));
+    return this.serial(e.conversationId, async () => {
+      const before = await this.loadState(e.conversationId);
+      if (!before) return false;
+      await this.syncLocked(e.conversationId);
+      await this.reconcileLocked(e.conversationId);
+      const after = await this.loadState(e.conversationId);
+      return mls.epochOf(before) !== (after ? mls.epochOf(after) : -1);
+    });
   }
 
   /** Encrypts a text for a conversation's devices, after bringing the group up to date. */
@@ -483,7 +510,11 @@ export class E2EDevice {
     await this.request('POST', `/e2e/groups/${conversationId}/rejoin`, {
       deviceId: this.deviceId,
       keyPackage: kp.publicB64,
-    }).catch(() => this.rejoinAsked.delete(conversationId));
+    }).catch((err: unknown) => {
+      // RATE_LIMITED: this device asked less than the server's window ago (a reload forgets the time
+      // kept here); that request stands, so keep waiting. Anything else: ask again next time.
+      if (codeOf(err) !== 'RATE_LIMITED') this.rejoinAsked.delete(conversationId);
+    });
   }
 
   /** Whether this device asked to be re-added to a conversation and has not been yet. */

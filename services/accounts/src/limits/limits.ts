@@ -18,6 +18,13 @@ export interface Limits {
   rooms: Limiter;
   invitations: Limiter;
   friendRequests: Limiter;
+  /**
+   * End-to-end rejoin requests per (device, conversation): each one makes the members' online devices
+   * commit a re-add, so a device may ask once per E2E_REJOIN_WINDOW_MS (the client waits as long).
+   */
+  e2eRejoin: Limiter;
+  /** New devices announced to the members of a user's encrypted conversations, per user (beyond: not announced). */
+  e2eDeviceAnnounce: Limiter;
 }
 
 export function createLimits(pool: Pool, c: Config): Limits {
@@ -63,6 +70,18 @@ export function createLimits(pool: Pool, c: Config): Limits {
       name: 'friend-requests',
       description: 'friend requests',
       max: c.FRIEND_REQUEST_RATE_MAX,
+      windowMs: action,
+    }),
+    e2eRejoin: createLimiter(pool, {
+      name: 'e2e-rejoin',
+      description: 'rejoin requests for this device',
+      max: 1,
+      windowMs: c.E2E_REJOIN_WINDOW_MS,
+    }),
+    e2eDeviceAnnounce: createLimiter(pool, {
+      name: 'e2e-device-announce',
+      description: 'new devices announced',
+      max: c.E2E_DEVICE_ANNOUNCE_MAX,
       windowMs: action,
     }),
   };

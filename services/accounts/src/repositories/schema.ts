@@ -79,7 +79,16 @@ export const refreshTokens = accounts.table(
     rotatedAt: timestamp('rotated_at', { withTimezone: true, mode: 'date' }),
     revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
   },
-  (t) => [uniqueIndex('refresh_tokens_hash_key').on(t.tokenHash), index('refresh_tokens_family_idx').on(t.familyId)],
+  (t) => [
+    uniqueIndex('refresh_tokens_hash_key').on(t.tokenHash),
+    index('refresh_tokens_family_idx').on(t.familyId),
+    // The start-up load of every service (GET /internal/v1/sessions/revoked: revoked_at > now - access
+    // token TTL, grouped by family). Partial, so live tokens (most rows) cost it nothing; family_id rides
+    // along so the scan reads the index only.
+    index('refresh_tokens_revoked_idx')
+      .on(t.revokedAt, t.familyId)
+      .where(sql`${t.revokedAt} is not null`),
+  ],
 );
 
 export const friendRequests = accounts.table(

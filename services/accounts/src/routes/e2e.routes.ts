@@ -165,19 +165,45 @@ export const e2eRoutes =
       },
       async (req) => {
         const me = userId(req);
+        const { deviceId } = req.params;
         return ctx.db.transaction(async (tx) => {
           const r = createE2eRepository(tx);
-          if (!(await r.findDevice(me, req.params.deviceId)))
-            throw new AppError('NOT_FOUND', 'no such device of yours');
-          const have = await r.countKeyPackages(me, req.params.deviceId);
+          const device = await r.findDevice(me, deviceId);
+          if (!device) throw new AppError('NOT_FOUND', 'no such device of yours');
+          const have = await r.countKeyPackages(me, deviceId);
           if (have.available + req.body.keyPackages.length > e2eLimits.keyPackagesPerDevice) {
             throw new AppError(
               'CONFLICT',
               `a device holds at most ${e2eLimits.keyPackagesPerDevice} key packages (it has ${have.available})`,
             );
           }
-          await r.addKeyPackages(me, req.params.deviceId, req.body.keyPackages);
-          if (req.body.lastResort) await r.setLastResort(me, req.params.deviceId, req.body.lastResort);
+          await r.addKeyPackages(me, deviceId, req.body.keyPackages);
+          if (req.body.lastResort) await r.setLastResort(me, deviceId, req.body.lastResort);
+          // A new device's first packages (it had none, not even a last-resort one): the groups of the
+          // user's encrypted conversations are told (socket `e2e`, type `device`), so a member's idle
+          // device adds it now. At most E2E_DEVICE_ANNOUNCE_MAX a window per user (a device removed and
+          // registered again, over and over, is still added at the members' next send or open).
+          if (have.available === 0 && !have.lastResort && device.algorithm === E2E_CIPHERSUITE) {
+            const announce = await ctx.limits.e2eDeviceAnnounce.consume(me).then(
+              () => true,
+              (err: unknown) => {
+                if (err instanceof AppError && err.code === 'RATE_LIMITED') return false;
+                throw err;
+              },
+            );
+            for (const g of announce ? await r.groupsForUser(me) : []) {
+              const devices = await r.memberDevices(g.conversationId, E2E_CIPHERSUITE);
+              await enqueue(
+                tx,
+                'e2e.changed',
+                {
+                  userIds: [...new Set(devices.map((d) => d.userId))],
+                  event: { type: 'device', conversationId: g.conversationId, userId: me, deviceId },
+                },
+                traceId(req),
+              );
+            }
+          }
           return {
             available: have.available + req.body.keyPackages.length,
             lastResort: have.lastResort || req.body.lastResort !== undefined,
@@ -356,7 +382,7 @@ export const e2eRoutes =
             "Ask the members' devices to re-add one of your devices that cannot catch up, with a fresh key package",
           params: IdParams,
           body: RejoinBody,
-          response: { 202: z.object({ epoch: z.number().int() }), ...errorResponses(400, 401, 404) },
+          response: { 202: z.object({ epoch: z.number().int() }), ...errorResponses(400, 401, 404, 429) },
         },
       },
       async (req, reply) => {
@@ -366,6 +392,9 @@ export const e2eRoutes =
         // the asking device asks again later if none of them acts.
         const group = await memberGroup(me, req.params.id);
         await ownDevice(me, deviceId);
+        // Each request makes the members' devices commit a re-add: one per (device, conversation) per
+        // window, counted only once the request is known to be valid (429 RATE_LIMITED, no event).
+        await ctx.limits.e2eRejoin.consume(`${me}:${deviceId}:${req.params.id}`, reply);
         const devices = await repo.memberDevices(req.params.id, E2E_CIPHERSUITE);
         await transact(ctx, (tx) =>
           enqueue(

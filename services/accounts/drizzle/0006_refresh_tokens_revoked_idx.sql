@@ -1,0 +1,1 @@
+CREATE INDEX "refresh_tokens_revoked_idx" ON "accounts"."refresh_tokens" USING btree ("revoked_at","family_id") WHERE "accounts"."refresh_tokens"."revoked_at" is not null;
