@@ -1,8 +1,10 @@
 /**
  * Snapshot each service's OpenAPI document into docs/openapi/<service>.json:
  *   npm run openapi
- * against a running stack (`npm start`). Ports are the `npm start` ones: GATEWAY_PORT_DEV,
- * ACCOUNTS_PORT_DEV, PERSISTENCE_PORT_DEV, DELIVERY_PORT_DEV (defaults 8080-8083); OPENAPI_HOST
+ * against a running stack (`npm start`). Ports are the `npm start` ones: ACCOUNTS_PORT_DEV,
+ * PERSISTENCE_PORT_DEV, DELIVERY_PORT_DEV (defaults 8081-8083). The gateway's document (its operator
+ * routes only: the public origin serves none) is on its operator listener, whose port `npm start`
+ * picks freely and logs as `operator listener`: pass it as GATEWAY_OPS_PORT, or it is skipped. OPENAPI_HOST
  * (default 127.0.0.1) and OPENAPI_OUT (default docs/openapi) move the source and the destination.
  * Keys are sorted recursively so a regenerated file only differs where the API changed.
  */
@@ -10,7 +12,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 const services = [
-  { name: 'gateway', variable: 'GATEWAY_PORT_DEV', port: 8080 },
+  { name: 'gateway', variable: 'GATEWAY_OPS_PORT', port: 0 },
   { name: 'accounts', variable: 'ACCOUNTS_PORT_DEV', port: 8081 },
   { name: 'persistence', variable: 'PERSISTENCE_PORT_DEV', port: 8082 },
   { name: 'delivery', variable: 'DELIVERY_PORT_DEV', port: 8083 },
@@ -41,6 +43,10 @@ async function main(): Promise<void> {
   await mkdir(outDir, { recursive: true });
   const failures: string[] = [];
   for (const s of services) {
+    if (s.port === 0 && !process.env[s.variable]) {
+      process.stdout.write(`${s.name}: skipped (set ${s.variable} to its operator listener's port)\n`);
+      continue;
+    }
     const url = `http://${host}:${portOf(s.variable, s.port)}/docs/json`;
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
