@@ -103,7 +103,7 @@ describe('Broker against a real RabbitMQ', () => {
   });
 
   it('settles every message of batched consumption exactly once: good ones acked, malformed and poison ones dead-lettered', async () => {
-    // A backlog first, so the consumer takes it in batches (one ack frame per batch).
+    // A backlog first, so the consumer takes it in batches.
     const publisher = await broker();
     const conn = await amqp.connect(vhost.url);
     const ch = await conn.createConfirmChannel();

@@ -119,16 +119,14 @@ export async function startConsumer<M>(
   };
 
   /**
-   * Acks a handled batch with ONE frame (`multiple`: every delivery tag up to the last one) when that is
-   * exact: batches run one at a time in arrival order, and everything before a batch was settled when
-   * its own batch ended (acked, requeued or dead-lettered), so the tags up to the batch's last are its
-   * own. For a quorum queue each ack frame is a command in its log: one per batch, not one per message.
+   * Acks each message of a handled batch with its own frame (the frames of one tick leave in one write:
+   * see cork.ts). A single `multiple` ack per batch was tried (one quorum-queue log command per batch)
+   * and lost messages: on a 3-node cluster, after the leader of persistence's queue was killed, stored
+   * history missed acknowledged messages in 2 of 2 runs (0 of 2 with one ack per message); the exact
+   * mechanism was not found, so the per-message acks stay.
    */
   const ackAll = (entries: Entry[]) => {
-    if (entries.length === 0) return;
-    const last = entries[entries.length - 1]!.msg;
-    if (entries.length > 1 && inOrder(entries)) safe(() => ch.ack(last, true));
-    else for (const { msg } of entries) safe(() => ch.ack(msg));
+    for (const { msg } of entries) safe(() => ch.ack(msg));
   };
 
   const run = async (entries: Entry[]): Promise<void> => {
@@ -256,12 +254,6 @@ export async function startConsumer<M>(
 }
 
 /** Delivery tags strictly increasing (one channel's deliveries, in the order they arrived). */
-function inOrder(entries: Array<{ msg: ConsumeMessage }>): boolean {
-  for (let i = 1; i < entries.length; i++)
-    if (entries[i]!.msg.fields.deliveryTag <= entries[i - 1]!.msg.fields.deliveryTag) return false;
-  return true;
-}
-
 function safe(fn: () => void) {
   try {
     fn();
