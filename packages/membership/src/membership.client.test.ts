@@ -78,4 +78,17 @@ describe('MembershipClient', () => {
     expect(await c.encrypted(conv.id)).toBe(true);
     expect(lookupsOf(conv.id)).toBe(1);
   });
+
+  it('every caller while a doubtful entry is being refreshed gets the refreshed entry, not the old one', async () => {
+    const c = client();
+    const [a, b] = [randomUUID(), randomUUID()];
+    const conv = accounts.conversation([a, b], { sendable: false });
+    expect((await c.get(conv.id))?.sendable).toBe(false);
+    // The pair are friends again: the event makes the entry doubtful; two sends check it at once.
+    conv.sendable = true;
+    c.onUsersChanged([a]);
+    const [first, second] = await Promise.all([c.get(conv.id), c.get(conv.id)]);
+    expect([first?.sendable, second?.sendable]).toEqual([true, true]);
+    expect(lookupsOf(conv.id)).toBe(2);
+  });
 });

@@ -62,8 +62,21 @@ export class MembershipClient {
 
   /** The conversation, or null when accounts does not know it. Throws UNAVAILABLE when accounts cannot answer and nothing is cached. */
   async get(conversationId: string): Promise<ConversationMembership | null> {
-    const refresh = this.dirty.delete(conversationId);
-    const e = await this.cache.fetch(conversationId, refresh ? { forceRefresh: true, allowStale: false } : undefined);
+    // An entry an event made doubtful is refreshed before it answers, for EVERY caller while that
+    // refresh is out: a second caller would otherwise get the old entry (served stale while the refresh
+    // runs) and, after an unblock, refuse a send as "takes no messages".
+    let e: Entry | undefined;
+    const refreshing = this.refreshing.get(conversationId);
+    if (refreshing) e = await refreshing;
+    else if (this.dirty.delete(conversationId)) {
+      const p = this.cache.fetch(conversationId, { forceRefresh: true, allowStale: false });
+      this.refreshing.set(conversationId, p);
+      try {
+        e = await p;
+      } finally {
+        this.refreshing.delete(conversationId);
+      }
+    } else e = await this.cache.fetch(conversationId);
     if (e === undefined) throw new AppError('UNAVAILABLE', 'cannot check the conversation right now, try again');
     return e === UNKNOWN ? null : e;
   }
@@ -100,6 +113,7 @@ export class MembershipClient {
     return ask;
   }
   private readonly encryptionAsked = new Set<string>();
+  private readonly refreshing = new Map<string, Promise<Entry | undefined>>();
   private readonly encryptionAsking = new Map<string, Promise<boolean>>();
 
   /** Member ids, or null for a conversation accounts does not know. */
