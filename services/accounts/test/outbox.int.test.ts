@@ -169,7 +169,14 @@ describe('events through the transactional outbox', () => {
       expect((await call(accounts.app, 'GET', '/readyz')).status).toBe(503);
 
       await rabbit.restart();
-      const after = await tapEvents(rabbit.url(), 'outage-tap');
+      // A node just back may still reset a connection while it finishes booting (read ECONNRESET on a
+      // loaded CI machine): connect until it takes one.
+      const after = await waitFor(
+        async () => tapEvents(rabbit!.url(), 'outage-tap').catch(() => null),
+        30_000,
+        'a connection to the restarted broker',
+        250,
+      );
       try {
         await waitFor(
           () => names.every((n) => ofType(after.events, 'user.created').some((e) => e.payload.username === n)),
