@@ -6,8 +6,9 @@
 // and RabbitMQ asks, to declare a queue with a dead-letter exchange, configure and read on the queue and
 // write on that exchange. So each user may configure, bind (write on the queue, read on the exchange)
 // and read the shared queues, and write to chat.dead-letter; beyond that, only what its role needs:
-//   accounts     publishes domain events (outbox relay) to chat.events
-//   persistence  publishes nothing
+//   accounts     publishes domain events (outbox relay) to chat.events; declares and consumes its own
+//                accounts.<id>.revoked queue (ended sessions)
+//   persistence  publishes nothing; declares and consumes its own persistence.<id>.revoked queue
 //   delivery     publishes to chat.deliveries, and sessions requests to chat.events; declares and
 //                consumes its own delivery.<id>.sessions queue
 //   gateway      publishes domain events to chat.events; declares and consumes its own gateway.<id> queues
@@ -27,14 +28,14 @@ const any = (...alternatives) => `^(${alternatives.join('|')})$`;
 
 export const PERMISSIONS = {
   accounts: {
-    configure: any(EXCHANGES, SHARED_QUEUES),
-    write: any(SHARED_QUEUES, 'chat\\.(events|dead-letter)', 'amq\\.default'),
-    read: any(EXCHANGES, SHARED_QUEUES),
+    configure: any(EXCHANGES, SHARED_QUEUES, 'accounts\\..+\\.revoked'),
+    write: any(SHARED_QUEUES, 'accounts\\..+\\.revoked', 'chat\\.(events|dead-letter)', 'amq\\.default'),
+    read: any(EXCHANGES, SHARED_QUEUES, 'accounts\\..+\\.revoked'),
   },
   persistence: {
-    configure: any(EXCHANGES, SHARED_QUEUES),
-    write: any(SHARED_QUEUES, 'chat\\.dead-letter', 'amq\\.default'),
-    read: any(EXCHANGES, SHARED_QUEUES),
+    configure: any(EXCHANGES, SHARED_QUEUES, 'persistence\\..+\\.revoked'),
+    write: any(SHARED_QUEUES, 'persistence\\..+\\.revoked', 'chat\\.dead-letter', 'amq\\.default'),
+    read: any(EXCHANGES, SHARED_QUEUES, 'persistence\\..+\\.revoked'),
   },
   delivery: {
     configure: any(EXCHANGES, SHARED_QUEUES, 'delivery\\..+\\.sessions'),
