@@ -190,7 +190,9 @@ describe('an end-to-end encrypted direct conversation in the browser', () => {
     await a.close();
     await aCtx.setOffline(false);
     a = await aCtx.newPage();
-    a.setDefaultTimeout(15_000);
+    // The reloaded page restores its session, opens its key store and unseals the entry before it shows
+    // it: over 15 s once on a loaded CI machine (5 s when idle at most).
+    a.setDefaultTimeout(30_000);
     await a.goto(directUrl);
     await seeText((await seeText(a.getByTestId('message'), queued)).getByTestId('message-status'), /Sent|Seen/);
     await openConversation(b, alice.username);
