@@ -177,13 +177,24 @@ export class Broker extends EventEmitter {
   }
 
   private async setupSteps(m: ChannelModel, step: { name: string }): Promise<void> {
+    // amqplib's recovery listens to a connection's 'error' only once this set-up has succeeded. Until
+    // then an 'error' (the broker dropping the socket without a goodbye: a reset, a node going down, a
+    // missed heartbeat) had no listener, so the EventEmitter threw it out of the socket's callback: an
+    // uncaught exception, and the service exited (exitOnCrash). Seen in test/foundation/broker-outage:
+    // the broker stopped while the delivery worker was still setting up; `write ECONNRESET`, exit 1.
+    // With a listener the connection closes as it should, the set-up fails, and recovery tries again
+    // (the 'connect-failed' warning says why). Stays for the connection's life: harmless after.
+    m.on('error', (err: Error) => this.opts.logger.debug({ err: err.message }, 'broker connection error'));
     if (!corkFrameWrites(m)) this.opts.logger.debug('amqplib frame writes not corked (unexpected connection shape)');
     const admin = await m.createChannel();
+    // A channel's 'error' without a listener throws too (and takes the connection down with it).
+    admin.on('error', () => undefined);
     await applyTopology(admin);
     step.name = 'onConnect';
     if (this.opts.onConnect) await this.opts.onConnect(admin);
     step.name = 'confirm channel';
     const confirm = await m.createConfirmChannel();
+    confirm.on('error', () => undefined);
     // A channel closed by the server (a protocol error) leaves the connection up; close the connection
     // too so recovery rebuilds everything from one known state.
     const closeAll = (why: string) => () => {
@@ -193,8 +204,6 @@ export class Broker extends EventEmitter {
       }
     };
     confirm.on('close', closeAll('confirm channel closed'));
-    confirm.on('error', () => undefined);
-    admin.on('error', () => undefined);
     this.confirm = confirm;
     this.adminChannel = admin;
     this.current = m;
