@@ -87,7 +87,7 @@ describe.each([
     // A consumer registered before connecting starts inside the set-up, as every service's do.
     await b.consume({ queue: QUEUES.persistence.name, handle: async () => undefined });
     await b.connect();
-    await waitFor(() => b.isConnected, 20_000, 'connected on the second attempt');
+    await waitFor(() => b.isReady, 20_000, 'set up on the second attempt');
     expect(attempts).toBeGreaterThanOrEqual(2);
     await new Promise((r) => setImmediate(r));
     expect(escaped).toEqual([]);
@@ -108,7 +108,7 @@ describe.each([
     expect(settled).not.toBeNull();
     expect(settled!.filter((o) => o !== 'confirmed' && o !== 'refused')).toEqual([]);
     expect(settled).toContain('refused');
-    await waitFor(() => b.isConnected, 20_000, 'reconnected');
+    await waitFor(() => b.isReady, 20_000, 'reconnected');
     await b.publish('message.created', message('after'));
     expect(escaped).toEqual([]);
   });

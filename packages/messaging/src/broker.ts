@@ -56,6 +56,8 @@ export class Broker extends EventEmitter {
   private stallTimer: NodeJS.Timeout | undefined;
   private readonly pending = new Set<Pending>();
   private connected = false;
+  /** The current connection's set-up finished (amqplib's recovery emitted 'connect'). */
+  private setUp = false;
   private closing = false;
 
   constructor(private readonly opts: BrokerOptions) {
@@ -65,6 +67,16 @@ export class Broker extends EventEmitter {
 
   get isConnected(): boolean {
     return this.connected && this.confirm !== null;
+  }
+
+  /**
+   * Connected AND the connection's set-up finished: topology applied and every registered consumer
+   * consuming. What `/readyz` reports. `isConnected` turns true earlier, before the consumers start (their
+   * first batch may publish), so a readiness check on it said ready while the consumers were still
+   * starting, and a broker lost at that moment was lost mid-set-up.
+   */
+  get isReady(): boolean {
+    return this.isConnected && this.setUp;
   }
 
   /** Resolves once connected the first time. */
@@ -89,6 +101,7 @@ export class Broker extends EventEmitter {
     this.model = model;
     model.on('connect', () => {
       this.connected = true;
+      this.setUp = true;
       log.info({ node: targets.address }, 'broker connected');
       this.emit('connect');
     });
@@ -356,6 +369,7 @@ export class Broker extends EventEmitter {
   /** The connection (or a half-finished set-up of one) is gone: refuse publishes until the next set-up. */
   private markDown(): void {
     this.connected = false;
+    this.setUp = false;
     this.confirm = null;
     this.adminChannel = null;
     this.current = null;
@@ -379,6 +393,7 @@ export class Broker extends EventEmitter {
     this.activeConsumers.clear();
     await this.model?.close().catch(() => undefined);
     this.connected = false;
+    this.setUp = false;
     this.confirm = null;
     this.failPending(new AppError('UNAVAILABLE', 'shutting down'));
   }
