@@ -42,6 +42,9 @@ const NACK_RECONNECT_EVERY_MS = 5_000;
 
 type Pending = { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
 
+/** Confirm channels that closed (see publishRaw). */
+const closedChannels = new WeakSet<object>();
+
 /**
  * One AMQP connection with automatic recovery. On every (re)connect the topology is re-applied, the
  * confirm channel re-opened and every registered consumer re-started. While disconnected, publishes
@@ -208,6 +211,9 @@ export class Broker extends EventEmitter {
     step.name = 'confirm channel';
     const confirm = await m.createConfirmChannel();
     confirm.on('error', () => undefined);
+    // Before amqplib's own 'close' listener, which fails the outstanding confirms: a confirm lost with
+    // its channel is not a nack (a nack renews the connection and holds off the next renewal for 5 s).
+    confirm.prependListener('close', () => closedChannels.add(confirm));
     // A channel closed by the server (a protocol error) leaves the connection up; close the connection
     // too so recovery rebuilds everything from one known state.
     const closeAll = (why: string) => () => {
@@ -335,6 +341,9 @@ export class Broker extends EventEmitter {
           if (!this.pending.delete(entry)) return;
           clearTimeout(entry.timer);
           if (err) {
+            // amqplib fails the confirms still awaited when the channel closes the same way as a nack.
+            if (closedChannels.has(ch))
+              return reject(new AppError('UNAVAILABLE', 'message broker connection lost', { cause: err }));
             this.onNack();
             return reject(new AppError('UNAVAILABLE', 'message broker refused the message, try again', { cause: err }));
           }
