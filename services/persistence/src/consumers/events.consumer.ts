@@ -67,7 +67,8 @@ export async function insertIsolating(
 
 /**
  * Consumes `persistence.events`: every batch (up to PERSISTENCE_BATCH events) is written in ONE
- * transaction and acked by the broker client only after it commits. Idempotent: a redelivered or
+ * transaction (for messages only, one autocommitted statement) and acked by the broker client only
+ * after it commits. Idempotent: a redelivered or
  * resent message hits the unique keys and is skipped, read markers only move forward, member lists
  * carry their snapshot time. Database outages are transient: the batch is put back, not dead-lettered.
  */
@@ -98,8 +99,9 @@ export function createEventsConsumer(
       }
       const latest = latestChanges(changes);
       let refused: Refused[] = [];
-      // The common case is one insert statement, no savepoint. Only when the database refuses something
-      // does the batch run again with the messages isolated under savepoints (insertIsolating).
+      // A batch with reads or member changes is one transaction holding one insert statement, no
+      // savepoint. Only when the database refuses something does the batch run again, in a transaction,
+      // with the messages isolated under savepoints (insertIsolating).
       const commit = (isolate: boolean) =>
         deps.db.transaction(async (tx) => {
           const insert = (exec: Tx, rows: Message[]) => deps.messages.insertBatch(exec, rows);
@@ -116,7 +118,9 @@ export function createEventsConsumer(
         });
       let inserted: string[];
       try {
-        inserted = await commit(false);
+        // Messages only (the common case): one autocommitted statement, one round trip, no BEGIN/COMMIT.
+        inserted =
+          reads.length === 0 && latest.length === 0 ? await deps.messages.storeBatch(created) : await commit(false);
       } catch (err) {
         if (isTransientDbError(err) || created.length === 0) throw err;
         inserted = await commit(true);
