@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import { asc, eq } from 'drizzle-orm';
 import type { Message } from '@chat/contracts';
 import { createDatabase, isTransientDbError, type Database } from '@chat/db';
 import { silentLogger } from '@chat/logger';
 import { createTestDatabase, waitFor, type TestDatabase } from '@chat/testkit';
 import { createMessagesRepository, toMessage, type MessagesRepository } from '../src/repositories/messages.repository';
-import { schema, type MessageRow, type Schema } from '../src/repositories/schema';
+import { messages, schema, type MessageRow, type Schema } from '../src/repositories/schema';
 import { messageId, textMessage } from './harness';
 
 /**
  * The batch insert on its own, against a real Postgres: one autocommitted statement (`storeBatch`, the
- * consumer's common case) and the same statement inside a transaction (`insertBatch`). What it must
+ * consumer's common case) and the same statement inside a transaction (`transaction`, for batches that also carry reads or member changes). What it must
  * keep: seqs per conversation in id order, first-wins dedupe, gaps only for rows already stored, the
  * three kinds' columns, all or nothing, and distinct seqs in commit order under concurrent writers.
  */
@@ -36,10 +37,7 @@ describe('the batch insert', () => {
   });
 
   const rows = async (conversationId: string): Promise<MessageRow[]> =>
-    a.db.query.messages.findMany({
-      where: (m, { eq }) => eq(m.conversationId, conversationId),
-      orderBy: (m, { asc }) => asc(m.seq),
-    });
+    a.db.select().from(messages).where(eq(messages.conversationId, conversationId)).orderBy(asc(messages.seq));
   const seqs = async (conversationId: string) => (await rows(conversationId)).map((r) => [r.id, r.seq]);
   const lastSeq = async (conversationId: string) =>
     (
@@ -127,7 +125,7 @@ describe('the batch insert', () => {
     };
     delete event.body;
     await repoA.storeBatch([text, encrypted]);
-    await a.db.transaction((tx) => repoA.insertBatch(tx, [event]));
+    await repoA.transaction((_tx, insert) => insert([event]));
     const stored = await rows(c);
     expect(stored.map(toMessage)).toEqual([text, encrypted, event]);
     expect(stored.map((r) => [r.kind, r.body !== null, r.encrypted !== null, r.event !== null])).toEqual([
@@ -175,8 +173,8 @@ describe('the batch insert', () => {
     const early = textMessage(c, alice, { id: messageId(500) });
     const late = textMessage(c, bob, { id: messageId(400) }); // an older id, committed later
     let waiting: Promise<string[]> | undefined;
-    await a.db.transaction(async (tx) => {
-      await repoA.insertBatch(tx, [early]);
+    await repoA.transaction(async (_tx, insert) => {
+      await insert([early]);
       waiting = repoB.storeBatch([late]);
       // The autocommitted statement blocks on this transaction's lock on the conversation's seq row.
       await waitFor(

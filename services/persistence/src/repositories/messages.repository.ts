@@ -1,8 +1,9 @@
-import { and, asc, desc, eq, gt, lt, sql, type SQL, type SQLChunk } from 'drizzle-orm';
-import type { Pool } from 'pg';
+import { and, asc, desc, eq, gt, lt } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import type { Pool, PoolClient } from 'pg';
 import type { Message } from '@chat/contracts';
-import { messages, type MessageRow } from './schema';
-import type { Db, Executor } from './types';
+import { messages, schema, type MessageRow } from './schema';
+import type { Db, Tx } from './types';
 
 /** A stored row as the contract's Message: `body` only for text, `encrypted` only for encrypted, `event` only for a room event. */
 export function toMessage(row: MessageRow): Message {
@@ -100,40 +101,42 @@ export function batchColumns(unique: Message[]): unknown[][] {
   return [id, conversationId, senderId, clientMsgId, kind, body, encrypted, event, createdAt];
 }
 
-/** A `$n` statement and its values as drizzle SQL, for a caller's drizzle transaction. */
-function toDrizzle(text: string, values: unknown[]): SQL {
-  const parts = text.split(/\$(\d+)/);
-  const chunks: SQLChunk[] = [];
-  parts.forEach((part, i) => chunks.push(i % 2 ? sql.param(values[Number(part) - 1]) : sql.raw(part)));
-  return sql.join(chunks);
-}
-
 export function createMessagesRepository(db: Db, pool: Pool) {
+  // A drizzle session per pooled connection, made once: a transaction on it can also issue the named
+  // statement on the connection itself (drizzle's execute would rebuild and re-plan it every time).
+  const sessions = new WeakMap<PoolClient, Db>();
+  const store = async (on: Pool | PoolClient, batch: Message[]): Promise<string[]> => {
+    const unique = dedupe(batch);
+    if (unique.length === 0) return [];
+    const res = await on.query<{ id: string }>({
+      name: 'persistence.insert_batch',
+      text: INSERT_BATCH_SQL,
+      values: batchColumns(unique),
+    });
+    return res.rows.map((r) => r.id);
+  };
   return {
     /**
      * Stores a batch in one statement and one round trip on a pooled connection, autocommitted: the
      * common case (a batch of messages only). Returns the ids actually inserted.
      */
-    async storeBatch(batch: Message[]): Promise<string[]> {
-      const unique = dedupe(batch);
-      if (unique.length === 0) return [];
-      const res = await pool.query<{ id: string }>({
-        name: 'persistence.insert_batch',
-        text: INSERT_BATCH_SQL,
-        values: batchColumns(unique),
-      });
-      return res.rows.map((r) => r.id);
-    },
+    storeBatch: (batch: Message[]): Promise<string[]> => store(pool, batch),
 
     /**
-     * The same statement inside the caller's transaction (or savepoint): batches that also move read
-     * markers or member lists, and the isolation of refused rows. Returns the ids actually inserted.
+     * Runs `fn` in a transaction on one pooled connection; `insert` stores a batch there with the same
+     * statement, inside the savepoint `fn` is in if any: batches that also move read markers or member
+     * lists, and the isolation of refused rows. Returns the ids actually inserted.
      */
-    async insertBatch(tx: Executor, batch: Message[]): Promise<string[]> {
-      const unique = dedupe(batch);
-      if (unique.length === 0) return [];
-      const inserted = await tx.execute<{ id: string }>(toDrizzle(INSERT_BATCH_SQL, batchColumns(unique)));
-      return inserted.rows.map((r) => r.id);
+    async transaction<T>(fn: (tx: Tx, insert: (batch: Message[]) => Promise<string[]>) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      try {
+        let session = sessions.get(client);
+        if (!session) sessions.set(client, (session = drizzle(client, { schema })));
+        return await session.transaction((tx) => fn(tx, (batch) => store(client, batch)));
+      } finally {
+        // A connection that broke meanwhile is not queryable: the pool discards it instead of reusing it.
+        client.release();
+      }
     },
 
     /**
