@@ -47,9 +47,10 @@ export function dedupe(batch: Message[]): Message[] {
  * transaction needed). Seqs are reserved per conversation in conversation order (rows locked in that
  * order, so two batches never deadlock on each other) and the row lock is held until the statement's
  * transaction commits: a batch that commits later always gets higher seqs. Within a conversation the
- * messages take their seqs in id order (`row_number`). Repeats are skipped by the unique keys; the
- * seqs they reserved stay as harmless gaps. One array per column (unnest): the same plan for any batch
- * size, and the text never changes, so it is a named prepared statement (parsed once per connection).
+ * messages take their seqs in id order (`row_number`). Repeats inside the batch are dropped before
+ * (`dedupe`) and spend no seq; rows already stored are skipped by the unique keys, and the seqs they
+ * reserved stay as harmless gaps. One array per column (unnest): the same plan for any batch size, and
+ * the text never changes, so it is a named prepared statement (parsed and planned once per connection).
  */
 export const INSERT_BATCH_SQL = `
 with batch as (
