@@ -5,7 +5,8 @@ import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
 import type { Verifier } from '@chat/auth';
 import { transact, type Deps } from '../deps';
 import { authenticate, traceId, userId } from '../auth/authenticate';
-import { enqueue } from '../outbox/outbox';
+import { enqueue, enqueueAll } from '../outbox/outbox';
+import { conversationEvent } from '../domain/events';
 import { createConversationsRepository } from '../repositories/conversations.repository';
 import { createE2eRepository } from '../repositories/e2e.repository';
 import { DeviceParams } from './keys.routes';
@@ -282,9 +283,20 @@ export const e2eRoutes =
       },
       async (req, reply) => {
         const me = userId(req);
-        if (!(await convs.findMember(req.params.id, me))) throw new AppError('NOT_FOUND', 'conversation not found');
-        const group = await repo.createGroup(req.params.id, me);
-        if (!group) throw new AppError('CONFLICT', 'conversation is already end-to-end encrypted');
+        const group = await transact(ctx, async (tx) => {
+          const c = createConversationsRepository(tx);
+          // Locked like any membership change, so each change's `conversation.changed` reads the flag
+          // as it is when that change commits.
+          if (!(await c.lock(req.params.id)) || !(await c.findMember(req.params.id, me)))
+            throw new AppError('NOT_FOUND', 'conversation not found');
+          const created = await createE2eRepository(tx).createGroup(req.params.id, me);
+          if (!created) throw new AppError('CONFLICT', 'conversation is already end-to-end encrypted');
+          // Published with the switch: the gateways refuse plaintext sends from this event on, without
+          // asking accounts (the members' clients get it as the socket `conversation` event, `updated`).
+          const after = (await c.withMembers(req.params.id))!;
+          await enqueueAll(tx, [conversationEvent('updated', after, { encrypted: true })], traceId(req));
+          return created;
+        });
         return reply.status(201).send(toGroup(group));
       },
     );
