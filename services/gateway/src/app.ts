@@ -130,6 +130,7 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     messages: new PublishBatcher(broker, 'message.created', {
       windowMs: config.SEND_BATCH_WINDOW_MS,
       maxItems: config.SEND_BATCH_MAX,
+      lingerMs: config.SEND_BATCH_LINGER_MS,
     }),
   });
 
