@@ -44,7 +44,7 @@ const serverDocs: Record<keyof typeof serverEventSchemas, string> = {
   resync: 'The gateway lost its broker connection: live events may be missing; fetch history after your cursors.',
 };
 
-export function buildAsyncApi(opts: { version: string; origin?: string } = { version: '1.1.0' }) {
+export function buildAsyncApi(opts: { version: string; origin?: string } = { version: '1.2.0' }) {
   const host = (opts.origin ?? 'http://localhost:8080').replace(/^https?:\/\//, '');
   const messages: Record<string, unknown> = {};
   const operations: Record<string, unknown> = {};

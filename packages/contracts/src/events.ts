@@ -28,6 +28,9 @@ export const eventPayloads = {
   /**
    * Membership or metadata of a conversation changed. `memberIds` is the full member list after the
    * change, `removedUserIds` those who just left, so consumers can update caches without a lookup.
+   * `encrypted`: whether the conversation is end-to-end encrypted after the change (turning it on is an
+   * `updated`; it never turns off). Added after version 1 of the envelope, additively: absent from an
+   * older publisher's event, where it means "unknown" (not false); readers that predate it ignore it.
    */
   'conversation.changed': z.object({
     type: z.enum(['created', 'updated', 'member_added', 'member_removed']),
@@ -35,6 +38,7 @@ export const eventPayloads = {
     memberIds: z.array(Uuid),
     removedUserIds: z.array(Uuid).default([]),
     userId: Uuid.optional(),
+    encrypted: z.boolean().optional(),
   }),
   /** A room invitation changed; `userIds` are the invitee and the inviter, each sent `event`. */
   'invitation.changed': z.object({ userIds: z.array(Uuid), event: InvitationEvent }),

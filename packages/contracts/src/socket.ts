@@ -33,6 +33,8 @@ export const ConversationEvent = z.object({
   type: z.enum(['created', 'updated', 'member_added', 'member_removed']),
   conversation: Conversation.partial({ lastMessage: true, unreadCount: true }),
   userId: Uuid.optional(),
+  /** Whether the conversation is end-to-end encrypted after the change (switching it on is an `updated`). */
+  encrypted: z.boolean().optional(),
 });
 export type ConversationEvent = z.infer<typeof ConversationEvent>;
 

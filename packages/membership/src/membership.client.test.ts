@@ -18,12 +18,28 @@ const client = (ttlMs = 60_000) =>
   new MembershipClient({ accountsUrl: accounts.url, logger: silentLogger(), max: 100, ttlMs, timeoutMs: 5_000 });
 const lookupsOf = (id: string) => accounts.lookups.filter((p) => p.includes(id)).length;
 
-function createdDirect(id: string, memberIds: string[]) {
+/** A direct conversation's event; without `encrypted`, as an older accounts published it. */
+function createdDirect(
+  id: string,
+  memberIds: string[],
+  flag: { encrypted?: boolean } = {},
+  type: 'created' | 'updated' = 'created',
+) {
   return {
-    type: 'created' as const,
+    type,
     conversation: { id, kind: 'direct' as const, title: null, members: [], createdAt: new Date().toISOString() },
     memberIds,
     removedUserIds: [],
+    ...flag,
+  };
+}
+function roomChanged(id: string, memberIds: string[], flag: { encrypted?: boolean } = {}) {
+  return {
+    type: 'member_added' as const,
+    conversation: { id, kind: 'room' as const, title: 'r', members: [], createdAt: new Date().toISOString() },
+    memberIds,
+    removedUserIds: [],
+    ...flag,
   };
 }
 
@@ -77,6 +93,58 @@ describe('MembershipClient', () => {
     expect(answers).toEqual([true, true, true]);
     expect(await c.encrypted(conv.id)).toBe(true);
     expect(lookupsOf(conv.id)).toBe(1);
+  });
+
+  it('takes the encryption flag from the event: a new conversation needs no lookup, even for a plaintext send', async () => {
+    const c = client();
+    const [a, b] = [randomUUID(), randomUUID()];
+    const direct = randomUUID();
+    const room = randomUUID();
+    c.onConversationChanged(createdDirect(direct, [a, b], { encrypted: false }));
+    c.onConversationChanged(roomChanged(room, [a, b], { encrypted: false }));
+    expect(await c.encrypted(direct)).toBe(false);
+    expect(await c.encrypted(room)).toBe(false);
+    expect((await c.get(direct))?.encrypted).toBe(false);
+    expect(lookupsOf(direct) + lookupsOf(room)).toBe(0);
+  });
+
+  it('a cached `false` turns `true` when encryption is switched on, and no older event turns it back', async () => {
+    const c = client();
+    const [a, b] = [randomUUID(), randomUUID()];
+    // Cached from a lookup (not encrypted then), and from an event.
+    const looked = accounts.conversation([a, b], { kind: 'direct' });
+    expect(await c.encrypted(looked.id)).toBe(false);
+    const room = randomUUID();
+    c.onConversationChanged(roomChanged(room, [a, b], { encrypted: false }));
+    expect(await c.encrypted(room)).toBe(false);
+
+    c.onConversationChanged(createdDirect(looked.id, [a, b], { encrypted: true }, 'updated'));
+    c.onConversationChanged(roomChanged(room, [a, b], { encrypted: true }));
+    expect(await c.encrypted(looked.id)).toBe(true);
+    expect(await c.encrypted(room)).toBe(true);
+    // A membership change committed before the switch, delivered after it, says false: still true.
+    c.onConversationChanged(roomChanged(room, [a, b], { encrypted: false }));
+    c.onConversationChanged(createdDirect(looked.id, [a, b], { encrypted: false }));
+    expect(await c.encrypted(room)).toBe(true);
+    expect(await c.encrypted(looked.id)).toBe(true);
+    // The direct conversation's switch made nothing doubtful: one lookup in all (the first read).
+    expect(lookupsOf(looked.id)).toBe(1);
+    expect(lookupsOf(room)).toBe(0);
+  });
+
+  it("an older publisher's event without the flag: a room keeps what it knew, a new one is asked once", async () => {
+    const c = client();
+    const [a, b] = [randomUUID(), randomUUID()];
+    const known = randomUUID();
+    c.onConversationChanged(roomChanged(known, [a, b], { encrypted: true }));
+    c.onConversationChanged(roomChanged(known, [a, b, randomUUID()]));
+    expect(await c.encrypted(known)).toBe(true);
+    expect(lookupsOf(known)).toBe(0);
+    const asked = accounts.conversation([a, b], { kind: 'room', encrypted: true });
+    c.onConversationChanged(roomChanged(asked.id, [a, b]));
+    expect(await c.encrypted(asked.id)).toBe(true);
+    expect(await c.encrypted(asked.id)).toBe(true);
+    expect(lookupsOf(asked.id)).toBe(1);
   });
 
   it('every caller while a doubtful entry is being refreshed gets the refreshed entry, not the old one', async () => {

@@ -22,6 +22,8 @@ export interface MembershipClientOptions {
   /** How long an entry is trusted without an event; past it, the next read refreshes it. */
   ttlMs: number;
   timeoutMs: number;
+  /** Called for every conversation lookup sent to accounts (a miss, a refresh, an encryption question): a metric. */
+  onLookup?: () => void;
 }
 
 /** Users per contacts request (the route's limit is 1,000). */
@@ -82,8 +84,9 @@ export class MembershipClient {
   }
 
   /**
-   * Whether a conversation is end-to-end encrypted. A room known only from an event (the flag is not
-   * in it) is looked up once; when accounts cannot answer, unknown counts as not encrypted.
+   * Whether a conversation is end-to-end encrypted. Events carry the flag; a conversation known only
+   * from an older publisher's event (without it) is looked up once; when accounts cannot answer,
+   * unknown counts as not encrypted.
    */
   async encrypted(conversationId: string): Promise<boolean> {
     const c = await this.get(conversationId);
@@ -123,6 +126,7 @@ export class MembershipClient {
   }
 
   private async fetch(id: string): Promise<Entry> {
+    this.opts.onLookup?.();
     let res: Response;
     try {
       res = await internalGet(`${this.base}/internal/v1/conversations/${encodeURIComponent(id)}`, this.opts.timeoutMs);
@@ -151,30 +155,39 @@ export class MembershipClient {
     };
   }
 
-  /** A membership change: rooms are updated in place; a direct conversation is looked up again (its `sendable`). */
+  /**
+   * A conversation changed. Rooms are updated in place from the event's member list; a direct
+   * conversation is cached from its `created` event. `encrypted` comes with the event (absent only from
+   * an older publisher: then it carries over from the entry, or is asked once by `encrypted()`) and is
+   * sticky: a `true` is never undone by an older event still in flight, and a cached `false` flips at
+   * once when the event that switches encryption on arrives.
+   */
   onConversationChanged(e: EventPayload<'conversation.changed'>): void {
     const id = e.conversation.id;
+    const prev = this.cache.peek(id, { allowStale: true });
+    const known = prev !== undefined && prev !== UNKNOWN ? prev : undefined;
+    const encrypted = known?.encrypted === true || e.encrypted === true ? true : (e.encrypted ?? known?.encrypted);
     if (e.conversation.kind === 'direct') {
-      const cached = this.cache.peek(id, { allowStale: true }) !== undefined;
       // A direct conversation is created when two users become friends: it takes messages, and its
-      // members never change. Cached from the event, so the pair's first message waits for no lookup
-      // (`encrypted` is not in the event: asked once, by `encrypted()`, when a plaintext send needs it).
-      // A `created` for an entry already cached (a worker gets it on two queues, or after a lookup) adds nothing.
-      if (e.type === 'created') {
-        if (!cached) {
-          this.cache.set(id, { id, kind: 'direct', memberIds: new Set(e.memberIds), sendable: true });
-          this.encryptionAsked.delete(id);
-        }
+      // members never change. Cached from the event, so the pair's first message waits for no lookup.
+      // A `created` for an entry already cached (a worker gets it on two queues, or after a lookup) only
+      // adds the flag.
+      if (e.type === 'created' && !known) {
+        this.cache.set(id, { id, kind: 'direct', memberIds: new Set(e.memberIds), sendable: true, encrypted });
+        this.encryptionAsked.delete(id);
         return;
       }
-      // Otherwise `sendable` may have changed and is not in the event: looked up again on the next read
-      // (the old entry answers if accounts cannot).
-      if (cached) this.dirty.add(id);
+      if (!known) {
+        if (prev === UNKNOWN) this.dirty.add(id);
+        return;
+      }
+      if (encrypted !== undefined) known.encrypted = encrypted;
+      // Nothing else of a direct conversation changes by this event (`sendable` follows friendships:
+      // `onUsersChanged`); an older publisher's event without the flag is looked up again on the next
+      // read (the old entry answers if accounts cannot).
+      if (e.type !== 'created' && e.encrypted === undefined) this.dirty.add(id);
       return;
     }
-    // `encrypted` is not in the event: it carries over from the entry (unknown for a room not cached yet).
-    const prev = this.cache.peek(id, { allowStale: true });
-    const encrypted = prev !== undefined && prev !== UNKNOWN ? prev.encrypted : undefined;
     this.cache.set(id, { id, kind: 'room', memberIds: new Set(e.memberIds), sendable: true, encrypted });
     if (encrypted === undefined) this.encryptionAsked.delete(id);
   }

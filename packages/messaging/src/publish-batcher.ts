@@ -6,7 +6,16 @@ export interface PublishBatcherOptions {
   windowMs: number;
   /** A batch is published as soon as it holds this many items. */
   maxItems: number;
+  /**
+   * With no publish in flight, how long an item may wait for company, and only while items arrive at
+   * least twice per `lingerMs` on average (a moving average of the gaps between arrivals): a steady
+   * stream shares broker messages, a trickle or the first item after a pause is never delayed. 0: never.
+   */
+  lingerMs?: number;
 }
+
+/** Weight of the newest gap in the moving average of gaps between arrivals. */
+const GAP_WEIGHT = 0.1;
 
 type Waiting<T extends EventType> = {
   payload: EventPayload<T>;
@@ -19,14 +28,20 @@ type Waiting<T extends EventType> = {
  * Groups publishes of one event type into one confirmed broker message. Under light load nothing
  * waits: with no publish waiting for its confirm, what arrived in the current tick goes out at once.
  * Under load, items gather while a confirm is outstanding, up to `windowMs` or `maxItems`, and go out
- * together: one broker message, one confirm, one disk write for many events. Each caller's promise
- * resolves (or rejects) with the confirm of the batch that carried its event.
+ * together: one broker message, one confirm, one disk write for many events. In between, a steady
+ * stream (items arriving at least twice per `lingerMs`) waits up to `lingerMs` for company even with
+ * nothing in flight: at a few hundred sends a second each broker message then carries several (every
+ * hop behind it, delivery, persistence and the gateway's deliveries, inherits the batch). Each caller's
+ * promise resolves (or rejects) with the confirm of the batch that carried its event.
  */
 export class PublishBatcher<T extends EventType> {
   private buffer: Waiting<T>[] = [];
   private inFlight = 0;
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
+  private lastArrival = -Infinity;
+  /** Moving average of the milliseconds between arrivals (starts as "a trickle"). */
+  private gapMs = Infinity;
 
   constructor(
     private readonly broker: Broker,
@@ -37,9 +52,17 @@ export class PublishBatcher<T extends EventType> {
   publish(payload: EventPayload<T>, opts?: PublishOptions): Promise<Envelope<T>> {
     return new Promise((resolve, reject) => {
       this.buffer.push({ payload, opts, resolve, reject });
+      const now = performance.now();
+      const gap = now - this.lastArrival;
+      this.lastArrival = now;
+      // A pause raises the average at once, so the first items after it go out without waiting.
+      this.gapMs = gap === Infinity || this.gapMs === Infinity ? gap : this.gapMs + GAP_WEIGHT * (gap - this.gapMs);
       if (this.buffer.length >= this.opts.maxItems) return this.flush();
-      if (this.inFlight === 0) this.immediate ??= setImmediate(() => this.flush());
-      else this.timer ??= setTimeout(() => this.flush(), this.opts.windowMs);
+      if (this.timer) return;
+      const linger = this.opts.lingerMs ?? 0;
+      if (this.inFlight > 0) this.timer = setTimeout(() => this.flush(), this.opts.windowMs);
+      else if (linger > 0 && this.gapMs * 2 <= linger) this.timer = setTimeout(() => this.flush(), linger);
+      else this.immediate ??= setImmediate(() => this.flush());
     });
   }
 

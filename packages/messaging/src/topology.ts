@@ -141,6 +141,9 @@ export const WORKER_EVENT_BINDINGS: EventType[] = ['presence.reported', 'gateway
 
 const privateQueue = { exclusive: true, autoDelete: true, durable: false } as const;
 
+/** How long a consumer of a private queue may hold its acks to send them as one (ConsumerSpec.ackEveryMs). */
+export const PRIVATE_ACK_EVERY_MS = 50;
+
 /** A gateway instance's own queues, on every (re)connect after `applyTopology`. */
 export async function applyGatewayTopology(ch: Channel, gatewayId: string): Promise<void> {
   const deliveries = PRIVATE_QUEUES.gatewayDeliveries(gatewayId);

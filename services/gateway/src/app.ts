@@ -12,7 +12,7 @@ import { proxyRoutes } from './routes/proxy.routes';
 import { securityHeaders } from './routes/security-headers';
 import { webRoutes } from './routes/web.routes';
 import { asyncApiRoutes } from './routes/asyncapi.routes';
-import { createGatewayMetrics } from './metrics';
+import { conversationsCachedGauge, createGatewayMetrics } from './metrics';
 import { createRateLimiter } from './rate-limit';
 import { RecentSends } from './domain/recent-sends';
 import { createHandlers, TYPING_TTL_MS } from './socket/handlers';
@@ -70,7 +70,9 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     max: config.CONVERSATION_CACHE_SIZE,
     ttlMs: config.CONVERSATION_CACHE_TTL_MS,
     timeoutMs: config.ACCOUNTS_TIMEOUT_MS,
+    onLookup: () => metrics.accountsLookups.inc(),
   });
+  conversationsCachedGauge(app.registry, () => directory.size);
   const recentSends = new RecentSends(config.RECENT_SENDS);
   const recentReads = new Map<string, string>();
   const typing = new TypingTracker({
@@ -128,6 +130,7 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     messages: new PublishBatcher(broker, 'message.created', {
       windowMs: config.SEND_BATCH_WINDOW_MS,
       maxItems: config.SEND_BATCH_MAX,
+      lingerMs: config.SEND_BATCH_LINGER_MS,
     }),
   });
 

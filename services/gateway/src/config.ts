@@ -42,6 +42,11 @@ export const Config = baseEnv.extend({
   SEND_BATCH_WINDOW_MS: env.int(2, 0),
   /** or this many messages. With nothing waiting, a send is published at once. */
   SEND_BATCH_MAX: env.int(100, 1),
+  /**
+   * With nothing waiting, a send may wait this long for others, only while sends arrive at least twice
+   * per window on average (a steady stream): one broker message for several. 0: never wait.
+   */
+  SEND_BATCH_LINGER_MS: env.int(8, 0),
   DELIVERY_PREFETCH: env.int(512, 1),
   DELIVERY_BATCH: env.int(256, 1),
   /** `gateway.heartbeat` cadence: accounts expires this gateway's users about 2.5 heartbeats after the last. */

@@ -4,6 +4,18 @@ export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
 
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
 
+/** Reports how many conversations the membership cache holds, at each scrape. */
+export function conversationsCachedGauge(registry: Registry, size: () => number): Gauge {
+  return new Gauge({
+    name: 'gateway_conversations_cached',
+    help: 'Conversations in the membership cache',
+    registers: [registry],
+    collect() {
+      this.set(size());
+    },
+  });
+}
+
 export function createGatewayMetrics(registry: Registry) {
   return {
     sockets: new Gauge({ name: 'gateway_connected_sockets', help: 'Connected sockets', registers: [registry] }),
@@ -46,6 +58,11 @@ export function createGatewayMetrics(registry: Registry) {
     resyncs: new Counter({
       name: 'gateway_resyncs_total',
       help: 'Times the sockets were told to resync (the broker connection came back)',
+      registers: [registry],
+    }),
+    accountsLookups: new Counter({
+      name: 'gateway_accounts_lookups_total',
+      help: 'Conversation lookups sent to accounts (cache misses, refreshes, encryption questions); events keep the cache current',
       registers: [registry],
     }),
     deliveryLatency: new Histogram({

@@ -14,7 +14,7 @@ export const Config = baseEnv.extend({
   /** Unacked events the broker may hand over at once (about two batches, so the next one is ready). */
   PERSISTENCE_PREFETCH: env.int(1000, 1),
   /** A batch smaller than PERSISTENCE_BATCH waits at most this long for more (0: never; history only, live delivery never waits). */
-  PERSISTENCE_LINGER_MS: env.int(10, 0),
+  PERSISTENCE_LINGER_MS: env.int(50, 0),
   /** How long a positive membership answer is trusted in memory. */
   MEMBER_CACHE_MS: env.int(5_000, 0),
   /** How long a bot API token's check (asked of accounts) is reused: a revoked token works at most this long. */

@@ -32,7 +32,7 @@ export function createRepositories(deps: RepositoryOptions) {
   return {
     database: deps.database,
     db,
-    messages: createMessagesRepository(db),
+    messages: createMessagesRepository(db, deps.database.pool),
     members,
     readMarkers: createReadMarkersRepository(db),
     summaries: createSummariesRepository(deps.database.pool),

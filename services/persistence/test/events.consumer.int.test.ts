@@ -125,6 +125,34 @@ describe('the persistence.events consumer', () => {
     expect(stored.has(batch[137]!.id)).toBe(false);
   });
 
+  it('a batch of messages only (one autocommitted statement) with a refused row: the rest stored in seq order, the refused one dead-lettered', async () => {
+    // No conversation.changed or read in the queue: the batch takes the one-statement path, which the
+    // database refuses as a whole; the batch is then stored again under savepoints.
+    const c = randomUUID();
+    const batch = Array.from({ length: 50 }, (_, i) =>
+      textMessage(c, alice, { id: messageId(2000 + i), body: i === 17 ? 'nul \u0000 inside' : `m${i}` }),
+    );
+    await h.publisher.publishBatch(
+      'message.created',
+      batch.map((payload) => ({ payload, opts: { id: payload.id } })),
+    );
+    await h.startConsumer();
+    await waitFor(
+      async () => (await queueDepth(h.vhost, deadLetterQueue(QUEUE))).ready === 1,
+      15_000,
+      'the refused row dead-lettered',
+    );
+    await waitFor(async () => (await count(c)) === 49, 15_000, '49 rows');
+    const stored = await h.database.pool.query<{ id: string; seq: string }>(
+      'select id, seq from persistence.messages where conversation_id = $1 order by seq',
+      [c],
+    );
+    const expected = batch.filter((_, i) => i !== 17).map((m) => m.id);
+    expect(stored.rows.map((r) => r.id)).toEqual(expected);
+    // The failed statement spent nothing: seqs 1..49, in id order.
+    expect(stored.rows.map((r) => Number(r.seq))).toEqual(expected.map((_, i) => i + 1));
+  });
+
   it('guarantee 2: 500 events confirmed while the consumer is stopped are all stored, exactly once, when it starts', async () => {
     const c = randomUUID();
     await h.setMembers(c, [alice, bob]);

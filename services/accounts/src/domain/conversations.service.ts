@@ -11,7 +11,7 @@ import { createFriendsRepository } from '../repositories/friends.repository';
 import { createInvitationsRepository } from '../repositories/invitations.repository';
 import { createUsersRepository } from '../repositories/users.repository';
 import { sortByActivity, toConversation } from './conversation-view';
-import { conversationEvent } from './events';
+import { conversationEvent, encryptedIn } from './events';
 import { nextOwner } from './ownership';
 import { roomEventMessage } from './room-events';
 
@@ -48,7 +48,7 @@ export async function openDirect(ctx: Deps, me: string, otherId: string, traceId
     }
     const { conversation, created } = await convs.getOrCreateDirect(me, otherId);
     const full = (await convs.withMembers(conversation.id))!;
-    if (created) await enqueueAll(tx, [conversationEvent('created', full)], traceId);
+    if (created) await enqueueAll(tx, [conversationEvent('created', full, { encrypted: false })], traceId);
     return full;
   });
   return withSummary(ctx, me, c);
@@ -78,7 +78,7 @@ export async function createRoom(
     await enqueueAll(
       tx,
       [
-        conversationEvent('created', full),
+        conversationEvent('created', full, { encrypted: false }),
         roomEventMessage(row.id, me, { type: 'created', title, ...names(full, me) }),
       ],
       traceId,
@@ -148,7 +148,13 @@ export async function separate(tx: Tx, blocker: string, blocked: string, traceId
     const after = (await convs.withMembers(id))!;
     await enqueueAll(
       tx,
-      [conversationEvent('member_removed', after, { removedUserIds: [leaving], userId: leaving })],
+      [
+        conversationEvent('member_removed', after, {
+          removedUserIds: [leaving],
+          userId: leaving,
+          encrypted: await encryptedIn(tx, id),
+        }),
+      ],
       traceId,
     );
   }
@@ -229,7 +235,7 @@ export async function addMember(
     await enqueueAll(
       tx,
       [
-        conversationEvent('member_added', after, { userId }),
+        conversationEvent('member_added', after, { userId, encrypted: await encryptedIn(tx, id) }),
         roomEventMessage(id, me, { type: 'joined', userId, ...names(after, me, userId) }),
       ],
       traceId,
@@ -269,7 +275,14 @@ export async function removeMember(ctx: Deps, me: string, id: string, userId: st
       );
     await enqueueAll(
       tx,
-      [conversationEvent('member_removed', after, { removedUserIds: [userId], userId }), ...happened],
+      [
+        conversationEvent('member_removed', after, {
+          removedUserIds: [userId],
+          userId,
+          encrypted: await encryptedIn(tx, id),
+        }),
+        ...happened,
+      ],
       traceId,
     );
   });
@@ -300,7 +313,11 @@ export async function setRole(
       role === 'owner' && target.role !== 'owner'
         ? [roomEventMessage(id, me, { type: 'owner_changed', userId, ...names(full, me, userId) })]
         : [];
-    await enqueueAll(tx, [conversationEvent('updated', after, { userId }), ...promoted], traceId);
+    await enqueueAll(
+      tx,
+      [conversationEvent('updated', after, { userId, encrypted: await encryptedIn(tx, id) }), ...promoted],
+      traceId,
+    );
     return after;
   });
   return withSummary(ctx, me, c);
@@ -318,7 +335,11 @@ export async function rename(ctx: Deps, me: string, id: string, title: string, t
       full.conversation.title !== title
         ? [roomEventMessage(id, me, { type: 'renamed', title, ...names(full, me) })]
         : [];
-    await enqueueAll(tx, [conversationEvent('updated', after), ...renamed], traceId);
+    await enqueueAll(
+      tx,
+      [conversationEvent('updated', after, { encrypted: await encryptedIn(tx, id) }), ...renamed],
+      traceId,
+    );
     return after;
   });
   return withSummary(ctx, me, c);

@@ -2,6 +2,8 @@ import type { EventPayload, User } from '@chat/contracts';
 import type { PendingEvent } from '../outbox/outbox';
 import { toConversationCore, type ConversationChange } from './conversation-view';
 import type { ConversationWithMembers } from '../repositories/conversations.repository';
+import { createE2eRepository } from '../repositories/e2e.repository';
+import type { Executor } from '../repositories/types';
 
 /**
  * The `friends` socket payloads, carried by `friendship.changed` to both users of the pair (the same
@@ -53,10 +55,16 @@ export const friendRemovedEvent = (
   },
 });
 
+/**
+ * `conversation.changed`. `encrypted` is required here so that no change forgets it: the gateways'
+ * membership caches take the flag from the event instead of asking accounts (a new conversation:
+ * false; otherwise `encryptedIn` read under the conversation's row lock, which orders it against
+ * `POST /api/v1/e2e/groups/:id`).
+ */
 export function conversationEvent(
   change: ConversationChange,
   c: ConversationWithMembers,
-  extra: { removedUserIds?: string[]; userId?: string } = {},
+  extra: { removedUserIds?: string[]; userId?: string; encrypted: boolean },
 ): PendingEvent {
   const payload: EventPayload<'conversation.changed'> = {
     type: change,
@@ -64,6 +72,11 @@ export function conversationEvent(
     memberIds: c.members.map((m) => m.userId),
     removedUserIds: extra.removedUserIds ?? [],
     ...(extra.userId ? { userId: extra.userId } : {}),
+    encrypted: extra.encrypted,
   };
   return { type: 'conversation.changed', payload };
 }
+
+/** Whether a conversation is end-to-end encrypted, read in the caller's transaction. */
+export const encryptedIn = async (tx: Executor, conversationId: string): Promise<boolean> =>
+  (await createE2eRepository(tx).findGroup(conversationId)) !== null;

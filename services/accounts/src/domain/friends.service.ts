@@ -43,7 +43,8 @@ async function befriend(
   const since = (await friends.createFriendship(me.id, other.id)) ?? new Date();
   const { conversation, created } = await convs.getOrCreateDirect(me.id, other.id);
   const events: PendingEvent[] = [friendAcceptedEvent([other, me], since, conversation.id, requestId)];
-  if (created) events.push(conversationEvent('created', (await convs.withMembers(conversation.id))!));
+  if (created)
+    events.push(conversationEvent('created', (await convs.withMembers(conversation.id))!, { encrypted: false }));
   return { view: friendView(other, since, conversation.id), events };
 }
 

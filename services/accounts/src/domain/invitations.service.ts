@@ -8,7 +8,7 @@ import { createUsersRepository, toUser } from '../repositories/users.repository'
 import { toConversation } from './conversation-view';
 import { lockForNewMember, names, refuseBlocked, requireSpace } from './conversations.service';
 import { roomEventMessage } from './room-events';
-import { conversationEvent } from './events';
+import { conversationEvent, encryptedIn } from './events';
 
 /**
  * Room invitations: joining a room takes the invitee's consent. An owner or admin invites anyone
@@ -77,7 +77,10 @@ export async function accept(ctx: Deps, me: string, id: string, traceId: string)
     await enqueueAll(
       tx,
       [
-        conversationEvent('member_added', after, { userId: me }),
+        conversationEvent('member_added', after, {
+          userId: me,
+          encrypted: await encryptedIn(tx, after.conversation.id),
+        }),
         roomEventMessage(after.conversation.id, me, { type: 'joined', userId: me, ...names(after, me, me) }),
         invitationEvent('accepted', invitation, me),
       ],

@@ -99,6 +99,25 @@ describe('fanout', () => {
       event: 'conversation',
       data: { type: 'member_removed', conversation: payload.conversation, userId: c },
     });
+    expect(f?.data).not.toHaveProperty('encrypted');
+  });
+
+  it("passes a conversation's encryption flag on to the members' sockets", async () => {
+    const payload = {
+      type: 'updated' as const,
+      conversation: {
+        id: conv,
+        kind: 'direct' as const,
+        title: null,
+        members: [],
+        createdAt: new Date().toISOString(),
+      },
+      memberIds: [a, b],
+      removedUserIds: [],
+      encrypted: true,
+    };
+    const f = await fanoutOf(env('conversation.changed', payload), resolver);
+    expect(f).toMatchObject({ userIds: [a, b], event: 'conversation', data: { type: 'updated', encrypted: true } });
   });
 
   it('sends a friendship change to both users, and presence to contacts', async () => {

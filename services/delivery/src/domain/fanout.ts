@@ -35,7 +35,12 @@ export async function fanoutOf(env: AnyEnvelope, resolve: Resolver): Promise<Fan
       const c = env.payload;
       // Those who just left learn it too, so their clients drop the conversation.
       const userIds = [...new Set([...c.memberIds, ...c.removedUserIds])];
-      const data = { type: c.type, conversation: c.conversation, ...(c.userId ? { userId: c.userId } : {}) };
+      const data = {
+        type: c.type,
+        conversation: c.conversation,
+        ...(c.userId ? { userId: c.userId } : {}),
+        ...(c.encrypted !== undefined ? { encrypted: c.encrypted } : {}),
+      };
       return { ...base, userIds, event: 'conversation', data };
     }
     case 'friendship.changed':

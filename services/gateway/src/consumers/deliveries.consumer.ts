@@ -1,5 +1,5 @@
 import { parseDeliveryBatch, type DeliveryBatch, type DeliveryItem } from '@chat/contracts';
-import { PRIVATE_QUEUES, type Broker } from '@chat/messaging';
+import { PRIVATE_ACK_EVERY_MS, PRIVATE_QUEUES, type Broker } from '@chat/messaging';
 import type { GatewayMetrics } from '../metrics';
 import { RecentSends } from '../domain/recent-sends';
 import type { ReadCursors } from '../typing/read-cursors';
@@ -56,6 +56,8 @@ export async function startDeliveryConsumer(deps: DeliveryConsumerDeps): Promise
     prefetch: deps.prefetch,
     batchSize: deps.batchSize,
     maxAttempts: 1,
+    // A private queue: acked together, one frame at most every 50 ms (see ConsumerSpec.ackEveryMs).
+    ackEveryMs: PRIVATE_ACK_EVERY_MS,
     handle: async (batches) => {
       const now = Date.now();
       for (const batch of batches) {

@@ -1,5 +1,5 @@
 import { parseEnvelope, type AnyEnvelope, type Message } from '@chat/contracts';
-import { PRIVATE_QUEUES, type Broker } from '@chat/messaging';
+import { PRIVATE_ACK_EVERY_MS, PRIVATE_QUEUES, type Broker } from '@chat/messaging';
 import type { RevokedSessions } from '@chat/auth';
 import type { MembershipClient } from '@chat/membership';
 import type { PresenceReporter } from '../presence/presence-reporter';
@@ -26,6 +26,7 @@ export async function startEventsConsumer(deps: {
     maxAttempts: 1,
     parse: parseLight,
     batchSize: 64,
+    ackEveryMs: PRIVATE_ACK_EVERY_MS,
     handle: async (items) => {
       let asked = false;
       for (const e of items) {

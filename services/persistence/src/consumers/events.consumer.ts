@@ -47,12 +47,13 @@ export const deadLetterTo =
 export async function insertIsolating(
   tx: Tx,
   rows: Message[],
-  insert: (exec: Tx, rows: Message[]) => Promise<string[]>,
+  /** Stores rows on `tx`'s connection, so inside the savepoint open at the time. */
+  insert: (rows: Message[]) => Promise<string[]>,
   isTransient: (e: unknown) => boolean,
 ): Promise<{ ids: string[]; refused: Refused[] }> {
   const go = async (part: Message[]): Promise<{ ids: string[]; refused: Refused[] }> => {
     try {
-      return { ids: await tx.transaction((sp) => insert(sp, part)), refused: [] };
+      return { ids: await tx.transaction(() => insert(part)), refused: [] };
     } catch (error) {
       if (isTransient(error)) throw error;
       if (part.length === 1) return { ids: [], refused: [{ message: part[0]!, error }] };
@@ -67,12 +68,13 @@ export async function insertIsolating(
 
 /**
  * Consumes `persistence.events`: every batch (up to PERSISTENCE_BATCH events) is written in ONE
- * transaction and acked by the broker client only after it commits. Idempotent: a redelivered or
+ * transaction (for messages only, one autocommitted statement) and acked by the broker client only
+ * after it commits. Idempotent: a redelivered or
  * resent message hits the unique keys and is skipped, read markers only move forward, member lists
  * carry their snapshot time. Database outages are transient: the batch is put back, not dead-lettered.
  */
 export function createEventsConsumer(
-  deps: Pick<Deps, 'config' | 'db' | 'messages' | 'readMarkers' | 'members' | 'membership' | 'metrics'> & {
+  deps: Pick<Deps, 'config' | 'messages' | 'readMarkers' | 'members' | 'membership' | 'metrics'> & {
     /** Where rows the database refuses go (the dead-letter queue); they are logged either way. */
     deadLetter?: (messages: Message[]) => Promise<void>;
   },
@@ -98,14 +100,14 @@ export function createEventsConsumer(
       }
       const latest = latestChanges(changes);
       let refused: Refused[] = [];
-      // The common case is one insert statement, no savepoint. Only when the database refuses something
-      // does the batch run again with the messages isolated under savepoints (insertIsolating).
+      // A batch with reads or member changes is one transaction holding one insert statement, no
+      // savepoint. Only when the database refuses something does the batch run again, in a transaction,
+      // with the messages isolated under savepoints (insertIsolating).
       const commit = (isolate: boolean) =>
-        deps.db.transaction(async (tx) => {
-          const insert = (exec: Tx, rows: Message[]) => deps.messages.insertBatch(exec, rows);
+        deps.messages.transaction(async (tx, insert) => {
           const stored = isolate
             ? await insertIsolating(tx, created, insert, isTransientDbError)
-            : { ids: created.length ? await insert(tx, created) : [], refused: [] };
+            : { ids: await insert(created), refused: [] };
           refused = stored.refused;
           if (reads.length) await deps.readMarkers.advance(tx, reads);
           // Sorted, like the seq reservation, so concurrent batches lock member_sets rows in one order.
@@ -116,7 +118,9 @@ export function createEventsConsumer(
         });
       let inserted: string[];
       try {
-        inserted = await commit(false);
+        // Messages only (the common case): one autocommitted statement, one round trip, no BEGIN/COMMIT.
+        inserted =
+          reads.length === 0 && latest.length === 0 ? await deps.messages.storeBatch(created) : await commit(false);
       } catch (err) {
         if (isTransientDbError(err) || created.length === 0) throw err;
         inserted = await commit(true);

@@ -1,7 +1,9 @@
-import { and, asc, desc, eq, gt, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, lt } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import type { Pool, PoolClient } from 'pg';
 import type { Message } from '@chat/contracts';
-import { messages, type MessageRow } from './schema';
-import type { Db, Executor } from './types';
+import { messages, schema, type MessageRow } from './schema';
+import type { Db, Tx } from './types';
 
 /** A stored row as the contract's Message: `body` only for text, `encrypted` only for encrypted, `event` only for a room event. */
 export function toMessage(row: MessageRow): Message {
@@ -40,81 +42,102 @@ export function dedupe(batch: Message[]): Message[] {
   return out;
 }
 
-export function createMessagesRepository(db: Db) {
+/**
+ * The whole batch insert as ONE statement (data-modifying CTEs, atomic on its own: no explicit
+ * transaction needed). Seqs are reserved per conversation in conversation order (rows locked in that
+ * order, so two batches never deadlock on each other) and the row lock is held until the statement's
+ * transaction commits: a batch that commits later always gets higher seqs. Within a conversation the
+ * messages take their seqs in id order (`row_number`). Repeats inside the batch are dropped before
+ * (`dedupe`) and spend no seq; rows already stored are skipped by the unique keys, and the seqs they
+ * reserved stay as harmless gaps. One array per column (unnest): the same plan for any batch size, and
+ * the text never changes, so it is a named prepared statement (parsed and planned once per connection).
+ */
+export const INSERT_BATCH_SQL = `
+with batch as (
+  select t.*,
+         row_number() over (partition by t.conversation_id order by t.id collate "C") as rn,
+         count(*) over (partition by t.conversation_id) as n
+  from unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[],
+              $9::timestamptz[])
+    as t(id, conversation_id, sender_id, client_msg_id, kind, body, encrypted, event, created_at)
+),
+reserved as (
+  insert into persistence.conversation_seqs as s (conversation_id, last_seq)
+  select conversation_id, count(*) from batch group by conversation_id order by conversation_id
+  on conflict (conversation_id) do update set last_seq = s.last_seq + excluded.last_seq
+  returning conversation_id, last_seq
+)
+insert into persistence.messages
+  (id, conversation_id, seq, sender_id, client_msg_id, kind, body, encrypted, event, created_at)
+select b.id, b.conversation_id, r.last_seq - b.n + b.rn, b.sender_id, b.client_msg_id, b.kind, b.body,
+       b.encrypted::jsonb, b.event::jsonb, b.created_at
+from batch b join reserved r on r.conversation_id = b.conversation_id
+order by b.conversation_id, b.id collate "C"
+on conflict do nothing
+returning id`;
+
+/** The statement's parameters: one array per column, in INSERT_BATCH_SQL's order. */
+export function batchColumns(unique: Message[]): unknown[][] {
+  const n = unique.length;
+  const id = new Array<string>(n);
+  const conversationId = new Array<string>(n);
+  const senderId = new Array<string>(n);
+  const clientMsgId = new Array<string>(n);
+  const kind = new Array<string>(n);
+  const body = new Array<string | null>(n);
+  const encrypted = new Array<string | null>(n);
+  const event = new Array<string | null>(n);
+  const createdAt = new Array<string>(n);
+  unique.forEach((m, i) => {
+    id[i] = m.id;
+    conversationId[i] = m.conversationId;
+    senderId[i] = m.senderId;
+    clientMsgId[i] = m.clientMsgId;
+    kind[i] = m.kind;
+    body[i] = m.kind === 'text' ? (m.body ?? null) : null;
+    encrypted[i] = m.kind === 'encrypted' && m.encrypted != null ? JSON.stringify(m.encrypted) : null;
+    event[i] = m.kind === 'event' && m.event != null ? JSON.stringify(m.event) : null;
+    createdAt[i] = new Date(m.createdAt).toISOString();
+  });
+  return [id, conversationId, senderId, clientMsgId, kind, body, encrypted, event, createdAt];
+}
+
+export function createMessagesRepository(db: Db, pool: Pool) {
+  // A drizzle session per pooled connection, made once: a transaction on it can also issue the named
+  // statement on the connection itself (drizzle's execute would rebuild and re-plan it every time).
+  const sessions = new WeakMap<PoolClient, Db>();
+  const store = async (on: Pool | PoolClient, batch: Message[]): Promise<string[]> => {
+    const unique = dedupe(batch);
+    if (unique.length === 0) return [];
+    const res = await on.query<{ id: string }>({
+      name: 'persistence.insert_batch',
+      text: INSERT_BATCH_SQL,
+      values: batchColumns(unique),
+    });
+    return res.rows.map((r) => r.id);
+  };
   return {
     /**
-     * Stores a batch inside the caller's transaction. Seqs are reserved per conversation in sorted
-     * order (one statement, rows locked in VALUES order, so two batches never deadlock on each other)
-     * and the row lock is held until commit: a batch that commits later always gets higher seqs.
-     * Repeats are skipped by the unique keys; the seqs they reserved stay as harmless gaps.
-     * Returns the ids actually inserted.
+     * Stores a batch in one statement and one round trip on a pooled connection, autocommitted: the
+     * common case (a batch of messages only). Returns the ids actually inserted.
      */
-    async insertBatch(tx: Executor, batch: Message[]): Promise<string[]> {
-      const unique = dedupe(batch).sort((a, b) =>
-        a.conversationId < b.conversationId
-          ? -1
-          : a.conversationId > b.conversationId
-            ? 1
-            : a.id < b.id
-              ? -1
-              : a.id > b.id
-                ? 1
-                : 0,
-      );
-      if (unique.length === 0) return [];
-      const counts = new Map<string, number>();
-      for (const m of unique) counts.set(m.conversationId, (counts.get(m.conversationId) ?? 0) + 1);
-      // Both statements take one array per column (unnest) rather than one parameter per value: the
-      // same plan for any batch size, and no per-value query building (drizzle's builder cost more CPU
-      // than the database did for a batch of hundreds). unnest keeps the arrays' (sorted) order.
-      const reserved = await tx.execute<{ conversation_id: string; last_seq: string | number }>(sql`
-        insert into persistence.conversation_seqs (conversation_id, last_seq)
-        select * from unnest(${sql.param([...counts.keys()])}::uuid[], ${sql.param([...counts.values()])}::bigint[])
-        on conflict (conversation_id) do update set last_seq = conversation_seqs.last_seq + excluded.last_seq
-        returning conversation_id, last_seq`);
-      const next = new Map<string, number>();
-      for (const r of reserved.rows)
-        next.set(r.conversation_id, Number(r.last_seq) - counts.get(r.conversation_id)! + 1);
-      const n = unique.length;
-      const col = {
-        id: new Array<string>(n),
-        conversationId: new Array<string>(n),
-        seq: new Array<number>(n),
-        senderId: new Array<string>(n),
-        clientMsgId: new Array<string>(n),
-        kind: new Array<string>(n),
-        body: new Array<string | null>(n),
-        encrypted: new Array<string | null>(n),
-        event: new Array<string | null>(n),
-        createdAt: new Array<string>(n),
-      };
-      unique.forEach((m, i) => {
-        const seq = next.get(m.conversationId)!;
-        next.set(m.conversationId, seq + 1);
-        col.id[i] = m.id;
-        col.conversationId[i] = m.conversationId;
-        col.seq[i] = seq;
-        col.senderId[i] = m.senderId;
-        col.clientMsgId[i] = m.clientMsgId;
-        col.kind[i] = m.kind;
-        col.body[i] = m.kind === 'text' ? (m.body ?? null) : null;
-        col.encrypted[i] = m.kind === 'encrypted' && m.encrypted != null ? JSON.stringify(m.encrypted) : null;
-        col.event[i] = m.kind === 'event' && m.event != null ? JSON.stringify(m.event) : null;
-        col.createdAt[i] = new Date(m.createdAt).toISOString();
-      });
-      const p = (xs: unknown[]) => sql.param(xs);
-      const inserted = await tx.execute<{ id: string }>(sql`
-        insert into persistence.messages
-          (id, conversation_id, seq, sender_id, client_msg_id, kind, body, encrypted, event, created_at)
-        select id, conversation_id, seq, sender_id, client_msg_id, kind, body, encrypted::jsonb, event::jsonb, created_at
-        from unnest(${p(col.id)}::text[], ${p(col.conversationId)}::uuid[], ${p(col.seq)}::bigint[],
-                    ${p(col.senderId)}::uuid[], ${p(col.clientMsgId)}::uuid[], ${p(col.kind)}::text[],
-                    ${p(col.body)}::text[], ${p(col.encrypted)}::text[], ${p(col.event)}::text[],
-                    ${p(col.createdAt)}::timestamptz[])
-          as t(id, conversation_id, seq, sender_id, client_msg_id, kind, body, encrypted, event, created_at)
-        on conflict do nothing
-        returning id`);
-      return inserted.rows.map((r) => r.id);
+    storeBatch: (batch: Message[]): Promise<string[]> => store(pool, batch),
+
+    /**
+     * Runs `fn` in a transaction on one pooled connection; `insert` stores a batch there with the same
+     * statement, inside the savepoint `fn` is in if any: batches that also move read markers or member
+     * lists, and the isolation of refused rows. Returns the ids actually inserted.
+     */
+    async transaction<T>(fn: (tx: Tx, insert: (batch: Message[]) => Promise<string[]>) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      try {
+        let session = sessions.get(client);
+        if (!session) sessions.set(client, (session = drizzle(client, { schema })));
+        return await session.transaction((tx) => fn(tx, (batch) => store(client, batch)));
+      } finally {
+        // A connection that broke meanwhile is not queryable: the pool discards it instead of reusing it.
+        client.release();
+      }
     },
 
     /**

@@ -68,7 +68,14 @@ class Realtime {
     socket.on('invitation', () => void invitations.load().catch(() => undefined));
     socket.on('conversation', (e) => {
       conversations.onConversation(e);
-      e2e.reconcile(e.conversation.id);
+      const id = e.conversation.id;
+      // A member just made it end-to-end encrypted: this device learns it now, before its next send.
+      if (e.encrypted && !e2e.isEncrypted(id))
+        void e2e
+          .refresh()
+          .then(() => e2e.reconcile(id))
+          .catch(() => undefined);
+      else e2e.reconcile(id);
     });
     // A commit or welcome waits in an encrypted conversation: the device catches up now, idle or not.
     socket.on('e2e', (e) => e2e.onEvent(e));
