@@ -82,7 +82,7 @@ export class Broker extends EventEmitter {
     return this.isConnected && this.setUp;
   }
 
-  /** Resolves once connected the first time. */
+  /** Resolves once connected the first time (or once closed, if close() comes first). */
   async connect(): Promise<void> {
     const log = this.opts.logger;
     const targets = new BrokerTargets(brokerUrls(this.opts.url));
@@ -121,7 +121,14 @@ export class Broker extends EventEmitter {
     });
     model.on('error', (err: Error) => log.warn({ err: err.message }, 'broker connection error'));
     model.on('handler-error', (err: Error) => log.error({ err }, 'broker event handler failed'));
-    await model.waitForConnect();
+    try {
+      await model.waitForConnect();
+    } catch (err) {
+      // Closed before its first connection (a service stopped while its broker was unreachable): that is
+      // the shutdown, not a broker that gave up (it was logged at error level on every such SIGTERM).
+      if (this.closing) return;
+      throw err;
+    }
     this.stallTimer = setInterval(() => void this.checkStalled(), STALL_CHECK_MS);
     this.stallTimer.unref();
   }
