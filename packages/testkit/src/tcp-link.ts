@@ -11,6 +11,12 @@ export interface TcpLink {
    * goodbye. `reset` sends a TCP RST (a killed peer); otherwise a FIN (a closed socket).
    */
   cut: (how?: { reset?: boolean }) => void;
+  /**
+   * The next connections opened through the link are each cut `delays[i]` ms after they open (the
+   * first after `delays[0]`, and so on); later ones are left alone. To drop a client at each moment of
+   * its connect and set-up without knowing when those are.
+   */
+  cutEach: (delays: number[], how?: { reset?: boolean }) => void;
   close: () => Promise<void>;
 }
 
@@ -21,11 +27,29 @@ export interface TcpLink {
 export async function startTcpLink(target: { host: string; port: number }): Promise<TcpLink> {
   const pairs = new Set<[Socket, Socket]>();
   let opened = 0;
+  let toCut: number[] = [];
+  let cutReset = false;
+  const timers = new Set<NodeJS.Timeout>();
+  const sever = (pair: [Socket, Socket], reset: boolean) => {
+    pairs.delete(pair);
+    const [client, upstream] = pair;
+    if (reset) client.resetAndDestroy();
+    else client.destroy();
+    upstream.destroy();
+  };
   const server: Server = createServer((client) => {
     opened++;
     const upstream = connect(target.port, target.host);
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
+    const delay = toCut.shift();
+    if (delay !== undefined) {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        if (pairs.has(pair)) sever(pair, cutReset);
+      }, delay);
+      timers.add(timer);
+    }
     const drop = () => {
       pairs.delete(pair);
       client.destroy();
@@ -41,15 +65,15 @@ export async function startTcpLink(target: { host: string; port: number }): Prom
     port: (server.address() as AddressInfo).port,
     opened: () => opened,
     cut: ({ reset = false } = {}) => {
-      for (const pair of [...pairs]) {
-        pairs.delete(pair);
-        const [client, upstream] = pair;
-        if (reset) client.resetAndDestroy();
-        else client.destroy();
-        upstream.destroy();
-      }
+      for (const pair of [...pairs]) sever(pair, reset);
+    },
+    cutEach: (delays, { reset = false } = {}) => {
+      toCut = [...delays];
+      cutReset = reset;
     },
     close: async () => {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
       for (const [client, upstream] of pairs) {
         client.destroy();
         upstream.destroy();
