@@ -69,6 +69,61 @@ const message = (body: string) => ({
   body,
 });
 
+const mgmtAuth = { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` };
+
+/** Closes every connection to the test's vhost from the broker's side (CONNECTION_FORCED), as a shutdown does. */
+async function closeFromBroker(): Promise<void> {
+  const names = await waitFor(
+    async () => {
+      const res = await fetch(`${vhost.managementUrl}/api/vhosts/${encodeURIComponent(vhost.vhost)}/connections`, {
+        headers: mgmtAuth,
+      });
+      const list = (await res.json()) as Array<{ name: string }>;
+      return list.length > 0 ? list.map((c) => c.name) : null;
+    },
+    20_000,
+    'the connection listed by the management API',
+    100,
+  );
+  for (const name of names)
+    await fetch(`${vhost.managementUrl}/api/connections/${encodeURIComponent(name)}`, {
+      method: 'DELETE',
+      headers: mgmtAuth,
+    });
+}
+
+it('closed by the broker together with the last reply of a set-up: not taken as connected, the next attempt is', async () => {
+  const b = viaLink();
+  let armed = true;
+  let held: Promise<void> = Promise.resolve();
+  // The set-up's last step starts this consumer: from its start, the broker's replies wait in the link.
+  await b.consume({
+    queue: QUEUES.persistence.name,
+    handle: async () => undefined,
+    declare: async () => {
+      if (!armed) return;
+      armed = false;
+      link.hold();
+      held = (async () => {
+        await waitFor(() => link.held() > 0, 10_000, 'the prefetch reply');
+        link.flush();
+        await waitFor(() => link.held() > 0, 10_000, 'the consume reply');
+        const consumeOk = link.held();
+        await closeFromBroker();
+        await waitFor(() => link.held() > consumeOk, 20_000, "the broker's close");
+        // The consume reply and the broker's Connection.Close reach the client in one read.
+        link.release();
+      })();
+    },
+  });
+  await b.connect();
+  await held;
+  // Whatever the first attempt concluded, the broker ends up connected on a live connection: it publishes.
+  await waitFor(() => b.isReady, 20_000, 'set up again');
+  await b.publish('message.created', message('after'));
+  expect(escaped).toEqual([]);
+});
+
 describe.each([
   ['closed (FIN)', false],
   ['reset (RST)', true],

@@ -186,8 +186,18 @@ export class Broker extends EventEmitter {
         reject(new Error(`broker set-up timed out at ${step.name}`));
       }, SETUP_TIMEOUT_MS);
     });
+    // amqplib's recovery watches a connection's 'close' only once this set-up has succeeded. A broker that
+    // shuts down while the set-up's last replies are in flight sends them and its Connection.Close
+    // together: the connection closes (unwatched), then the set-up completes, and recovery took the dead
+    // connection as connected: no 'disconnect', no reconnect, /readyz 200 for good while every publish
+    // failed (broker-outage.int.test.ts, once in 15 runs: "timed out waiting for /readyz 503"). A set-up
+    // whose connection closed fails instead, and recovery tries again. (Checked after the last await:
+    // only microtasks run between here and recovery watching the connection.)
+    let closed = false;
+    m.once('close', () => (closed = true));
     try {
       await Promise.race([this.setupSteps(m, step), timeout]);
+      if (closed) throw new Error('broker connection closed during set-up');
     } catch (err) {
       // setupSteps marks the broker connected before it starts the consumers; a set-up that fails after
       // that (the broker going down mid-way) is a 'connect-failed', not a 'disconnect', so nothing else

@@ -17,6 +17,16 @@ export interface TcpLink {
    * its connect and set-up without knowing when those are.
    */
   cutEach: (delays: number[], how?: { reset?: boolean }) => void;
+  /**
+   * Holds what the server sends (its replies queue in the link) until `flush()`, which hands everything
+   * held to the client in ONE write (it reads it in one go) and holds on, or `release()`, which flushes
+   * and stops holding. A slow network made exact: e.g. a reply and the server's close arriving together.
+   */
+  hold: () => void;
+  /** Bytes from the server held now. */
+  held: () => number;
+  flush: () => void;
+  release: () => void;
   close: () => Promise<void>;
 }
 
@@ -30,6 +40,15 @@ export async function startTcpLink(target: { host: string; port: number }): Prom
   let toCut: number[] = [];
   let cutReset = false;
   const timers = new Set<NodeJS.Timeout>();
+  let holding = false;
+  let heldChunks: Array<[Socket, Buffer]> = [];
+  const heldEnds = new Set<Socket>();
+  const flush = () => {
+    const byClient = new Map<Socket, Buffer[]>();
+    for (const [c, d] of heldChunks) byClient.set(c, [...(byClient.get(c) ?? []), d]);
+    heldChunks = [];
+    for (const [c, ds] of byClient) if (!c.destroyed) c.write(Buffer.concat(ds));
+  };
   const sever = (pair: [Socket, Socket], reset: boolean) => {
     pairs.delete(pair);
     const [client, upstream] = pair;
@@ -56,9 +75,14 @@ export async function startTcpLink(target: { host: string; port: number }): Prom
       upstream.destroy();
     };
     client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
+    // The server's close waits behind what is held, as its bytes do.
+    const upstreamGone = () => (holding ? heldEnds.add(client) : drop());
+    upstream.on('error', upstreamGone).on('close', upstreamGone);
     client.pipe(upstream);
-    upstream.pipe(client);
+    upstream.on('data', (d: Buffer) => {
+      if (holding) heldChunks.push([client, d]);
+      else client.write(d);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -70,6 +94,17 @@ export async function startTcpLink(target: { host: string; port: number }): Prom
     cutEach: (delays, { reset = false } = {}) => {
       toCut = [...delays];
       cutReset = reset;
+    },
+    hold: () => {
+      holding = true;
+    },
+    held: () => heldChunks.reduce((n, [, d]) => n + d.length, 0),
+    flush,
+    release: () => {
+      flush();
+      holding = false;
+      for (const c of heldEnds) c.end();
+      heldEnds.clear();
     },
     close: async () => {
       for (const timer of timers) clearTimeout(timer);
