@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startRabbit, type LocalRabbit } from '@chat/local-infra';
 import { waitFor } from '@chat/testkit';
-import { startServiceProcess, type ServiceProcess } from '@chat/testkit';
+import { startServiceProcess, withOutput, type ServiceProcess } from '@chat/testkit';
 
 jest.setTimeout(180_000);
 
@@ -77,39 +77,43 @@ describe('a local RabbitMQ (packages/local-infra)', () => {
 });
 
 describe('delivery worker and a broker outage', () => {
-  it('is ready with its broker, reports 503 while the broker is down, and recovers by itself', async () => {
-    await waitFor(async () => (await readyz()).status === 200, 30_000, 'first /readyz 200');
+  it('is ready with its broker, reports 503 while the broker is down, and recovers by itself', () =>
+    // A failure shows the worker's state and last log lines (a crash on the outage is otherwise only
+    // "fetch failed"); CHAT_TEST_CHILD_LOGS=<dir> keeps its whole log.
+    withOutput(service, async () => {
+      await waitFor(async () => (await readyz()).status === 200, 30_000, 'first /readyz 200');
 
-    await rabbit.stop();
-    const down = await waitFor(
-      async () => {
-        const r = await readyz();
-        return r.status === 503 ? r : null;
-      },
-      30_000,
-      '/readyz 503 after the broker stopped',
-    );
-    expect(down.body.checks.broker).toBe(false);
-    expect(down.body.status).toMatch(/broker/);
-    // Still alive and still answering: an outage is not a crash.
-    expect(service.child.exitCode).toBeNull();
-    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      await rabbit.stop();
+      const down = await waitFor(
+        async () => {
+          const r = await readyz();
+          return r.status === 503 ? r : null;
+        },
+        30_000,
+        '/readyz 503 after the broker stopped',
+      );
+      expect(down.body.checks.broker).toBe(false);
+      expect(down.body.status).toMatch(/broker/);
+      // Still alive and still answering: an outage is not a crash.
+      expect(service.child.exitCode).toBeNull();
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
 
-    await rabbit.restart();
-    const up = await waitFor(
-      async () => {
-        const r = await readyz();
-        return r.status === 200 ? r : null;
-      },
-      60_000,
-      '/readyz 200 after the broker came back',
-    );
-    expect(up.body.checks.broker).toBe(true);
-    expect(service.child.exitCode).toBeNull();
-  });
+      await rabbit.restart();
+      const up = await waitFor(
+        async () => {
+          const r = await readyz();
+          return r.status === 200 ? r : null;
+        },
+        60_000,
+        '/readyz 200 after the broker came back',
+      );
+      expect(up.body.checks.broker).toBe(true);
+      expect(service.child.exitCode).toBeNull();
+    }));
 
-  it('exits 0 on SIGTERM', async () => {
-    service.child.kill('SIGTERM');
-    expect(await service.exited).toBe(0);
-  });
+  it('exits 0 on SIGTERM', () =>
+    withOutput(service, async () => {
+      service.child.kill('SIGTERM');
+      expect(await service.exited).toBe(0);
+    }));
 });

@@ -48,6 +48,9 @@ export class Stack {
   private ports = new Map<ServiceName, number>();
   private stopped = false;
   private readonly handedOut = new Set<number>();
+  /** Processes the test stops on purpose (kill, terminate); any other exit before stop() is a crash. */
+  private readonly stoppedOnPurpose = new Set<Proc>();
+  private readonly crashed: Proc[] = [];
 
   constructor(private readonly opts: StackOptions = {}) {}
 
@@ -132,6 +135,9 @@ export class Stack {
     if (this.stopped) throw new Error(`stack stopped: ${name} not started`);
     const proc: Proc = { name, port: p, opsPort, env, process: startServiceProcess(name, env) };
     this.procs.push(proc);
+    void proc.process.exited.then(() => {
+      if (!this.stopped && !this.stoppedOnPurpose.has(proc)) this.crashed.push(proc);
+    });
     await this.ready(proc, this.opts.readyTimeoutMs);
     return proc;
   }
@@ -162,17 +168,24 @@ export class Stack {
 
   /** SIGKILL: a crash, nothing finishes. */
   async kill(proc: Proc): Promise<void> {
+    this.stoppedOnPurpose.add(proc);
     await stopProcess(proc.process.child, 1_000, 'SIGKILL');
   }
 
   /** SIGTERM: the graceful path. Resolves with the exit code. */
   async terminate(proc: Proc): Promise<number | string> {
+    this.stoppedOnPurpose.add(proc);
     proc.process.child.kill('SIGTERM');
     return proc.process.exited;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    // A service that died on its own makes the test fail as "fetch failed" or a timeout: say which and why.
+    for (const proc of this.crashed)
+      process.stderr.write(
+        `[stack] ${proc.name} on port ${proc.port} exited on its own:\n${proc.process.explain(40)}\n`,
+      );
     await Promise.allSettled(this.procs.map((p) => stopProcess(p.process.child, 5_000, 'SIGTERM')));
     await Promise.allSettled([this.db?.drop(), this.vhost?.drop()]);
     rmSync(this.keysDir, { recursive: true, force: true });

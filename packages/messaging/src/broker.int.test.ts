@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
+import { createServer, type AddressInfo } from 'node:net';
 import { silentLogger } from '@chat/logger';
 import { createTestVhost, queueDepth, waitFor, type TestVhost } from '@chat/testkit';
 import { ENVELOPE_VERSION, type Envelope } from '@chat/contracts';
@@ -140,6 +141,20 @@ describe('Broker against a real RabbitMQ', () => {
     );
     expect((await queueDepth(vhost, QUEUES.persistence.name)).ready).toBe(0);
     expect([...handled.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it('closed before its first connection (a broker that never answered): connect() settles without an error', async () => {
+    // A port nothing listens on.
+    const server = createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((r) => server.close(r));
+    const b = new Broker({ url: `amqp://guest:guest@127.0.0.1:${port}/`, logger: silentLogger() });
+    const connecting = b.connect();
+    await b.close();
+    await expect(connecting).resolves.toBeUndefined();
+    expect(b.isConnected).toBe(false);
+    await expect(b.publish('message.created', message())).rejects.toMatchObject({ code: 'UNAVAILABLE' });
   });
 
   it('refuses to publish with UNAVAILABLE once closed', async () => {

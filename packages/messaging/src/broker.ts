@@ -42,6 +42,9 @@ const NACK_RECONNECT_EVERY_MS = 5_000;
 
 type Pending = { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
 
+/** Confirm channels that closed (see publishRaw). */
+const closedChannels = new WeakSet<object>();
+
 /**
  * One AMQP connection with automatic recovery. On every (re)connect the topology is re-applied, the
  * confirm channel re-opened and every registered consumer re-started. While disconnected, publishes
@@ -56,6 +59,8 @@ export class Broker extends EventEmitter {
   private stallTimer: NodeJS.Timeout | undefined;
   private readonly pending = new Set<Pending>();
   private connected = false;
+  /** The current connection's set-up finished (amqplib's recovery emitted 'connect'). */
+  private setUp = false;
   private closing = false;
 
   constructor(private readonly opts: BrokerOptions) {
@@ -67,7 +72,17 @@ export class Broker extends EventEmitter {
     return this.connected && this.confirm !== null;
   }
 
-  /** Resolves once connected the first time. */
+  /**
+   * Connected AND the connection's set-up finished: topology applied and every registered consumer
+   * consuming. What `/readyz` reports. `isConnected` turns true earlier, before the consumers start (their
+   * first batch may publish), so a readiness check on it said ready while the consumers were still
+   * starting, and a broker lost at that moment was lost mid-set-up.
+   */
+  get isReady(): boolean {
+    return this.isConnected && this.setUp;
+  }
+
+  /** Resolves once connected the first time (or once closed, if close() comes first). */
   async connect(): Promise<void> {
     const log = this.opts.logger;
     const targets = new BrokerTargets(brokerUrls(this.opts.url));
@@ -89,6 +104,7 @@ export class Broker extends EventEmitter {
     this.model = model;
     model.on('connect', () => {
       this.connected = true;
+      this.setUp = true;
       log.info({ node: targets.address }, 'broker connected');
       this.emit('connect');
     });
@@ -105,7 +121,14 @@ export class Broker extends EventEmitter {
     });
     model.on('error', (err: Error) => log.warn({ err: err.message }, 'broker connection error'));
     model.on('handler-error', (err: Error) => log.error({ err }, 'broker event handler failed'));
-    await model.waitForConnect();
+    try {
+      await model.waitForConnect();
+    } catch (err) {
+      // Closed before its first connection (a service stopped while its broker was unreachable): that is
+      // the shutdown, not a broker that gave up (it was logged at error level on every such SIGTERM).
+      if (this.closing) return;
+      throw err;
+    }
     this.stallTimer = setInterval(() => void this.checkStalled(), STALL_CHECK_MS);
     this.stallTimer.unref();
   }
@@ -177,13 +200,27 @@ export class Broker extends EventEmitter {
   }
 
   private async setupSteps(m: ChannelModel, step: { name: string }): Promise<void> {
+    // amqplib's recovery listens to a connection's 'error' only once this set-up has succeeded. Until
+    // then an 'error' (the broker dropping the socket without a goodbye: a reset, a node going down, a
+    // missed heartbeat) had no listener, so the EventEmitter threw it out of the socket's callback: an
+    // uncaught exception, and the service exited (exitOnCrash). Seen in test/foundation/broker-outage:
+    // the broker stopped while the delivery worker was still setting up; `write ECONNRESET`, exit 1.
+    // With a listener the connection closes as it should, the set-up fails, and recovery tries again
+    // (the 'connect-failed' warning says why). Stays for the connection's life: harmless after.
+    m.on('error', (err: Error) => this.opts.logger.debug({ err: err.message }, 'broker connection error'));
     if (!corkFrameWrites(m)) this.opts.logger.debug('amqplib frame writes not corked (unexpected connection shape)');
     const admin = await m.createChannel();
+    // A channel's 'error' without a listener throws too (and takes the connection down with it).
+    admin.on('error', () => undefined);
     await applyTopology(admin);
     step.name = 'onConnect';
     if (this.opts.onConnect) await this.opts.onConnect(admin);
     step.name = 'confirm channel';
     const confirm = await m.createConfirmChannel();
+    confirm.on('error', () => undefined);
+    // Before amqplib's own 'close' listener, which fails the outstanding confirms: a confirm lost with
+    // its channel is not a nack (a nack renews the connection and holds off the next renewal for 5 s).
+    confirm.prependListener('close', () => closedChannels.add(confirm));
     // A channel closed by the server (a protocol error) leaves the connection up; close the connection
     // too so recovery rebuilds everything from one known state.
     const closeAll = (why: string) => () => {
@@ -193,8 +230,6 @@ export class Broker extends EventEmitter {
       }
     };
     confirm.on('close', closeAll('confirm channel closed'));
-    confirm.on('error', () => undefined);
-    admin.on('error', () => undefined);
     this.confirm = confirm;
     this.adminChannel = admin;
     this.current = m;
@@ -313,6 +348,9 @@ export class Broker extends EventEmitter {
           if (!this.pending.delete(entry)) return;
           clearTimeout(entry.timer);
           if (err) {
+            // amqplib fails the confirms still awaited when the channel closes the same way as a nack.
+            if (closedChannels.has(ch))
+              return reject(new AppError('UNAVAILABLE', 'message broker connection lost', { cause: err }));
             this.onNack();
             return reject(new AppError('UNAVAILABLE', 'message broker refused the message, try again', { cause: err }));
           }
@@ -347,6 +385,7 @@ export class Broker extends EventEmitter {
   /** The connection (or a half-finished set-up of one) is gone: refuse publishes until the next set-up. */
   private markDown(): void {
     this.connected = false;
+    this.setUp = false;
     this.confirm = null;
     this.adminChannel = null;
     this.current = null;
@@ -370,6 +409,7 @@ export class Broker extends EventEmitter {
     this.activeConsumers.clear();
     await this.model?.close().catch(() => undefined);
     this.connected = false;
+    this.setUp = false;
     this.confirm = null;
     this.failPending(new AppError('UNAVAILABLE', 'shutting down'));
   }

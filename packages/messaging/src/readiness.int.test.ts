@@ -35,3 +35,28 @@ it('counts itself connected before its consumers get their first batch', async (
   expect(seen[0]).toBe(true);
   await consumer.close();
 });
+
+it('is ready (what /readyz reports) only once every consumer is consuming, connected before that', async () => {
+  const b = new Broker({ url: vhost.url, logger: silentLogger() });
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let declaring = false;
+  await b.consume({
+    queue: QUEUES.persistence.name,
+    // Holds this consumer's start inside the set-up.
+    declare: async () => {
+      declaring = true;
+      await held;
+    },
+    handle: async () => undefined,
+  });
+  const connecting = b.connect();
+  await waitFor(() => declaring, 10_000, 'the consumer starting');
+  expect(b.isConnected).toBe(true);
+  expect(b.isReady).toBe(false);
+  release();
+  await connecting;
+  await waitFor(() => b.isReady, 10_000, 'ready');
+  await b.close();
+  expect(b.isReady).toBe(false);
+});

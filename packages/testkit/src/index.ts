@@ -3,3 +3,4 @@ export * from './per-file';
 export * from './wait';
 export * from './fake-accounts';
 export * from './service-process';
+export * from './tcp-link';

@@ -51,7 +51,7 @@ export async function buildApp(deps: AppDeps): Promise<AccountsApp> {
     logger,
     registry: deps.registry,
     defaultMetrics: deps.defaultMetrics,
-    readiness: { database: () => database.ping(), broker: () => broker.isConnected },
+    readiness: { database: () => database.ping(), broker: () => broker.isReady },
     isTransient: isTransientDbError,
     fastify: { trustProxy: config.TRUST_PROXY },
   })) as AccountsApp;

@@ -27,7 +27,7 @@ export async function buildApp(deps: Deps): Promise<{ app: App; sessions: Sessio
     logger,
     registry: deps.registry,
     defaultMetrics: deps.defaultMetrics,
-    readiness: { broker: () => broker.isConnected },
+    readiness: { broker: () => broker.isReady },
   });
   const directory = new MembershipClient({
     accountsUrl: config.ACCOUNTS_URL,

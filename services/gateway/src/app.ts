@@ -59,7 +59,7 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     logger,
     registry: deps.registry,
     defaultMetrics: deps.defaultMetrics,
-    readiness: { broker: () => broker.isConnected },
+    readiness: { broker: () => broker.isReady },
     // /metrics and /docs are for operators: served on the operator listener (server.ts), not here.
     operatorRoutes: false,
   });

@@ -63,7 +63,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   const ops = await createOperatorServer({
     logger,
     registry: gw.app.registry,
-    readiness: { broker: () => broker.isConnected },
+    readiness: { broker: () => broker.isReady },
   });
   const opsUrl = await ops.listen({ port: config.OPS_PORT, host: config.OPS_HOST });
   logger.info({ opsUrl }, 'operator listener');

@@ -34,7 +34,7 @@ export async function buildApp(deps: Deps): Promise<App> {
     logger: deps.logger,
     registry: deps.registry,
     defaultMetrics: deps.defaultMetrics,
-    readiness: { database: () => deps.database.ping(), broker: () => deps.broker.isConnected },
+    readiness: { database: () => deps.database.ping(), broker: () => deps.broker.isReady },
     isTransient: isTransientDbError,
   });
   // A revoked session's access tokens are refused (401) here too: `session.revoked` on a queue of this
