@@ -200,6 +200,6 @@ describe('on a 3-node RabbitMQ cluster behind a load balancer', () => {
       const last = load.acked.filter((a) => a.pair === i).at(-1)!;
       await waitFor(() => received[i]!.has(last.id), 15_000, `receiver ${i} to get the last message live`);
     }
-    expect((await fetch(`${env.origin}/readyz`)).status).toBe(200);
+    await waitFor(async () => (await fetch(`${env.origin}/readyz`)).status === 200, 30_000, 'the gateway ready');
   }, 240_000);
 });

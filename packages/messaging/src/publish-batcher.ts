@@ -38,6 +38,8 @@ export class PublishBatcher<T extends EventType> {
   private buffer: Waiting<T>[] = [];
   private inFlight = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** The pending timer is a linger (a steady stream's), not the in-flight window. */
+  private lingering = false;
   private immediate: NodeJS.Immediate | null = null;
   private lastArrival = -Infinity;
   /** Moving average of the milliseconds between arrivals (starts as "a trickle"). */
@@ -58,11 +60,14 @@ export class PublishBatcher<T extends EventType> {
       // A pause raises the average at once, so the first items after it go out without waiting.
       this.gapMs = gap === Infinity || this.gapMs === Infinity ? gap : this.gapMs + GAP_WEIGHT * (gap - this.gapMs);
       if (this.buffer.length >= this.opts.maxItems) return this.flush();
-      if (this.timer) return;
+      if (this.timer || this.immediate) return;
       const linger = this.opts.lingerMs ?? 0;
-      if (this.inFlight > 0) this.timer = setTimeout(() => this.flush(), this.opts.windowMs);
-      else if (linger > 0 && this.gapMs * 2 <= linger) this.timer = setTimeout(() => this.flush(), linger);
-      else this.immediate ??= setImmediate(() => this.flush());
+      // A steady stream waits for company whether or not a publish is in flight: the batch's first
+      // item waits at most `lingerMs`. Otherwise only a publish in flight makes items gather.
+      this.lingering = linger > 0 && this.gapMs * 2 <= linger;
+      if (this.lingering) this.timer = setTimeout(() => this.flush(), linger);
+      else if (this.inFlight > 0) this.timer = setTimeout(() => this.flush(), this.opts.windowMs);
+      else this.immediate = setImmediate(() => this.flush());
     });
   }
 
@@ -71,6 +76,7 @@ export class PublishBatcher<T extends EventType> {
     if (this.immediate) clearImmediate(this.immediate);
     this.timer = null;
     this.immediate = null;
+    this.lingering = false;
     if (this.buffer.length === 0) return;
     const batch = this.buffer.splice(0, this.opts.maxItems);
     this.inFlight++;
@@ -85,8 +91,9 @@ export class PublishBatcher<T extends EventType> {
       )
       .finally(() => {
         this.inFlight--;
-        // What gathered while this batch waited goes out now rather than at the end of its window.
-        if (this.buffer.length && this.inFlight === 0) this.flush();
+        // What gathered while this batch waited goes out now rather than at the end of its window
+        // (a lingering batch keeps its own deadline).
+        if (this.buffer.length && this.inFlight === 0 && !this.lingering) this.flush();
       });
     if (this.buffer.length) this.timer ??= setTimeout(() => this.flush(), this.opts.windowMs);
   }

@@ -184,7 +184,13 @@ describe('events through the transactional outbox', () => {
           'the events committed during the outage',
         );
         await waitFor(async () => (await pendingHere()) === 0, 10_000, 'the outbox drained');
-        expect((await call(accounts.app, 'GET', '/readyz')).status).toBe(200);
+        // Ready once every consumer is consuming again (Broker.isReady), which may come after the
+        // outbox's publishes are confirmed on the new connection.
+        await waitFor(
+          async () => (await call(accounts.app, 'GET', '/readyz')).status === 200,
+          15_000,
+          'accounts ready again',
+        );
       } finally {
         await after.close();
       }

@@ -80,7 +80,7 @@ it('answers UNAVAILABLE while the broker is killed, keeps the sockets, and sends
   // start() resolves once the node answers its management API, just after its AMQP listener opened.
   const acceptingAt = Date.now();
   await waitFor(
-    async () => gw.broker.isConnected && (await Promise.all(h.workers.map((w) => w.isReady()))).every(Boolean),
+    async () => gw.broker.isReady && (await Promise.all(h.workers.map((w) => w.isReady()))).every(Boolean),
     60_000,
     'reconnection',
   );
