@@ -187,7 +187,7 @@ describe('events through the transactional outbox', () => {
         // Ready once every consumer is consuming again (Broker.isReady), which may come after the
         // outbox's publishes are confirmed on the new connection.
         await waitFor(
-          async () => (await call(accounts.app, 'GET', '/readyz')).status === 200,
+          async () => (await call(accounts!.app, 'GET', '/readyz')).status === 200,
           15_000,
           'accounts ready again',
         );
