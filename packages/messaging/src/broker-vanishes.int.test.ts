@@ -148,6 +148,31 @@ describe.each([
     expect(escaped).toEqual([]);
   });
 
+  it('while a consumer starts (its queue declared, its prefetch set): no crash, the next attempt consumes', async () => {
+    const b = viaLink();
+    let attempts = 0;
+    const got: string[] = [];
+    await b.consume({
+      queue: QUEUES.persistence.name,
+      ackEveryMs: 20,
+      declare: async (ch) => {
+        attempts++;
+        if (attempts > 1) return;
+        // The first start loses its broker with its channel open, before it consumes.
+        const closed = new Promise((r) => ch.once('close', r));
+        link.cut({ reset });
+        await closed;
+      },
+      handle: async (items) => void got.push(...items.map((e) => (e as { payload: { body: string } }).payload.body)),
+    });
+    await b.connect();
+    await waitFor(() => b.isReady, 20_000, 'set up on the second attempt');
+    await b.publish('message.created', message('consumed'));
+    await waitFor(() => got.includes('consumed'), 10_000, 'the message consumed');
+    expect(attempts).toBeGreaterThanOrEqual(2);
+    expect(escaped).toEqual([]);
+  });
+
   it('while publishes wait for their confirms: each is confirmed or refused as retryable (a lost connection, not a nack), none hangs', async () => {
     const b = viaLink({ confirmTimeoutMs: 20_000 });
     await b.connect();

@@ -71,6 +71,12 @@ export async function startConsumer<M>(
   const batchSize = spec.batchSize ?? 1;
   const ch = await model.createChannel();
   let stopping = false;
+  // Grouped acks (ackEveryMs). Declared before the 'close' listener that reads them: a channel that closes
+  // while the queue is declared or the prefetch set (the broker going away) ran it before a later `let`
+  // was initialised, a ReferenceError thrown out of amqplib's close: an uncaught exception, exit 1.
+  let lastHandled: ConsumeMessage | null = null;
+  let unacked = 0;
+  let ackTimer: NodeJS.Timeout | null = null;
   ch.on('error', () => undefined);
   ch.on('close', () => {
     if (ackTimer) clearTimeout(ackTimer);
@@ -150,9 +156,6 @@ export async function startConsumer<M>(
     if (unacked >= prefetch / 2) flushAcks();
     else ackTimer ??= setTimeout(flushAcks, spec.ackEveryMs);
   };
-  let lastHandled: ConsumeMessage | null = null;
-  let unacked = 0;
-  let ackTimer: NodeJS.Timeout | null = null;
   const flushAcks = () => {
     if (ackTimer) clearTimeout(ackTimer);
     ackTimer = null;
