@@ -48,6 +48,25 @@ describe('RecentSends', () => {
     expect(r.get(RecentSends.key('u', 'c'))?.socketId).toBeUndefined();
   });
 
+  it('keeps the id for the retry when its own copy is seen on the broker before the attempt fails', async () => {
+    const r = new RecentSends(10);
+    const key = RecentSends.key('u', 'c');
+    let fail!: (e: Error) => void;
+    const first = r.acceptOnce(key, 's', (reuse) => {
+      expect(reuse).toBeUndefined();
+      r.reserve(key, 'm1');
+      return new Promise<Message>((_, rej) => (fail = rej));
+    });
+    // The publish was routed (its copy reached the events queue) but never confirmed.
+    r.learn({ id: 'm1', senderId: 'u', clientMsgId: 'c' } as Message);
+    fail(new Error('connection lost'));
+    await expect(first).rejects.toThrow('connection lost');
+    let reused: string | undefined;
+    const retry = await r.acceptOnce(key, 's', async (reuse) => msg((reused = reuse) ?? 'fresh'));
+    expect(reused).toBe('m1');
+    expect(retry.id).toBe('m1');
+  });
+
   it('is bounded, dropping the oldest', async () => {
     const r = new RecentSends(3);
     for (let i = 0; i < 5; i++) await r.acceptOnce(`k${i}`, 's', async () => msg(`m${i}`));

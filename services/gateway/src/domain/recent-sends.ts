@@ -59,10 +59,22 @@ export class RecentSends {
     this.ids.set(key, id);
   }
 
-  /** A message accepted by any gateway (seen on the broker): a later resend of it gets it back. */
+  /**
+   * A message seen on the broker (routed: its copy reached this gateway's events queue; durable or not
+   * is its publisher's confirm to say). A later resend of it gets it back. While an attempt of this
+   * gateway for the same send is still pending, that attempt decides: if it fails (the broker did not
+   * confirm: the copy may come from a publish a lost node never made durable), its retry must publish
+   * again, under the id the broker has seen, so that id is kept for it. Forgetting it there made the
+   * retry take a fresh id while history kept the first (seen once on a 3-node cluster after kill -9 of
+   * the node leading persistence's queue: the acked id was not in history).
+   */
   learn(m: Message): void {
     const key = RecentSends.key(m.senderId, m.clientMsgId);
-    if (!this.entries.has(key)) this.entries.set(key, { message: Promise.resolve(m) });
+    if (this.entries.has(key)) {
+      if (this.ids.has(key)) this.ids.set(key, m.id);
+      return;
+    }
+    this.entries.set(key, { message: Promise.resolve(m) });
     this.ids.delete(key);
   }
 
