@@ -102,6 +102,7 @@ export class Broker extends EventEmitter {
       },
     });
     this.model = model;
+    quietOnClose(model);
     model.on('connect', () => {
       this.connected = true;
       this.setUp = true;
@@ -423,4 +424,22 @@ export class Broker extends EventEmitter {
     this.confirm = null;
     this.failPending(new AppError('UNAVAILABLE', 'shutting down'));
   }
+}
+
+/**
+ * amqplib's recovery closes a connection it opened after `close()` was called WITHOUT running our
+ * set-up, so with no 'error' listener on it: a reset of that connection while it closes, or a heartbeat
+ * timeout if its close never completes, was thrown as an uncaught exception (a service exits on those),
+ * in a jest worker after the test that leaked it. Every connection it closes gets a listener first.
+ * This reaches into amqplib's recovery (`_closeModelNoThrow`, amqplib 2.x); if the shape differs,
+ * nothing is changed.
+ */
+function quietOnClose(model: object): void {
+  const rec = model as unknown as { _closeModelNoThrow?: (m: ChannelModel) => Promise<void> };
+  const close = rec._closeModelNoThrow;
+  if (typeof close !== 'function') return;
+  rec._closeModelNoThrow = function (this: unknown, m: ChannelModel) {
+    m.on('error', () => undefined);
+    return close.call(this, m);
+  };
 }
