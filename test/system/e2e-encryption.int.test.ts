@@ -216,7 +216,12 @@ describe('end-to-end encrypted conversations', () => {
         "bob's device to apply the removal",
       );
       expect(toBob.at(-1)).toMatchObject({ type: 'commit', epoch: 2, deviceId: a1.deviceId, welcomed: [] });
-      expect(await Promise.all(bobDone)).toEqual([true, true]);
+      // Both events were handled, and they moved bob's idle device on. The welcome's handler syncs to the
+      // newest epoch: when it is still syncing as the removal is committed it applies that commit too, and
+      // the second event then finds nothing left to do (false) (CI saw [true, false] once).
+      const handled = await Promise.all(bobDone);
+      expect(handled).toHaveLength(2);
+      expect(handled[0]).toBe(true);
 
       // Bob reads alice's next message at once (same epoch); carol, removed, cannot.
       const secret = `after carol left ${randomUUID()}`;
