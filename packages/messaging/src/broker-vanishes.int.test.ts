@@ -6,10 +6,9 @@
  * mid-set-up died that way (test/foundation/broker-outage.int.test.ts, "fetch failed" for 30 s).
  * The link is a TCP relay to the real RabbitMQ, cut at the chosen moment.
  */
-import { randomUUID } from 'node:crypto';
 import { silentLogger } from '@chat/logger';
 import { AppError } from '@chat/contracts';
-import { createTestVhost, startTcpLink, waitFor, type TcpLink, type TestVhost } from '@chat/testkit';
+import { createTestVhost, startTcpLink, waitFor, type TcpLink, type TestVhost, textMessage } from '@chat/testkit';
 import { Broker } from './broker';
 import { QUEUES } from './topology';
 
@@ -59,15 +58,7 @@ async function within<T>(ms: number, p: Promise<T>): Promise<T | null> {
   }
 }
 
-const message = (body: string) => ({
-  id: '01JD0000000000000000000000',
-  conversationId: randomUUID(),
-  senderId: randomUUID(),
-  clientMsgId: randomUUID(),
-  createdAt: new Date().toISOString(),
-  kind: 'text' as const,
-  body,
-});
+const message = (body: string) => textMessage(body);
 
 const mgmtAuth = { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` };
 

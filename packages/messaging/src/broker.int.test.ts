@@ -2,21 +2,13 @@ import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import { createServer, type AddressInfo } from 'node:net';
 import { silentLogger } from '@chat/logger';
-import { createTestVhost, queueDepth, waitFor, type TestVhost } from '@chat/testkit';
+import { createTestVhost, queueDepth, waitFor, type TestVhost, textMessage } from '@chat/testkit';
 import { ENVELOPE_VERSION, type Envelope } from '@chat/contracts';
 import { Broker } from './broker';
 import { PublishBatcher } from './publish-batcher';
 import { EXCHANGES, QUEUES, deadLetterQueue } from './topology';
 
-const message = () => ({
-  id: '01JD0000000000000000000000',
-  conversationId: randomUUID(),
-  senderId: randomUUID(),
-  clientMsgId: randomUUID(),
-  createdAt: new Date().toISOString(),
-  kind: 'text' as const,
-  body: 'hello',
-});
+const message = () => textMessage();
 
 describe('Broker against a real RabbitMQ', () => {
   let vhost: TestVhost;

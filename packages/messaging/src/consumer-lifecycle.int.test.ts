@@ -1,19 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { silentLogger } from '@chat/logger';
-import { createTestVhost, queueDepth, waitFor, type TestVhost } from '@chat/testkit';
+import { createTestVhost, queueDepth, waitFor, type TestVhost, textMessage } from '@chat/testkit';
 import type { Envelope } from '@chat/contracts';
 import { Broker } from './broker';
 import { QUEUES } from './topology';
 
-const message = (i: number) => ({
-  id: '01JD0000000000000000000000',
-  conversationId: randomUUID(),
-  senderId: randomUUID(),
-  clientMsgId: randomUUID(),
-  createdAt: new Date().toISOString(),
-  kind: 'text' as const,
-  body: `m${i}`,
-});
+const message = (i: number) => textMessage(`m${i}`);
 
 /**
  * A graceful stop acks what it handled, and the quorum queue must forget those messages: RabbitMQ may

@@ -4,3 +4,4 @@ export * from './wait';
 export * from './fake-accounts';
 export * from './service-process';
 export * from './tcp-link';
+export * from './fixtures';
