@@ -2,6 +2,7 @@ import {
   applyMessage,
   applyRead,
   conversationTitle,
+  reapplyLive,
   seenBy,
   sortConversations,
   upsertConversation,
@@ -26,6 +27,21 @@ describe('conversation list', () => {
     expect(after[0]).toMatchObject({ id: 'c1', unreadCount: 1, lastMessage: { id: m.id } });
     const older = applyMessage(after, msg('4'), (c) => c.unreadCount);
     expect(older.find((c) => c.id === 'c1')!.lastMessage!.id).toBe(m.id);
+  });
+
+  it('a list loaded while messages arrived live keeps counting those it had not committed yet', () => {
+    // The server read the list when message 3 was its newest; 4, 5 and 6 came live meanwhile (6 before 5).
+    const snapshot = [conv('c1', { lastMessage: msg('3'), unreadCount: 3 }), conv('c2', { unreadCount: 1 })];
+    const live = [msg('2'), msg('4'), msg('6'), msg('5'), msg('6'), msg('7', { senderId: 'me' })];
+    const after = reapplyLive(snapshot, live.slice(0, 5), 'me');
+    const c1 = after.find((c) => c.id === 'c1')!;
+    expect(c1.unreadCount).toBe(6); // 3 counted by the server, 4, 5, 6 once each; 2 already in it
+    expect(c1.lastMessage!.id).toBe(msg('6').id);
+    expect(after.find((c) => c.id === 'c2')!.unreadCount).toBe(1);
+    // My own message means I read up to there.
+    expect(reapplyLive(snapshot, live, 'me').find((c) => c.id === 'c1')!.unreadCount).toBe(0);
+    // A message of a conversation the snapshot does not list changes nothing.
+    expect(reapplyLive(snapshot, [msg('9', { conversationId: 'gone' })], 'me')).toEqual(snapshot);
   });
 
   it('an update without lastMessage/unreadCount keeps them and keeps read markers moving forward', () => {

@@ -1,5 +1,5 @@
 import type { Conversation, Member, Message } from '@chat/contracts';
-import { maxId } from './unread';
+import { maxId, unreadAfterMessage } from './unread';
 
 /** Member entries may carry names if the server adds them (an additive field); tolerate both. */
 type NamedMember = Member & { username?: string; displayName?: string };
@@ -107,4 +107,22 @@ export function seenBy(c: Pick<Conversation, 'members'>, me: string, messageId: 
 
 export function myRole(c: Conversation, me: string): Member['role'] | null {
   return c.members.find((m) => m.userId === me)?.role ?? null;
+}
+
+/**
+ * A list fetched from the server is a snapshot of what was committed when the server read it; history
+ * is stored asynchronously, so messages that arrived live while the request was in flight may be
+ * missing from its `lastMessage` and `unreadCount` (applying the snapshot as is would lose them from
+ * the count for good). Each live message newer than its conversation's `lastMessage` in the snapshot
+ * is one the snapshot has not counted: apply it again, oldest first (live messages can arrive out of
+ * id order, and a duplicate is then no longer newer).
+ */
+export function reapplyLive(list: readonly Conversation[], live: readonly Message[], me: string): Conversation[] {
+  let out = list.slice();
+  for (const m of [...live].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
+    const c = out.find((x) => x.id === m.conversationId);
+    if (!c || (c.lastMessage && m.id <= c.lastMessage.id)) continue;
+    out = applyMessage(out, m, (conv) => unreadAfterMessage(conv.unreadCount, m, me, false));
+  }
+  return out;
 }
