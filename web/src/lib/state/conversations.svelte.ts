@@ -6,6 +6,7 @@ import { ApiError } from '../chat/errors';
 import {
   applyMessage,
   applyRead,
+  reapplyLive,
   removeConversation,
   setUnread,
   sortConversations,
@@ -22,6 +23,9 @@ import { Timeline } from './timeline.svelte';
 
 /** After an ack timeout on a socket that still looks connected, one automatic resend after this pause. */
 const RESEND_AFTER_MS = 3000;
+/** Bounds on how long sends are held after the server's rate limit refused one (it says how long). */
+const HOLD_MIN_MS = 100;
+const HOLD_MAX_MS = 60_000;
 
 /** Conversations, their timelines, typing and read markers: everything the socket events change. */
 class Conversations {
@@ -48,6 +52,13 @@ class Conversations {
   private attemptSeq = 0;
   /** Sends already retried once by themselves after an ack timeout on a live socket. */
   private resent = new Set<string>();
+  /** One buffer per list request in flight: the live messages that arrived meanwhile (see reapplyLive). */
+  private liveDuringLoad = new Set<Message[]>();
+
+  /** The server's send rate limit refused a message: sends wait (queued, in order) until this time. */
+  sendsHeld = $state(false);
+  private holdUntil = 0;
+  private holdTimer: ReturnType<typeof setTimeout> | null = null;
 
   totalUnread = $derived(totalUnread(this.list));
 
@@ -69,6 +80,10 @@ class Conversations {
     this.removed.clear();
     this.attempts.clear();
     this.resent.clear();
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer = null;
+    this.holdUntil = 0;
+    this.sendsHeld = false;
   }
 
   get(id: string): Conversation | undefined {
@@ -99,17 +114,26 @@ class Conversations {
   }
 
   private async doLoad(): Promise<void> {
-    const list = await api.conversations();
+    const live: Message[] = [];
+    this.liveDuringLoad.add(live);
+    let list: Conversation[];
+    try {
+      list = await api.conversations();
+    } finally {
+      this.liveDuringLoad.delete(live);
+    }
     // A room that was listed and is gone: I was removed while my socket was away (the event that says
     // so went to no socket of mine), so the room's page says it like the live event would.
     if (this.loaded) {
       const now = new Set(list.map((c) => c.id));
       for (const c of this.list) if (c.kind === 'room' && !now.has(c.id)) this.removed.set(c.id, c.title);
     }
-    this.list = sortConversations(list);
+    this.list = sortConversations(reapplyLive(list, live, this.me));
     this.loaded = true;
     this.rememberMembers(list);
     void this.loadPresence();
+    // The open conversation's count follows what is on screen, not the snapshot.
+    if (this.activeId) this.markRead(this.activeId);
   }
 
   /** Members carry their names: a co-member who is not a friend shows by name, not as an id. */
@@ -211,8 +235,10 @@ class Conversations {
       // A conversation we have not seen yet (a new room or direct chat): fetch the list.
       t?.merge([m]);
       void this.load().catch(() => undefined);
+      for (const buffer of this.liveDuringLoad) buffer.push(m);
       return true;
     }
+    for (const buffer of this.liveDuringLoad) buffer.push(m);
     let isNew: boolean;
     if (t?.loaded) isNew = t.merge([m]).length > 0;
     else {
@@ -348,7 +374,7 @@ class Conversations {
     const { conversationId, clientMsgId, body } = e;
     const t = this.timeline(conversationId);
     const socket = this.socket;
-    const online = !!socket?.connected;
+    const online = !!socket?.connected && !this.sendsHeld;
     t.addPending(
       { conversationId, clientMsgId, senderId: this.me, createdAt: e.createdAt, kind: 'text', body },
       online ? 'pending' : 'queued',
@@ -389,6 +415,11 @@ class Conversations {
         if (ack.ok) {
           void outbox.delete(clientMsgId);
           this.onMessage(ack.message);
+        } else if (ack.error.code === 'RATE_LIMITED') {
+          // Typing faster than the server allows is not a failure: the message waits and goes out by
+          // itself, in order with the ones after it, once the server said it may.
+          t.queue(this.me, clientMsgId);
+          this.holdSends(ack.error.retryAfterMs);
         } else
           refused(describeError(new ApiError(ack.error.code, ack.error.message, 0, ack.error.retryAfterMs), 'send'));
       })
@@ -409,6 +440,25 @@ class Conversations {
           if (still && !this.attempts.has(clientMsgId) && this.socket?.connected) this.dispatch(e);
         }, RESEND_AFTER_MS);
       });
+  }
+
+  /** Holds every send until the rate limit allows again, then sends what waits, oldest first. */
+  private holdSends(retryAfterMs: number | undefined): void {
+    const wait = Math.min(HOLD_MAX_MS, Math.max(HOLD_MIN_MS, retryAfterMs ?? 1000));
+    this.holdUntil = Math.max(this.holdUntil, Date.now() + wait);
+    this.sendsHeld = true;
+    if (this.holdTimer) return;
+    const release = () => {
+      const left = this.holdUntil - Date.now();
+      if (left > 0) {
+        this.holdTimer = setTimeout(release, left);
+        return;
+      }
+      this.holdTimer = null;
+      this.sendsHeld = false;
+      void this.flushOutbox();
+    };
+    this.holdTimer = setTimeout(release, wait);
   }
 
   sendTyping(conversationId: string, typing: boolean): void {

@@ -18,6 +18,8 @@ class Realtime {
   state = $state<ConnectionState>('connecting');
   /** True once the first connection succeeded: the banner only shows for a lost connection. */
   everConnected = $state(false);
+  /** The browser says the network is gone: the banner shows even if the socket never connected. */
+  networkDown = $state(false);
   private socket: ChatSocket | null = null;
   private ticker: ReturnType<typeof setInterval> | null = null;
   private stopNetworkWatch: (() => void) | null = null;
@@ -84,10 +86,16 @@ class Realtime {
 
     this.ticker = setInterval(() => (conversations.now = Date.now()), 1000);
     // The browser knows it lost the network before the socket's heartbeat does: queue sends at once.
-    const offline = () => socket.disconnect();
+    const offline = () => {
+      this.networkDown = true;
+      this.state = 'disconnected';
+      socket.disconnect();
+    };
     const online = () => {
+      this.networkDown = false;
       if (!socket.connected) socket.connect();
     };
+    this.networkDown = navigator.onLine === false;
     window.addEventListener('offline', offline);
     window.addEventListener('online', online);
     this.stopNetworkWatch = () => {
@@ -112,6 +120,7 @@ class Realtime {
     this.ticker = null;
     this.state = 'connecting';
     this.everConnected = false;
+    this.networkDown = false;
   }
 
   /** A system notification for someone else's message while the tab is hidden (if allowed). */
