@@ -1,8 +1,7 @@
 import { SvelteMap } from 'svelte/reactivity';
-import type { Ack, Conversation, ConversationEvent, Message, ReadEvent, TypingEvent } from '@chat/contracts';
+import type { Conversation, ConversationEvent, Message, ReadEvent, TypingEvent } from '@chat/contracts';
 import { api } from '../api/endpoints';
 import { describeError } from '../chat/errors';
-import { ApiError } from '../chat/errors';
 import {
   applyMessage,
   applyRead,
@@ -14,20 +13,15 @@ import {
 } from '../chat/conversations';
 import { applyTyping, typers, type TypingMap } from '../chat/typing';
 import { countUnread, firstUnreadId, maxId, totalUnread, unreadAfterMessage } from '../chat/unread';
-import { outbox, type OutboxEntry } from '../offline/outbox';
 import type { ChatSocket } from '../socket';
-import { ACK_TIMEOUT_MS } from '../socket';
 import { directory } from './directory.svelte';
 import { e2e } from '../e2e/e2e.svelte';
 import { Timeline } from './timeline.svelte';
 
-/** After an ack timeout on a socket that still looks connected, one automatic resend after this pause. */
-const RESEND_AFTER_MS = 3000;
-/** Bounds on how long sends are held after the server's rate limit refused one (it says how long). */
-const HOLD_MIN_MS = 100;
-const HOLD_MAX_MS = 60_000;
-
-/** Conversations, their timelines, typing and read markers: everything the socket events change. */
+/**
+ * Conversations, their timelines, typing and read markers: everything the socket events change.
+ * Sending (the outbox, acks, the rate-limit hold) is outgoing.svelte.ts.
+ */
 class Conversations {
   list = $state.raw<Conversation[]>([]);
   loaded = $state(false);
@@ -47,18 +41,8 @@ class Conversations {
   private readSent = new Map<string, string>();
   /** The newest server message the reader has had on screen, per conversation (see message-list). */
   private seenUpTo = new Map<string, string>();
-  /** The latest send attempt per clientMsgId: the outcome of an older attempt is ignored. */
-  private attempts = new Map<string, number>();
-  private attemptSeq = 0;
-  /** Sends already retried once by themselves after an ack timeout on a live socket. */
-  private resent = new Set<string>();
   /** One buffer per list request in flight: the live messages that arrived meanwhile (see reapplyLive). */
   private liveDuringLoad = new Set<Message[]>();
-
-  /** The server's send rate limit refused a message: sends wait (queued, in order) until this time. */
-  sendsHeld = $state(false);
-  private holdUntil = 0;
-  private holdTimer: ReturnType<typeof setTimeout> | null = null;
 
   totalUnread = $derived(totalUnread(this.list));
 
@@ -78,12 +62,6 @@ class Conversations {
     this.seenUpTo.clear();
     this.dividers.clear();
     this.removed.clear();
-    this.attempts.clear();
-    this.resent.clear();
-    if (this.holdTimer) clearTimeout(this.holdTimer);
-    this.holdTimer = null;
-    this.holdUntil = 0;
-    this.sendsHeld = false;
   }
 
   get(id: string): Conversation | undefined {
@@ -291,174 +269,6 @@ class Conversations {
     this.list = upsertConversation(this.list, conv);
     this.rememberMembers([conv]);
     void this.loadPresence();
-  }
-
-  /**
-   * Sends a text message optimistically. It is written to the offline outbox first: without a
-   * connection it waits there (and survives a reload) and goes out by itself on reconnect, always with
-   * its original clientMsgId, so the server stores it once however many times it is sent.
-   */
-  send(conversationId: string, body: string): void {
-    const entry: OutboxEntry = {
-      clientMsgId: crypto.randomUUID(),
-      senderId: this.me,
-      conversationId,
-      body,
-      createdAt: new Date().toISOString(),
-      ...(e2e.isEncrypted(conversationId) ? { e2e: true } : {}),
-    };
-    void outbox.put(entry);
-    this.dispatch(entry);
-  }
-
-  retry(conversationId: string, clientMsgId: string): void {
-    const m = this.timelines.get(conversationId)?.messages.find((x) => x.clientMsgId === clientMsgId && !x.id);
-    if (m?.body === undefined) return;
-    const entry: OutboxEntry = {
-      clientMsgId,
-      senderId: this.me,
-      conversationId,
-      body: m.body,
-      createdAt: m.createdAt,
-      ...(e2e.isEncrypted(conversationId) ? { e2e: true } : {}),
-    };
-    void outbox.put(entry);
-    this.dispatch(entry);
-  }
-
-  /** Gives up on an unsent message. */
-  discard(conversationId: string, clientMsgId: string): void {
-    this.attempts.delete(clientMsgId);
-    this.timelines.get(conversationId)?.discard(this.me, clientMsgId);
-    void outbox.delete(clientMsgId);
-  }
-
-  /** After a reload: the user's unsent messages back in their timelines (waiting, or refused). */
-  async restoreOutbox(): Promise<void> {
-    for (const e of await outbox.of(this.me)) {
-      this.timeline(e.conversationId).addPending(
-        {
-          conversationId: e.conversationId,
-          clientMsgId: e.clientMsgId,
-          senderId: e.senderId,
-          createdAt: e.createdAt,
-          kind: 'text',
-          body: e.body,
-          ...(e.error ? { error: e.error } : {}),
-        },
-        e.error ? 'failed' : 'queued',
-      );
-    }
-  }
-
-  /** On (re)connect: everything waiting in the outbox goes out, oldest first. */
-  async flushOutbox(): Promise<void> {
-    for (const e of await outbox.of(this.me)) {
-      if (!e.error && !this.attempts.has(e.clientMsgId)) this.dispatch(e);
-    }
-  }
-
-  /** The connection dropped: sends still waiting for an ack go out again on reconnect. */
-  onDisconnect(): void {
-    for (const t of this.timelines.values()) {
-      for (const m of t.messages) {
-        if (m.status === 'pending') {
-          this.attempts.delete(m.clientMsgId);
-          t.queue(this.me, m.clientMsgId);
-        }
-      }
-    }
-  }
-
-  private dispatch(e: OutboxEntry): void {
-    const { conversationId, clientMsgId, body } = e;
-    const t = this.timeline(conversationId);
-    const socket = this.socket;
-    const online = !!socket?.connected && !this.sendsHeld;
-    t.addPending(
-      { conversationId, clientMsgId, senderId: this.me, createdAt: e.createdAt, kind: 'text', body },
-      online ? 'pending' : 'queued',
-    );
-    if (!socket || !online) return;
-    const attempt = ++this.attemptSeq;
-    this.attempts.set(clientMsgId, attempt);
-    const current = () => this.attempts.get(clientMsgId) === attempt;
-    const refused = (error: string) => {
-      t.fail(this.me, clientMsgId, error);
-      void outbox.put({ ...e, error });
-    };
-    // An end-to-end encrypted conversation gets the text encrypted on this device (lib/e2e); a resend
-    // encrypts again (same clientMsgId: the server keeps the first copy it accepted). An entry written
-    // in an encrypted conversation says so itself: after a reload it may go out before the list of
-    // encrypted conversations is known again, and must not go out in clear.
-    const payload =
-      e.e2e || e2e.isEncrypted(conversationId)
-        ? e2e
-            .encrypt(conversationId, clientMsgId, body)
-            .then((encrypted) => ({ conversationId, clientMsgId, encrypted }))
-        : Promise.resolve({ conversationId, clientMsgId, body });
-    payload
-      .then(
-        (p) => socket.timeout(ACK_TIMEOUT_MS).emitWithAck('message:send', p),
-        (err: Error) => {
-          if (current()) {
-            this.attempts.delete(clientMsgId);
-            refused(`Not encrypted: ${err.message}`);
-          }
-          return null;
-        },
-      )
-      .then((ack: Ack<{ message: Message }> | null) => {
-        if (!ack || !current()) return;
-        this.attempts.delete(clientMsgId);
-        this.resent.delete(clientMsgId);
-        if (ack.ok) {
-          void outbox.delete(clientMsgId);
-          this.onMessage(ack.message);
-        } else if (ack.error.code === 'RATE_LIMITED') {
-          // Typing faster than the server allows is not a failure: the message waits and goes out by
-          // itself, in order with the ones after it, once the server said it may.
-          t.queue(this.me, clientMsgId);
-          this.holdSends(ack.error.retryAfterMs);
-        } else
-          refused(describeError(new ApiError(ack.error.code, ack.error.message, 0, ack.error.retryAfterMs), 'send'));
-      })
-      .catch(() => {
-        if (!current()) return;
-        this.attempts.delete(clientMsgId);
-        // No ack: the connection may be dead without the socket knowing yet. It waits for the next
-        // connect (which resends it); still connected, it is resent once more after a pause, and only a
-        // second silence asks the user.
-        t.queue(this.me, clientMsgId);
-        if (!this.socket?.connected) return;
-        if (this.resent.has(clientMsgId)) return refused('No answer from the server');
-        this.resent.add(clientMsgId);
-        setTimeout(() => {
-          const still = this.timelines
-            .get(conversationId)
-            ?.messages.some((m) => m.clientMsgId === clientMsgId && m.status === 'queued');
-          if (still && !this.attempts.has(clientMsgId) && this.socket?.connected) this.dispatch(e);
-        }, RESEND_AFTER_MS);
-      });
-  }
-
-  /** Holds every send until the rate limit allows again, then sends what waits, oldest first. */
-  private holdSends(retryAfterMs: number | undefined): void {
-    const wait = Math.min(HOLD_MAX_MS, Math.max(HOLD_MIN_MS, retryAfterMs ?? 1000));
-    this.holdUntil = Math.max(this.holdUntil, Date.now() + wait);
-    this.sendsHeld = true;
-    if (this.holdTimer) return;
-    const release = () => {
-      const left = this.holdUntil - Date.now();
-      if (left > 0) {
-        this.holdTimer = setTimeout(release, left);
-        return;
-      }
-      this.holdTimer = null;
-      this.sendsHeld = false;
-      void this.flushOutbox();
-    };
-    this.holdTimer = setTimeout(release, wait);
   }
 
   sendTyping(conversationId: string, typing: boolean): void {

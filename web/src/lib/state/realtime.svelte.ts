@@ -9,6 +9,7 @@ import { conversations } from './conversations.svelte';
 import { directory } from './directory.svelte';
 import { friends } from './friends.svelte';
 import { invitations } from './invitations.svelte';
+import { outgoing } from './outgoing.svelte';
 import { session } from './session.svelte';
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected';
@@ -30,6 +31,7 @@ class Realtime {
     const socket = createSocket(accessToken);
     this.socket = socket;
     conversations.attach(socket, me);
+    outgoing.attach(socket);
 
     socket.on('connect', () => {
       this.state = 'connected';
@@ -40,11 +42,11 @@ class Realtime {
       void invitations.load().catch(() => undefined);
       // The device first: an encrypted conversation's queued text waits for it rather than fail.
       void e2e.start(me);
-      void conversations.flushOutbox();
+      void outgoing.flushOutbox();
     });
     socket.on('disconnect', (reason) => {
       this.state = 'disconnected';
-      conversations.onDisconnect();
+      outgoing.onDisconnect();
       // A server-side disconnect is not retried by socket.io by itself.
       if (reason === 'io server disconnect') socket.connect();
     });
@@ -103,7 +105,7 @@ class Realtime {
       window.removeEventListener('online', online);
     };
     // Unsent messages from before a reload show (and go out) again; connect once they are back.
-    void conversations.restoreOutbox().finally(() => {
+    void outgoing.restoreOutbox().finally(() => {
       if (this.socket === socket && navigator.onLine !== false) socket.connect();
     });
   }
@@ -115,6 +117,7 @@ class Realtime {
     this.socket?.disconnect();
     this.socket = null;
     conversations.attach(null, '');
+    outgoing.attach(null);
     e2e.reset();
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = null;
