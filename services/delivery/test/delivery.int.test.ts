@@ -269,7 +269,9 @@ describe('delivery worker against a real RabbitMQ', () => {
     ).toEqual(new Set(users));
     const requests = accounts.lookups.filter((p) => p === '/internal/v1/contacts').length - before;
     expect(requests).toBeGreaterThanOrEqual(1);
-    expect(requests).toBeLessThan(10); // one per batch, not one per change
+    // One per consumer batch, not one per change. How many batches a burst makes depends on how it
+    // arrives (CI, loaded: 12); without batching it is 50.
+    expect(requests).toBeLessThanOrEqual(25);
   });
 
   it('reports ready and its routing figures', async () => {
