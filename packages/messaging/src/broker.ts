@@ -9,6 +9,14 @@ import { EXCHANGES, applyTopology } from './topology';
 import { createBrokerMetrics, type BrokerMetrics } from './metrics';
 import { startConsumer, type ActiveConsumer, type ConsumerSpec } from './consumer';
 import { BrokerTargets, brokerUrls } from './urls';
+import {
+  catchSetupErrors,
+  confirmsLostOnClose,
+  noteConfirmsLostOnClose,
+  quietOnClose,
+  watchCloseDuringSetup,
+} from './amqplib-recovery';
+import { StaleConnectionWatch } from './stale-connection';
 
 export interface BrokerOptions {
   /** One broker URL, or a cluster's nodes comma-separated: a lost connection reconnects to the next node. */
@@ -35,15 +43,7 @@ const SETUP_TIMEOUT_MS = 15_000;
 /** Longest a TCP connect plus AMQP handshake may take (a node that accepts but never answers). */
 const CONNECT_TIMEOUT_MS = 10_000;
 
-/** How often idle consumers are checked against their queue's ready messages. */
-const STALL_CHECK_MS = 10_000;
-/** At most one reconnect per this interval because of nacks. */
-const NACK_RECONNECT_EVERY_MS = 5_000;
-
 type Pending = { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
-
-/** Confirm channels that closed (see publishRaw). */
-const closedChannels = new WeakSet<object>();
 
 /**
  * One AMQP connection with automatic recovery. On every (re)connect the topology is re-applied, the
@@ -56,7 +56,8 @@ export class Broker extends EventEmitter {
   private confirm: ConfirmChannel | null = null;
   private readonly consumers: ConsumerSpec[] = [];
   private readonly activeConsumers = new Set<ActiveConsumer>();
-  private stallTimer: NodeJS.Timeout | undefined;
+  /** Renews a connection left nacked or starved on a cluster (stale-connection.ts). */
+  private readonly stale: StaleConnectionWatch;
   private readonly pending = new Set<Pending>();
   private connected = false;
   /** The current connection's set-up finished (amqplib's recovery emitted 'connect'). */
@@ -66,6 +67,12 @@ export class Broker extends EventEmitter {
   constructor(private readonly opts: BrokerOptions) {
     super();
     this.metrics = createBrokerMetrics(opts.registry ?? new Registry());
+    this.stale = new StaleConnectionWatch({
+      connection: () => (this.closing ? null : this.current),
+      isConnected: () => this.isConnected,
+      consumers: () => this.activeConsumers,
+      logger: opts.logger,
+    });
   }
 
   get isConnected(): boolean {
@@ -130,48 +137,7 @@ export class Broker extends EventEmitter {
       if (this.closing) return;
       throw err;
     }
-    this.stallTimer = setInterval(() => void this.checkStalled(), STALL_CHECK_MS);
-    this.stallTimer.unref();
-  }
-
-  /**
-   * A consumer idle for a whole check interval while its queue holds ready messages is stalled. Seen on
-   * a cluster (RabbitMQ 3.10): after the node leading a quorum queue dies, a consumer whose connection
-   * was on another node may receive nothing more. Reconnecting (fresh channels, consumers registered
-   * with the new leader) gets the messages flowing; they were never lost, only not delivered.
-   */
-  private async checkStalled(): Promise<void> {
-    const m = this.current;
-    if (!this.isConnected || !m || this.closing) return;
-    const stalled = [...this.activeConsumers].filter((c) => {
-      const idle = c.idleSince();
-      return idle !== null && Date.now() - idle >= STALL_CHECK_MS;
-    });
-    if (stalled.length === 0) return;
-    // Its own channel: a failed check must not close a channel the service uses.
-    const ch = await m.createChannel().catch(() => null);
-    if (!ch) return;
-    ch.on('error', () => undefined);
-    try {
-      const ready = async (queue: string) =>
-        ch.checkQueue(queue).then(
-          (q) => q.messageCount,
-          () => 0,
-        );
-      for (const c of stalled) {
-        if ((await ready(c.queue)) === 0) continue;
-        // A message just published may be on its way to the consumer: look again a moment later.
-        await new Promise((r) => setTimeout(r, 1_000));
-        const n = await ready(c.queue);
-        if (n > 0 && c.idleSince() !== null && this.current === m && !this.closing) {
-          this.opts.logger.warn({ queue: c.queue, ready: n }, 'consumer stalled with messages ready; reconnecting');
-          m.close().catch(() => undefined);
-          return;
-        }
-      }
-    } finally {
-      await ch.close().catch(() => undefined);
-    }
+    this.stale.start();
   }
 
   private async setup(m: ChannelModel): Promise<void> {
@@ -187,18 +153,11 @@ export class Broker extends EventEmitter {
         reject(new Error(`broker set-up timed out at ${step.name}`));
       }, SETUP_TIMEOUT_MS);
     });
-    // amqplib's recovery watches a connection's 'close' only once this set-up has succeeded. A broker that
-    // shuts down while the set-up's last replies are in flight sends them and its Connection.Close
-    // together: the connection closes (unwatched), then the set-up completes, and recovery took the dead
-    // connection as connected: no 'disconnect', no reconnect, /readyz 200 for good while every publish
-    // failed (broker-outage.int.test.ts, once in 15 runs: "timed out waiting for /readyz 503"). A set-up
-    // whose connection closed fails instead, and recovery tries again. (Checked after the last await:
-    // only microtasks run between here and recovery watching the connection.)
-    let closed = false;
-    m.once('close', () => (closed = true));
+    // amqplib's recovery would take a connection that closed during the set-up as connected for good.
+    const closed = watchCloseDuringSetup(m);
     try {
       await Promise.race([this.setupSteps(m, step), timeout]);
-      if (closed) throw new Error('broker connection closed during set-up');
+      if (closed()) throw new Error('broker connection closed during set-up');
     } catch (err) {
       // setupSteps marks the broker connected before it starts the consumers; a set-up that fails after
       // that (the broker going down mid-way) is a 'connect-failed', not a 'disconnect', so nothing else
@@ -211,14 +170,8 @@ export class Broker extends EventEmitter {
   }
 
   private async setupSteps(m: ChannelModel, step: { name: string }): Promise<void> {
-    // amqplib's recovery listens to a connection's 'error' only once this set-up has succeeded. Until
-    // then an 'error' (the broker dropping the socket without a goodbye: a reset, a node going down, a
-    // missed heartbeat) had no listener, so the EventEmitter threw it out of the socket's callback: an
-    // uncaught exception, and the service exited (exitOnCrash). Seen in test/foundation/broker-outage:
-    // the broker stopped while the delivery worker was still setting up; `write ECONNRESET`, exit 1.
-    // With a listener the connection closes as it should, the set-up fails, and recovery tries again
-    // (the 'connect-failed' warning says why). Stays for the connection's life: harmless after.
-    m.on('error', (err: Error) => this.opts.logger.debug({ err: err.message }, 'broker connection error'));
+    // Until the set-up succeeded, amqplib's recovery has no 'error' listener on the connection.
+    catchSetupErrors(m, this.opts.logger);
     if (!corkFrameWrites(m)) this.opts.logger.debug('amqplib frame writes not corked (unexpected connection shape)');
     const admin = await m.createChannel();
     // A channel's 'error' without a listener throws too (and takes the connection down with it).
@@ -229,9 +182,7 @@ export class Broker extends EventEmitter {
     step.name = 'confirm channel';
     const confirm = await m.createConfirmChannel();
     confirm.on('error', () => undefined);
-    // Before amqplib's own 'close' listener, which fails the outstanding confirms: a confirm lost with
-    // its channel is not a nack (a nack renews the connection and holds off the next renewal for 5 s).
-    confirm.prependListener('close', () => closedChannels.add(confirm));
+    noteConfirmsLostOnClose(confirm);
     // A channel closed by the server (a protocol error) leaves the connection up; close the connection
     // too so recovery rebuilds everything from one known state.
     const closeAll = (why: string) => () => {
@@ -360,9 +311,9 @@ export class Broker extends EventEmitter {
           clearTimeout(entry.timer);
           if (err) {
             // amqplib fails the confirms still awaited when the channel closes the same way as a nack.
-            if (closedChannels.has(ch))
+            if (confirmsLostOnClose(ch))
               return reject(new AppError('UNAVAILABLE', 'message broker connection lost', { cause: err }));
-            this.onNack();
+            this.stale.onNack();
             return reject(new AppError('UNAVAILABLE', 'message broker refused the message, try again', { cause: err }));
           }
           this.metrics.published.inc({ type: String(options.type ?? routingKey) });
@@ -375,22 +326,6 @@ export class Broker extends EventEmitter {
         reject(new AppError('UNAVAILABLE', 'message broker unavailable, try again', { cause: err }));
       }
     });
-  }
-
-  private lastNackReconnect = 0;
-
-  /**
-   * A nack means the broker could not enqueue the message. Seen on a cluster (RabbitMQ 3.10): after the
-   * node leading a quorum queue dies, a channel that stayed up on another node may go on being nacked
-   * for that queue while fresh channels publish fine. So a nack renews the connection (at most every
-   * few seconds); the sender gets a retryable refusal and its retry goes out on fresh channels.
-   */
-  private onNack(): void {
-    const m = this.current;
-    if (!m || this.closing || Date.now() - this.lastNackReconnect < NACK_RECONNECT_EVERY_MS) return;
-    this.lastNackReconnect = Date.now();
-    this.opts.logger.warn('publish refused by the broker; reconnecting with fresh channels');
-    m.close().catch(() => undefined);
   }
 
   /** The connection (or a half-finished set-up of one) is gone: refuse publishes until the next set-up. */
@@ -415,7 +350,7 @@ export class Broker extends EventEmitter {
   /** Stops consuming (in-flight handlers finish and ack), then closes the connection. */
   async close(): Promise<void> {
     this.closing = true;
-    clearInterval(this.stallTimer);
+    this.stale.stop();
     await Promise.allSettled([...this.activeConsumers].map((c) => c.stop()));
     this.activeConsumers.clear();
     await this.model?.close().catch(() => undefined);
@@ -424,22 +359,4 @@ export class Broker extends EventEmitter {
     this.confirm = null;
     this.failPending(new AppError('UNAVAILABLE', 'shutting down'));
   }
-}
-
-/**
- * amqplib's recovery closes a connection it opened after `close()` was called WITHOUT running our
- * set-up, so with no 'error' listener on it: a reset of that connection while it closes, or a heartbeat
- * timeout if its close never completes, was thrown as an uncaught exception (a service exits on those),
- * in a jest worker after the test that leaked it. Every connection it closes gets a listener first.
- * This reaches into amqplib's recovery (`_closeModelNoThrow`, amqplib 2.x); if the shape differs,
- * nothing is changed.
- */
-function quietOnClose(model: object): void {
-  const rec = model as unknown as { _closeModelNoThrow?: (m: ChannelModel) => Promise<void> };
-  const close = rec._closeModelNoThrow;
-  if (typeof close !== 'function') return;
-  rec._closeModelNoThrow = function (this: unknown, m: ChannelModel) {
-    m.on('error', () => undefined);
-    return close.call(this, m);
-  };
 }
