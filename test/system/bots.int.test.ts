@@ -42,18 +42,18 @@ describe('bot API tokens through the public origin', () => {
 
     // The socket: a session, and events for the bot's sends.
     const w = await connect(rw);
-    await waitFor(() => w.session() !== undefined, 5_000, 'session');
+    await waitFor(() => w.session() !== undefined, 15_000, 'session');
     const sent = (await w.s
-      .timeout(5_000)
+      .timeout(15_000)
       .emitWithAck('message:send', { conversationId, clientMsgId: crypto.randomUUID(), body: 'from the bot' })) as Ack;
     expect(sent.ok).toBe(true);
     // History through persistence, with the bot's token.
-    await waitFor(async () => (await asBot.history(conversationId)).messages.length === 1, 5_000, 'stored');
+    await waitFor(async () => (await asBot.history(conversationId)).messages.length === 1, 15_000, 'stored');
 
     // Read-only: may connect and read, may not send.
     const r = await connect(ro);
     const refused = (await r.s
-      .timeout(5_000)
+      .timeout(15_000)
       .emitWithAck('message:send', { conversationId, clientMsgId: crypto.randomUUID(), body: 'no' })) as Ack;
     expect(refused).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     const roHttp = new HttpApi(stack.origin());
@@ -72,7 +72,7 @@ describe('bot API tokens through the public origin', () => {
         () => 200,
         (e: { status: number }) => e.status,
       );
-    await waitFor(async () => (await historyStatus()) === 401, 5_000, 'persistence refuses');
+    await waitFor(async () => (await historyStatus()) === 401, 15_000, 'persistence refuses');
     await expect(connect(rw)).rejects.toMatchObject({ data: { error: { code: 'UNAUTHENTICATED' } } });
   }, 60_000);
 });

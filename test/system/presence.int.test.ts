@@ -43,7 +43,7 @@ describe('presence, typing, receipts and unread counts across two gateways', () 
     return got;
   };
   const ack = (s: ChatSocket, event: 'typing' | 'read', payload: unknown) =>
-    (s.timeout(5_000) as any).emitWithAck(event, payload) as Promise<{ ok: boolean }>;
+    (s.timeout(15_000) as any).emitWithAck(event, payload) as Promise<{ ok: boolean }>;
 
   beforeAll(async () => {
     await stack.start();

@@ -60,7 +60,7 @@ describe('SDK: refresh, reconnect and resume for a person with short-lived token
     await waitFor(
       async () =>
         (await bobClient.http.history(conversationId)).messages.filter((m) => m.clientMsgId === id).length === 1,
-      5_000,
+      15_000,
       'stored once',
     );
   }, 60_000);

@@ -37,7 +37,7 @@ describe('Broker against a real RabbitMQ', () => {
     });
     const m = message();
     const env = await b.publish('message.created', m, { traceId: 'trace-1' });
-    await waitFor(() => got.length === 1, 5_000, 'the consumed event');
+    await waitFor(() => got.length === 1, 15_000, 'the consumed event');
     expect(got[0]).toMatchObject({ v: 1, type: 'message.created', id: env.id, traceId: 'trace-1', payload: m });
   });
 
@@ -52,7 +52,7 @@ describe('Broker against a real RabbitMQ', () => {
       handle: async (items) =>
         void bodies.push(...(items as Envelope<'message.created'>[]).map((e) => e.payload.body!)),
     });
-    await waitFor(() => bodies.length === 20, 5_000, 'the backlog');
+    await waitFor(() => bodies.length === 20, 15_000, 'the backlog');
     expect(bodies).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
   });
 
@@ -67,10 +67,10 @@ describe('Broker against a real RabbitMQ', () => {
     await ch.waitForConfirms();
     await conn.close();
     await b.publish('message.created', message());
-    await waitFor(() => handled.length === 1, 5_000, 'the valid message');
+    await waitFor(() => handled.length === 1, 15_000, 'the valid message');
     await waitFor(
       async () => (await queueDepth(vhost, deadLetterQueue(QUEUES.persistence.name))).ready === 2,
-      5_000,
+      15_000,
       'two dead letters',
     );
   });
@@ -89,7 +89,7 @@ describe('Broker against a real RabbitMQ', () => {
     await b.publish('message.created', message());
     await waitFor(
       async () => (await queueDepth(vhost, deadLetterQueue(QUEUES.persistence.name))).ready === 1,
-      5_000,
+      15_000,
       'the dead letter',
     );
     expect(attempts).toBe(3);
@@ -202,11 +202,11 @@ describe('Broker against a real RabbitMQ', () => {
       queue: QUEUES.persistence.name,
       handle: async (items) => void got.push(...(items as Envelope[])),
     });
-    await waitFor(() => got.length === 4, 5_000, 'four events out of two broker messages');
+    await waitFor(() => got.length === 4, 15_000, 'four events out of two broker messages');
     expect(got.map((e) => e.id)).toEqual([...published.map((e) => e.id), good.id]);
     await waitFor(
       async () => (await queueDepth(vhost, deadLetterQueue(QUEUES.persistence.name))).ready === 1,
-      5_000,
+      15_000,
       'one dead letter',
     );
   });

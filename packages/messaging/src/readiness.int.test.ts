@@ -31,7 +31,7 @@ it('counts itself connected before its consumers get their first batch', async (
   // Registered before connecting, as services do: it starts inside the connection's set-up.
   await consumer.consume({ queue: QUEUES.persistence.name, handle: async () => void seen.push(consumer.isConnected) });
   await consumer.connect();
-  await waitFor(() => seen.length > 0, 5_000, 'the queued message');
+  await waitFor(() => seen.length > 0, 15_000, 'the queued message');
   expect(seen[0]).toBe(true);
   await consumer.close();
 });

@@ -90,7 +90,7 @@ describe('room consent and blocks across rooms', () => {
         tap.events
           .filter((e) => e.type === 'invitation.changed')
           .map((e) => e.payload as { userIds: string[]; event: { type: string } });
-      await waitFor(() => invitationEvents().length === 6, 5_000, 'invitation events');
+      await waitFor(() => invitationEvents().length === 6, 15_000, 'invitation events');
       expect(invitationEvents().map((e) => e.event.type)).toEqual([
         'created',
         'accepted',

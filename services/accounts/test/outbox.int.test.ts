@@ -122,7 +122,7 @@ describe('events through the transactional outbox', () => {
       const sentinel = await registerUser(second.app);
       const isSentinel = (e: Envelope) =>
         e.type === 'user.created' && (e as Envelope<'user.created'>).payload.id === sentinel.id;
-      await waitFor(() => tap.events.some(isSentinel), 5_000, 'the sentinel event');
+      await waitFor(() => tap.events.some(isSentinel), 15_000, 'the sentinel event');
       const ids = tap.events.filter((e) => !isSentinel(e)).map((e) => e.id);
       expect(ids.sort()).toEqual(rows.sort());
     } finally {

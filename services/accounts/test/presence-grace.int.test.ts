@@ -23,7 +23,7 @@ describe('presence: the offline transition at the end of the grace', () => {
         .filter((e) => e.type === 'presence.changed' && (e.payload as Presence).userId === a.id)
         .map((e) => (e as Envelope<'presence.changed'>).payload);
     await h.broker.publish('presence.reported', { gatewayId: 'gw1', userId: a.id, online: true });
-    await waitFor(() => changes().length === 1, 5_000, 'online');
+    await waitFor(() => changes().length === 1, 15_000, 'online');
     const wentAt = Date.now();
     await h.broker.publish('presence.reported', { gatewayId: 'gw1', userId: a.id, online: false });
     await waitFor(() => changes().length === 2, 10_000, 'offline');

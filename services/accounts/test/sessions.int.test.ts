@@ -44,7 +44,7 @@ describe('session revocation', () => {
         (await call(h.app, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: v.refreshToken } })).status,
       ).toBe(401);
       const revoked = () => tap.events.filter((e) => e.type === 'session.revoked').map((e) => e.payload);
-      await waitFor(() => revoked().length >= 2, 5_000, 'two revocations');
+      await waitFor(() => revoked().length >= 2, 15_000, 'two revocations');
       // `until`: when the session's last access token expires (one access-token lifetime from now).
       const until = expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as unknown as string;
       expect(revoked()).toEqual([

@@ -51,7 +51,7 @@ async function fakeGateway(url: string, userIds: string[], workers: RunningDeliv
   await ch.waitForConfirms();
   await waitFor(
     () => workers.every((w) => userIds.every((u) => w.sessions.route([u]).has(id))),
-    5_000,
+    15_000,
     'every worker to learn the sessions',
   );
   return { id, got, batches, close: () => conn.close().catch(() => undefined) };
@@ -116,7 +116,7 @@ describe('delivery worker against a real RabbitMQ', () => {
     await publisher.publish('message.created', m, { traceId: 'trace-x' });
     await waitFor(
       () => g.got.length === 3 && other.got.length === 1,
-      5_000,
+      15_000,
       'three deliveries on one gateway, one on the other',
     );
     // One broker message per gateway, not one per user.
@@ -140,7 +140,7 @@ describe('delivery worker against a real RabbitMQ', () => {
 
   it('shares the queue between competing workers and delivers each message once per member', async () => {
     await worker();
-    await waitFor(async () => (await queueDepth(vhost, QUEUES.delivery.name)).consumers === 2, 5_000, 'two consumers');
+    await waitFor(async () => (await queueDepth(vhost, QUEUES.delivery.name)).consumers === 2, 15_000, 'two consumers');
     const [a, b] = [randomUUID(), randomUUID()];
     const conv = accounts.conversation([a, b]).id;
     const g = await gateway([b]);
@@ -175,10 +175,10 @@ describe('delivery worker against a real RabbitMQ', () => {
     const conv = accounts.conversation([a, b]).id;
     const g = await gateway([b]);
     await publisher.publish('message.created', message(conv, a));
-    await waitFor(() => g.got.length === 1, 5_000, 'the valid message');
+    await waitFor(() => g.got.length === 1, 15_000, 'the valid message');
     await waitFor(
       async () => (await queueDepth(vhost, deadLetterQueue(QUEUES.delivery.name))).ready === 2,
-      5_000,
+      15_000,
       'two dead letters',
     );
   });
@@ -191,7 +191,7 @@ describe('delivery worker against a real RabbitMQ', () => {
     const refused = accounts.refused;
     await publisher.publish('message.created', message(conv, a));
     // Two refused lookups: the worker tried, failed, put the event back and tried again.
-    await waitFor(() => accounts.refused >= refused + 2, 5_000, 'the worker to retry the lookup');
+    await waitFor(() => accounts.refused >= refused + 2, 15_000, 'the worker to retry the lookup');
     expect(g.got).toHaveLength(0);
     accounts.down = false;
     await waitFor(() => g.got.length === 1, 10_000, 'the delivery after accounts is back');
@@ -216,12 +216,12 @@ describe('delivery worker against a real RabbitMQ', () => {
       removedUserIds: [c],
       userId: c,
     });
-    await waitFor(() => g.got.length === 3, 5_000, 'three conversation events');
+    await waitFor(() => g.got.length === 3, 15_000, 'three conversation events');
     expect(g.got.every((d) => d.event === 'conversation')).toBe(true);
     expect(g.got[0]!.data).toMatchObject({ type: 'member_removed', conversation: { id: conv }, userId: c });
     // accounts does not know this conversation: the members came from the event.
     await publisher.publish('message.created', message(conv, a));
-    await waitFor(() => g.got.filter((d) => d.event === 'message:new').length === 2, 5_000, 'deliveries to a and b');
+    await waitFor(() => g.got.filter((d) => d.event === 'message:new').length === 2, 15_000, 'deliveries to a and b');
     expect(
       g.got
         .filter((d) => d.event === 'message:new')
@@ -236,7 +236,7 @@ describe('delivery worker against a real RabbitMQ', () => {
     const conv = accounts.conversation([a, b]).id;
     const g = await gateway([a, b]);
     await publisher.publish('friendship.changed', { userIds: [a, b], event: { type: 'accepted', userId: a } });
-    await waitFor(() => g.got.filter((d) => d.event === 'friends').length === 2, 5_000, 'friends events');
+    await waitFor(() => g.got.filter((d) => d.event === 'friends').length === 2, 15_000, 'friends events');
     const read = {
       conversationId: conv,
       userId: a,
@@ -244,13 +244,13 @@ describe('delivery worker against a real RabbitMQ', () => {
       at: new Date().toISOString(),
     };
     await publisher.publish('message.read', read);
-    await waitFor(() => g.got.filter((d) => d.event === 'read').length === 2, 5_000, 'read events');
+    await waitFor(() => g.got.filter((d) => d.event === 'read').length === 2, 15_000, 'read events');
     await publisher.publish(
       'typing.changed',
       { conversationId: conv, userId: a, typing: true },
       { expirationMs: 5_000 },
     );
-    await waitFor(() => g.got.some((d) => d.event === 'typing'), 5_000, 'typing');
+    await waitFor(() => g.got.some((d) => d.event === 'typing'), 15_000, 'typing');
     expect(g.got.filter((d) => d.event === 'typing').map((d) => d.userId)).toEqual([b]);
   });
 
@@ -263,7 +263,7 @@ describe('delivery worker against a real RabbitMQ', () => {
     await Promise.all(
       users.map((userId) => publisher.publish('presence.changed', { userId, online: true, lastSeenAt: null })),
     );
-    await waitFor(() => g.got.filter((d) => d.event === 'presence').length === 50, 5_000, '50 presence deliveries');
+    await waitFor(() => g.got.filter((d) => d.event === 'presence').length === 50, 15_000, '50 presence deliveries');
     expect(
       new Set(g.got.filter((d) => d.event === 'presence').map((d) => (d.data as { userId: string }).userId)),
     ).toEqual(new Set(users));

@@ -56,7 +56,7 @@ it('answers UNAVAILABLE while the broker is killed, keeps the sockets, and sends
   const resyncs = [collect<{ reason: string }>(a, 'resync'), collect<{ reason: string }>(b, 'resync')];
   const first = await send(a, textSend(conv, 'before'));
   expect(first).toMatchObject({ ok: true });
-  await waitFor(() => onB.length === 1, 5_000, 'the first delivery');
+  await waitFor(() => onB.length === 1, 15_000, 'the first delivery');
 
   // A crash, no goodbye to the clients. (A kill within ~0.5 s of a quorum queue's declaration used to
   // bring that queue back leaderless on RabbitMQ 3.10: test/foundation/rabbit-crash covers that case.)

@@ -60,9 +60,9 @@ describe('two gateways and two delivery workers side by side', () => {
     const before = got.map((g) => g.length);
     const own = await send(c1, textSend(room, 'from carol'));
     if (!own.ok) throw new Error('send refused');
-    await waitFor(() => got[1]!.length === before[1]! + 1 && got[2]!.length === before[2]! + 1, 5_000, "carol's echo");
+    await waitFor(() => got[1]!.length === before[1]! + 1 && got[2]!.length === before[2]! + 1, 15_000, "carol's echo");
     const marker = await send(c2, textSend(room, 'marker'));
-    await waitFor(() => got[0]!.some((m) => marker.ok && m.id === marker.message.id), 5_000, 'the marker on c1');
+    await waitFor(() => got[0]!.some((m) => marker.ok && m.id === marker.message.id), 15_000, 'the marker on c1');
     expect(got[0]!.filter((m) => m.id === own.message.id)).toHaveLength(0);
     for (const g of got) expect(new Set(g.map((m) => m.id)).size).toBe(g.length);
   });
@@ -75,10 +75,10 @@ describe('two gateways and two delivery workers side by side', () => {
     const a = await h.connect(g1, alice);
     const on2 = collect(d2);
     d1.disconnect();
-    await waitFor(() => !g1.sessions.users().includes(dave), 5_000, 'dave gone from g1');
+    await waitFor(() => !g1.sessions.users().includes(dave), 15_000, 'dave gone from g1');
     expect(g2.sessions.users()).toContain(dave);
     const ack = await send(a, textSend(conv, 'still here?'));
-    await waitFor(() => on2.some((m) => ack.ok && m.id === ack.message.id), 5_000, 'dave on g2');
+    await waitFor(() => on2.some((m) => ack.ok && m.id === ack.message.id), 15_000, 'dave on g2');
   });
 
   it('gives a resend through another gateway, after the first one went, the id the first one gave, and delivers it once', async () => {
@@ -91,7 +91,7 @@ describe('two gateways and two delivery workers side by side', () => {
     const payload = textSend(conv, 'exactly once');
     const first = await send(d1, payload);
     if (!first.ok) throw new Error('send refused');
-    await waitFor(() => onE.length === 1, 5_000, 'the first delivery');
+    await waitFor(() => onE.length === 1, 15_000, 'the first delivery');
     // The other gateway learns the send from its own events queue, not from the delivery erin just got:
     // wait for that, or the resend may arrive first and be taken for a new message.
     await waitFor(
@@ -105,7 +105,7 @@ describe('two gateways and two delivery workers side by side', () => {
     const again = await send(d2, payload);
     expect(again).toEqual({ ok: true, message: first.message });
     const marker = await send(d2, textSend(conv, 'marker'));
-    await waitFor(() => onE.some((m) => marker.ok && m.id === marker.message.id), 5_000, 'the marker after the resend');
+    await waitFor(() => onE.some((m) => marker.ok && m.id === marker.message.id), 15_000, 'the marker after the resend');
     expect(onE.filter((m) => m.clientMsgId === payload.clientMsgId)).toEqual([first.message]);
   });
 
@@ -119,6 +119,6 @@ describe('two gateways and two delivery workers side by side', () => {
     await Promise.all(h.workers.filter((w) => w !== fresh).map((w) => w.stop()));
     const sent = await send(f, textSend(conv, 'after the restart'));
     if (!sent.ok) throw new Error('send refused');
-    await waitFor(() => onG.some((m) => m.id === sent.message.id), 5_000, 'the delivery through the fresh worker');
+    await waitFor(() => onG.some((m) => m.id === sent.message.id), 15_000, 'the delivery through the fresh worker');
   });
 });

@@ -109,7 +109,7 @@ export const textSend = (
 ): MessageSendPayload => ({ conversationId, clientMsgId, body });
 
 /** Sends and resolves with the ack (rejects if none within the timeout). */
-export function send(s: Client, payload: unknown, timeoutMs = 5_000): Promise<Ack<{ message: Message }>> {
+export function send(s: Client, payload: unknown, timeoutMs = 15_000): Promise<Ack<{ message: Message }>> {
   return (
     s.timeout(timeoutMs) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<Ack<{ message: Message }>> }
   ).emitWithAck('message:send', payload);

@@ -96,12 +96,12 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
         },
       });
       if (!ack.ok) throw new Error('not ok');
-      await waitFor(() => onB1.length === 1 && onA2.length === 1, 5_000, 'deliveries');
+      await waitFor(() => onB1.length === 1 && onA2.length === 1, 15_000, 'deliveries');
       expect(onB1[0]).toEqual(ack.message);
       expect(onA2[0]).toEqual(ack.message);
       // The sending socket has the ack instead: a later message from its twin arrives, the echo never did.
       const ack2 = await send(a2, textSend(conv, 'from my other tab'));
-      await waitFor(() => onA1.length === 1, 5_000, "the twin's message");
+      await waitFor(() => onA1.length === 1, 15_000, "the twin's message");
       expect(onA1.map((m) => m.id)).toEqual([ack2.ok && ack2.message.id]);
       expect(Date.parse(ack.message.createdAt)).toBeLessThanOrEqual(Date.now());
     });
@@ -130,7 +130,7 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
       expect(await send(a1, textSend(c))).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
       // Typing there is refused the same way: nobody could answer.
       const typing = await (
-        a1.timeout(5_000) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<unknown> }
+        a1.timeout(15_000) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<unknown> }
       ).emitWithAck('typing', { conversationId: c, typing: true });
       expect(typing).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     });
@@ -162,9 +162,9 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
           error: { code: 'VALIDATION', retryable: false, message: expect.any(String) },
         });
       }
-      const read = await (a1.timeout(5_000) as any).emitWithAck('read', { conversationId: conv, messageId: 'nope' });
+      const read = await (a1.timeout(15_000) as any).emitWithAck('read', { conversationId: conv, messageId: 'nope' });
       expect(read).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
-      const unknown = await (a1.timeout(5_000) as any).emitWithAck('message:delete', { id: 1 });
+      const unknown = await (a1.timeout(15_000) as any).emitWithAck('message:delete', { id: 1 });
       expect(unknown).toMatchObject({
         ok: false,
         error: { code: 'VALIDATION', message: expect.stringContaining('unknown event') },
@@ -194,7 +194,7 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
       expect(second.message).toEqual(first.message);
       expect(third.message).toEqual(first.message);
       const marker = await send(a1, textSend(conv, 'marker'));
-      await waitFor(() => onB1.some((m) => marker.ok && m.id === marker.message.id), 5_000, 'the marker');
+      await waitFor(() => onB1.some((m) => marker.ok && m.id === marker.message.id), 15_000, 'the marker');
       expect(onB1.filter((m) => m.clientMsgId === p.clientMsgId)).toHaveLength(1);
     });
 
@@ -251,21 +251,21 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
       });
       const ev = await changed;
       expect(ev).toMatchObject({ type: 'member_added', userId: carol });
-      await waitFor(async () => (await send(c1, textSend(room.id, 'hi all'))).ok, 5_000, 'carol may send');
+      await waitFor(async () => (await send(c1, textSend(room.id, 'hi all'))).ok, 15_000, 'carol may send');
       const ack = await send(a1, textSend(room.id, 'welcome carol'));
-      await waitFor(() => onC1.some((m) => ack.ok && m.id === ack.message.id), 5_000, 'carol gets it');
+      await waitFor(() => onC1.some((m) => ack.ok && m.id === ack.message.id), 15_000, 'carol gets it');
     });
 
     it("routes read markers to the other members and the reader's other sockets", async () => {
       const ack = await send(a1, textSend(conv, 'read me'));
       if (!ack.ok) throw new Error('send failed');
       const [onA1, onA2] = [collect(b1, 'read'), collect(a2, 'read')];
-      const res = await (b1.timeout(5_000) as any).emitWithAck('read', {
+      const res = await (b1.timeout(15_000) as any).emitWithAck('read', {
         conversationId: conv,
         messageId: ack.message.id,
       });
       expect(res).toEqual({ ok: true });
-      await waitFor(() => onA2.length === 1, 5_000, 'the read marker');
+      await waitFor(() => onA2.length === 1, 15_000, 'the read marker');
       expect(onA2[0]).toMatchObject({
         conversationId: conv,
         userId: bob,

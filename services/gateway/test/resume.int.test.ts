@@ -41,7 +41,7 @@ describe('gateway: per-session event sequences and resume over real sockets and 
       s.once('connect', () => resolve());
       s.once('connect_error', reject);
     });
-    await waitFor(() => session !== undefined, 5_000, 'session event');
+    await waitFor(() => session !== undefined, 15_000, 'session event');
     return { s, events, session: session! };
   }
 
@@ -50,16 +50,16 @@ describe('gateway: per-session event sequences and resume over real sockets and 
     expect(a.session).toEqual({ sessionId: expect.any(String), resumed: false, seq: 0, windowMs: 30_000 });
     const sender = await h.connect(gw, alice);
     expect((await send(sender, textSend(conv, 'one'))).ok).toBe(true);
-    await waitFor(() => a.events.length === 1, 5_000, 'live event');
+    await waitFor(() => a.events.length === 1, 15_000, 'live event');
     expect(a.events[0]!.meta).toEqual({ seq: 1 });
 
     drop(a.s);
     for (const body of ['two', 'three']) expect((await send(sender, textSend(conv, body))).ok).toBe(true);
     // Delivered to the detached session (its binding is held): the gateway numbers and keeps both.
-    await waitFor(() => gw.socketSessions.lastSeq(a.session.sessionId) === 3, 5_000, 'both buffered');
+    await waitFor(() => gw.socketSessions.lastSeq(a.session.sessionId) === 3, 15_000, 'both buffered');
 
     const b = await open(bob, { sessionId: a.session.sessionId, seq: 1 });
-    await waitFor(() => b.events.length >= 2, 5_000, 'replay');
+    await waitFor(() => b.events.length >= 2, 15_000, 'replay');
     expect(b.session).toMatchObject({ sessionId: a.session.sessionId, resumed: true });
     expect(b.events.map((e) => [(e.payload as Message).body, e.meta?.seq])).toEqual([
       ['two', 2],
@@ -67,7 +67,7 @@ describe('gateway: per-session event sequences and resume over real sockets and 
     ]);
     // Live events continue the same sequence.
     expect((await send(sender, textSend(conv, 'four'))).ok).toBe(true);
-    await waitFor(() => b.events.length === 3, 5_000, 'live after resume');
+    await waitFor(() => b.events.length === 3, 15_000, 'live after resume');
     expect(b.events[2]!.meta).toEqual({ seq: 4 });
     b.s.disconnect();
     const metrics = await (await fetch(`${gw.opsUrl}/metrics`)).text();
@@ -77,7 +77,7 @@ describe('gateway: per-session event sequences and resume over real sockets and 
   it('a socket closed on purpose leaves nothing to resume', async () => {
     const a = await open(bob);
     a.s.disconnect();
-    await waitFor(() => gw.socketSessions.lastSeq(a.session.sessionId) === undefined, 5_000, 'forgotten');
+    await waitFor(() => gw.socketSessions.lastSeq(a.session.sessionId) === undefined, 15_000, 'forgotten');
     expect((await open(bob, { sessionId: a.session.sessionId, seq: 0 })).session).toMatchObject({
       resumed: false,
       resync: 'unknown_session',
@@ -98,7 +98,7 @@ describe('gateway: per-session event sequences and resume over real sockets and 
     drop(a.s);
     const sender = await h.connect(gw, alice);
     for (let i = 0; i < 7; i++) expect((await send(sender, textSend(conv, `n${i}`))).ok).toBe(true);
-    await waitFor(() => gw.socketSessions.lastSeq(a.session.sessionId) === 7, 5_000, 'all numbered');
+    await waitFor(() => gw.socketSessions.lastSeq(a.session.sessionId) === 7, 15_000, 'all numbered');
     const bad = await open(bob, { sessionId: a.session.sessionId, seq: 0 });
     // RESUME_BUFFER is 5: events 1 and 2 are gone, so a resume from 0 would skip them.
     expect(bad.session).toMatchObject({ resumed: false, resync: 'too_far_behind' });

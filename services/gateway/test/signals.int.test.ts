@@ -7,7 +7,7 @@ import { collect, createHarness, send, textSend, type Client, type Harness } fro
 import type { RunningGateway } from '../src/server';
 
 const ack = (s: Client, event: string, payload: unknown) =>
-  (s.timeout(5_000) as any).emitWithAck(event, payload) as Promise<{ ok: boolean; error?: { code: string } }>;
+  (s.timeout(15_000) as any).emitWithAck(event, payload) as Promise<{ ok: boolean; error?: { code: string } }>;
 
 /**
  * Presence reports, typing and read receipts through a real gateway, a real delivery worker and a real
@@ -52,7 +52,7 @@ describe('gateway: presence reports, typing, read receipts', () => {
     it('reports a user online on the first tab only and offline when the last one goes', async () => {
       const user = randomUUID();
       const t1 = await h.connect(gw, user);
-      await waitFor(() => reportsOf(user).length === 1, 5_000, 'online report');
+      await waitFor(() => reportsOf(user).length === 1, 15_000, 'online report');
       const t2 = await h.connect(gw, user);
       t1.disconnect();
       // Heartbeats keep flowing meanwhile and list the user: the second tab holds them online.
@@ -62,15 +62,15 @@ describe('gateway: presence reports, typing, read receipts', () => {
           reports
             .slice(n)
             .some((e) => e.type === 'gateway.heartbeat' && (e.payload as { userIds: string[] }).userIds.includes(user)),
-        5_000,
+        15_000,
         'a heartbeat with the user',
       );
       expect(reportsOf(user)).toEqual([true]);
       t2.disconnect();
-      await waitFor(() => reportsOf(user).length === 2, 5_000, 'offline report');
+      await waitFor(() => reportsOf(user).length === 2, 15_000, 'offline report');
       expect(reportsOf(user)).toEqual([true, false]);
       const m = reports.length;
-      await waitFor(() => reports.slice(m).some((e) => e.type === 'gateway.heartbeat'), 5_000, 'next heartbeat');
+      await waitFor(() => reports.slice(m).some((e) => e.type === 'gateway.heartbeat'), 15_000, 'next heartbeat');
       const hb = reports.slice(m).find((e) => e.type === 'gateway.heartbeat') as Envelope<'gateway.heartbeat'>;
       expect(hb.payload).toMatchObject({ gatewayId: gw.instanceId, intervalMs: 300 });
       expect(hb.payload.userIds).not.toContain(user);
@@ -104,7 +104,7 @@ describe('gateway: presence reports, typing, read receipts', () => {
         await new Promise((r) => setTimeout(r, 10));
       }
       expect((await Promise.all(acks)).every((a) => a.ok)).toBe(true);
-      await waitFor(() => onB.some((t) => !t.typing), 5_000, 'typing false by expiry');
+      await waitFor(() => onB.some((t) => !t.typing), 15_000, 'typing false by expiry');
       const elapsed = Date.now() - started;
       expect(onB.filter((t) => t.typing).length).toBeGreaterThanOrEqual(1);
       expect(onB.filter((t) => t.typing).length).toBeLessThanOrEqual(2);
@@ -118,9 +118,9 @@ describe('gateway: presence reports, typing, read receipts', () => {
     it('clears the indicator when the typer sends a message there', async () => {
       const onB = collect<TypingEvent>(b1, 'typing');
       await ack(a1, 'typing', { conversationId: conv, typing: true });
-      await waitFor(() => onB.length === 1, 5_000, 'typing true');
+      await waitFor(() => onB.length === 1, 15_000, 'typing true');
       expect((await send(a1, textSend(conv, 'done typing'))).ok).toBe(true);
-      await waitFor(() => onB.length === 2, 5_000, 'typing false after the send');
+      await waitFor(() => onB.length === 2, 15_000, 'typing false after the send');
       expect(onB.map((t) => t.typing)).toEqual([true, false]);
     });
 
@@ -130,9 +130,9 @@ describe('gateway: presence reports, typing, read receipts', () => {
       const d1 = await h.connect(gw, dave);
       const onB = collect<TypingEvent>(b1, 'typing');
       await ack(d1, 'typing', { conversationId: room, typing: true });
-      await waitFor(() => onB.length === 1, 5_000, 'typing true');
+      await waitFor(() => onB.length === 1, 15_000, 'typing true');
       d1.disconnect();
-      await waitFor(() => onB.length === 2, 5_000, 'typing false after disconnect');
+      await waitFor(() => onB.length === 2, 15_000, 'typing false after disconnect');
       expect(onB[1]).toEqual({ conversationId: room, userId: dave, typing: false });
     });
 
@@ -156,7 +156,7 @@ describe('gateway: presence reports, typing, read receipts', () => {
       });
       // A marker through the same path proves nothing earlier is still on its way.
       await ack(a1, 'typing', { conversationId: conv, typing: true });
-      await waitFor(() => onB.length === 1, 5_000, 'the marker');
+      await waitFor(() => onB.length === 1, 15_000, 'the marker');
       expect(onB).toEqual([{ conversationId: conv, userId: alice, typing: true }]);
       await ack(a1, 'typing', { conversationId: conv, typing: false });
     });
@@ -180,7 +180,7 @@ describe('gateway: presence reports, typing, read receipts', () => {
         collect<ReadEvent>(s1, 'read'),
       ];
       expect(await ack(r1, 'read', { conversationId: conv, messageId: m2.message.id })).toEqual({ ok: true });
-      await waitFor(() => onW.length === 1 && onR2.length === 1, 5_000, 'read delivered');
+      await waitFor(() => onW.length === 1 && onR2.length === 1, 15_000, 'read delivered');
       expect(onW[0]).toMatchObject({ conversationId: conv, userId: bob, messageId: m2.message.id });
       // Backward and repeated reads are acked but not broadcast.
       expect(await ack(r2, 'read', { conversationId: conv, messageId: m1.message.id })).toEqual({ ok: true });
@@ -202,7 +202,7 @@ describe('gateway: presence reports, typing, read receipts', () => {
       const m3 = await send(w1, textSend(conv, 'three'));
       if (!m3.ok) throw new Error('send failed');
       await ack(r2, 'read', { conversationId: conv, messageId: m3.message.id });
-      await waitFor(() => onW.length === 2 && onR1.length === 1, 5_000, 'the marker read');
+      await waitFor(() => onW.length === 2 && onR1.length === 1, 15_000, 'the marker read');
       expect(onW.map((r) => r.messageId)).toEqual([m2.message.id, m3.message.id]);
       expect(onR1.map((r) => r.messageId)).toEqual([m3.message.id]);
       expect(onR2.map((r) => r.messageId)).toEqual([m2.message.id]);

@@ -7,7 +7,7 @@ import { waitFor } from '@chat/testkit';
 import { changeRoomMembers, collect, createHarness, send, textSend, type Client, type Harness } from './harness';
 import { gatewayConfig, startGateway, type RunningGateway } from '../src/server';
 
-const emit = (s: Client, event: string, payload: unknown) => (s.timeout(5_000) as any).emitWithAck(event, payload);
+const emit = (s: Client, event: string, payload: unknown) => (s.timeout(15_000) as any).emitWithAck(event, payload);
 
 describe('socket events at the edge', () => {
   let h: Harness;
@@ -33,7 +33,7 @@ describe('socket events at the edge', () => {
     const ack = await send(a1, textSend(conv, 'read me'));
     if (!ack.ok) throw new Error('send failed');
     expect(await emit(b1, 'read', { conversationId: conv, messageId: ack.message.id })).toEqual({ ok: true });
-    await waitFor(() => onA.length === 1, 5_000, 'the genuine read');
+    await waitFor(() => onA.length === 1, 15_000, 'the genuine read');
     expect(onA[0]).toMatchObject({ messageId: ack.message.id });
   });
 
@@ -78,7 +78,7 @@ describe('socket events at the edge', () => {
       removedUserIds: [bob],
       userId: bob,
     });
-    await waitFor(async () => !(await send(b1, textSend(room.id))).ok, 5_000, 'bob removed');
+    await waitFor(async () => !(await send(b1, textSend(room.id))).ok, 15_000, 'bob removed');
     expect(await send(b1, textSend(upper))).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
   });
 

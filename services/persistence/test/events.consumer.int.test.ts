@@ -41,7 +41,7 @@ describe('the persistence.events consumer', () => {
     // ... and across batches.
     for (const m of [first, resend, other]) await h.publisher.publish('message.created', m);
     await drained();
-    await waitFor(async () => (await h.history(c, alice)).body.messages?.length === 2, 5_000, 'two messages');
+    await waitFor(async () => (await h.history(c, alice)).body.messages?.length === 2, 15_000, 'two messages');
     expect(await count(c)).toBe(2);
     expect((await h.history(c, alice)).body.messages).toEqual([first, other]);
   });

@@ -20,7 +20,7 @@ describe('history over real Postgres and RabbitMQ', () => {
   const room = async (memberIds = [alice, bob]) => {
     const id = randomUUID();
     await h.setMembers(id, memberIds);
-    await waitFor(async () => (await h.deps.members.check(id, memberIds[0]!)) === 'member', 5_000, 'the member list');
+    await waitFor(async () => (await h.deps.members.check(id, memberIds[0]!)) === 'member', 15_000, 'the member list');
     return id;
   };
   const publishAll = async (msgs: Message[]) => {
@@ -110,7 +110,7 @@ describe('history over real Postgres and RabbitMQ', () => {
     await stored(c, 1);
     expect((await h.history(c, bob)).status).toBe(200);
     await h.setMembers(c, [alice, mallory], [bob]);
-    await waitFor(async () => (await h.history(c, bob)).status === 404, 5_000, 'bob removed');
+    await waitFor(async () => (await h.history(c, bob)).status === 404, 15_000, 'bob removed');
     expect((await h.history(c, mallory)).status).toBe(200);
   });
 

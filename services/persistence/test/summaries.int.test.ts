@@ -29,7 +29,7 @@ describe('read markers and summaries', () => {
     await waitFor(
       async () =>
         (await h.database.pool.query('select 1 from persistence.messages where id = $1', [last.id])).rowCount === 1,
-      5_000,
+      15_000,
       'stored',
     );
   };
@@ -50,15 +50,15 @@ describe('read markers and summaries', () => {
     const m = Object.fromEntries([1, 30, 40, 50, 60].map((n) => [n, textMessage(c, alice, { id: messageId(n) })]));
     await send(Object.values(m));
     await read(c, bob, m[50]!.id);
-    await waitFor(async () => (await marker(c, bob)) === m[50]!.id, 5_000, 'the marker');
+    await waitFor(async () => (await marker(c, bob)) === m[50]!.id, 15_000, 'the marker');
     await read(c, bob, m[30]!.id);
     await read(c, bob, m[50]!.id);
     await read(c, bob, m[60]!.id);
-    await waitFor(async () => (await marker(c, bob)) === m[60]!.id, 5_000, 'the marker at 60');
+    await waitFor(async () => (await marker(c, bob)) === m[60]!.id, 15_000, 'the marker at 60');
     await read(c, bob, m[40]!.id);
     // A later event, so once it is handled the older read is known to have been handled too.
     await read(c, alice, m[1]!.id);
-    await waitFor(async () => (await marker(c, alice)) === m[1]!.id, 5_000, 'alice marker');
+    await waitFor(async () => (await marker(c, alice)) === m[1]!.id, 15_000, 'alice marker');
     expect(await marker(c, bob)).toBe(m[60]!.id);
   });
 
@@ -72,11 +72,11 @@ describe('read markers and summaries', () => {
     await read(c, bob, elsewhere.id);
     await read(c, bob, messageId(750)); // plausible, but never sent
     await read(c, alice, mine.id); // handled after the three above
-    await waitFor(async () => (await marker(c, alice)) === mine.id, 5_000, 'alice marker');
+    await waitFor(async () => (await marker(c, alice)) === mine.id, 15_000, 'alice marker');
     expect(await marker(c, bob)).toBeUndefined();
     // The reader's marker still moves to a real message afterwards, and unread counts stay right.
     await read(c, bob, mine.id);
-    await waitFor(async () => (await marker(c, bob)) === mine.id, 5_000, 'bob marker');
+    await waitFor(async () => (await marker(c, bob)) === mine.id, 15_000, 'bob marker');
     const later = textMessage(c, alice, { id: messageId(900) });
     await send([later]);
     expect((await summaries(bob, [c]))[c].unreadCount).toBe(1);
@@ -101,7 +101,7 @@ describe('read markers and summaries', () => {
     await read(c1, alice, m[4]!.id);
     await waitFor(
       async () => (await marker(c1, alice)) === m[4]!.id && (await marker(c1, bob)) === m[1]!.id,
-      5_000,
+      15_000,
       'markers',
     );
     s = await summaries(bob, [c1]);
