@@ -265,7 +265,8 @@ describe('Broker against a real RabbitMQ', () => {
     await expect(patient.publish(message())).resolves.toMatchObject({ type: 'message.created' });
 
     // A stream of one send every 5 ms, each published before the previous confirm is awaited: with a
-    // 200 ms linger they gather into a few broker messages (each alone would be 20).
+    // 200 ms linger they gather into a few broker messages (each alone would be 20). A loaded machine
+    // stretches the 5 ms sleeps, so the stream spans more 200 ms windows: the bound is half of 20.
     const batcher = new PublishBatcher(b, 'message.created', { windowMs: 2, maxItems: 50, lingerMs: 200 });
     const pending: Promise<unknown>[] = [];
     for (let i = 0; i < 20; i++) {
@@ -280,6 +281,6 @@ describe('Broker against a real RabbitMQ', () => {
       10_000,
       'the stream in the queue',
     );
-    expect(added).toBeLessThanOrEqual(5);
+    expect(added).toBeLessThanOrEqual(10);
   });
 });
