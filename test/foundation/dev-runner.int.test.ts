@@ -44,11 +44,15 @@ async function crashServers(out: () => string): Promise<void> {
     10_000,
     'the runner to notice the deaths',
   );
-  await waitFor(() => portAccepts(amqpPort), 20_000, 'the broker to accept again');
+  // The runner's part is to start it again at once (its first backoff), not after a long wait...
+  const restartIn = /rabbitmq DIED .*?; restarting in ([\d.]+)s/.exec(out())?.[1];
+  expect(Number(restartIn)).toBeLessThanOrEqual(1);
+  await waitFor(() => portAccepts(amqpPort), 45_000, 'the broker to accept again');
   const brokerBackMs = Date.now() - killedAt;
   process.stdout.write(`broker accepting again ${brokerBackMs} ms after kill -9\n`);
-  // The target is 10 s (about 6 s on an idle machine); the bound leaves room for a loaded CI machine.
-  expect(brokerBackMs).toBeLessThan(20_000);
+  // ...the rest is RabbitMQ's boot: the target is 10 s (about 6 s on an idle machine), but an Erlang VM
+  // booting on CI's loaded 2 cores takes several times that. The bound catches a restart that never came.
+  expect(brokerBackMs).toBeLessThan(45_000);
   await waitFor(() => /rabbitmq is back/.test(out()) && /postgres is back/.test(out()), 30_000, 'both servers back');
   await waitFor(readyAll, 60_000, 'every /readyz back to 200');
   const restarted = Number(readFileSync(join(dataDir, 'rabbitmq', 'rabbit.pid'), 'utf8').trim());

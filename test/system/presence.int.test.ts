@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { Api, type BenchUser, type ChatSocket } from '@chat/client';
 import type { Conversation, Presence, ReadEvent, TypingEvent } from '@chat/contracts';
 import { waitFor } from '@chat/testkit';
@@ -19,7 +20,8 @@ describe('presence, typing, receipts and unread counts across two gateways', () 
   const stack = new Stack({
     gateways: 2,
     env: {
-      gateway: { PRESENCE_HEARTBEAT_MS: String(HEARTBEAT_MS), TYPING_EXPIRE_MS: '1000' },
+      // Typing expires 2 s after the last refresh: longer than a stall inside the test's 1 s burst.
+      gateway: { PRESENCE_HEARTBEAT_MS: String(HEARTBEAT_MS), TYPING_EXPIRE_MS: '2000' },
       accounts: {
         PRESENCE_SESSION_TTL_MS: String(SESSION_TTL_MS),
         PRESENCE_GRACE_MS: String(GRACE_MS),
@@ -41,6 +43,20 @@ describe('presence, typing, receipts and unread counts across two gateways', () 
     const got: T[] = [];
     (s as unknown as { on: (e: string, l: (p: T) => void) => void }).on(event, (p) => got.push(p));
     return got;
+  };
+  /** Presence sessions accounts holds for the user (one per gateway with a socket of theirs). */
+  const liveSessions = async (userId: string): Promise<number> => {
+    const db = new Client({ connectionString: stack.database.url });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ n: number }>(
+        'select count(*)::int as n from accounts.presence_sessions where user_id = $1 and expires_at > now()',
+        [userId],
+      );
+      return rows[0]!.n;
+    } finally {
+      await db.end();
+    }
   };
   const ack = (s: ChatSocket, event: 'typing' | 'read', payload: unknown) =>
     (s.timeout(15_000) as any).emitWithAck(event, payload) as Promise<{ ok: boolean }>;
@@ -64,6 +80,9 @@ describe('presence, typing, receipts and unread counts across two gateways', () 
     const tab1 = await connect(api0, a);
     await waitFor(() => seen.some((e) => e.userId === a.id), 10_000, 'a online');
     const tab2 = await connect(api1, a);
+    // Accounts must know of the second tab before the first goes: connected is not yet reported, and a
+    // report delayed past the grace (a starved gateway process) would be a real offline, correctly announced.
+    await waitFor(async () => (await liveSessions(a.id)) === 2, 15_000, "accounts holding a's two gateways", 200);
     const friends = await api0.call<Array<{ user: { id: string }; online: boolean }>>(
       'GET',
       '/friends',
