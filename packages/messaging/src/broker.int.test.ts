@@ -44,7 +44,8 @@ describe('Broker against a real RabbitMQ', () => {
   it('keeps what was published while the consumer was down and delivers it when it comes back', async () => {
     const publisher = await broker();
     for (let i = 0; i < 20; i++) await publisher.publish('message.created', { ...message(), body: `m${i}` });
-    expect((await queueDepth(vhost, QUEUES.persistence.name)).ready).toBe(20);
+    // A quorum queue's count follows its confirms asynchronously: read it until it shows all 20.
+    await waitFor(async () => (await queueDepth(vhost, QUEUES.persistence.name)).ready === 20, 15_000, '20 queued');
     const consumer = await broker();
     const bodies: string[] = [];
     await consumer.consume({
@@ -184,7 +185,7 @@ describe('Broker against a real RabbitMQ', () => {
       'message.created',
       [1, 2, 3].map((i) => ({ payload: { ...message(), body: `b${i}` } })),
     );
-    expect((await queueDepth(vhost, QUEUES.persistence.name)).ready).toBe(1);
+    await waitFor(async () => (await queueDepth(vhost, QUEUES.persistence.name)).ready === 1, 15_000, 'one queued');
     // A batch whose second event is malformed, published by hand.
     const conn = await amqp.connect(vhost.url);
     const ch = await conn.createConfirmChannel();
@@ -220,9 +221,16 @@ describe('Broker against a real RabbitMQ', () => {
       Array.from({ length: 200 }, (_, i) => batcher.publish({ ...message(), body: `m${i}` })),
     );
     expect(new Set(confirmed.map((e) => e.id)).size).toBe(200);
-    const depth = (await queueDepth(vhost, QUEUES.persistence.name)).ready;
-    // 201 events in at most 1 + ceil(200 / 50) + a few window flushes, far fewer than 201 messages.
-    expect(depth).toBeGreaterThan(1);
+    // 201 events in at most 1 + ceil(200 / 50) + a few window flushes, far fewer than 201 messages. The
+    // quorum queue's count follows the confirms asynchronously: read until it shows more than the lone one.
+    const depth = await waitFor(
+      async () => {
+        const { ready } = await queueDepth(vhost, QUEUES.persistence.name);
+        return ready > 1 ? ready : null;
+      },
+      15_000,
+      'the batches queued',
+    );
     expect(depth).toBeLessThan(20);
   });
 

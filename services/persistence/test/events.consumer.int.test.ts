@@ -83,7 +83,8 @@ describe('the persistence.events consumer', () => {
     await conn.close();
     await h.publisher.publish('message.created', valid[1]!);
     await h.publisher.publish('message.created', valid[2]!);
-    expect((await queueDepth(h.vhost, QUEUE)).ready).toBe(7);
+    // A quorum queue's count follows its confirms asynchronously: read it until it shows all seven.
+    await waitFor(async () => (await queueDepth(h.vhost, QUEUE)).ready === 7, 15_000, 'seven queued');
 
     await h.startConsumer();
     await waitFor(
@@ -116,7 +117,8 @@ describe('the persistence.events consumer', () => {
       'the refused row dead-lettered',
     );
     await drained();
-    expect(await count(c)).toBe(499);
+    // Drained is delivered, not yet committed: read the table until the 499 are there.
+    await waitFor(async () => (await count(c)) === 499, 15_000, '499 rows');
     const stored = new Set(
       (await h.database.pool.query('select id from persistence.messages where conversation_id = $1', [c])).rows.map(
         (r: { id: string }) => r.id,
@@ -162,7 +164,8 @@ describe('the persistence.events consumer', () => {
     // Confirmed publishes, 50 in flight at a time.
     for (let i = 0; i < sent.length; i += 50)
       await Promise.all(sent.slice(i, i + 50).map((m) => h.publisher.publish('message.created', m)));
-    expect((await queueDepth(h.vhost, QUEUE)).ready).toBe(501);
+    // A quorum queue's count follows its confirms asynchronously: read it until it shows them all.
+    await waitFor(async () => (await queueDepth(h.vhost, QUEUE)).ready === 501, 15_000, '501 queued');
 
     await h.startConsumer();
     await waitFor(async () => (await count(c)) === 500, 20_000, '500 rows');
