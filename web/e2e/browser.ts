@@ -68,6 +68,32 @@ export async function openConversation(page: Page, title: string): Promise<void>
   await page.getByTestId('composer').waitFor();
 }
 
+/** The offline outbox's raw records, as IndexedDB holds them. */
+export function storedOutbox(page: Page): Promise<Array<Record<string, unknown>>> {
+  return page.evaluate(
+    () =>
+      new Promise<Array<Record<string, unknown>>>((resolve, reject) => {
+        const r = indexedDB.open('chat-offline');
+        // Not there yet: never create it (the page's own open would then find version 1 without its store).
+        r.onupgradeneeded = () => r.transaction?.abort();
+        r.onerror = () => reject(r.error ?? new Error('IndexedDB'));
+        r.onsuccess = () => {
+          if (!r.result.objectStoreNames.contains('outbox')) {
+            r.result.close();
+            return resolve([]);
+          }
+          const all = r.result.transaction('outbox').objectStore('outbox').getAll();
+          all.onerror = () => reject(all.error ?? new Error('IndexedDB'));
+          all.onsuccess = () => {
+            r.result.close();
+            // Byte arrays as text, so a check on the result also covers bytes that happen to be UTF-8.
+            resolve(JSON.parse(JSON.stringify(all.result, (_k, v) => (v instanceof ArrayBuffer ? 'bytes' : v))));
+          };
+        };
+      }),
+  );
+}
+
 export async function send(page: Page, text: string): Promise<void> {
   const composer = page.getByTestId('composer');
   await composer.fill(text);

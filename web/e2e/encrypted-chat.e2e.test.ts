@@ -10,7 +10,7 @@ import { E2EDevice, MemoryStore } from '@chat/client/e2e';
 import { waitFor } from '@chat/testkit';
 import { Stack } from '../../test/system/stack';
 import { dumpDatabase, tapBroker } from '../../test/system/plaintext-audit';
-import { cspViolations, launch, newUser, openConversation, seeText, send, shot } from './browser';
+import { cspViolations, launch, newUser, openConversation, seeText, send, shot, storedOutbox } from './browser';
 
 jest.setTimeout(180_000);
 
@@ -255,26 +255,6 @@ describe('an end-to-end encrypted direct conversation in the browser', () => {
     expect(cspViolations).toEqual([]);
   });
 });
-
-/** The offline outbox's raw records, as IndexedDB holds them. */
-function storedOutbox(page: Page): Promise<Array<Record<string, unknown>>> {
-  return page.evaluate(
-    () =>
-      new Promise<Array<Record<string, unknown>>>((resolve, reject) => {
-        const r = indexedDB.open('chat-offline');
-        r.onerror = () => reject(r.error ?? new Error('IndexedDB'));
-        r.onsuccess = () => {
-          const all = r.result.transaction('outbox').objectStore('outbox').getAll();
-          all.onerror = () => reject(all.error ?? new Error('IndexedDB'));
-          all.onsuccess = () => {
-            r.result.close();
-            // Byte arrays as text, so a check on the result also covers bytes that happen to be UTF-8.
-            resolve(JSON.parse(JSON.stringify(all.result, (_k, v) => (v instanceof ArrayBuffer ? 'bytes' : v))));
-          };
-        };
-      }),
-  );
-}
 
 /** Every value of every IndexedDB store of the origin and of localStorage, as one text (bytes decoded). */
 function everythingStored(page: Page): Promise<string> {

@@ -9,7 +9,18 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { waitFor } from '@chat/testkit';
 import { seriousViolations } from './a11y';
-import { E2eOrigin, cspViolations, launch, newUser, openConversation, register, seeText, send, shot } from './browser';
+import {
+  E2eOrigin,
+  cspViolations,
+  launch,
+  newUser,
+  openConversation,
+  register,
+  seeText,
+  send,
+  shot,
+  storedOutbox,
+} from './browser';
 
 jest.setTimeout(240_000);
 
@@ -188,7 +199,12 @@ describe('the web client people expect', () => {
     await seeText(await lastStatus(d, 'offline two'), 'Waiting for connection');
     await seeText(await lastStatus(d, 'offline one'), 'Waiting for connection');
     await shot(d, 'i14-06-offline-queue');
-    // The tab goes away while offline; the queue is in IndexedDB.
+    // The tab goes away while offline; the queue is in IndexedDB (written behind the screen: wait for it).
+    await waitFor(
+      async () => (await outboxBodies(d)).filter((t) => t.startsWith('offline')).length === 2,
+      15_000,
+      'both queued in IndexedDB',
+    );
     await d.close();
     await dCtx.setOffline(false);
     d = await dCtx.newPage();
@@ -198,7 +214,13 @@ describe('the web client people expect', () => {
     for (const text of ['offline one', 'offline two']) await seeText(e.getByTestId('message'), text);
     const bodies = await e.getByTestId('message-body').allTextContents();
     expect(bodies.filter((t) => t.startsWith('offline'))).toEqual(['offline one', 'offline two']);
-    // Sent: the outbox is empty, so another reload shows them once, from history.
+    // Sent: the outbox is empty (an acknowledged entry leaves IndexedDB just after the screen says Sent),
+    // so another reload shows them once, from history.
+    await waitFor(
+      async () => !(await outboxBodies(d)).some((t) => t.startsWith('offline')),
+      15_000,
+      'the outbox emptied',
+    );
     await d.reload();
     await seeText(d.getByTestId('message'), 'offline two');
     expect((await d.getByTestId('message-body').allTextContents()).filter((t) => t.startsWith('offline'))).toHaveLength(
@@ -226,6 +248,8 @@ describe('the web client people expect', () => {
     await shot(d, 'i14-06b-not-sent-after-reload');
     await refused.getByTestId('discard').click();
     await refused.waitFor({ state: 'detached' });
+    // The screen drops it at once, IndexedDB just after: a reload before that would bring it back.
+    await waitFor(async () => !(await outboxBodies(d)).includes('refused later'), 15_000, 'the entry discarded');
     await d.reload();
     await seeText(d.getByTestId('message'), 'offline two');
     expect(await d.getByTestId('message').filter({ hasText: 'refused later' }).count()).toBe(0);
@@ -417,3 +441,8 @@ describe('the web client people expect', () => {
     expect(cspViolations).toEqual([]);
   });
 });
+
+/** The bodies of the offline outbox's entries in IndexedDB (a plain conversation's are stored in clear). */
+async function outboxBodies(page: Page): Promise<string[]> {
+  return (await storedOutbox(page)).map((e) => String(e.body));
+}
