@@ -105,7 +105,11 @@ describe('two gateways and two delivery workers side by side', () => {
     const again = await send(d2, payload);
     expect(again).toEqual({ ok: true, message: first.message });
     const marker = await send(d2, textSend(conv, 'marker'));
-    await waitFor(() => onE.some((m) => marker.ok && m.id === marker.message.id), 15_000, 'the marker after the resend');
+    await waitFor(
+      () => onE.some((m) => marker.ok && m.id === marker.message.id),
+      15_000,
+      'the marker after the resend',
+    );
     expect(onE.filter((m) => m.clientMsgId === payload.clientMsgId)).toEqual([first.message]);
   });
 
