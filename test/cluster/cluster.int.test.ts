@@ -96,10 +96,11 @@ describe('on a 3-node RabbitMQ cluster behind a load balancer', () => {
     const survivor = (victim + 1) % 3;
     const killedAt = Date.now();
     await env.cluster.nodes[victim]!.kill();
-    // Every sender is served again soon, whichever node its gateway was on.
+    // Every sender is served again soon, whichever node its gateway was on (a wait, not a bound: the
+    // slowest is reported below; elections, reconnects and nack renewals take longer on a loaded machine).
     await waitFor(
       () => pairs.every((_, i) => load.acked.some((a) => a.pair === i && a.at > killedAt)),
-      20_000,
+      45_000,
       'every sender acknowledged again',
     );
     const slowest = Math.max(
