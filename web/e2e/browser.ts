@@ -62,6 +62,38 @@ export async function register(page: Page, username: string, password: string, d
   await page.getByTestId('me-name').waitFor();
 }
 
+/**
+ * Records what a page logs (console, uncaught errors, failed requests) so that a step that times out
+ * can say what the page was doing: `explain(step)` rethrows the step's error with the page's URL, its
+ * visible text and the last lines it logged (CI cannot be watched; this is what it leaves).
+ */
+export function recordPage(page: Page): { explain: <T>(step: Promise<T>) => Promise<T> } {
+  const lines: string[] = [];
+  const keep = (line: string) => {
+    lines.push(`${new Date().toISOString()} ${line}`);
+    if (lines.length > 60) lines.shift();
+  };
+  page.on('console', (m) => keep(`console.${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => keep(`pageerror: ${e.message}`));
+  page.on('requestfailed', (r) => keep(`requestfailed: ${r.method()} ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400) keep(`response ${r.status()}: ${r.request().method()} ${r.url()}`);
+  });
+  return {
+    explain: async (step) => {
+      try {
+        return await step;
+      } catch (err) {
+        const text = await page.innerText('body', { timeout: 2_000 }).catch((e: Error) => `(no text: ${e.message})`);
+        throw new Error(
+          `${(err as Error).message}\n--- page ${page.url()} shows:\n${text.slice(0, 3_000)}\n--- it logged:\n${lines.join('\n')}`,
+          { cause: err },
+        );
+      }
+    },
+  };
+}
+
 export async function openConversation(page: Page, title: string): Promise<void> {
   await (await seeText(page.getByTestId('conversation-item'), title)).click();
   await page.waitForURL('**/chat/*');

@@ -10,7 +10,17 @@ import { E2EDevice, MemoryStore } from '@chat/client/e2e';
 import { waitFor } from '@chat/testkit';
 import { Stack } from '../../test/system/stack';
 import { dumpDatabase, tapBroker } from '../../test/system/plaintext-audit';
-import { cspViolations, launch, newUser, openConversation, seeText, send, shot, storedOutbox } from './browser';
+import {
+  cspViolations,
+  launch,
+  newUser,
+  openConversation,
+  recordPage,
+  seeText,
+  send,
+  shot,
+  storedOutbox,
+} from './browser';
 
 jest.setTimeout(180_000);
 
@@ -201,8 +211,12 @@ describe('an end-to-end encrypted direct conversation in the browser', () => {
     // The reloaded page restores its session, opens its key store and unseals the entry before it shows
     // it: over 15 s once on a loaded CI machine (5 s when idle at most).
     a.setDefaultTimeout(30_000);
+    // It failed twice in CI, never here: if it fails again, the error says what the page showed and logged.
+    const page = recordPage(a);
     await a.goto(directUrl);
-    await seeText((await seeText(a.getByTestId('message'), queued)).getByTestId('message-status'), /Sent|Seen/);
+    await page.explain(
+      seeText(a.getByTestId('message'), queued).then((m) => seeText(m.getByTestId('message-status'), /Sent|Seen/)),
+    );
     await openConversation(b, alice.username);
     await seeText(b.getByTestId('message-body'), queued);
     await waitFor(async () => (await storedOutbox(a)).length === 0, 10_000, 'the outbox to empty');

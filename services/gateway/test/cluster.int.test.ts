@@ -95,7 +95,7 @@ describe('two gateways and two delivery workers side by side', () => {
     // The other gateway learns the send from its own events queue, not from the delivery erin just got:
     // wait for that, or the resend may arrive first and be taken for a new message.
     await waitFor(
-      () => g2.recentSends.get(RecentSends.key(dan, payload.clientMsgId)) !== undefined,
+      () => g2.recentSends.knows(RecentSends.key(dan, payload.clientMsgId)),
       10_000,
       'the other gateway to learn the send',
     );

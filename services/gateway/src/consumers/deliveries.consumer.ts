@@ -64,6 +64,9 @@ export async function startDeliveryConsumer(deps: DeliveryConsumerDeps): Promise
         for (const d of batch.items) {
           if (d.event === 'read' && d.userIds.includes(d.data.userId))
             deps.readCursors.record(d.data.userId, d.data.conversationId, d.data.messageId);
+          // A send published again under its id (a retry after a failed or unconfirmed attempt) is not
+          // emitted twice by this gateway (recent-sends.ts).
+          if (d.event === 'message:new' && !deps.recentSends.firstDelivery(d.data.id)) continue;
           const except = originSocket(d, deps);
           // Numbered per socket session (resume): socket/sessions.ts emits to each of the users' sockets.
           for (const userId of d.userIds) deps.sessions.emitToUser(userId, d.event, d.data, except);

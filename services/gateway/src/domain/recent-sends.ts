@@ -1,4 +1,4 @@
-import type { Message } from '@chat/contracts';
+import { AppError, type Message } from '@chat/contracts';
 
 interface Entry {
   /** The socket of this gateway that sent it (spared the echo); absent when another gateway accepted it. */
@@ -6,22 +6,34 @@ interface Entry {
   message: Promise<Message>;
 }
 
+/** What a retry publishes under: the id (and acceptance time) an earlier attempt or the broker used. */
+export interface Reuse {
+  id: string;
+  createdAt: string;
+}
+
 /**
  * Recent sends keyed by (senderId, clientMsgId), bounded (oldest out first). A retry of a
  * send gets the message as first accepted (same id), even while the first attempt is still waiting for
  * the broker. The id of a failed attempt (the broker did not confirm in time: it may still have it) is
- * kept, so the retry is published under the SAME id. Sends accepted by OTHER gateways are learnt from
- * the broker (`learn`, the gateway's events queue): a resend through another gateway after a crash
- * gets the first id too, without publishing again.
+ * kept, so the retry is published under the SAME id. Sends seen on the broker (`learn`, the gateway's
+ * events queue: its own and other gateways') give their id to a resend through this gateway, which is
+ * published again under it: a copy on the broker proves the message was routed, not that it is durable
+ * (only its publisher's confirm says that), so it never stands for an ack. Publishing again under the
+ * same id is harmless: history keeps one row per (sender, clientMsgId), and `firstDelivery` keeps the
+ * recipients' sockets on this gateway from getting the second copy.
  */
 export class RecentSends {
   private readonly entries: Bounded<Entry>;
-  /** Ids handed out by attempts that failed: reused by the retry. */
-  private readonly ids: Bounded<string>;
+  /** Ids handed out by attempts of this gateway that failed, or seen on the broker: reused by a retry. */
+  private readonly reuse: Bounded<Reuse & { conversationId?: string }>;
+  /** Message ids this gateway emitted to its sockets (a republished send is delivered again). */
+  private readonly delivered: Bounded<true>;
 
   constructor(max: number) {
     this.entries = new Bounded(max);
-    this.ids = new Bounded(Math.max(1, Math.ceil(max / 10)));
+    this.reuse = new Bounded(max);
+    this.delivered = new Bounded(max);
   }
 
   static key(senderId: string, clientMsgId: string): string {
@@ -32,21 +44,32 @@ export class RecentSends {
     return this.entries.get(key);
   }
 
+  /** Whether a retry of this send would reuse an id (an attempt of this gateway failed, or the broker carried it). */
+  knows(key: string): boolean {
+    return this.entries.has(key) || this.reuse.has(key);
+  }
+
   /**
    * Runs `accept` unless the same send is already known. `accept` gets the id an earlier failed attempt
-   * used, if any, and must publish under it. A failed attempt is forgotten (but its id kept) so a retry runs again.
+   * used, or that the broker was seen carrying, if any, and must publish under it. A failed attempt is
+   * forgotten (but its id kept) so a retry runs again. A send seen on the broker for ANOTHER
+   * conversation than `conversationId` is refused with CONFLICT (a clientMsgId is used once).
    */
   acceptOnce(
     key: string,
     socketId: string,
-    accept: (reuseId: string | undefined) => Promise<Message>,
+    accept: (reuse: Reuse | undefined) => Promise<Message>,
+    conversationId?: string,
   ): Promise<Message> {
     const known = this.entries.get(key);
     if (known) return known.message;
-    const message = accept(this.ids.get(key));
+    const reuse = this.reuse.get(key);
+    if (reuse?.conversationId !== undefined && conversationId !== undefined && reuse.conversationId !== conversationId)
+      return Promise.reject(new AppError('CONFLICT', 'this clientMsgId was already used for another conversation'));
+    const message = accept(reuse && { id: reuse.id, createdAt: reuse.createdAt });
     this.entries.set(key, { socketId, message });
     message.then(
-      () => this.ids.delete(key),
+      () => this.reuse.delete(key),
       () => {
         if (this.entries.get(key)?.message === message) this.entries.delete(key);
       },
@@ -55,27 +78,33 @@ export class RecentSends {
   }
 
   /** The id an attempt is about to publish under: kept if the attempt fails. */
-  reserve(key: string, id: string): void {
-    this.ids.set(key, id);
+  reserve(key: string, m: Reuse): void {
+    this.reuse.set(key, { id: m.id, createdAt: m.createdAt });
   }
 
   /**
    * A message seen on the broker (routed: its copy reached this gateway's events queue; durable or not
-   * is its publisher's confirm to say). A later resend of it gets it back. While an attempt of this
-   * gateway for the same send is still pending, that attempt decides: if it fails (the broker did not
-   * confirm: the copy may come from a publish a lost node never made durable), its retry must publish
-   * again, under the id the broker has seen, so that id is kept for it. Forgetting it there made the
-   * retry take a fresh id while history kept the first (seen once on a 3-node cluster after kill -9 of
-   * the node leading persistence's queue: the acked id was not in history).
+   * is its publisher's confirm to say). Its id is kept for a later resend through this gateway, which
+   * publishes again under it; while an attempt of this gateway is pending, that attempt decides, and if
+   * it fails its retry publishes under the id the broker has seen. Treating the copy as an accepted
+   * message (answering the resend with it, publishing nothing) acked messages that were never stored:
+   * on a 3-node cluster, kill -9 of the node leading persistence's queue, a publish the broker nacked
+   * still reached this gateway's own (classic) events queue, and the client's retry was answered from
+   * that copy (CI: an acked id missing from history). A send of this gateway that succeeded keeps its
+   * entry: nothing to learn.
    */
   learn(m: Message): void {
     const key = RecentSends.key(m.senderId, m.clientMsgId);
-    if (this.entries.has(key)) {
-      if (this.ids.has(key)) this.ids.set(key, m.id);
-      return;
-    }
-    this.entries.set(key, { message: Promise.resolve(m) });
-    this.ids.delete(key);
+    const pending = this.entries.has(key);
+    if (pending && !this.reuse.has(key)) return;
+    this.reuse.set(key, { id: m.id, createdAt: m.createdAt, conversationId: m.conversationId });
+  }
+
+  /** True the first time a message id is emitted here; a send published again is not emitted twice. */
+  firstDelivery(id: string): boolean {
+    if (this.delivered.has(id)) return false;
+    this.delivered.set(id, true);
+    return true;
   }
 
   get size(): number {

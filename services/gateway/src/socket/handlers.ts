@@ -60,28 +60,33 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
         const fresh = deps.ulid(now);
         await limit(deps.sendLimiter, ctx.userId, 'sending too fast, slow down');
         const key = RecentSends.key(ctx.userId, p.clientMsgId);
-        const message = await deps.recentSends.acceptOnce(key, ctx.socketId, async (reuseId) => {
-          const conv = await memberOf(deps, p.conversationId, ctx.userId);
-          if (!conv.sendable) throw new AppError('FORBIDDEN', 'this conversation no longer takes new messages');
-          if ('body' in p && (conv.encrypted ?? (await deps.directory.encrypted(p.conversationId)))) {
-            throw new AppError('FORBIDDEN', 'this conversation is end-to-end encrypted: send an encrypted payload');
-          }
-          const m: Message = {
-            // A retry after a failed attempt (no confirm in time: the broker may have it) keeps its id.
-            id: reuseId ?? fresh,
-            conversationId: p.conversationId,
-            senderId: ctx.userId,
-            clientMsgId: p.clientMsgId,
-            createdAt: new Date(now).toISOString(),
-            ...('body' in p
-              ? { kind: 'text' as const, body: p.body }
-              : { kind: 'encrypted' as const, encrypted: p.encrypted }),
-          };
-          // Resolves only once the broker confirmed: from here on the message is durable.
-          deps.recentSends.reserve(key, m.id);
-          await deps.messages.publish(m, { id: m.id });
-          return m;
-        });
+        const message = await deps.recentSends.acceptOnce(
+          key,
+          ctx.socketId,
+          async (reuse) => {
+            const conv = await memberOf(deps, p.conversationId, ctx.userId);
+            if (!conv.sendable) throw new AppError('FORBIDDEN', 'this conversation no longer takes new messages');
+            if ('body' in p && (conv.encrypted ?? (await deps.directory.encrypted(p.conversationId)))) {
+              throw new AppError('FORBIDDEN', 'this conversation is end-to-end encrypted: send an encrypted payload');
+            }
+            const m: Message = {
+              // A retry after a failed attempt (no confirm in time: the broker may have it) keeps its id.
+              id: reuse?.id ?? fresh,
+              conversationId: p.conversationId,
+              senderId: ctx.userId,
+              clientMsgId: p.clientMsgId,
+              createdAt: reuse?.createdAt ?? new Date(now).toISOString(),
+              ...('body' in p
+                ? { kind: 'text' as const, body: p.body }
+                : { kind: 'encrypted' as const, encrypted: p.encrypted }),
+            };
+            // Resolves only once the broker confirmed: from here on the message is durable.
+            deps.recentSends.reserve(key, m);
+            await deps.messages.publish(m, { id: m.id });
+            return m;
+          },
+          p.conversationId,
+        );
         if (message.conversationId !== p.conversationId) {
           throw new AppError('CONFLICT', 'this clientMsgId was already used for another conversation');
         }
