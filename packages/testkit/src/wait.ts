@@ -1,7 +1,10 @@
-/** Awaits a condition instead of sleeping: polls `predicate` until it returns a truthy value. */
+/**
+ * Awaits a condition instead of sleeping: polls `predicate` until it returns a truthy value. The default
+ * timeout (15 s) is for a loaded CI machine, where one hop across the broker can take seconds.
+ */
 export async function waitFor<T>(
   predicate: () => T | Promise<T>,
-  timeoutMs = 5_000,
+  timeoutMs = 15_000,
   what = 'condition',
   everyMs = 20,
 ): Promise<NonNullable<T>> {
@@ -31,7 +34,7 @@ export function nextEvent<T = unknown>(
   emitter: { on: (e: Loose, l: Loose) => unknown; off: (e: Loose, l: Loose) => unknown },
   event: string,
   match: (payload: T) => boolean = () => true,
-  timeoutMs = 5_000,
+  timeoutMs = 15_000,
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
