@@ -95,8 +95,12 @@ export function recordPage(page: Page): { explain: <T>(step: Promise<T>) => Prom
 }
 
 export async function openConversation(page: Page, title: string): Promise<void> {
-  await (await seeText(page.getByTestId('conversation-item'), title)).click();
-  await page.waitForURL('**/chat/*');
+  const item = await seeText(page.getByTestId('conversation-item'), title);
+  // Wait for this conversation's own address: a page already in another conversation matches '**/chat/*'
+  // before the click has navigated (CI: the encrypted suite took the room's URL for the direct chat's).
+  const href = await item.getAttribute('href');
+  await item.click();
+  await page.waitForURL(href ? `**${href}` : '**/chat/*');
   await page.getByTestId('composer').waitFor();
 }
 
