@@ -1,5 +1,5 @@
 import { AppError, DELIVERY_VERSION, type AnyEnvelope } from '@chat/contracts';
-import { Broker, EXCHANGES, QUEUES, gatewayRoutingKey } from '@chat/messaging';
+import { Broker, EXCHANGES, QUEUES, SHARED_ACK_EVERY_MS, gatewayRoutingKey } from '@chat/messaging';
 import { Counter, type Registry } from 'prom-client';
 import { byGateway, fanoutOf } from '../domain/fanout';
 import type { SessionRegistry } from '../domain/sessions';
@@ -68,7 +68,12 @@ export async function startEventConsumers(deps: ConsumerDeps): Promise<void> {
     isTransient,
     retryDelayMs: 500,
   };
-  await deps.broker.consume({ queue: QUEUES.delivery.name, ...common, handle: handler() });
+  await deps.broker.consume({
+    queue: QUEUES.delivery.name,
+    ...common,
+    ackEveryMs: SHARED_ACK_EVERY_MS,
+    handle: handler(),
+  });
   await deps.broker.consume({
     queue: QUEUES.deliveryEphemeral.name,
     ...common,

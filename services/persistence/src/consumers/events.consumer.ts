@@ -1,6 +1,6 @@
 import { isTransientDbError } from '@chat/db';
 import type { AnyEnvelope, Envelope, EventPayload, Message, ReadEvent } from '@chat/contracts';
-import { EXCHANGES, QUEUES, type Broker, type ConsumerSpec } from '@chat/messaging';
+import { EXCHANGES, QUEUES, SHARED_ACK_EVERY_MS, type Broker, type ConsumerSpec } from '@chat/messaging';
 import type { Deps } from '../app';
 import type { Tx } from '../repositories/types';
 import { parseEvent } from './parse-event';
@@ -86,6 +86,7 @@ export function createEventsConsumer(
     maxItems: deps.config.PERSISTENCE_BATCH,
     // Off the latency path (live delivery does not wait for it): a trickle waits a few ms to share a transaction.
     lingerMs: deps.config.PERSISTENCE_LINGER_MS,
+    ackEveryMs: SHARED_ACK_EVERY_MS,
     prefetch: deps.config.PERSISTENCE_PREFETCH,
     parse: parseEvent,
     isTransient: isTransientDbError,
