@@ -246,12 +246,38 @@ describe('the web client people expect', () => {
     await seeText(refused.getByTestId('message-status'), 'Not sent');
     await refused.getByTestId('retry').waitFor();
     await shot(d, 'i14-06b-not-sent-after-reload');
+
+    // Storage that will not remove it: the message stays, still "Not sent", says it was not discarded,
+    // and still offers Retry and Discard.
+    await d.evaluate(() => {
+      const w = window as unknown as { realDelete?: PropertyDescriptor };
+      w.realDelete = Object.getOwnPropertyDescriptor(IDBObjectStore.prototype, 'delete');
+      Object.defineProperty(IDBObjectStore.prototype, 'delete', {
+        configurable: true,
+        value: () => {
+          throw new DOMException('the disk is unavailable', 'UnknownError');
+        },
+      });
+    });
     await refused.getByTestId('discard').click();
+    await seeText(refused.getByTestId('message-status'), /Not sent, and not discarded: .*the disk is unavailable/);
+    await refused.getByTestId('retry').waitFor();
+    expect(await outboxBodies(d)).toContain('refused later');
+    await d.evaluate(() => {
+      const w = window as unknown as { realDelete: PropertyDescriptor };
+      Object.defineProperty(IDBObjectStore.prototype, 'delete', w.realDelete);
+    });
+
+    // Slow storage: another transaction holds the outbox for 2 s, so the removal waits behind it. The
+    // message stays on screen ("Discarding…") until the removal is committed, so a reload the moment
+    // it leaves the screen cannot bring it back (it used to leave at once, and a reload then did).
+    await holdOutbox(d, 2_000);
+    await refused.getByTestId('discard').click();
+    await seeText(refused.getByTestId('message-status'), 'Discarding…');
     await refused.waitFor({ state: 'detached' });
-    // The screen drops it at once, IndexedDB just after: a reload before that would bring it back.
-    await waitFor(async () => !(await outboxBodies(d)).includes('refused later'), 15_000, 'the entry discarded');
     await d.reload();
     await seeText(d.getByTestId('message'), 'offline two');
+    expect(await outboxBodies(d)).not.toContain('refused later');
     expect(await d.getByTestId('message').filter({ hasText: 'refused later' }).count()).toBe(0);
 
     await (await seeText(e.getByTestId('blocked-row'), dana.username)).getByTestId('unblock').click();
@@ -441,6 +467,36 @@ describe('the web client people expect', () => {
     expect(cspViolations).toEqual([]);
   });
 });
+
+/**
+ * Holds the page's outbox store in a read-write transaction of its own for `ms` (kept alive by one
+ * read after another), as slow storage would: the page's own writes to it wait until then. Resolves
+ * once the hold has begun.
+ */
+function holdOutbox(page: Page, ms: number): Promise<void> {
+  return page.evaluate(
+    (ms) =>
+      new Promise<void>((resolve, reject) => {
+        const r = indexedDB.open('chat-offline');
+        r.onerror = () => reject(r.error ?? new Error('IndexedDB'));
+        r.onsuccess = () => {
+          const until = Date.now() + ms;
+          const tx = r.result.transaction('outbox', 'readwrite');
+          tx.oncomplete = () => r.result.close();
+          const store = tx.objectStore('outbox');
+          const again = () => {
+            const q = store.count();
+            q.onsuccess = () => {
+              resolve();
+              if (Date.now() < until) again();
+            };
+          };
+          again();
+        };
+      }),
+    ms,
+  );
+}
 
 /** The bodies of the offline outbox's entries in IndexedDB (a plain conversation's are stored in clear). */
 async function outboxBodies(page: Page): Promise<string[]> {

@@ -1,4 +1,12 @@
-import { addPending, markFailed, markQueued, mergeMessages, unsent, type ChatMessage } from './messages';
+import {
+  addPending,
+  markDiscarding,
+  markFailed,
+  markQueued,
+  mergeMessages,
+  unsent,
+  type ChatMessage,
+} from './messages';
 import { msg } from './fixtures.test-helpers';
 
 const ids = (l: ChatMessage[]) => l.map((m) => m.id);
@@ -101,5 +109,22 @@ describe('optimistic sends', () => {
     const sent = mergeMessages(inFlight, [msg('5', { senderId: 'me', clientMsgId: 'u-3' })]).messages;
     expect(sent).toHaveLength(1);
     expect(markQueued(sent, 'me', 'u-3')[0]!.status).toBe('sent');
+  });
+
+  it('a discard in progress, then failed, keeps the message failed and says why; a retry clears both', () => {
+    const failed = markFailed(addPending([], base), 'me', 'u-3', 'blocked');
+    const discarding = markDiscarding(failed, 'me', 'u-3', true);
+    expect(discarding[0]).toMatchObject({ status: 'failed', error: 'blocked', discarding: true });
+    const kept = markDiscarding(discarding, 'me', 'u-3', { error: 'storage refused' });
+    expect(kept).toHaveLength(1);
+    expect(kept[0]).toMatchObject({ status: 'failed', error: 'blocked', discardError: 'storage refused' });
+    expect(kept[0]!.discarding).toBeUndefined();
+    const retried = addPending(kept, base);
+    expect(retried[0]!.status).toBe('pending');
+    expect(retried[0]!.discardError).toBeUndefined();
+    // Another sender's message, or one the server holds, is never marked.
+    expect(markDiscarding(failed, 'other', 'u-3', true)[0]!.discarding).toBeUndefined();
+    const server = mergeMessages([], [msg('4', { senderId: 'me', clientMsgId: 'u-3' })]).messages;
+    expect(markDiscarding(server, 'me', 'u-3', true)[0]!.discarding).toBeUndefined();
   });
 });

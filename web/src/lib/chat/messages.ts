@@ -6,7 +6,14 @@ import type { Message } from '@chat/contracts';
  * connection (it goes out by itself on reconnect), or `failed` (refused by the server) until retried.
  */
 export type SendStatus = 'pending' | 'queued' | 'sent' | 'failed';
-export type ChatMessage = Message & { status: SendStatus; error?: string };
+export type ChatMessage = Message & {
+  status: SendStatus;
+  error?: string;
+  /** A failed message the user discarded, while the offline outbox removes it (it is shown until then). */
+  discarding?: boolean;
+  /** Why the last discard did not happen: the message is still kept, and still offers Retry and Discard. */
+  discardError?: string;
+};
 
 /** Server messages in id order (the server's acceptance order); own unsent ones after them. */
 export function compareMessages(a: ChatMessage, b: ChatMessage): number {
@@ -86,6 +93,23 @@ export function markFailed(
   return existing.map((m) =>
     m.senderId === senderId && m.clientMsgId === clientMsgId && !m.id ? { ...m, status: 'failed' as const, error } : m,
   );
+}
+
+/**
+ * The discard of an unsent message: `true` while it is being removed, `{ error }` when the removal
+ * failed (the message stays, and says why).
+ */
+export function markDiscarding(
+  existing: readonly ChatMessage[],
+  senderId: string,
+  clientMsgId: string,
+  state: true | { error: string },
+): ChatMessage[] {
+  return existing.map((m) => {
+    if (m.senderId !== senderId || m.clientMsgId !== clientMsgId || m.id) return m;
+    const { discarding: _d, discardError: _e, ...rest } = m;
+    return state === true ? { ...rest, discarding: true } : { ...rest, discardError: state.error };
+  });
 }
 
 /** Marks an unsent message as waiting for the connection (it is resent by itself on reconnect). */

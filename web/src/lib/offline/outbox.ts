@@ -46,20 +46,32 @@ function open(): Promise<IDBDatabase | null> {
       const store = req.result.createObjectStore(STORE, { keyPath: 'clientMsgId' });
       store.createIndex('senderId', 'senderId');
     };
-    req.onsuccess = () => resolve(req.result);
+    req.onsuccess = () => {
+      // The browser closed the connection (site data cleared, storage lost): the next call opens again.
+      req.result.onclose = () => (opening = null);
+      resolve(req.result);
+    };
     // Private mode or storage disabled: the queue lives as long as the page.
     req.onerror = () => resolve(null);
   });
   return opening;
 }
 
+/**
+ * One request in its own transaction, settled when the transaction is: a write resolves once it is
+ * COMMITTED (a request's success alone is not: a reload before the commit aborts it), and rejects
+ * when it fails or is aborted.
+ */
 async function run<T>(mode: IDBTransactionMode, fn: (s: IDBObjectStore) => IDBRequest<T>): Promise<T | undefined> {
   const db = await open();
   if (!db) return undefined;
   return new Promise((resolve, reject) => {
-    const req = fn(db.transaction(STORE, mode).objectStore(STORE));
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error ?? new Error('IndexedDB request failed'));
+    const tx = db.transaction(STORE, mode);
+    const req = fn(tx.objectStore(STORE));
+    const failed = () => reject(tx.error ?? req.error ?? new Error('IndexedDB transaction failed'));
+    tx.oncomplete = () => resolve(req.result);
+    tx.onabort = failed;
+    tx.onerror = failed;
   });
 }
 
@@ -97,18 +109,24 @@ export const outbox = {
       unsealable.delete(e.clientMsgId);
       await run('readwrite', (st) => st.put(s));
     }).catch(() => undefined),
-  delete: (clientMsgId: string) =>
+  /**
+   * Removes an entry. Resolves once the removal is committed (a reload after that cannot bring the
+   * message back) and REJECTS when IndexedDB could not remove it: the entry is still there, and the
+   * caller must not tell the user it is gone.
+   */
+  delete: (clientMsgId: string): Promise<void> =>
     serial(async () => {
       unsealable.delete(clientMsgId);
       await run('readwrite', (s) => s.delete(clientMsgId));
-    }).catch(() => undefined),
-  /** Forgets a user's unsent messages (explicit log-out on a shared computer). */
+    }),
+  /** Forgets a user's unsent messages (explicit log-out on a shared computer), as far as storage lets it. */
   async clear(senderId: string): Promise<void> {
-    for (const e of await outbox.of(senderId)) await outbox.delete(e.clientMsgId);
+    const forget = (id: string) => outbox.delete(id).catch(() => undefined);
+    for (const e of await outbox.of(senderId)) await forget(e.clientMsgId);
     // Entries that can no longer be opened go too.
     const rest = ((await run('readonly', (s) => s.index('senderId').getAllKeys(senderId)).catch(() => [])) ??
       []) as string[];
-    for (const id of rest) await outbox.delete(id);
+    for (const id of rest) await forget(id);
   },
   /** The user's entries, oldest first (the order they were written in). */
   of: (senderId: string): Promise<OutboxEntry[]> =>

@@ -82,11 +82,25 @@ class Outgoing {
     this.dispatch(entry);
   }
 
-  /** Gives up on an unsent message. */
-  discard(conversationId: string, clientMsgId: string): void {
+  /**
+   * Gives up on an unsent message. It leaves the screen only once the outbox no longer holds it: a
+   * reload right after could otherwise bring it back (and a refused one has Retry; a queued one would
+   * even go out by itself). Until then it shows "Discarding…"; if storage refuses, it stays, failed,
+   * and says that it could not be discarded.
+   */
+  async discard(conversationId: string, clientMsgId: string): Promise<void> {
+    const t = this.store.timelines.get(conversationId);
+    const m = t?.messages.find((x) => x.senderId === this.me && x.clientMsgId === clientMsgId && !x.id);
+    if (!t || !m || m.discarding) return;
+    t.markDiscarding(this.me, clientMsgId, true);
+    try {
+      await outbox.delete(clientMsgId);
+    } catch (err) {
+      t.markDiscarding(this.me, clientMsgId, { error: storageError(err) });
+      return;
+    }
     this.attempts.delete(clientMsgId);
-    this.store.timelines.get(conversationId)?.discard(this.me, clientMsgId);
-    void outbox.delete(clientMsgId);
+    t.discard(this.me, clientMsgId);
   }
 
   /** After a reload: the user's unsent messages back in their timelines (waiting, or refused). */
@@ -139,9 +153,11 @@ class Outgoing {
     const attempt = ++this.attemptSeq;
     this.attempts.set(clientMsgId, attempt);
     const current = () => this.attempts.get(clientMsgId) === attempt;
+    // "Not sent" shows once the outbox says so too: a reload in between would otherwise find the entry
+    // still waiting and send it again by itself. (outbox.put never rejects: storage that fails leaves
+    // the entry as it was, and the screen still says what the server answered.)
     const refused = (error: string) => {
-      t.fail(this.me, clientMsgId, error);
-      void outbox.put({ ...e, error });
+      void outbox.put({ ...e, error }).finally(() => t.fail(this.me, clientMsgId, error));
     };
     // An end-to-end encrypted conversation gets the text encrypted on this device (lib/e2e); a resend
     // encrypts again (same clientMsgId: the server keeps the first copy it accepted). An entry written
@@ -169,7 +185,9 @@ class Outgoing {
         this.attempts.delete(clientMsgId);
         this.resent.delete(clientMsgId);
         if (ack.ok) {
-          void outbox.delete(clientMsgId);
+          // Shown sent at once (it is); an entry a reload finds still there just goes out again with
+          // its clientMsgId, and the server answers with the message it holds: no second copy.
+          void outbox.delete(clientMsgId).catch(() => undefined);
           this.store.onMessage(ack.message);
         } else if (ack.error.code === 'RATE_LIMITED') {
           // Typing faster than the server allows is not a failure: the message waits and goes out by
@@ -216,6 +234,14 @@ class Outgoing {
     };
     this.holdTimer = setTimeout(release, wait);
   }
+}
+
+/** What the person is told when the browser's storage would not remove an entry. */
+function storageError(err: unknown): string {
+  // A DOMException (what IndexedDB throws) is an Error in today's browsers; its message is what counts.
+  const message = (err as { message?: unknown } | null)?.message;
+  const detail = typeof message === 'string' && message ? ` (${message})` : '';
+  return `The browser's storage refused${detail}; it is still kept here. Try Discard again.`;
 }
 
 export const outgoing = new Outgoing(conversations);

@@ -1,7 +1,7 @@
 import type { Message } from '@chat/contracts';
 import { api } from '../api/endpoints';
 import { catchUp } from '../chat/cursor';
-import { addPending, markFailed, markQueued, mergeMessages, type ChatMessage } from '../chat/messages';
+import { addPending, markDiscarding, markFailed, markQueued, mergeMessages, type ChatMessage } from '../chat/messages';
 
 export const PAGE_SIZE = 50;
 /** Catch-up after a disconnect reads as much as the API allows per page. */
@@ -82,6 +82,11 @@ export class Timeline {
 
   queue(senderId: string, clientMsgId: string): void {
     this.messages = markQueued(this.messages, senderId, clientMsgId);
+  }
+
+  /** An unsent message being discarded (`true`), or whose discard failed (`{ error }`): still shown. */
+  markDiscarding(senderId: string, clientMsgId: string, state: true | { error: string }): void {
+    this.messages = markDiscarding(this.messages, senderId, clientMsgId, state);
   }
 
   /** Drops an unsent message (the user discarded it). */
