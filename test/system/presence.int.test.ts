@@ -3,7 +3,7 @@ import { Api, type BenchUser, type ChatSocket } from '@chat/client';
 import type { Conversation, Presence, ReadEvent, TypingEvent } from '@chat/contracts';
 import { waitFor } from '@chat/testkit';
 import { Stack } from './stack';
-import { send } from './fixtures';
+import { send, type SendResult } from './fixtures';
 
 // Short heartbeat, session TTL, grace and sweep so the bounds are checked in seconds of test time.
 // A heartbeat's session lives 2.5 intervals (2 s): a gateway process stalled by a loaded machine for
@@ -192,6 +192,58 @@ describe('presence, typing, receipts and unread counts across two gateways', () 
       'ac first',
     );
   }, 30_000);
+
+  // CI once saw the first send to a new direct conversation refused: the gateway's lookup of it was
+  // still out when the conversation's `created` event came in, and the event's entry cancelled the
+  // lookup (UNAVAILABLE). A pair friends again could likewise meet a cached "takes no messages"
+  // (FORBIDDEN) while the friendship's event was on its way. Each side sends the moment it learns the
+  // conversation: the acceptor (on gateway #1) from the accept's answer, the requester (on gateway #0)
+  // from its socket's `friends` event; half of the pairs unfriend, see sends refused, and befriend again.
+  it('a send the moment a friendship is accepted is taken, from the answer and from the event, again after an unfriend', async () => {
+    const p = prefix();
+    const a = await api0.register(p, 0);
+    const aSock = await connect(api0, a);
+    type Sent = { conv: string; how: string; r: SendResult };
+    const fromEvent: Array<Promise<Sent>> = [];
+    (aSock as unknown as { on: (e: string, l: (p: { type: string; conversationId?: string }) => void) => void }).on(
+      'friends',
+      (e) => {
+        const conv = e.type === 'accepted' ? e.conversationId : undefined;
+        if (conv) fromEvent.push(send(aSock, conv, 'from the event').then((r) => ({ conv, how: 'event', r })));
+      },
+    );
+    const fromAnswer: Sent[] = [];
+    const befriendAndSend = async (b: BenchUser, bSock: ChatSocket): Promise<string> => {
+      const req = await api0.call<{ id: string }>('POST', '/friends/requests', { username: b.username }, a.token);
+      const friend = await api1.call<{ conversationId: string }>(
+        'POST',
+        `/friends/requests/${req.id}/accept`,
+        undefined,
+        b.token,
+      );
+      const conv = friend.conversationId;
+      fromAnswer.push({ conv, how: 'answer', r: await send(bSock, conv, 'from the answer') });
+      return conv;
+    };
+    const PAIRS = 20;
+    for (let i = 1; i <= PAIRS; i++) {
+      const b = await api1.register(p, i);
+      const bSock = await connect(api1, b);
+      const conv = await befriendAndSend(b, bSock);
+      if (i % 2 === 0) {
+        await api1.call('DELETE', `/friends/${a.id}`, undefined, b.token);
+        // Both gateways now hold "takes no messages" (a send accepted before their event came is fine).
+        await waitFor(async () => !(await send(bSock, conv, 'unfriended')).ok, 10_000, 'b refused');
+        await waitFor(async () => !(await send(aSock, conv, 'unfriended')).ok, 10_000, 'a refused');
+        expect(await befriendAndSend(b, bSock)).toBe(conv);
+      }
+    }
+    const accepted = PAIRS + PAIRS / 2;
+    await waitFor(() => fromEvent.length === accepted, 15_000, 'every `accepted` event');
+    const all = [...fromAnswer, ...(await Promise.all(fromEvent))];
+    expect(all).toHaveLength(2 * accepted);
+    expect(all.filter((x) => !x.r.ok)).toEqual([]);
+  }, 180_000);
 
   // Last: it kills gateway #1.
   it("a killed gateway's users go offline for everybody within the bound", async () => {

@@ -159,4 +159,54 @@ describe('MembershipClient', () => {
     expect([first?.sendable, second?.sendable]).toEqual([true, true]);
     expect(lookupsOf(conv.id)).toBe(2);
   });
+
+  it("a lookup still out when the conversation's event sets its entry answers with that entry, not UNAVAILABLE", async () => {
+    const c = client();
+    const [a, b] = [randomUUID(), randomUUID()];
+    const conv = accounts.conversation([a, b]);
+    // A new pair's first send looks the conversation up (two at once share the lookup) while its
+    // `created` event comes in: lru-cache aborts the lookup the event's entry replaces.
+    const [first, second] = [c.get(conv.id), c.get(conv.id)];
+    c.onConversationChanged(createdDirect(conv.id, [a, b]));
+    for (const got of await Promise.all([first, second])) expect(got).toMatchObject({ id: conv.id, sendable: true });
+    // The same for a room (a member added while the lookup is out).
+    const d = randomUUID();
+    const room = accounts.conversation([a, b, randomUUID()]);
+    const looking = c.get(room.id);
+    c.onConversationChanged(roomChanged(room.id, [...room.members.map((m) => m.userId), d]));
+    expect((await looking)?.memberIds.has(d)).toBe(true);
+  });
+
+  it('recheck asks accounts whatever is cached: a "no" older than the change that allows a send', async () => {
+    const c = client();
+    const [a, b, d] = [randomUUID(), randomUUID(), randomUUID()];
+    // Former friends, cached as taking no messages; friends again in accounts, the event not here yet.
+    const direct = accounts.conversation([a, b], { sendable: false });
+    expect((await c.get(direct.id))?.sendable).toBe(false);
+    direct.sendable = true;
+    expect((await c.get(direct.id))?.sendable).toBe(false);
+    expect((await c.recheck(direct.id))?.sendable).toBe(true);
+    expect((await c.get(direct.id))?.sendable).toBe(true);
+    expect(lookupsOf(direct.id)).toBe(2);
+    // A room cached without a member accounts has added since.
+    const room = accounts.conversation([a, b, randomUUID()]);
+    expect((await c.get(room.id))?.memberIds.has(d)).toBe(false);
+    room.members.push({ userId: d, role: 'member' });
+    expect((await c.recheck(room.id))?.memberIds.has(d)).toBe(true);
+    // Unknown when first asked, known now.
+    const id = randomUUID();
+    expect(await c.get(id)).toBeNull();
+    accounts.conversation([a, b], { id });
+    expect(await c.recheck(id)).toMatchObject({ id });
+    // Rechecks at once share one lookup; accounts down: the held entry answers.
+    const before = lookupsOf(room.id);
+    await Promise.all([c.recheck(room.id), c.recheck(room.id)]);
+    expect(lookupsOf(room.id)).toBe(before + 1);
+    accounts.down = true;
+    try {
+      expect((await c.recheck(room.id))?.memberIds.has(d)).toBe(true);
+    } finally {
+      accounts.down = false;
+    }
+  });
 });

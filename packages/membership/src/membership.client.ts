@@ -71,16 +71,47 @@ export class MembershipClient {
     const refreshing = this.refreshing.get(conversationId);
     if (refreshing) e = await refreshing;
     else if (this.dirty.delete(conversationId)) {
-      const p = this.cache.fetch(conversationId, { forceRefresh: true, allowStale: false });
+      const p = this.load(conversationId, true);
       this.refreshing.set(conversationId, p);
       try {
         e = await p;
       } finally {
         this.refreshing.delete(conversationId);
       }
-    } else e = await this.cache.fetch(conversationId);
+    } else e = await this.load(conversationId, false);
     if (e === undefined) throw new AppError('UNAVAILABLE', 'cannot check the conversation right now, try again');
     return e === UNKNOWN ? null : e;
+  }
+
+  /**
+   * The conversation as accounts has it NOW, whatever the cache holds: asked before refusing a send on
+   * a cached entry that says no (unknown, not a member, takes no messages). That entry may predate the
+   * change that allows the send (a friendship accepted again, a member added), whose event is still on
+   * its way here while the client, told by accounts' HTTP answer or by its own socket, already sends.
+   * Concurrent re-checks of one conversation share one lookup; when accounts cannot answer, the entry
+   * held answers (as `get`). A refused send costs one lookup: bounded by the send rate limit, and no
+   * more than a send to an id never seen costs.
+   */
+  async recheck(conversationId: string): Promise<ConversationMembership | null> {
+    this.dirty.add(conversationId);
+    return this.get(conversationId);
+  }
+
+  /**
+   * One read through the cache (a lookup on a miss, or forced). An event's entry set while the lookup
+   * is out replaces it: lru-cache then aborts the lookup and answers it with what it held before (for a
+   * miss: nothing, which read as UNAVAILABLE and refused a new pair's first message when the
+   * conversation's `created` event came in during that lookup). The entry now held is the answer then.
+   */
+  private async load(conversationId: string, forceRefresh: boolean): Promise<Entry | undefined> {
+    const status: LRUCache.Status<string, Entry> = {};
+    const e = await this.cache.fetch(
+      conversationId,
+      forceRefresh ? { forceRefresh: true, allowStale: false, status } : { status },
+    );
+    // (A caller that joined a lookup already out gets no status of its own: an empty answer says it.)
+    if (e !== undefined && !status.fetchAborted) return e;
+    return this.cache.peek(conversationId, { allowStale: true }) ?? e;
   }
 
   /**

@@ -256,6 +256,43 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
       await waitFor(() => onC1.some((m) => ack.ok && m.id === ack.message.id), 15_000, 'carol gets it');
     });
 
+    it('asks accounts again before refusing on a cached "no": a change whose event has not come yet does not refuse', async () => {
+      const lookups = (id: string) => h.accounts.lookups.filter((l) => l.endsWith(id)).length;
+      // Users of their own: the send rate limit of this file's others is not spent here.
+      const [erin, fred] = [randomUUID(), randomUUID()];
+      const e1 = await h.connect(gw, erin);
+      // A room the gateway cached without fred (erin's send looked it up), then fred added in accounts,
+      // its event still on the way (here: never published). Fred, told by accounts, sends at once.
+      const room = h.accounts.conversation([erin, bob, randomUUID()]);
+      expect(await send(e1, textSend(room.id, 'before fred'))).toMatchObject({ ok: true });
+      room.members.push({ userId: fred, role: 'member' });
+      const f1 = await h.connect(gw, fred);
+      const before = lookups(room.id);
+      expect(await send(f1, textSend(room.id, 'fred at once'))).toMatchObject({ ok: true });
+      expect(lookups(room.id)).toBe(before + 1);
+      // A direct conversation cached as taking no messages (unfriended), the pair friends again in accounts.
+      const direct = h.accounts.conversation([erin, fred], { sendable: false });
+      expect(await send(e1, textSend(direct.id))).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+      direct.sendable = true;
+      expect(await send(e1, textSend(direct.id, 'friends again'))).toMatchObject({ ok: true });
+      // A conversation accounts did not know when first asked, and knows now.
+      const id = randomUUID();
+      expect(await send(e1, textSend(id))).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+      h.accounts.conversation([erin, bob], { id });
+      expect(await send(e1, textSend(id, 'it exists now'))).toMatchObject({ ok: true });
+      // A "no" that still holds is asked once per refused send, and still refused.
+      const stranger = h.accounts.conversation([bob, randomUUID(), randomUUID()]).id;
+      for (let i = 0; i < 3; i++)
+        expect(await send(e1, textSend(stranger))).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+      expect(lookups(stranger)).toBe(4);
+      // A send that is allowed asks nothing more.
+      const allowed = lookups(room.id);
+      expect(await send(e1, textSend(room.id, 'again'))).toMatchObject({ ok: true });
+      expect(lookups(room.id)).toBe(allowed);
+      f1.close();
+      e1.close();
+    });
+
     it("routes read markers to the other members and the reader's other sockets", async () => {
       const ack = await send(a1, textSend(conv, 'read me'));
       if (!ack.ok) throw new Error('send failed');

@@ -35,8 +35,17 @@ export const READ_FUTURE_SKEW_MS = 60_000;
 export const readKey = (userId: string, conversationId: string, messageId: string) =>
   `${userId}:${conversationId}:${messageId}`;
 
-async function memberOf(deps: HandlerDeps, conversationId: string, userId: string): Promise<ConversationMembership> {
-  const conv = await deps.directory.get(conversationId);
+async function memberOf(
+  deps: HandlerDeps,
+  conversationId: string,
+  userId: string,
+  { recheck = false } = {},
+): Promise<ConversationMembership> {
+  let conv = await deps.directory.get(conversationId);
+  // A send is refused on what accounts says now, not on a cached "no" that may be older than the
+  // change allowing it (a friendship accepted again, a member added) while its event is on its way:
+  // the client learnt of the change from accounts' answer or its own socket, maybe before this gateway.
+  if (recheck && !(conv?.memberIds.has(userId) && conv.sendable)) conv = await deps.directory.recheck(conversationId);
   if (!conv) throw new AppError('NOT_FOUND', 'no such conversation');
   // A non-member learns no more than about an id that does not exist: the same answer as over HTTP.
   if (!conv.memberIds.has(userId)) throw new AppError('NOT_FOUND', 'no such conversation');
@@ -64,7 +73,7 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
           key,
           ctx.socketId,
           async (reuse) => {
-            const conv = await memberOf(deps, p.conversationId, ctx.userId);
+            const conv = await memberOf(deps, p.conversationId, ctx.userId, { recheck: true });
             if (!conv.sendable) throw new AppError('FORBIDDEN', 'this conversation no longer takes new messages');
             if ('body' in p && (conv.encrypted ?? (await deps.directory.encrypted(p.conversationId)))) {
               throw new AppError('FORBIDDEN', 'this conversation is end-to-end encrypted: send an encrypted payload');
