@@ -233,8 +233,8 @@ describe('presence, typing, receipts and unread counts across two gateways', () 
       if (i % 2 === 0) {
         await api1.call('DELETE', `/friends/${a.id}`, undefined, b.token);
         // Both gateways now hold "takes no messages" (a send accepted before their event came is fine).
-        await waitFor(async () => !(await send(bSock, conv, 'unfriended')).ok, 10_000, 'b refused');
-        await waitFor(async () => !(await send(aSock, conv, 'unfriended')).ok, 10_000, 'a refused');
+        await waitFor(async () => !(await send(bSock, conv, 'unfriended')).ok, 15_000, 'b refused');
+        await waitFor(async () => !(await send(aSock, conv, 'unfriended')).ok, 15_000, 'a refused');
         expect(await befriendAndSend(b, bSock)).toBe(conv);
       }
     }

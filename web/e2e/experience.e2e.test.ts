@@ -268,12 +268,13 @@ describe('the web client people expect', () => {
       Object.defineProperty(IDBObjectStore.prototype, 'delete', w.realDelete);
     });
 
-    // Slow storage: another transaction holds the outbox for 2 s, so the removal waits behind it. The
-    // message stays on screen ("Discarding…") until the removal is committed, so a reload the moment
-    // it leaves the screen cannot bring it back (it used to leave at once, and a reload then did).
-    await holdOutbox(d, 2_000);
+    // Slow storage: another transaction holds the outbox, so the removal waits behind it. The message
+    // stays on screen ("Discarding…") until the removal is committed, so a reload the moment it leaves
+    // the screen cannot bring it back (it used to leave at once, and a reload then did).
+    const release = await holdOutbox(d);
     await refused.getByTestId('discard').click();
     await seeText(refused.getByTestId('message-status'), 'Discarding…');
+    await release();
     await refused.waitFor({ state: 'detached' });
     await d.reload();
     await seeText(d.getByTestId('message'), 'offline two');
@@ -469,33 +470,36 @@ describe('the web client people expect', () => {
 });
 
 /**
- * Holds the page's outbox store in a read-write transaction of its own for `ms` (kept alive by one
- * read after another), as slow storage would: the page's own writes to it wait until then. Resolves
- * once the hold has begun.
+ * Holds the page's outbox store in a read-write transaction of its own (kept alive by one read after
+ * another), as slow storage would: the page's own writes to it wait. Resolves once the hold has begun,
+ * with the function that ends it.
  */
-function holdOutbox(page: Page, ms: number): Promise<void> {
-  return page.evaluate(
-    (ms) =>
+async function holdOutbox(page: Page): Promise<() => Promise<void>> {
+  await page.evaluate(
+    () =>
       new Promise<void>((resolve, reject) => {
+        const w = window as unknown as { outboxHeld?: boolean };
+        w.outboxHeld = true;
         const r = indexedDB.open('chat-offline');
         r.onerror = () => reject(r.error ?? new Error('IndexedDB'));
         r.onsuccess = () => {
-          const until = Date.now() + ms;
           const tx = r.result.transaction('outbox', 'readwrite');
           tx.oncomplete = () => r.result.close();
           const store = tx.objectStore('outbox');
           const again = () => {
-            const q = store.count();
-            q.onsuccess = () => {
+            store.count().onsuccess = () => {
               resolve();
-              if (Date.now() < until) again();
+              if (w.outboxHeld) again();
             };
           };
           again();
         };
       }),
-    ms,
   );
+  return () =>
+    page.evaluate(() => {
+      (window as unknown as { outboxHeld?: boolean }).outboxHeld = false;
+    });
 }
 
 /** The bodies of the offline outbox's entries in IndexedDB (a plain conversation's are stored in clear). */
