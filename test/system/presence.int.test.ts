@@ -175,7 +175,7 @@ describe('presence, typing, receipts and unread counts across two gateways', () 
     const ab = await api0.befriend(a, b);
     const ac = await api0.befriend(a, c);
     const aSock = await connect(api0, a);
-    for (const conv of [ac, ab]) expect((await send(aSock, conv, 'hi')).ok).toBe(true);
+    for (const conv of [ac, ab]) expect(await send(aSock, conv, 'hi')).toMatchObject({ ok: true });
     await waitFor(
       async () =>
         (await api0.call<Conversation[]>('GET', '/conversations', undefined, a.token)).map((x) => x.id).join() ===
@@ -183,7 +183,7 @@ describe('presence, typing, receipts and unread counts across two gateways', () 
       10_000,
       'ab first',
     );
-    expect((await send(aSock, ac, 'again')).ok).toBe(true);
+    expect(await send(aSock, ac, 'again')).toMatchObject({ ok: true });
     await waitFor(
       async () =>
         (await api0.call<Conversation[]>('GET', '/conversations', undefined, a.token)).map((x) => x.id).join() ===

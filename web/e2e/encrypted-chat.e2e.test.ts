@@ -145,9 +145,10 @@ describe('an end-to-end encrypted direct conversation in the browser', () => {
     // Bob's second device appeared since alice's device last looked: the lock says so.
     await seeText(a.getByTestId('e2e-devices-changed'), 'devices changed');
     const inRoom = `Room talk, secretly ${randomUUID().slice(0, 8)}`;
+    const bobPage = recordPage(b);
     await send(a, inRoom);
     await openConversation(b, 'Secret room');
-    await seeText(b.getByTestId('message-body'), inRoom);
+    await bobPage.explain(seeText(b.getByTestId('message-body'), inRoom));
 
     // The server side: the message ids are there, the plaintexts are not.
     const direct = (

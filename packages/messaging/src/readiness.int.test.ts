@@ -1,7 +1,6 @@
 /** A consumer's first batch after a (re)connect sees the broker connected: it can publish at once. */
-import { randomUUID } from 'node:crypto';
 import { silentLogger } from '@chat/logger';
-import { createTestVhost, waitFor, type TestVhost } from '@chat/testkit';
+import { createTestVhost, textMessage, waitFor, type TestVhost } from '@chat/testkit';
 import { Broker } from './broker';
 import { QUEUES } from './topology';
 
@@ -14,15 +13,7 @@ afterAll(() => vhost.drop());
 it('counts itself connected before its consumers get their first batch', async () => {
   const publisher = new Broker({ url: vhost.url, logger: silentLogger() });
   await publisher.connect();
-  const m = {
-    id: '01JD0000000000000000000000',
-    conversationId: randomUUID(),
-    senderId: randomUUID(),
-    clientMsgId: randomUUID(),
-    createdAt: new Date().toISOString(),
-    kind: 'text' as const,
-    body: 'queued',
-  };
+  const m = textMessage('queued');
   await publisher.publish('message.created', m);
   await publisher.close();
 

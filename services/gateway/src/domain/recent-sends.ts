@@ -6,6 +6,8 @@ interface Entry {
   message: Promise<Message>;
 }
 
+const reused = () => new AppError('CONFLICT', 'this clientMsgId was already used for another conversation');
+
 /** What a retry publishes under: the id (and acceptance time) an earlier attempt or the broker used. */
 export interface Reuse {
   id: string;
@@ -52,8 +54,8 @@ export class RecentSends {
   /**
    * Runs `accept` unless the same send is already known. `accept` gets the id an earlier failed attempt
    * used, or that the broker was seen carrying, if any, and must publish under it. A failed attempt is
-   * forgotten (but its id kept) so a retry runs again. A send seen on the broker for ANOTHER
-   * conversation than `conversationId` is refused with CONFLICT (a clientMsgId is used once).
+   * forgotten (but its id kept) so a retry runs again. A send known (here or seen on the broker) for
+   * ANOTHER conversation than `conversationId` is refused with CONFLICT (a clientMsgId is used once).
    */
   acceptOnce(
     key: string,
@@ -61,11 +63,11 @@ export class RecentSends {
     accept: (reuse: Reuse | undefined) => Promise<Message>,
     conversationId?: string,
   ): Promise<Message> {
+    const other = (c: string | undefined) => conversationId !== undefined && c !== undefined && c !== conversationId;
     const known = this.entries.get(key);
-    if (known) return known.message;
+    if (known) return known.message.then((m) => (other(m.conversationId) ? Promise.reject(reused()) : m));
     const reuse = this.reuse.get(key);
-    if (reuse?.conversationId !== undefined && conversationId !== undefined && reuse.conversationId !== conversationId)
-      return Promise.reject(new AppError('CONFLICT', 'this clientMsgId was already used for another conversation'));
+    if (other(reuse?.conversationId)) return Promise.reject(reused());
     const message = accept(reuse && { id: reuse.id, createdAt: reuse.createdAt });
     this.entries.set(key, { socketId, message });
     message.then(
@@ -95,8 +97,7 @@ export class RecentSends {
    */
   learn(m: Message): void {
     const key = RecentSends.key(m.senderId, m.clientMsgId);
-    const pending = this.entries.has(key);
-    if (pending && !this.reuse.has(key)) return;
+    if (this.entries.has(key) && !this.reuse.has(key)) return;
     this.reuse.set(key, { id: m.id, createdAt: m.createdAt, conversationId: m.conversationId });
   }
 

@@ -87,9 +87,6 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
           },
           p.conversationId,
         );
-        if (message.conversationId !== p.conversationId) {
-          throw new AppError('CONFLICT', 'this clientMsgId was already used for another conversation');
-        }
         deps.typing.sent(ctx.userId, p.conversationId);
         return { message };
       },

@@ -208,21 +208,25 @@ class Conversations {
   /** A `message:new` (or an ack): merge it, count it, and report whether it was new. */
   onMessage(m: Message): boolean {
     const c = this.get(m.conversationId);
-    const t = this.timelines.get(m.conversationId);
+    // Every conversation keeps its live messages, opened or not: opened within the moment a message takes
+    // to be committed, its first history page lacks it, and the message never showed (CI: a room message
+    // in the list's preview, not in the room) until the next sync.
+    const t = this.timeline(m.conversationId);
     if (!c) {
       // A conversation we have not seen yet (a new room or direct chat): fetch the list.
-      t?.merge([m]);
+      t.merge([m]);
       void this.load().catch(() => undefined);
       for (const buffer of this.liveDuringLoad) buffer.push(m);
       return true;
     }
     for (const buffer of this.liveDuringLoad) buffer.push(m);
     let isNew: boolean;
-    if (t?.loaded) isNew = t.merge([m]).length > 0;
+    if (t.loaded) isNew = t.merge([m]).length > 0;
     else {
-      // A timeline still loading its first page keeps the message too: that page may have been read
-      // before this message committed, and an acked send would otherwise stay "Sending…" for good.
-      t?.merge([m]);
+      // A timeline not loaded yet (or loading its first page) keeps the message too: that page may have
+      // been read before this message committed, and an acked send would otherwise stay "Sending…".
+      // Whether it is new is told by the list's newest message (the server counted those up to it).
+      t.merge([m]);
       isNew = !c.lastMessage || m.id > c.lastMessage.id;
     }
     // Counted unread until the message list reports it on screen (then markRead settles the count).
