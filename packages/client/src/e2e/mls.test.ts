@@ -1,6 +1,6 @@
 import * as mls from './mls';
 import { fromBase64, toBase64, utf8, fromUtf8 } from './bytes';
-import { safetyNumber } from './device';
+import { safetyNumber } from './devices';
 
 const dev = (userId: string, deviceId: string) => ({ userId, deviceId });
 
