@@ -77,6 +77,12 @@ export const Envelope = z.object({
   id: z.string().min(1).max(64),
   occurredAt: z.string(),
   traceId: z.string().min(1).max(64),
+  /**
+   * The gateway instance that published it, on `message.created`: that gateway emits the message to
+   * its own sockets once the broker confirmed it, so delivery routes it to the other gateways only.
+   * Optional and additive: without it, delivery routes to every gateway holding a recipient.
+   */
+  origin: z.string().min(1).max(64).optional(),
   payload: z.unknown(),
 });
 export type Envelope<T extends EventType = EventType> = {
@@ -85,6 +91,7 @@ export type Envelope<T extends EventType = EventType> = {
   id: string;
   occurredAt: string;
   traceId: string;
+  origin?: string;
   payload: EventPayload<T>;
 };
 

@@ -36,6 +36,8 @@ export interface PublishOptions {
   /** Ephemeral events expire in the broker after this many ms and are not written to disk. */
   expirationMs?: number;
   id?: string;
+  /** The publishing gateway, which delivers the event to its own sockets (see `Envelope.origin`). */
+  origin?: string;
 }
 
 /** Longest a (re)connect's set-up (topology, channels, consumers) may take before it is abandoned. */
@@ -243,6 +245,7 @@ export class Broker extends EventEmitter {
       id: opts.id ?? randomUUID(),
       occurredAt: new Date().toISOString(),
       traceId: opts.traceId ?? randomUUID(),
+      ...(opts.origin ? { origin: opts.origin } : {}),
       payload,
     };
   }

@@ -5,7 +5,7 @@ import { PublishBatcher, type Broker } from '@chat/messaging';
 import { createService, internalHeaders, type App } from '@chat/http-kit';
 import type { Config } from './config';
 import { MembershipClient } from '@chat/membership';
-import { startDeliveryConsumer } from './consumers/deliveries.consumer';
+import { emitDelivery, startDeliveryConsumer } from './consumers/deliveries.consumer';
 import { startEventsConsumer } from './consumers/events.consumer';
 import { LocalSessions } from './domain/local-sessions';
 import { proxyRoutes } from './routes/proxy.routes';
@@ -103,6 +103,18 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
   sessions.onPresence((userId, present) => {
     if (!present) typing.userGone(userId);
   });
+  // Numbered, resumable socket sessions (socket/sessions.ts). A session held for a resume keeps its
+  // socket's count in LocalSessions (so delivery keeps routing the user here) until it is resumed or expires.
+  const socketSessions = new SessionRegistry({
+    windowMs: config.RESUME_WINDOW_MS,
+    bufferMax: config.RESUME_BUFFER,
+    hold: () => undefined,
+    unhold: (userId) => {
+      sessions.release(userId);
+      metrics.users.set(sessions.userCount);
+    },
+  });
+  const emitDeps = { recentSends, recentReads, readCursors, metrics, sessions: socketSessions };
   const handlers = createHandlers({
     typing,
     readCursors,
@@ -132,6 +144,8 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
       maxItems: config.SEND_BATCH_MAX,
       lingerMs: config.SEND_BATCH_LINGER_MS,
     }),
+    instanceId: config.INSTANCE_ID,
+    deliver: (item) => emitDelivery(emitDeps, item),
   });
 
   await securityHeaders(app, { webDir: config.WEB_DIR });
@@ -142,17 +156,6 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
   let started = broker.isConnected;
   broker.once('connect', () => {
     started = true;
-  });
-  // Numbered, resumable socket sessions (socket/sessions.ts). A session held for a resume keeps its
-  // socket's count in LocalSessions (so delivery keeps routing the user here) until it is resumed or expires.
-  const socketSessions = new SessionRegistry({
-    windowMs: config.RESUME_WINDOW_MS,
-    bufferMax: config.RESUME_BUFFER,
-    hold: () => undefined,
-    unhold: (userId) => {
-      sessions.release(userId);
-      metrics.users.set(sessions.userCount);
-    },
   });
   // A revoked session's access tokens open no new socket (nor resume one): `session.revoked` reaches
   // this instance's events queue (which also disconnects its open sockets); those revoked before it

@@ -170,4 +170,26 @@ describe('fanout', () => {
       { event: 'message:new', data: message, userIds: [b], traceId: 't1', sentAt: 1_700_000_000_123 },
     ]);
   });
+
+  it('gives the gateway that accepted a message (its origin) no copy: it emitted it to its own sockets', async () => {
+    const created = { ...env('message.created', message), origin: 'g1' } as AnyEnvelope;
+    const f = (await fanoutOf(created, resolver))!;
+    const route = (ids: string[]) =>
+      new Map<string, string[]>([
+        ['g1', ids],
+        ['g2', ids.filter((u) => u !== a)],
+      ]);
+    const out = byGateway([f], route);
+    expect([...out.keys()]).toEqual(['g2']);
+    // The origin is routing, not part of what a gateway is sent.
+    expect(out.get('g2')).toEqual([
+      { event: 'message:new', data: message, userIds: [b, c], traceId: 't1', sentAt: 1_700_000_000_123 },
+    ]);
+    // Other events caused through a gateway still reach it (only a message is emitted by its origin).
+    const read = {
+      ...env('message.read', { conversationId: conv, userId: a, messageId: message.id, at: message.createdAt }),
+      origin: 'g1',
+    } as AnyEnvelope;
+    expect([...byGateway([await fanoutOf(read, resolver)], route).keys()].sort()).toEqual(['g1', 'g2']);
+  });
 });

@@ -1,7 +1,10 @@
 import type { AnyEnvelope, DeliveryItem } from '@chat/contracts';
 
-/** One socket event for a set of users, before it is split by gateway. */
-export type Fanout = DeliveryItem & { traceId: string; sentAt: number };
+/**
+ * One socket event for a set of users, before it is split by gateway. `deliveredBy`: the gateway that
+ * emits it to its own sockets itself (the sender's, for a message it accepted), which gets no copy.
+ */
+export type Fanout = DeliveryItem & { traceId: string; sentAt: number; deliveredBy?: string };
 
 export interface Resolver {
   /** Member ids, or null for a conversation accounts does not know. */
@@ -19,8 +22,18 @@ export async function fanoutOf(env: AnyEnvelope, resolve: Resolver): Promise<Fan
     case 'message.created': {
       const m = env.payload;
       const members = await resolve.members(m.conversationId);
-      // createdAt is when the gateway accepted it: the start of send-to-delivery latency.
-      return members && { ...base, sentAt: Date.parse(m.createdAt), userIds: members, event: 'message:new', data: m };
+      // createdAt is when the gateway accepted it: the start of send-to-delivery latency. The gateway
+      // that accepted it emits it to its own sockets after the confirm (Envelope.origin).
+      return (
+        members && {
+          ...base,
+          sentAt: Date.parse(m.createdAt),
+          userIds: members,
+          event: 'message:new',
+          data: m,
+          ...(env.origin ? { deliveredBy: env.origin } : {}),
+        }
+      );
     }
     case 'message.read': {
       const members = await resolve.members(env.payload.conversationId);
@@ -66,9 +79,11 @@ export function byGateway(
   route: (userIds: string[]) => Map<string, string[]>,
 ): Map<string, DeliveryItem[]> {
   const out = new Map<string, DeliveryItem[]>();
-  for (const f of fanouts) {
-    if (!f || f.userIds.length === 0) continue;
+  for (const fanout of fanouts) {
+    if (!fanout || fanout.userIds.length === 0) continue;
+    const { deliveredBy, ...f } = fanout;
     for (const [gatewayId, userIds] of route(f.userIds)) {
+      if (gatewayId === deliveredBy) continue;
       let items = out.get(gatewayId);
       if (!items) out.set(gatewayId, (items = []));
       items.push({ ...f, sentAt: Number.isFinite(f.sentAt) ? f.sentAt : Date.now(), userIds });

@@ -26,7 +26,7 @@ export interface DeliveryConsumerDeps {
  * the user's *other* sockets. Delivery does not know sockets, but this gateway remembers which of its
  * sockets sent what.
  */
-function originSocket(d: DeliveryItem, deps: DeliveryConsumerDeps): string | undefined {
+function originSocket(d: DeliveryItem, deps: EmitDeps): string | undefined {
   if (d.exceptSocketId) return d.exceptSocketId;
   if (d.event === 'message:new') {
     const m = d.data;
@@ -41,6 +41,31 @@ function originSocket(d: DeliveryItem, deps: DeliveryConsumerDeps): string | und
       : undefined;
   }
   return undefined;
+}
+
+/** What emitting a delivery to this gateway's sockets needs. */
+export type EmitDeps = Pick<
+  DeliveryConsumerDeps,
+  'recentSends' | 'recentReads' | 'readCursors' | 'metrics' | 'sessions'
+>;
+
+/**
+ * Emits one delivery item to the sockets of its users on this gateway: a batch item routed here by
+ * delivery, or a message this gateway accepted itself (emitted by it after the confirm, see
+ * `Envelope.origin`).
+ */
+export function emitDelivery(deps: EmitDeps, d: DeliveryItem, now = Date.now()): void {
+  if (d.event === 'read' && d.userIds.includes(d.data.userId))
+    deps.readCursors.record(d.data.userId, d.data.conversationId, d.data.messageId);
+  // A send published again under its id (a retry after a failed or unconfirmed attempt) is not
+  // emitted twice by this gateway (recent-sends.ts).
+  if (d.event === 'message:new' && !deps.recentSends.firstDelivery(d.data.id)) return;
+  const except = originSocket(d, deps);
+  // Numbered per socket session (resume): socket/sessions.ts emits to each of the users' sockets.
+  for (const userId of d.userIds) deps.sessions.emitToUser(userId, d.event, d.data, except);
+  deps.metrics.emitted.inc({ event: d.event }, d.userIds.length);
+  if (d.sentAt !== undefined && d.event === 'message:new')
+    deps.metrics.deliveryLatency.observe(Math.max(0, now - d.sentAt) / 1000);
 }
 
 /**
@@ -60,21 +85,7 @@ export async function startDeliveryConsumer(deps: DeliveryConsumerDeps): Promise
     ackEveryMs: PRIVATE_ACK_EVERY_MS,
     handle: async (batches) => {
       const now = Date.now();
-      for (const batch of batches) {
-        for (const d of batch.items) {
-          if (d.event === 'read' && d.userIds.includes(d.data.userId))
-            deps.readCursors.record(d.data.userId, d.data.conversationId, d.data.messageId);
-          // A send published again under its id (a retry after a failed or unconfirmed attempt) is not
-          // emitted twice by this gateway (recent-sends.ts).
-          if (d.event === 'message:new' && !deps.recentSends.firstDelivery(d.data.id)) continue;
-          const except = originSocket(d, deps);
-          // Numbered per socket session (resume): socket/sessions.ts emits to each of the users' sockets.
-          for (const userId of d.userIds) deps.sessions.emitToUser(userId, d.event, d.data, except);
-          deps.metrics.emitted.inc({ event: d.event }, d.userIds.length);
-          if (d.sentAt !== undefined && d.event === 'message:new')
-            deps.metrics.deliveryLatency.observe(Math.max(0, now - d.sentAt) / 1000);
-        }
-      }
+      for (const batch of batches) for (const d of batch.items) emitDelivery(deps, d, now);
     },
   });
 }

@@ -1,4 +1,4 @@
-import { AppError, type Message } from '@chat/contracts';
+import { AppError, type DeliveryItem, type Message } from '@chat/contracts';
 import type { Broker, PublishBatcher } from '@chat/messaging';
 import type { ConversationMembership, MembershipClient } from '@chat/membership';
 import type { RateLimiter } from '../rate-limit';
@@ -18,6 +18,13 @@ export interface HandlerDeps {
   ulid: UlidFactory;
   /** Publishes `message.created`, batched with the other sends of the moment; resolves on the confirm. */
   messages: PublishBatcher<'message.created'>;
+  /** This gateway's instance id: the `origin` of the messages it accepts. */
+  instanceId: string;
+  /**
+   * Emits to this gateway's own sockets. A message accepted here is emitted by this gateway as soon as
+   * the broker confirmed it; delivery routes it to the other gateways only (`Envelope.origin`).
+   */
+  deliver: (item: DeliveryItem) => void;
   /** Remembers which socket caused a read event, so its echo can skip that socket. */
   recentReads: Map<string, string>;
   /** Throttles, expires and clears typing indicators; publishes `typing.changed`. */
@@ -91,7 +98,15 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
             };
             // Resolves only once the broker confirmed: from here on the message is durable.
             deps.recentSends.reserve(key, m);
-            await deps.messages.publish(m, { id: m.id });
+            await deps.messages.publish(m, { id: m.id, origin: deps.instanceId });
+            // This gateway's members get it now, without a round trip through delivery and the broker.
+            deps.deliver({
+              event: 'message:new',
+              data: m,
+              userIds: [...conv.memberIds],
+              exceptSocketId: ctx.socketId,
+              sentAt: Date.parse(m.createdAt),
+            });
             return m;
           },
           p.conversationId,
