@@ -256,6 +256,12 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
       await waitFor(() => onC1.some((m) => ack.ok && m.id === ack.message.id), 15_000, 'carol gets it');
     });
 
+    /** Conversation lookups this gateway sent to accounts (its metric). */
+    const gatewayLookups = async () => {
+      const text = await (await fetch(`${gw.opsUrl}/metrics`)).text();
+      return Number(/^gateway_accounts_lookups_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? NaN);
+    };
+
     it('asks accounts again before refusing on a cached "no": a change whose event has not come yet does not refuse', async () => {
       const lookups = (id: string) => h.accounts.lookups.filter((l) => l.endsWith(id)).length;
       // Users of their own: the send rate limit of this file's others is not spent here.
@@ -267,9 +273,11 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
       expect(await send(e1, textSend(room.id, 'before fred'))).toMatchObject({ ok: true });
       room.members.push({ userId: fred, role: 'member' });
       const f1 = await h.connect(gw, fred);
-      const before = lookups(room.id);
+      // Counted on the gateway's own metric: the delivery worker asks the same fake accounts about the
+      // room whenever erin's message reaches it, which a count of the fake's lookups would include.
+      const before = await gatewayLookups();
       expect(await send(f1, textSend(room.id, 'fred at once'))).toMatchObject({ ok: true });
-      expect(lookups(room.id)).toBe(before + 1);
+      expect(await gatewayLookups()).toBe(before + 1);
       // A direct conversation cached as taking no messages (unfriended), the pair friends again in accounts.
       const direct = h.accounts.conversation([erin, fred], { sendable: false });
       expect(await send(e1, textSend(direct.id))).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
@@ -286,9 +294,78 @@ describe('gateway + delivery: send and deliver over a real broker and real socke
         expect(await send(e1, textSend(stranger))).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
       expect(lookups(stranger)).toBe(4);
       // A send that is allowed asks nothing more.
-      const allowed = lookups(room.id);
+      const allowed = await gatewayLookups();
       expect(await send(e1, textSend(room.id, 'again'))).toMatchObject({ ok: true });
-      expect(lookups(room.id)).toBe(allowed);
+      expect(await gatewayLookups()).toBe(allowed);
+      f1.close();
+      e1.close();
+    });
+
+    it('asks accounts again before refusing a read or a typing on a cached "no", at a bounded cost', async () => {
+      const lookups = (id: string) => h.accounts.lookups.filter((l) => l.endsWith(id)).length;
+      const emit = (s: Client, event: 'read' | 'typing', payload: object) =>
+        (s.timeout(15_000) as unknown as { emitWithAck: (e: string, p: unknown) => Promise<unknown> }).emitWithAck(
+          event,
+          payload,
+        );
+      const [erin, fred, gina] = [randomUUID(), randomUUID(), randomUUID()];
+      const e1 = await h.connect(gw, erin);
+      // Two rooms the gateway cached without fred (erin's sends looked them up), then fred added in
+      // accounts, the events still on the way (here: never published). Fred, told by accounts, at once
+      // marks a message read in one and starts typing in the other.
+      const [forRead, forTyping] = [h.accounts.conversation([erin, bob]), h.accounts.conversation([erin, bob])];
+      const sent = await send(e1, textSend(forRead.id, 'read me, fred'));
+      if (!sent.ok) throw new Error('send failed');
+      expect(await send(e1, textSend(forTyping.id, 'type, fred'))).toMatchObject({ ok: true });
+      forRead.members.push({ userId: fred, role: 'member' });
+      forTyping.members.push({ userId: fred, role: 'member' });
+      const f1 = await h.connect(gw, fred);
+      const onErin = collect<{ userId: string; typing: boolean }>(e1, 'typing');
+      // Counted on the gateway's own metric: the delivery worker asks the same fake accounts about
+      // these rooms whenever erin's messages reach it, which a count of the fake's lookups would include.
+      const before = await gatewayLookups();
+      expect(await emit(f1, 'read', { conversationId: forRead.id, messageId: sent.message.id })).toEqual({ ok: true });
+      expect(await gatewayLookups()).toBe(before + 1);
+      expect(await emit(f1, 'typing', { conversationId: forTyping.id, typing: true })).toEqual({ ok: true });
+      expect(await gatewayLookups()).toBe(before + 2);
+      await waitFor(() => onErin.some((t) => t.userId === fred && t.typing), 15_000, "fred's typing indicator");
+
+      // A "no" that still holds: each refused read or counted typing costs one lookup (the first also
+      // the miss), and is still refused.
+      const g1 = await h.connect(gw, gina);
+      const stranger = h.accounts.conversation([bob, randomUUID()]).id;
+      for (let i = 0; i < 3; i++)
+        expect(await emit(g1, 'read', { conversationId: stranger, messageId: sent.message.id })).toMatchObject({
+          ok: false,
+          error: { code: 'NOT_FOUND' },
+        });
+      expect(lookups(stranger)).toBe(4);
+      // A `typing: false` with no indicator up publishes nothing and passes no limiter: it asks nothing.
+      for (let i = 0; i < 20; i++)
+        expect(await emit(g1, 'typing', { conversationId: stranger, typing: false })).toMatchObject({
+          ok: false,
+          error: { code: 'NOT_FOUND' },
+        });
+      expect(lookups(stranger)).toBe(4);
+      // `typing: true` goes through the typing limiter first: once it refuses, nothing more is asked.
+      const outcomes: string[] = [];
+      for (let i = 0; i < 30; i++) {
+        const res = (await emit(g1, 'typing', { conversationId: stranger, typing: true })) as {
+          ok: boolean;
+          error?: { code: string };
+        };
+        outcomes.push(res.error?.code ?? 'ok');
+      }
+      const refused = outcomes.filter((c) => c === 'NOT_FOUND').length;
+      expect(outcomes.filter((c) => c === 'RATE_LIMITED').length).toBeGreaterThan(0);
+      expect(outcomes.filter((c) => c !== 'NOT_FOUND' && c !== 'RATE_LIMITED')).toEqual([]);
+      expect(lookups(stranger)).toBe(4 + refused);
+      // Allowed now: asks nothing more.
+      const allowed = await gatewayLookups();
+      expect(await emit(f1, 'read', { conversationId: forRead.id, messageId: sent.message.id })).toEqual({ ok: true });
+      expect(await emit(f1, 'typing', { conversationId: forTyping.id, typing: false })).toEqual({ ok: true });
+      expect(await gatewayLookups()).toBe(allowed);
+      g1.close();
       f1.close();
       e1.close();
     });

@@ -42,20 +42,28 @@ export const READ_FUTURE_SKEW_MS = 60_000;
 export const readKey = (userId: string, conversationId: string, messageId: string) =>
   `${userId}:${conversationId}:${messageId}`;
 
+/**
+ * The conversation if `userId` is a member: NOT_FOUND otherwise, and with `sendable`, FORBIDDEN when it
+ * takes no messages. With `recheck`, a cached "no" is asked of accounts again before it refuses.
+ */
 async function memberOf(
   deps: HandlerDeps,
   conversationId: string,
   userId: string,
-  { recheck = false } = {},
+  { recheck = false, sendable = false } = {},
 ): Promise<ConversationMembership> {
+  const allows = (c: ConversationMembership | null) => !!c && c.memberIds.has(userId) && (!sendable || c.sendable);
   let conv = await deps.directory.get(conversationId);
-  // A send is refused on what accounts says now, not on a cached "no" that may be older than the
+  // An event is refused on what accounts says now, not on a cached "no" that may be older than the
   // change allowing it (a friendship accepted again, a member added) while its event is on its way:
   // the client learnt of the change from accounts' answer or its own socket, maybe before this gateway.
-  if (recheck && !(conv?.memberIds.has(userId) && conv.sendable)) conv = await deps.directory.recheck(conversationId);
+  // One lookup per refused event: callers recheck only behind a rate limiter that event went through.
+  if (recheck && !allows(conv)) conv = await deps.directory.recheck(conversationId);
   if (!conv) throw new AppError('NOT_FOUND', 'no such conversation');
   // A non-member learns no more than about an id that does not exist: the same answer as over HTTP.
   if (!conv.memberIds.has(userId)) throw new AppError('NOT_FOUND', 'no such conversation');
+  // A conversation that takes no messages (unfriended, blocked) carries no typing either.
+  if (sendable && !conv.sendable) throw new AppError('FORBIDDEN', 'this conversation no longer takes new messages');
   return conv;
 }
 
@@ -80,8 +88,7 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
           key,
           ctx.socketId,
           async (reuse) => {
-            const conv = await memberOf(deps, p.conversationId, ctx.userId, { recheck: true });
-            if (!conv.sendable) throw new AppError('FORBIDDEN', 'this conversation no longer takes new messages');
+            const conv = await memberOf(deps, p.conversationId, ctx.userId, { recheck: true, sendable: true });
             if ('body' in p && (conv.encrypted ?? (await deps.directory.encrypted(p.conversationId)))) {
               throw new AppError('FORBIDDEN', 'this conversation is end-to-end encrypted: send an encrypted payload');
             }
@@ -119,11 +126,11 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
       ackRequired: false,
       async handle(ctx, p) {
         // Only what would reach the members counts: throttled refreshes are free, toggles are not.
-        if (deps.typing.wouldPublish(ctx.userId, p.conversationId, p.typing))
-          await limit(deps.typingLimiter, ctx.userId, 'typing updates too fast, slow down');
-        const conv = await memberOf(deps, p.conversationId, ctx.userId);
-        // A conversation that takes no messages (unfriended, blocked) carries no typing either.
-        if (!conv.sendable) throw new AppError('FORBIDDEN', 'this conversation no longer takes new messages');
+        const counted = deps.typing.wouldPublish(ctx.userId, p.conversationId, p.typing);
+        if (counted) await limit(deps.typingLimiter, ctx.userId, 'typing updates too fast, slow down');
+        // A cached "no" is asked of accounts again only for an event the limiter counted: a stream of
+        // uncounted ones (`typing: false` with no indicator up, which publishes nothing) costs no lookup.
+        await memberOf(deps, p.conversationId, ctx.userId, { recheck: counted, sendable: true });
         // Throttled: most refreshes publish nothing; a state change waits for the broker's confirm.
         await deps.typing.set(ctx.userId, p.conversationId, p.typing);
         return {};
@@ -133,7 +140,8 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
       ackRequired: false,
       async handle(ctx, p) {
         await limit(deps.readLimiter, ctx.userId, 'read markers too fast, slow down');
-        await memberOf(deps, p.conversationId, ctx.userId);
+        // Behind the limiter: a refused read costs at most one accounts lookup.
+        await memberOf(deps, p.conversationId, ctx.userId, { recheck: true });
         // An id no gateway has issued yet (`7ZZZ...`) names no message. Persistence stores a marker
         // only for a message of that conversation; this keeps the live broadcast honest too.
         if (ulidTime(p.messageId) > Date.now() + READ_FUTURE_SKEW_MS)
