@@ -247,6 +247,13 @@ describe('the web client people expect', () => {
     await refused.getByTestId('retry').waitFor();
     await shot(d, 'i14-06b-not-sent-after-reload');
 
+    // Storage that will not write: a retry still goes out (refused again, the block holds), and the
+    // message says that this browser did not keep it. (IndexedDB still holds its earlier refusal.)
+    await failOutboxWrites(d, true);
+    await refused.getByTestId('retry').click();
+    await seeText(refused.getByTestId('message-status'), /Not sent: .*· Not saved in this browser/);
+    await failOutboxWrites(d, false);
+
     // Storage that will not remove it: the message stays, still "Not sent", says it was not discarded,
     // and still offers Retry and Discard.
     await d.evaluate(() => {
@@ -294,6 +301,24 @@ describe('the web client people expect', () => {
     await d.getByRole('button', { name: `Add ${eli.username} to the room` }).click();
     await seeText(d.getByTestId('conversation-status'), '2 members');
     await d.getByRole('button', { name: 'Close room settings' }).click();
+
+    // Written offline while storage refuses the outbox write: queued in this page only, it says so,
+    // and still goes out by itself when the connection is back (the page was kept open).
+    await failOutboxWrites(d, true);
+    await dCtx.setOffline(true);
+    await seeText(d.getByTestId('connection-banner'), 'sent when the connection is back');
+    await send(d, 'kept in this page only');
+    await seeText(
+      await lastStatus(d, 'kept in this page only'),
+      /Waiting for connection… · Not saved in this browser: a reload or closing the page may lose it/,
+    );
+    expect(await outboxBodies(d)).not.toContain('kept in this page only');
+    await failOutboxWrites(d, false);
+    await dCtx.setOffline(false);
+    await seeText(await lastStatus(d, 'kept in this page only'), /^\s*(Sent|Seen by 1)\s*$/);
+    await d.reload();
+    await seeText(d.getByTestId('message'), 'kept in this page only');
+    expect(await d.getByTestId('message').filter({ hasText: 'kept in this page only' }).count()).toBe(1);
   });
 
   test('4. a long backlog opens at a "New messages" divider; "Seen" only when on screen in a focused tab', async () => {
@@ -468,6 +493,25 @@ describe('the web client people expect', () => {
     expect(cspViolations).toEqual([]);
   });
 });
+
+/** Makes the page's IndexedDB writes (`put`) throw, as a full or failing disk would, or restores them. */
+async function failOutboxWrites(page: Page, fail: boolean): Promise<void> {
+  await page.evaluate((fail) => {
+    const w = window as unknown as { realPut?: PropertyDescriptor };
+    if (!fail) {
+      if (w.realPut) Object.defineProperty(IDBObjectStore.prototype, 'put', w.realPut);
+      delete w.realPut;
+      return;
+    }
+    w.realPut ??= Object.getOwnPropertyDescriptor(IDBObjectStore.prototype, 'put');
+    Object.defineProperty(IDBObjectStore.prototype, 'put', {
+      configurable: true,
+      value: () => {
+        throw new DOMException('the disk is full', 'QuotaExceededError');
+      },
+    });
+  }, fail);
+}
 
 /**
  * Holds the page's outbox store in a read-write transaction of its own (kept alive by one read after

@@ -3,6 +3,7 @@ import {
   markDiscarding,
   markFailed,
   markQueued,
+  markUnsaved,
   mergeMessages,
   unsent,
   type ChatMessage,
@@ -126,5 +127,20 @@ describe('optimistic sends', () => {
     expect(markDiscarding(failed, 'other', 'u-3', true)[0]!.discarding).toBeUndefined();
     const server = mergeMessages([], [msg('4', { senderId: 'me', clientMsgId: 'u-3' })]).messages;
     expect(markDiscarding(server, 'me', 'u-3', true)[0]!.discarding).toBeUndefined();
+  });
+
+  it('a message storage did not keep says so while unsent, through queued and failed, until kept or sent', () => {
+    const unsaved = markUnsaved(addPending([], base, 'queued'), 'me', 'u-3', true);
+    expect(unsaved[0]).toMatchObject({ status: 'queued', unsaved: true });
+    expect(markFailed(unsaved, 'me', 'u-3', 'blocked')[0]).toMatchObject({ status: 'failed', unsaved: true });
+    expect(markQueued(markFailed(unsaved, 'me', 'u-3', 'x'), 'me', 'u-3')[0]!.unsaved).toBe(true);
+    // Kept after all (a later write committed): the flag goes.
+    expect(markUnsaved(unsaved, 'me', 'u-3', false)[0]!.unsaved).toBeUndefined();
+    // Sent: the server's copy replaces it, nothing left to lose.
+    const sent = mergeMessages(unsaved, [msg('6', { senderId: 'me', clientMsgId: 'u-3' })]).messages;
+    expect(sent[0]!.unsaved).toBeUndefined();
+    // A message the server holds, or another sender's, is never marked.
+    expect(markUnsaved(sent, 'me', 'u-3', true)[0]!.unsaved).toBeUndefined();
+    expect(markUnsaved(addPending([], base), 'other', 'u-3', true)[0]!.unsaved).toBeUndefined();
   });
 });

@@ -13,6 +13,11 @@ export type ChatMessage = Message & {
   discarding?: boolean;
   /** Why the last discard did not happen: the message is still kept, and still offers Retry and Discard. */
   discardError?: string;
+  /**
+   * An unsent message the browser's storage did not keep (the outbox write was refused): it still goes
+   * out while the page is open, but a reload or a closed tab loses it. The user is told.
+   */
+  unsaved?: boolean;
 };
 
 /** Server messages in id order (the server's acceptance order); own unsent ones after them. */
@@ -109,6 +114,20 @@ export function markDiscarding(
     if (m.senderId !== senderId || m.clientMsgId !== clientMsgId || m.id) return m;
     const { discarding: _d, discardError: _e, ...rest } = m;
     return state === true ? { ...rest, discarding: true } : { ...rest, discardError: state.error };
+  });
+}
+
+/** Whether an unsent message is kept only in this page (`unsaved`): a message the server holds is left as it is. */
+export function markUnsaved(
+  existing: readonly ChatMessage[],
+  senderId: string,
+  clientMsgId: string,
+  unsaved: boolean,
+): ChatMessage[] {
+  return existing.map((m) => {
+    if (m.senderId !== senderId || m.clientMsgId !== clientMsgId || m.id || !!m.unsaved === unsaved) return m;
+    const { unsaved: _u, ...rest } = m;
+    return unsaved ? { ...rest, unsaved: true } : rest;
   });
 }
 

@@ -9,6 +9,10 @@ import { seal, unseal, type Sealed } from '../e2e/idb-store';
  * The text of an end-to-end encrypted conversation's entry (`e2e`) is never written in clear: it is
  * sealed with AES-GCM under the device's non-extractable key (lib/e2e/idb-store.ts), and where that
  * key cannot be had (no WebCrypto, storage refused) the entry lives in memory only (docs/e2e.md).
+ *
+ * So does any entry the browser's storage will not keep (no IndexedDB, a write refused or aborted):
+ * it still goes out while the page is open, and `put` says so, so the message can tell the user that a
+ * reload would lose it.
  */
 export interface OutboxEntry {
   clientMsgId: string;
@@ -28,8 +32,11 @@ type StoredEntry = Omit<OutboxEntry, 'body'> & { body?: string; sealed?: Sealed 
 const DB = 'chat-offline';
 const STORE = 'outbox';
 let opening: Promise<IDBDatabase | null> | null = null;
-/** Entries of encrypted conversations that could not be sealed: kept for the life of the page only. */
-const unsealable = new Map<string, OutboxEntry>();
+/**
+ * Entries storage did not keep (not sealed, not written): kept for the life of the page only. The
+ * newest state of an entry: it hides an older one IndexedDB may still hold under the same clientMsgId.
+ */
+const pageOnly = new Map<string, OutboxEntry>();
 /** One operation at a time, in call order: a delete never overtakes the (slower, sealing) put before it. */
 let queue: Promise<unknown> = Promise.resolve();
 function serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -99,16 +106,32 @@ async function opened(s: StoredEntry): Promise<OutboxEntry | null> {
 }
 
 export const outbox = {
-  put: (e: OutboxEntry) =>
+  /**
+   * Writes an entry. Never rejects: resolves `true` once the write is committed (the entry survives a
+   * reload), `false` when storage did not keep it (no IndexedDB, the write refused, a text that could
+   * not be sealed). The entry is then kept in memory: it still goes out while the page is open, but a
+   * reload loses it (or brings back the older state IndexedDB still holds).
+   */
+  put: (e: OutboxEntry): Promise<boolean> =>
     serial(async () => {
       const s = await stored(e);
-      if (!s) {
-        unsealable.set(e.clientMsgId, e);
-        return;
+      if (s && (await open())) {
+        try {
+          await run('readwrite', (st) => st.put(s));
+          pageOnly.delete(e.clientMsgId);
+          return true;
+        } catch {
+          // Refused (quota, a disk error, the transaction aborted): kept in memory below.
+        }
       }
-      unsealable.delete(e.clientMsgId);
-      await run('readwrite', (st) => st.put(s));
-    }).catch(() => undefined),
+      pageOnly.set(e.clientMsgId, e);
+      return false;
+    }).catch(() => {
+      pageOnly.set(e.clientMsgId, e);
+      return false;
+    }),
+  /** Whether the entry lives in this page only: storage did not keep its latest state. */
+  onlyHere: (clientMsgId: string): boolean => pageOnly.has(clientMsgId),
   /**
    * Removes an entry. Resolves once the removal is committed (a reload after that cannot bring the
    * message back) and REJECTS when IndexedDB could not remove it: the entry is still there, and the
@@ -116,8 +139,9 @@ export const outbox = {
    */
   delete: (clientMsgId: string): Promise<void> =>
     serial(async () => {
-      unsealable.delete(clientMsgId);
       await run('readwrite', (s) => s.delete(clientMsgId));
+      // Only once the removal is committed: refused, the entry is still kept (and still goes out).
+      pageOnly.delete(clientMsgId);
     }),
   /** Forgets a user's unsent messages (explicit log-out on a shared computer), as far as storage lets it. */
   async clear(senderId: string): Promise<void> {
@@ -127,14 +151,19 @@ export const outbox = {
     const rest = ((await run('readonly', (s) => s.index('senderId').getAllKeys(senderId)).catch(() => [])) ??
       []) as string[];
     for (const id of rest) await forget(id);
+    // What this page held in memory goes whatever storage said.
+    for (const [id, e] of pageOnly) if (e.senderId === senderId) pageOnly.delete(id);
   },
   /** The user's entries, oldest first (the order they were written in). */
   of: (senderId: string): Promise<OutboxEntry[]> =>
     serial(async () => {
       const raw = ((await run('readonly', (s) => s.index('senderId').getAll(senderId)).catch(() => [])) ??
         []) as StoredEntry[];
-      const all = (await Promise.all(raw.map(opened))).filter((e): e is OutboxEntry => e !== null);
-      for (const e of unsealable.values()) if (e.senderId === senderId) all.push(e);
+      // An entry kept in memory is newer than what IndexedDB holds under its clientMsgId.
+      const all = (await Promise.all(raw.map(opened))).filter(
+        (e): e is OutboxEntry => e !== null && !pageOnly.has(e.clientMsgId),
+      );
+      for (const e of pageOnly.values()) if (e.senderId === senderId) all.push(e);
       return all.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
     }),
 };

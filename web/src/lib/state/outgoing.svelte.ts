@@ -52,7 +52,9 @@ class Outgoing {
   /**
    * Sends a text message optimistically. It is written to the offline outbox first: without a
    * connection it waits there (and survives a reload) and goes out by itself on reconnect, always with
-   * its original clientMsgId, so the server stores it once however many times it is sent.
+   * its original clientMsgId, so the server stores it once however many times it is sent. The send does
+   * not wait for that write: if storage refuses it, the message still goes out while the page is open
+   * (the outbox keeps it in memory) and says that a reload would lose it.
    */
   send(conversationId: string, body: string): void {
     const entry: OutboxEntry = {
@@ -63,7 +65,7 @@ class Outgoing {
       createdAt: new Date().toISOString(),
       ...(e2e.isEncrypted(conversationId) ? { e2e: true } : {}),
     };
-    void outbox.put(entry);
+    this.keep(entry);
     this.dispatch(entry);
   }
 
@@ -78,8 +80,15 @@ class Outgoing {
       createdAt: m.createdAt,
       ...(e2e.isEncrypted(conversationId) ? { e2e: true } : {}),
     };
-    void outbox.put(entry);
+    this.keep(entry);
     this.dispatch(entry);
+  }
+
+  /** Writes an entry to the outbox; when storage refuses, its message says a reload would lose it. */
+  private keep(e: OutboxEntry): void {
+    void outbox
+      .put(e)
+      .then((saved) => this.store.timelines.get(e.conversationId)?.markUnsaved(this.me, e.clientMsgId, !saved));
   }
 
   /**
@@ -115,6 +124,7 @@ class Outgoing {
           kind: 'text',
           body: e.body,
           ...(e.error ? { error: e.error } : {}),
+          ...(outbox.onlyHere(e.clientMsgId) ? { unsaved: true } : {}),
         },
         e.error ? 'failed' : 'queued',
       );
@@ -146,7 +156,16 @@ class Outgoing {
     const socket = this.socket;
     const online = !!socket?.connected && !this.sendsHeld;
     t.addPending(
-      { conversationId, clientMsgId, senderId: this.me, createdAt: e.createdAt, kind: 'text', body },
+      {
+        conversationId,
+        clientMsgId,
+        senderId: this.me,
+        createdAt: e.createdAt,
+        kind: 'text',
+        body,
+        // Kept in this page only (storage refused the outbox write): the message keeps saying so.
+        ...(outbox.onlyHere(clientMsgId) ? { unsaved: true } : {}),
+      },
       online ? 'pending' : 'queued',
     );
     if (!socket || !online) return;
@@ -154,10 +173,13 @@ class Outgoing {
     this.attempts.set(clientMsgId, attempt);
     const current = () => this.attempts.get(clientMsgId) === attempt;
     // "Not sent" shows once the outbox says so too: a reload in between would otherwise find the entry
-    // still waiting and send it again by itself. (outbox.put never rejects: storage that fails leaves
-    // the entry as it was, and the screen still says what the server answered.)
+    // still waiting and send it again by itself. (outbox.put never rejects: storage that fails keeps
+    // the refusal in memory, the screen still says what the server answered, and that it is not kept.)
     const refused = (error: string) => {
-      void outbox.put({ ...e, error }).finally(() => t.fail(this.me, clientMsgId, error));
+      void outbox.put({ ...e, error }).then((saved) => {
+        t.fail(this.me, clientMsgId, error);
+        t.markUnsaved(this.me, clientMsgId, !saved);
+      });
     };
     // An end-to-end encrypted conversation gets the text encrypted on this device (lib/e2e); a resend
     // encrypts again (same clientMsgId: the server keeps the first copy it accepted). An entry written

@@ -1,7 +1,15 @@
 import type { Message } from '@chat/contracts';
 import { api } from '../api/endpoints';
 import { catchUp } from '../chat/cursor';
-import { addPending, markDiscarding, markFailed, markQueued, mergeMessages, type ChatMessage } from '../chat/messages';
+import {
+  addPending,
+  markDiscarding,
+  markFailed,
+  markQueued,
+  markUnsaved,
+  mergeMessages,
+  type ChatMessage,
+} from '../chat/messages';
 
 export const PAGE_SIZE = 50;
 /** Catch-up after a disconnect reads as much as the API allows per page. */
@@ -87,6 +95,11 @@ export class Timeline {
   /** An unsent message being discarded (`true`), or whose discard failed (`{ error }`): still shown. */
   markDiscarding(senderId: string, clientMsgId: string, state: true | { error: string }): void {
     this.messages = markDiscarding(this.messages, senderId, clientMsgId, state);
+  }
+
+  /** An unsent message the browser's storage did not keep (`true`: a reload would lose it), or kept after all. */
+  markUnsaved(senderId: string, clientMsgId: string, unsaved: boolean): void {
+    this.messages = markUnsaved(this.messages, senderId, clientMsgId, unsaved);
   }
 
   /** Drops an unsent message (the user discarded it). */
