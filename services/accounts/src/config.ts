@@ -51,7 +51,7 @@ export const Config = baseEnv.extend({
   E2E_REJOIN_WINDOW_MS: env.int(30_000, 1_000),
   /** New devices per user per ACTION_RATE_WINDOW_MS whose first key packages are announced to co-members. */
   E2E_DEVICE_ANNOUNCE_MAX: env.int(20, 1),
-  OUTBOX_POLL_MS: env.int(200, 10),
+  OUTBOX_POLL_MS: env.int(1000, 10),
   OUTBOX_BATCH: env.int(100, 1),
   /** Presence (src/presence): a reported session's life without a heartbeat, the offline grace, the sweeper cadence. */
   PRESENCE_SESSION_TTL_MS: env.int(25_000, 100),

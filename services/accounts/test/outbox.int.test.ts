@@ -130,6 +130,21 @@ describe('events through the transactional outbox', () => {
     }
   });
 
+  it('publishes what two instances commit at once right away: a relay finding the lock taken looks again soon', async () => {
+    // No poll to fall back on: only the kicks after each commit, and the look again when the lock is taken.
+    await h.app.outbox.stop();
+    const x = await h.another({ OUTBOX_POLL_MS: '600000' });
+    const y = await h.another({ OUTBOX_POLL_MS: '600000' });
+    try {
+      for (let round = 0; round < 5; round++) {
+        await Promise.all(Array.from({ length: 20 }, (_, i) => registerUser(i % 2 ? x.app : y.app)));
+        await waitFor(async () => (await pending(h)) === 0, 10_000, `round ${round}: the outbox drained`);
+      }
+    } finally {
+      h.app.outbox.start();
+    }
+  });
+
   it('keeps changes committed while the broker is down and publishes them once it is back', async () => {
     const base = mkdtempSync(join(tmpdir(), 'accounts-rabbit-'));
     // Three distinct ports: freePort() closes its probe, so two calls may hand out the same one.

@@ -6,6 +6,11 @@ import type { Db } from '../repositories/types';
 
 /** Any constant: the one advisory lock that makes a single relay publish at a time. */
 const RELAY_LOCK = 0x6f7574626f78;
+/**
+ * When another relay holds the lock, look again this soon: it may have claimed its rows before this
+ * instance's commit, and the poll (the fallback for everything else) is seconds apart.
+ */
+const LOCK_BUSY_RETRY_MS = 25;
 
 export interface OutboxRelay {
   /** Publish pending rows now (after a commit) instead of waiting for the next poll. */
@@ -44,12 +49,17 @@ export function createOutboxRelay(opts: {
   let running: Promise<void> | null = null;
   let again = false;
   let stopped = true;
+  let lockBusy = false;
+  let retry: NodeJS.Timeout | null = null;
 
   const drain = async (): Promise<number> => {
     if (!broker.isConnected) return 0;
     return db.transaction(async (tx) => {
       const lock = await tx.execute<{ ok: boolean }>(sql`select pg_try_advisory_xact_lock(${RELAY_LOCK}) as ok`);
-      if (!lock.rows[0]?.ok) return 0;
+      if (!lock.rows[0]?.ok) {
+        lockBusy = true;
+        return 0;
+      }
       const { rows } = await tx.execute<Row>(sql`
         select seq, event_id, type, payload, trace_id, occurred_at from accounts.outbox
         where sent_at is null order by seq limit ${opts.batch} for update skip locked`);
@@ -104,15 +114,24 @@ export function createOutboxRelay(opts: {
   const loop = async () => {
     do {
       again = false;
+      lockBusy = false;
       try {
         const n = await drain();
         // A full batch means more may be waiting: go again at once.
         if (n >= opts.batch) again = true;
-        else await prune();
+        else if (!lockBusy) await prune();
       } catch (err) {
         logger.warn({ err }, 'outbox relay pass failed');
       }
     } while (again && !stopped);
+    // Another relay is publishing: what this instance just committed may not be in its batch.
+    if (lockBusy && !stopped && !retry) {
+      retry = setTimeout(() => {
+        retry = null;
+        run();
+      }, LOCK_BUSY_RETRY_MS);
+      retry.unref();
+    }
   };
 
   const run = () => {
@@ -150,6 +169,7 @@ export function createOutboxRelay(opts: {
     stop: async () => {
       stopped = true;
       if (timer) clearTimeout(timer);
+      if (retry) clearTimeout(retry);
       broker.off('connect', run);
       await running;
     },

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '@chat/contracts';
 import { errorResponses, type ZodTypeProvider } from '@chat/http-kit';
-import type { Deps } from '../../deps';
+import { transact, type Deps } from '../../deps';
 import { traceId, userId } from '../../auth/authenticate';
 import { enqueue } from '../../outbox/outbox';
 import { createE2eRepository } from '../../repositories/e2e.repository';
@@ -63,7 +63,8 @@ export const deviceRoutes =
       async (req) => {
         const me = userId(req);
         const { deviceId } = req.params;
-        return ctx.db.transaction(async (tx) => {
+        // transact: a new device's announcement (below) goes out right after the commit, not at the next poll.
+        return transact(ctx, async (tx) => {
           const r = createE2eRepository(tx);
           const device = await r.findDevice(me, deviceId);
           if (!device) throw new AppError('NOT_FOUND', 'no such device of yours');
