@@ -66,7 +66,8 @@ async function compare(o: Options, rounds: number) {
       runs.push({ relay: rel, stack: st });
       process.stderr.write(
         `round ${r + 1}: relay ${rel.deliveredPerSecond} msg/s, stack ${st.deliveredPerSecond} msg/s (${pct(st.deliveredPerSecond / rel.deliveredPerSecond)}); ` +
-          `stack p99 ${st.sendToDeliveryMs.p99.toFixed(1)} ms, cpu ${st.targetCpuMsPerMessage} ms/msg (relay ${rel.targetCpuMsPerMessage}); ` +
+          `stack p99 ${st.sendToDeliveryMs.p99.toFixed(1)} ms, cpu ${st.targetCpuMsPerMessage} ms/msg (relay ${rel.targetCpuMsPerMessage}), ` +
+          `${st.targetCpuPercent}% of a core (relay ${rel.targetCpuPercent}%, ${times(st.targetCpuPercent / rel.targetCpuPercent)}); ` +
           `delivered ${st.delivered}/${st.acked}, persisted ${st.persisted}, dup ${st.duplicatesInHistory}+${st.duplicateDeliveries}, history read back after ${st.historyCheckAfterLastAckMs} ms, persistence drained ${st.persistenceDrainedAfterLastAckMs} ms after the last ack\n`,
       );
     }
@@ -87,6 +88,11 @@ async function compare(o: Options, rounds: number) {
       stackSendToDeliveryP99Ms: m((x) => x.sendToDeliveryMs.p99, 'stack'),
       relaySendToDeliveryP99Ms: m((x) => x.sendToDeliveryMs.p99, 'relay'),
       stackCpuPercent: m((x) => x.targetCpuPercent, 'stack'),
+      relayCpuPercent: m((x) => x.targetCpuPercent, 'relay'),
+      // The host's speed moves both alike (a shared machine's neighbours): the ratio of the same round's
+      // CPU is steadier than either figure alone.
+      cpuRatioToRelay:
+        Math.round(median(runs.map((x) => x.stack.targetCpuPercent / x.relay.targetCpuPercent)) * 100) / 100,
       stackCpuMsPerMessage: m((x) => x.targetCpuMsPerMessage, 'stack'),
       relayCpuMsPerMessage: m((x) => x.targetCpuMsPerMessage, 'relay'),
       stackHistoryAfterLastAckMs: m((x) => x.historyCheckAfterLastAckMs ?? NaN, 'stack'),
@@ -103,12 +109,16 @@ async function compare(o: Options, rounds: number) {
   };
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   process.stderr.write(
-    `median: stack ${summary.medians.stackMsgPerSec} msg/s = ${pct(ratio)} of the relay's ${summary.medians.relayMsgPerSec}\n`,
+    `median: stack ${summary.medians.stackMsgPerSec} msg/s = ${pct(ratio)} of the relay's ${summary.medians.relayMsgPerSec}; ` +
+      `stack cpu ${summary.medians.stackCpuPercent}% of a core, ${summary.medians.stackCpuMsPerMessage} ms/msg ` +
+      `(relay ${summary.medians.relayCpuPercent}%, ${summary.medians.relayCpuMsPerMessage} ms/msg; ${times(summary.medians.cpuRatioToRelay)}), ` +
+      `p99 ${summary.medians.stackSendToDeliveryP99Ms.toFixed(1)} ms\n`,
   );
   process.exit(0);
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const times = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)}× the relay's` : 'relay idle');
 
 main().catch((err) => {
   process.stderr.write(`bench failed: ${(err as Error).message}\n`);

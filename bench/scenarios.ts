@@ -135,7 +135,7 @@ export async function pairs(o: Options, target: Target = stackTarget(o.origin)) 
   for (const s of sockets.values()) s.close();
   const delivered = all.filter((t) => t.deliveredAt !== undefined);
   const processes = usage(before, after, seconds);
-  const cpuPercent = target.processes.reduce((a, n) => a + (processes[n]?.cpuPercent ?? 0), 0);
+  const cpuPercent = Math.round(target.processes.reduce((a, n) => a + (processes[n]?.cpuPercent ?? 0), 0) * 10) / 10;
   return {
     scenario: 'pairs',
     target: target.name,

@@ -85,8 +85,10 @@ export function usage(
     r.cpuPercent += (ticks / HZ / seconds) * 100;
     r.rssMiB += a.rssBytes / 1024 / 1024;
   }
+  // One decimal: at a few hundred messages a second a process uses a few percent, and whole percents
+  // summed over six processes could be off by three points.
   for (const r of Object.values(res)) {
-    r.cpuPercent = Math.round(r.cpuPercent);
+    r.cpuPercent = Math.round(r.cpuPercent * 10) / 10;
     r.rssMiB = Math.round(r.rssMiB);
   }
   return res;
