@@ -95,9 +95,17 @@ export function markFailed(
   clientMsgId: string,
   error: string,
 ): ChatMessage[] {
-  return existing.map((m) =>
-    m.senderId === senderId && m.clientMsgId === clientMsgId && !m.id ? { ...m, status: 'failed' as const, error } : m,
-  );
+  return updateUnsent(existing, senderId, clientMsgId, (m) => ({ ...m, status: 'failed' as const, error }));
+}
+
+/** Applies `change` to one unsent message of the sender; a message the server holds is left as it is. */
+function updateUnsent(
+  existing: readonly ChatMessage[],
+  senderId: string,
+  clientMsgId: string,
+  change: (m: ChatMessage) => ChatMessage,
+): ChatMessage[] {
+  return existing.map((m) => (m.senderId === senderId && m.clientMsgId === clientMsgId && !m.id ? change(m) : m));
 }
 
 /**
@@ -110,8 +118,7 @@ export function markDiscarding(
   clientMsgId: string,
   state: true | { error: string },
 ): ChatMessage[] {
-  return existing.map((m) => {
-    if (m.senderId !== senderId || m.clientMsgId !== clientMsgId || m.id) return m;
+  return updateUnsent(existing, senderId, clientMsgId, (m) => {
     const { discarding: _d, discardError: _e, ...rest } = m;
     return state === true ? { ...rest, discarding: true } : { ...rest, discardError: state.error };
   });
@@ -124,8 +131,8 @@ export function markUnsaved(
   clientMsgId: string,
   unsaved: boolean,
 ): ChatMessage[] {
-  return existing.map((m) => {
-    if (m.senderId !== senderId || m.clientMsgId !== clientMsgId || m.id || !!m.unsaved === unsaved) return m;
+  return updateUnsent(existing, senderId, clientMsgId, (m) => {
+    if (!!m.unsaved === unsaved) return m;
     const { unsaved: _u, ...rest } = m;
     return unsaved ? { ...rest, unsaved: true } : rest;
   });
@@ -133,11 +140,7 @@ export function markUnsaved(
 
 /** Marks an unsent message as waiting for the connection (it is resent by itself on reconnect). */
 export function markQueued(existing: readonly ChatMessage[], senderId: string, clientMsgId: string): ChatMessage[] {
-  return existing.map((m) =>
-    m.senderId === senderId && m.clientMsgId === clientMsgId && !m.id
-      ? { ...m, status: 'queued' as const, error: undefined }
-      : m,
-  );
+  return updateUnsent(existing, senderId, clientMsgId, (m) => ({ ...m, status: 'queued' as const, error: undefined }));
 }
 
 /** The pending/failed messages of a timeline, to resend after a reconnect. */

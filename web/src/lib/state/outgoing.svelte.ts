@@ -84,11 +84,15 @@ class Outgoing {
     this.dispatch(entry);
   }
 
-  /** Writes an entry to the outbox; when storage refuses, its message says a reload would lose it. */
-  private keep(e: OutboxEntry): void {
-    void outbox
-      .put(e)
-      .then((saved) => this.store.timelines.get(e.conversationId)?.markUnsaved(this.me, e.clientMsgId, !saved));
+  /**
+   * Writes an entry to the outbox, then runs `written` (if any); when storage refused, the message says a
+   * reload would lose it. `outbox.put` never rejects.
+   */
+  private keep(e: OutboxEntry, written?: () => void): void {
+    void outbox.put(e).then((saved) => {
+      written?.();
+      this.store.timelines.get(e.conversationId)?.markUnsaved(this.me, e.clientMsgId, !saved);
+    });
   }
 
   /**
@@ -173,14 +177,9 @@ class Outgoing {
     this.attempts.set(clientMsgId, attempt);
     const current = () => this.attempts.get(clientMsgId) === attempt;
     // "Not sent" shows once the outbox says so too: a reload in between would otherwise find the entry
-    // still waiting and send it again by itself. (outbox.put never rejects: storage that fails keeps
-    // the refusal in memory, the screen still says what the server answered, and that it is not kept.)
-    const refused = (error: string) => {
-      void outbox.put({ ...e, error }).then((saved) => {
-        t.fail(this.me, clientMsgId, error);
-        t.markUnsaved(this.me, clientMsgId, !saved);
-      });
-    };
+    // still waiting and send it again by itself. (Storage that fails keeps the refusal in memory: the
+    // screen still says what the server answered, and that it is not kept.)
+    const refused = (error: string) => this.keep({ ...e, error }, () => t.fail(this.me, clientMsgId, error));
     // An end-to-end encrypted conversation gets the text encrypted on this device (lib/e2e); a resend
     // encrypts again (same clientMsgId: the server keeps the first copy it accepted). An entry written
     // in an encrypted conversation says so itself: after a reload it may go out before the list of
