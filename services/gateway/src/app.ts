@@ -114,6 +114,7 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
       metrics.users.set(sessions.userCount);
     },
   });
+  // What emitting to this instance's sockets needs: the deliveries consumer and the sends accepted here.
   const emitDeps = { recentSends, recentReads, readCursors, metrics, sessions: socketSessions };
   const handlers = createHandlers({
     typing,
@@ -195,11 +196,7 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
     broker,
     io,
     instanceId: config.INSTANCE_ID,
-    recentSends,
-    recentReads,
-    readCursors,
-    metrics,
-    sessions: socketSessions,
+    ...emitDeps,
     prefetch: config.DELIVERY_PREFETCH,
     batchSize: config.DELIVERY_BATCH,
   });
