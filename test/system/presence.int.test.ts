@@ -205,11 +205,15 @@ describe('presence, typing, receipts and unread counts across two gateways', () 
     const aSock = await connect(api0, a);
     type Sent = { conv: string; how: string; r: SendResult };
     const fromEvent: Array<Promise<Sent>> = [];
+    /** `accepted` events seen per conversation. */
+    const seen = new Map<string, number>();
     (aSock as unknown as { on: (e: string, l: (p: { type: string; conversationId?: string }) => void) => void }).on(
       'friends',
       (e) => {
         const conv = e.type === 'accepted' ? e.conversationId : undefined;
-        if (conv) fromEvent.push(send(aSock, conv, 'from the event').then((r) => ({ conv, how: 'event', r })));
+        if (!conv) return;
+        seen.set(conv, (seen.get(conv) ?? 0) + 1);
+        fromEvent.push(send(aSock, conv, 'from the event').then((r) => ({ conv, how: 'event', r })));
       },
     );
     const fromAnswer: Sent[] = [];
@@ -231,6 +235,10 @@ describe('presence, typing, receipts and unread counts across two gateways', () 
       const bSock = await connect(api1, b);
       const conv = await befriendAndSend(b, bSock);
       if (i % 2 === 0) {
+        // The requester's send from the first `accepted` event is answered before the unfriend: sent
+        // after it, it would rightly be refused.
+        await waitFor(() => seen.get(conv) === 1, 15_000, 'the first `accepted` event');
+        await Promise.all(fromEvent);
         await api1.call('DELETE', `/friends/${a.id}`, undefined, b.token);
         // Both gateways now hold "takes no messages" (a send accepted before their event came is fine).
         await waitFor(async () => !(await send(bSock, conv, 'unfriended')).ok, 15_000, 'b refused');
