@@ -126,6 +126,23 @@ describe('history over real Postgres and RabbitMQ', () => {
     expect(h.accounts.calls).toContain(gone);
   });
 
+  it('answers every member reading a conversation it is learning from accounts at that moment', async () => {
+    // The SDK catches up on a new conversation as soon as it hears of it, on each member's client at once:
+    // a read that came while another read's answer from accounts was being stored got NOT_FOUND.
+    for (let round = 0; round < 10; round++) {
+      const c = randomUUID();
+      h.accounts.conversations.set(c, [alice, bob]);
+      // Reads spread over the time the first one's answer takes to be stored (not all in one tick: those
+      // would all find the conversation unknown and share that one lookup).
+      const reads: Array<Promise<number>> = [];
+      for (let i = 0; i < 24; i++) {
+        reads.push(h.history(c, i % 2 ? alice : bob).then((r) => r.status));
+        await new Promise((r) => setImmediate(r));
+      }
+      expect(await Promise.all(reads)).toEqual(Array.from({ length: 24 }, () => 200));
+    }
+  });
+
   it('pages 120 messages back with before and forward with after, with hasMore', async () => {
     const c = await room();
     const msgs = Array.from({ length: 120 }, (_, i) =>

@@ -34,7 +34,9 @@ export function createMembership(deps: {
         const syncedAt = new Date();
         const memberIds = await deps.accounts.conversationMembers(conversationId);
         if (memberIds === null) return;
-        await deps.members.replace(deps.db, conversationId, memberIds, syncedAt);
+        // One transaction: a reader checking meanwhile must not see the conversation known with its
+        // members not yet written (NOT_FOUND for a member).
+        await deps.db.transaction((tx) => deps.members.replace(tx, conversationId, memberIds, syncedAt));
         deps.logger.debug({ conversationId, members: memberIds.length }, 'membership learnt from accounts');
       })().finally(() => lookups.delete(conversationId));
       lookups.set(conversationId, p);
