@@ -75,6 +75,19 @@ export class ClusterStack {
     return i;
   }
 
+  /** A queue's counts as the first node that answers says: for a failure's report. */
+  async queueCounts(queue: string): Promise<string> {
+    for (const node of this.cluster.nodes) {
+      const mgmt = node.managementUrl.replace(/\/\/[^@]*@/, '//');
+      const q = await fetch(`${mgmt}/api/queues/%2F/${encodeURIComponent(queue)}`, { headers: authHeader })
+        .then((r) => r.json() as Promise<Record<string, unknown>>)
+        .catch(() => null);
+      if (q)
+        return `${queue}: ${q.messages_ready} ready, ${q.messages_unacknowledged} unacknowledged, ${q.consumers} consumers`;
+    }
+    return `${queue}: no node answered`;
+  }
+
   /** Each live gateway's count of connected sockets (its metrics). */
   async socketCounts(): Promise<Map<number, number>> {
     const out = new Map<number, number>();

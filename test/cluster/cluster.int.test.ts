@@ -60,14 +60,26 @@ describe('on a 3-node RabbitMQ cluster behind a load balancer', () => {
   ) {
     for (const [i, p] of pairs.entries()) {
       const mine = acked.filter((a) => a.pair === i);
+      let last: Array<{ id: string; clientMsgId: string }> = [];
       const history = await waitFor(
         async () => {
-          const h = await p.api.history(p.conversationId, p.b.token);
+          const h = (last = await p.api.history(p.conversationId, p.b.token));
           return mine.every((a) => h.some((m) => m.id === a.id)) ? h : null;
         },
         60_000,
         `every acknowledged message of pair ${i} in history`,
-      );
+      ).catch(async (err: Error) => {
+        // Which kind of failure: an acked message stored under another id (a resend that got a second
+        // id), or not stored at all (yet: still in persistence's queue, ready or held unacknowledged).
+        const missing = mine.filter((a) => !last.some((m) => m.id === a.id));
+        const detail = missing.map((a) => {
+          const other = last.find((m) => m.clientMsgId === a.clientMsgId);
+          return other ? `${a.id} stored as ${other.id}` : `${a.id} absent`;
+        });
+        throw new Error(
+          `${err.message}; ${missing.length} of ${mine.length} missing: ${detail.join(', ')}; ${await env.queueCounts(QUEUES.persistence.name)}`,
+        );
+      });
       expect(new Set(history.map((m) => m.clientMsgId)).size).toBe(history.length);
       expect(history.filter((m) => !attempted.has(m.clientMsgId))).toEqual([]);
       expect(mine.filter((a) => history.filter((m) => m.clientMsgId === a.clientMsgId).length !== 1)).toEqual([]);
