@@ -80,10 +80,12 @@ export class ClusterStack {
     for (const node of this.cluster.nodes) {
       const mgmt = node.managementUrl.replace(/\/\/[^@]*@/, '//');
       const q = await fetch(`${mgmt}/api/queues/%2F/${encodeURIComponent(queue)}`, { headers: authHeader })
-        .then((r) => r.json() as Promise<Record<string, unknown>>)
+        .then(
+          (r) => r.json() as Promise<{ messages_ready?: number; messages_unacknowledged?: number; consumers?: number }>,
+        )
         .catch(() => null);
       if (q)
-        return `${queue}: ${q.messages_ready} ready, ${q.messages_unacknowledged} unacknowledged, ${q.consumers} consumers`;
+        return `${queue}: ${q.messages_ready ?? '?'} ready, ${q.messages_unacknowledged ?? '?'} unacknowledged, ${q.consumers ?? '?'} consumers`;
     }
     return `${queue}: no node answered`;
   }
