@@ -35,13 +35,14 @@ export function send(
   socket: ChatSocket,
   conversationId: string,
   body: string,
-  clientMsgId = randomUUID(),
+  clientMsgId: string = randomUUID(),
   timeoutMs = 15_000,
+  extra: { resend?: boolean } = {},
 ): Promise<SendResult> {
   return new Promise((resolve) => {
     socket
       .timeout(timeoutMs)
-      .emit('message:send', { conversationId, clientMsgId, body }, (err: Error | null, res?: SendResult) => {
+      .emit('message:send', { conversationId, clientMsgId, body, ...extra }, (err: Error | null, res?: SendResult) => {
         resolve(err || !res ? { ok: false, error: { code: 'TIMEOUT', retryable: true } } : res);
       });
   });

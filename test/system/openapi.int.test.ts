@@ -125,6 +125,7 @@ describe('OpenAPI documents of the running services', () => {
         'GET /internal/v1/users/{id}/contacts',
         'GET /internal/v1/users/{id}/conversations',
         'POST /internal/v1/summaries',
+        'POST /internal/v1/messages/claim',
       ]),
     );
     const body = JSON.stringify({ userId: randomUUID(), conversationIds: [] });

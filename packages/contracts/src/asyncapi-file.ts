@@ -1,7 +1,7 @@
 import { buildAsyncApi } from './asyncapi';
 
 /** The API's version (docs/changelog.md): bump it with every entry there. */
-export const API_VERSION = '1.2.0';
+export const API_VERSION = '1.3.0';
 
 /** Keys sorted at every depth, so a regenerated file only differs where the contract changed. */
 function sortKeys(value: unknown): unknown {

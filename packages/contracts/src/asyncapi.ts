@@ -26,7 +26,7 @@ const key = (event: string) => event.replace(/:/g, '.');
 const clientDocs: Record<keyof typeof clientEventSchemas, { summary: string; ack: z.ZodType }> = {
   'message:send': {
     summary:
-      'Send a message; the ack carries it once durable. Resend with the same clientMsgId when the outcome is unknown.',
+      'Send a message; the ack carries it once durable. Resend with the same clientMsgId and resend: true when the outcome is unknown.',
     ack: Ack(z.object({ message: Message })),
   },
   typing: { summary: 'Typing indicator; re-send true every few seconds while typing.', ack: Ack(z.object({})) },

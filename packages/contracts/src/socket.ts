@@ -5,9 +5,15 @@ import { Conversation, EncryptedPayload, Invitation, Message, Presence, TextBody
 import type { EventMeta, SessionEvent } from './session';
 
 /* Client to server: parsed at the gateway before any handler sees them. */
+/**
+ * `resend` **[addition]**: true on every attempt after the first (the previous one's outcome is unknown).
+ * A gateway that knows nothing of the send then asks history for an earlier attempt before it acks, so
+ * the ack names the id history keeps even when the first attempt went through another gateway.
+ */
+const Resend = z.boolean().optional();
 export const MessageSendPayload = z.union([
-  z.strictObject({ conversationId: Uuid, clientMsgId: Uuid, body: TextBody }),
-  z.strictObject({ conversationId: Uuid, clientMsgId: Uuid, encrypted: EncryptedPayload }),
+  z.strictObject({ conversationId: Uuid, clientMsgId: Uuid, body: TextBody, resend: Resend }),
+  z.strictObject({ conversationId: Uuid, clientMsgId: Uuid, encrypted: EncryptedPayload, resend: Resend }),
 ]);
 export type MessageSendPayload = z.infer<typeof MessageSendPayload>;
 export const TypingPayload = z.strictObject({ conversationId: Uuid, typing: z.boolean() });

@@ -22,6 +22,7 @@ import { PresenceReporter } from './presence/presence-reporter';
 import { ReadCursors } from './typing/read-cursors';
 import { TypingTracker } from './typing/typing-tracker';
 import { createUlidFactory } from './domain/message-ids';
+import { createClaimClient } from './domain/claim';
 
 export interface Deps {
   config: Config;
@@ -145,6 +146,7 @@ export async function buildApp(deps: Deps): Promise<Gateway> {
       maxItems: config.SEND_BATCH_MAX,
       lingerMs: config.SEND_BATCH_LINGER_MS,
     }),
+    claim: createClaimClient(config.PERSISTENCE_URL),
     instanceId: config.INSTANCE_ID,
     deliver: (item) => emitDelivery(emitDeps, item),
   });

@@ -7,6 +7,7 @@ import { createService, internalHeaders, type App } from '@chat/http-kit';
 import type { Config } from './config';
 import { createEventsConsumer, deadLetterTo } from './consumers/events.consumer';
 import { historyRoutes } from './routes/history.routes';
+import { internalRoutes } from './routes/internal.routes';
 import { summariesRoutes } from './routes/summaries.routes';
 import type { Repositories } from './server';
 import { isTransientDbError } from '@chat/db';
@@ -56,6 +57,7 @@ export async function buildApp(deps: Deps): Promise<App> {
   app.addHook('onClose', async () => stopLoading());
   await app.register(historyRoutes({ ...deps, verifier: withRevocations(deps.verifier, revoked) }));
   await app.register(summariesRoutes(deps));
+  await app.register(internalRoutes(deps));
   await deps.broker.consume(createEventsConsumer({ ...deps, deadLetter: deadLetterTo(deps.broker) }));
   return app;
 }

@@ -6,6 +6,7 @@ import { RecentSends } from '../domain/recent-sends';
 import type { ReadCursors } from '../typing/read-cursors';
 import type { TypingTracker } from '../typing/typing-tracker';
 import { ulidTime, type UlidFactory } from '../domain/message-ids';
+import type { ClaimSend } from '../domain/claim';
 import type { HandlerTable } from './handler-table';
 
 export interface HandlerDeps {
@@ -16,6 +17,11 @@ export interface HandlerDeps {
   typingLimiter: RateLimiter;
   readLimiter: RateLimiter;
   ulid: UlidFactory;
+  /**
+   * A resend (`resend: true`) this gateway knows nothing of: history's message for it, storing this one
+   * if there is none (an earlier attempt through another gateway may be stored, never acked).
+   */
+  claim: ClaimSend;
   /** Publishes `message.created`, batched with the other sends of the moment; resolves on the confirm. */
   messages: PublishBatcher<'message.created'>;
   /** This gateway's instance id: the `origin` of the messages it accepts. */
@@ -92,7 +98,7 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
             if ('body' in p && (conv.encrypted ?? (await deps.directory.encrypted(p.conversationId)))) {
               throw new AppError('FORBIDDEN', 'this conversation is end-to-end encrypted: send an encrypted payload');
             }
-            const m: Message = {
+            let m: Message = {
               // A retry after a failed attempt (no confirm in time: the broker may have it) keeps its id.
               id: reuse?.id ?? fresh,
               conversationId: p.conversationId,
@@ -103,6 +109,15 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
                 ? { kind: 'text' as const, body: p.body }
                 : { kind: 'encrypted' as const, encrypted: p.encrypted }),
             };
+            // A resend nobody here knows of: its first attempt may have gone through another gateway and
+            // reached history without this gateway seeing its copy (the node it went through died
+            // mid-publish). History decides the id, so the ack and history agree. Rare: a client that
+            // stays on one gateway is known here (the reserve below), whatever became of its attempt.
+            if (p.resend && !reuse) {
+              m = await deps.claim(m);
+              if (m.conversationId !== p.conversationId)
+                throw new AppError('CONFLICT', 'this clientMsgId was already used for another conversation');
+            }
             // Resolves only once the broker confirmed: from here on the message is durable.
             deps.recentSends.reserve(key, m);
             await deps.messages.publish(m, { id: m.id, origin: deps.instanceId });

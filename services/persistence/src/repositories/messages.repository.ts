@@ -124,6 +124,21 @@ export function createMessagesRepository(db: Db, pool: Pool) {
     storeBatch: (batch: Message[]): Promise<string[]> => store(pool, batch),
 
     /**
+     * Stores `m` unless its `(senderId, clientMsgId)` is stored already, and returns the stored message
+     * either way: the one row history keeps for that send. A concurrent insert of the same send is
+     * waited for by the unique index, so the read after it sees the winner.
+     */
+    async claim(m: Message): Promise<Message> {
+      await store(pool, [m]);
+      const [row] = await db
+        .select()
+        .from(messages)
+        .where(and(eq(messages.senderId, m.senderId), eq(messages.clientMsgId, m.clientMsgId)));
+      if (!row) throw new Error(`message ${m.id} neither stored nor found`);
+      return toMessage(row);
+    },
+
+    /**
      * Runs `fn` in a transaction on one pooled connection; `insert` stores a batch there with the same
      * statement, inside the savepoint `fn` is in if any: batches that also move read markers or member
      * lists, and the isolation of refused rows. Returns the ids actually inserted.
