@@ -348,15 +348,21 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   async send(conversationId: string, body: string, clientMsgId: string = uuid()): Promise<Message> {
     const attempts = this.opts.sendAttempts ?? 20;
     let delay = 200;
+    // Once an attempt's outcome is unknown (no answer, or UNAVAILABLE), the next ones say `resend`: the
+    // server then acks the id history keeps, even if that attempt went through another gateway.
+    let resend = false;
     for (let attempt = 1; ; attempt++) {
       const socket = await this.connected();
       let ack: Ack<{ message: Message }>;
       try {
         ack = (await socket
           .timeout(this.opts.sendTimeoutMs ?? 5_000)
-          .emitWithAck('message:send', { conversationId, clientMsgId, body })) as Ack<{ message: Message }>;
+          .emitWithAck('message:send', { conversationId, clientMsgId, body, ...(resend ? { resend } : {}) })) as Ack<{
+          message: Message;
+        }>;
       } catch {
         if (attempt >= attempts) throw new ApiError(0, 'UNAVAILABLE', 'send outcome unknown after retries', true);
+        resend = true;
         continue; // outcome unknown: resend the same clientMsgId
       }
       if (ack.ok) {
@@ -366,6 +372,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       }
       const e = ack.error;
       if (!e.retryable || attempt >= attempts) throw new ApiError(0, e.code, e.message, e.retryable, e.retryAfterMs);
+      if (e.code === 'UNAVAILABLE') resend = true;
       await sleep(e.retryAfterMs ?? delay);
       delay = Math.min(delay * 2, 5_000);
     }

@@ -24,6 +24,12 @@ class Outgoing {
   private attemptSeq = 0;
   /** Sends already retried once by themselves after an ack timeout on a live socket. */
   private resent = new Set<string>();
+  /**
+   * Messages written in this page and not sent yet: their first attempt goes out as such. Any other
+   * (a retry, or an outbox entry a reload found) says `resend: true`: an earlier attempt may have been
+   * stored without an answer, and the server then acks the id history keeps.
+   */
+  private unsent = new Set<string>();
 
   /** The server's send rate limit refused a message: sends wait (queued, in order) until this time. */
   sendsHeld = $state(false);
@@ -43,6 +49,7 @@ class Outgoing {
   reset(): void {
     this.attempts.clear();
     this.resent.clear();
+    this.unsent.clear();
     if (this.holdTimer) clearTimeout(this.holdTimer);
     this.holdTimer = null;
     this.holdUntil = 0;
@@ -65,6 +72,7 @@ class Outgoing {
       createdAt: new Date().toISOString(),
       ...(e2e.isEncrypted(conversationId) ? { e2e: true } : {}),
     };
+    this.unsent.add(entry.clientMsgId);
     this.keep(entry);
     this.dispatch(entry);
   }
@@ -173,6 +181,7 @@ class Outgoing {
       online ? 'pending' : 'queued',
     );
     if (!socket || !online) return;
+    const resend = !this.unsent.delete(clientMsgId);
     const attempt = ++this.attemptSeq;
     this.attempts.set(clientMsgId, attempt);
     const current = () => this.attempts.get(clientMsgId) === attempt;
@@ -188,8 +197,8 @@ class Outgoing {
       e.e2e || e2e.isEncrypted(conversationId)
         ? e2e
             .encrypt(conversationId, clientMsgId, body)
-            .then((encrypted) => ({ conversationId, clientMsgId, encrypted }))
-        : Promise.resolve({ conversationId, clientMsgId, body });
+            .then((encrypted) => ({ conversationId, clientMsgId, encrypted, ...(resend ? { resend } : {}) }))
+        : Promise.resolve({ conversationId, clientMsgId, body, ...(resend ? { resend } : {}) });
     payload
       .then(
         (p) => socket.timeout(ACK_TIMEOUT_MS).emitWithAck('message:send', p),
