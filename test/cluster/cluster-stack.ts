@@ -171,11 +171,14 @@ export async function sendUntilAcked(
   log: SendResult[],
 ): Promise<SendResult> {
   const deadline = Date.now() + 60_000;
+  // After an attempt whose outcome is unknown (no answer, UNAVAILABLE), the next ones say `resend`.
+  let resend = false;
   for (;;) {
     if (!socket.connected) await waitFor(() => socket.connected, 30_000, 'the socket to reconnect', 50);
-    const r = await send(socket, conversationId, body, clientMsgId, 3_000);
+    const r = await send(socket, conversationId, body, clientMsgId, 3_000, resend ? { resend } : {});
     log.push(r);
     if (r.ok || !r.error.retryable || Date.now() > deadline) return r;
+    if (r.error.code !== 'RATE_LIMITED') resend = true;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
