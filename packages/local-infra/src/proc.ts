@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 export function which(cmd: string, extraDirs: string[] = []): string | null {
   for (const d of extraDirs) if (existsSync(`${d}/${cmd}`)) return `${d}/${cmd}`;
@@ -25,7 +25,51 @@ export function start(cmd: string, args: string[], opts: SpawnOptions & { asUser
   return spawn(c, a, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
 }
 
+/** The ports Linux gives outgoing connections (net.ipv4.ip_local_port_range), 32768-60999 by default. */
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high)) return [low!, high!];
+  } catch {
+    // Not Linux, or no /proc: the default range.
+  }
+  return [32768, 60999];
+}
+
+/** Where `freePort` looks: from here up to this far below the ephemeral range. */
+const LOWEST_PORT = 10_000;
+/** Room above a port for the consecutive ones the cluster runner takes after it (scripts/lib/ports.ts). */
+const HEADROOM = 200;
+/** The range is split between this many jest workers (JEST_WORKER_ID). */
+const SLICES = 8;
+/** Ports this process handed out already. */
+const handedOut = new Set<number>();
+
+/**
+ * A port free now, for a server started a moment later (often a child process: RabbitMQ takes seconds
+ * to listen). Picked at random BELOW the kernel's range for outgoing connections: a port the OS assigns
+ * (`listen(0)`) comes from that range, and until the server binds it, any client connection on the
+ * machine may take it, or a neighbour the cluster runner takes next, as its source port (CI: a cluster
+ * node's AMQP port, the base + 1, `eaddrinuse`). Below the range only other listeners compete, and
+ * `portInUse` sees those.
+ */
 export async function freePort(): Promise<number> {
+  const [low] = ephemeralRange();
+  // Each jest worker draws from its own slice, and a process never hands out a port twice: two test
+  // files starting servers at the same moment cannot pick the same port before either binds it.
+  const slice = Math.floor((low - HEADROOM - LOWEST_PORT) / SLICES);
+  const from = LOWEST_PORT + (Number(process.env.JEST_WORKER_ID ?? 0) % SLICES) * slice;
+  for (let i = 0; slice > HEADROOM && i < 100; i++) {
+    const port = from + Math.floor(Math.random() * (slice - HEADROOM));
+    if (handedOut.has(port) || (await portInUse(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  return assignedPort();
+}
+
+/** A port the OS assigns (from the ephemeral range): the fallback when none is found below it. */
+function assignedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
