@@ -25,9 +25,10 @@ class Outgoing {
   /** Sends already retried once by themselves after an ack timeout on a live socket. */
   private resent = new Set<string>();
   /**
-   * Messages written in this page and not sent yet: their first attempt goes out as such. Any other
-   * (a retry, or an outbox entry a reload found) says `resend: true`: an earlier attempt may have been
-   * stored without an answer, and the server then acks the id history keeps.
+   * Messages written in this page and not sent yet, or refused for a reason that says nothing was
+   * accepted (RATE_LIMITED, VALIDATION...): their next attempt goes out as a first one. Any other (after
+   * no answer or UNAVAILABLE, or an outbox entry a reload found) says `resend: true`: an earlier attempt
+   * may have been stored without an answer, and the server then acks the id history keeps.
    */
   private unsent = new Set<string>();
 
@@ -214,6 +215,8 @@ class Outgoing {
         if (!ack || !current()) return;
         this.attempts.delete(clientMsgId);
         this.resent.delete(clientMsgId);
+        // A refusal other than UNAVAILABLE says nothing was accepted: the next attempt is a first one again.
+        if (!ack.ok && ack.error.code !== 'UNAVAILABLE') this.unsent.add(clientMsgId);
         if (ack.ok) {
           // Shown sent at once (it is); an entry a reload finds still there just goes out again with
           // its clientMsgId, and the server answers with the message it holds: no second copy.
