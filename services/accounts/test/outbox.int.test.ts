@@ -15,6 +15,7 @@ import {
   uniqueName,
   type Harness,
 } from './harness';
+import { RELAY_LOCK } from '../src/outbox/relay';
 
 const pending = async (h: Harness) =>
   (await h.database.pool.query('select count(*)::int as n from accounts.outbox where sent_at is null')).rows[0]
@@ -141,6 +142,24 @@ describe('events through the transactional outbox', () => {
         await waitFor(async () => (await pending(h)) === 0, 10_000, `round ${round}: the outbox drained`);
       }
     } finally {
+      h.app.outbox.start();
+    }
+  });
+
+  it('publishes a commit whose kick found the relay lock taken once the lock is free, with no poll to fall back on', async () => {
+    await h.app.outbox.stop();
+    const x = await h.another({ OUTBOX_POLL_MS: '600000' });
+    // Another relay's pass, held open: the commit's kick finds the lock taken and must look again.
+    const holder = await h.database.pool.connect();
+    try {
+      await holder.query('select pg_advisory_lock($1)', [RELAY_LOCK]);
+      await registerUser(x.app);
+      expect(await pending(h)).toBeGreaterThan(0);
+      await holder.query('select pg_advisory_unlock($1)', [RELAY_LOCK]);
+      await waitFor(async () => (await pending(h)) === 0, 10_000, 'the outbox drained once the lock was free');
+    } finally {
+      await holder.query('select pg_advisory_unlock_all()');
+      holder.release();
       h.app.outbox.start();
     }
   });

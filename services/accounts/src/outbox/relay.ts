@@ -5,7 +5,7 @@ import { EXCHANGES, type Broker } from '@chat/messaging';
 import type { Db } from '../repositories/types';
 
 /** Any constant: the one advisory lock that makes a single relay publish at a time. */
-const RELAY_LOCK = 0x6f7574626f78;
+export const RELAY_LOCK = 0x6f7574626f78;
 /**
  * When another relay holds the lock, look again this soon: it may have claimed its rows before this
  * instance's commit, and the poll (the fallback for everything else) is seconds apart.
