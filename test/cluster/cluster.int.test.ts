@@ -76,8 +76,12 @@ describe('on a 3-node RabbitMQ cluster behind a load balancer', () => {
           const other = last.find((m) => m.clientMsgId === a.clientMsgId);
           return other ? `${a.id} stored as ${other.id}` : `${a.id} absent`;
         });
+        // What persistence logged (warnings and up): a consumer that stalled or a batch that failed says so.
+        const logs = env.stack.procs
+          .filter((x) => x.name === 'persistence')
+          .map((x) => `${x.name}: ${(x.process.stdout() + x.process.stderr()).slice(-2000)}`);
         throw new Error(
-          `${err.message}; ${missing.length} of ${mine.length} missing: ${detail.join(', ')}; ${await env.queueCounts(QUEUES.persistence.name)}`,
+          `${err.message}; ${missing.length} of ${mine.length} missing: ${detail.join(', ')}; ${await env.queueCounts(QUEUES.persistence.name)}\n${logs.join('\n')}`,
         );
       });
       expect(new Set(history.map((m) => m.clientMsgId)).size).toBe(history.length);
