@@ -6,7 +6,8 @@ interface Entry {
   message: Promise<Message>;
 }
 
-const reused = () => new AppError('CONFLICT', 'this clientMsgId was already used for another conversation');
+/** A clientMsgId is used for one conversation only. */
+export const reused = () => new AppError('CONFLICT', 'this clientMsgId was already used for another conversation');
 
 /** What a retry publishes under: the id (and acceptance time) an earlier attempt or the broker used. */
 export interface Reuse {

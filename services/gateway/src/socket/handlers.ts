@@ -2,7 +2,7 @@ import { AppError, type DeliveryItem, type Message } from '@chat/contracts';
 import type { Broker, PublishBatcher } from '@chat/messaging';
 import type { ConversationMembership, MembershipClient } from '@chat/membership';
 import type { RateLimiter } from '../rate-limit';
-import { RecentSends } from '../domain/recent-sends';
+import { RecentSends, reused } from '../domain/recent-sends';
 import type { ReadCursors } from '../typing/read-cursors';
 import type { TypingTracker } from '../typing/typing-tracker';
 import { ulidTime, type UlidFactory } from '../domain/message-ids';
@@ -115,8 +115,7 @@ export function createHandlers(deps: HandlerDeps): HandlerTable {
             // stays on one gateway is known here (the reserve below), whatever became of its attempt.
             if (p.resend && !reuse) {
               m = await deps.claim(m);
-              if (m.conversationId !== p.conversationId)
-                throw new AppError('CONFLICT', 'this clientMsgId was already used for another conversation');
+              if (m.conversationId !== p.conversationId) throw reused();
             }
             // Resolves only once the broker confirmed: from here on the message is durable.
             deps.recentSends.reserve(key, m);
