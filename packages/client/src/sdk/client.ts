@@ -343,7 +343,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
 
   /**
    * Sends a text message and resolves with it once durable. A timeout, a dropped socket or
-   * `UNAVAILABLE` resends with the **same** `clientMsgId` (never a duplicate); `RATE_LIMITED` waits.
+   * `UNAVAILABLE` resends with the **same** `clientMsgId` and `resend: true` (never a duplicate);
+   * `RATE_LIMITED` waits.
    */
   async send(conversationId: string, body: string, clientMsgId: string = uuid()): Promise<Message> {
     const attempts = this.opts.sendAttempts ?? 20;
@@ -353,11 +354,10 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     let resend = false;
     for (let attempt = 1; ; attempt++) {
       const socket = await this.connected();
+      const payload = resend ? { conversationId, clientMsgId, body, resend } : { conversationId, clientMsgId, body };
       let ack: Ack<{ message: Message }>;
       try {
-        ack = (await socket
-          .timeout(this.opts.sendTimeoutMs ?? 5_000)
-          .emitWithAck('message:send', { conversationId, clientMsgId, body, ...(resend ? { resend } : {}) })) as Ack<{
+        ack = (await socket.timeout(this.opts.sendTimeoutMs ?? 5_000).emitWithAck('message:send', payload)) as Ack<{
           message: Message;
         }>;
       } catch {

@@ -114,19 +114,16 @@ export const outbox = {
    */
   put: (e: OutboxEntry): Promise<boolean> =>
     serial(async () => {
-      const s = await stored(e);
-      if (s && (await open())) {
-        try {
+      try {
+        const s = await stored(e);
+        if (s && (await open())) {
           await run('readwrite', (st) => st.put(s));
           pageOnly.delete(e.clientMsgId);
           return true;
-        } catch {
-          // Refused (quota, a disk error, the transaction aborted): kept in memory below.
         }
+      } catch {
+        // Refused (quota, a disk error, the transaction aborted, sealing failed): kept in memory below.
       }
-      pageOnly.set(e.clientMsgId, e);
-      return false;
-    }).catch(() => {
       pageOnly.set(e.clientMsgId, e);
       return false;
     }),

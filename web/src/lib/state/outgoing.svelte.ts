@@ -198,11 +198,11 @@ class Outgoing {
       e.e2e || e2e.isEncrypted(conversationId)
         ? e2e
             .encrypt(conversationId, clientMsgId, body)
-            .then((encrypted) => ({ conversationId, clientMsgId, encrypted, ...(resend ? { resend } : {}) }))
-        : Promise.resolve({ conversationId, clientMsgId, body, ...(resend ? { resend } : {}) });
+            .then((encrypted) => ({ conversationId, clientMsgId, encrypted }))
+        : Promise.resolve({ conversationId, clientMsgId, body });
     payload
       .then(
-        (p) => socket.timeout(ACK_TIMEOUT_MS).emitWithAck('message:send', p),
+        (p) => socket.timeout(ACK_TIMEOUT_MS).emitWithAck('message:send', resend ? { ...p, resend } : p),
         (err: Error) => {
           if (current()) {
             this.attempts.delete(clientMsgId);
